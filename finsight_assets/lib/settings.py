@@ -1,0 +1,53 @@
+"""Runtime settings read from the environment (CONTRACT.md, "Environment"), never at import time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+BUSINESS_TIME_ZONE = "America/New_York"
+DEFAULT_START_DATE = "2025-01-01"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where FinSight's state lives and which environment's resources to use."""
+
+    env: str
+    home: Path
+    start_date: date
+
+    @property
+    def lake(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def manifests_dir(self) -> Path:
+        return self.home / "manifests"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read FINSIGHT_ENV, FINSIGHT_HOME and FINSIGHT_START_DATE (defaults: CONTRACT.md)."""
+        environ = os.environ if environ is None else environ
+        env = environ.get("FINSIGHT_ENV", "local").strip().lower() or "local"
+        if env not in ("local", "prod"):
+            raise ValueError(f"FINSIGHT_ENV must be 'local' or 'prod', not {env!r}")
+        home = Path(environ.get("FINSIGHT_HOME", "./.finsight")).expanduser().resolve()
+        raw_start = environ.get("FINSIGHT_START_DATE", DEFAULT_START_DATE)
+        try:
+            start_date = date.fromisoformat(raw_start)
+        except ValueError as error:
+            raise ValueError(
+                f"FINSIGHT_START_DATE must be a date YYYY-MM-DD, not {raw_start!r}"
+            ) from error
+        return cls(env=env, home=home, start_date=start_date)

@@ -1,0 +1,253 @@
+"""Silver end to end, engine by engine: check raw files, run Spark, load, write-audit-publish.
+
+Knows nothing of Dagster: the assets in `defs/silver` call these functions with a Spark session,
+a lake, a warehouse and the run's identity.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import pyarrow.parquet as pq
+from pyspark.sql import SparkSession
+
+from finsight_assets.lib import audits, contract, publish, silver_spark
+from finsight_assets.lib.lake import LocalLake
+from finsight_assets.lib.publish import AuditResult, PartitionVersion, RunInfo
+from finsight_assets.lib.raw_files import (
+    RawFileError,
+    RawPartition,
+    combine_versions,
+    inspect_partition,
+)
+from finsight_assets.lib.warehouse import STAGING_SCHEMA, Warehouse, string_literal
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LayerResult:
+    """What one silver or gold computation did: per table, its audits and published versions."""
+
+    audits: dict[str, list[AuditResult]] = field(default_factory=dict)
+    versions: dict[str, list[PartitionVersion]] = field(default_factory=dict)
+    failed: dict[date, str] = field(default_factory=dict)
+
+    @property
+    def published_dates(self) -> list[date]:
+        return sorted({v.business_date for vs in self.versions.values() for v in vs})
+
+
+def _inspect(
+    lake: LocalLake, table: str, dates: Sequence[date], failed: dict[date, str]
+) -> dict[date, RawPartition]:
+    partitions = {}
+    for d in dates:
+        if d in failed:
+            continue
+        try:
+            partitions[d] = inspect_partition(lake, table, d)
+        except RawFileError as error:
+            failed[d] = f"raw/{table}: {error}"
+    return partitions
+
+
+def read_usd_rates(partition: RawPartition) -> dict[str, Decimal]:
+    """A day's listed rates (a few rows: read in the driver); conflicting rates fail the day."""
+    rates: dict[str, Decimal] = {}
+    for file in partition.files:
+        table = pq.read_table(file.uri, columns=["currency", "usd_rate"])
+        for currency, rate in zip(
+            table.column("currency").to_pylist(), table.column("usd_rate").to_pylist(), strict=True
+        ):
+            if currency is None or rate is None or rate <= 0:
+                continue
+            if currency in rates and rates[currency] != rate:
+                raise RawFileError(
+                    file.uri, f"conflicting usd_rate for {currency}: {rates[currency]} and {rate}"
+                )
+            rates[currency] = rate
+    return rates
+
+
+def _outcome_table(name: str, run: RunInfo) -> str:
+    suffix = "".join(ch for ch in run.run_id if ch.isalnum())[:12]
+    return f"{STAGING_SCHEMA}.{name}_outcomes__{suffix}"
+
+
+def _load_outcomes(
+    warehouse: Warehouse, table: str, uri: str | None, columns: Sequence[contract.Column]
+) -> None:
+    """Load Spark's staged outcome rows into a warehouse staging table (empty when none)."""
+    typed = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in columns)
+    if uri is None:
+        definitions = ", ".join(f"{c.name} {c.sql_type}" for c in columns)
+        warehouse.execute(f"CREATE OR REPLACE TABLE {table} ({definitions})")
+        return
+    warehouse.create_table_from_parquet(table, uri, f"SELECT {typed} FROM staged_parquet")
+
+
+_TRANSACTION_OUTCOME_COLUMNS = (
+    contract.Column("business_date", contract.DATE),
+    contract.Column("outcome", contract.TEXT),
+    *contract.SILVER_TRANSACTIONS_REJECTED.columns[1:],
+    contract.Column("usd_rate", contract.RATE_SQL),
+    contract.Column("amount_usd", contract.MONEY_SQL),
+    contract.Column("signed_amount_usd", contract.MONEY_SQL),
+)
+_CUSTOMER_OUTCOME_COLUMNS = (
+    contract.Column("business_date", contract.DATE),
+    contract.Column("outcome", contract.TEXT),
+    *contract.SILVER_CUSTOMERS.columns[1:],
+)
+
+
+def _select(table: contract.TableSpec, source: str, outcome: str) -> str:
+    columns = ", ".join(table.business_columns)
+    return f"SELECT {columns} FROM {source} WHERE outcome = {string_literal(outcome)}"
+
+
+def build_silver_transactions(
+    spark: SparkSession,
+    lake: LocalLake,
+    warehouse: Warehouse,
+    run: RunInfo,
+    dates: Sequence[date],
+    code_version: str,
+) -> LayerResult:
+    """silver.transactions and silver.transactions_rejected for the given dates, published together.
+
+    A date whose raw files break the contract is reported in `failed` and publishes nothing;
+    the other dates go on.
+    """
+    result = LayerResult()
+    transactions = _inspect(lake, "transactions", dates, result.failed)
+    fx = _inspect(lake, "fx_rates", dates, result.failed)
+    rates: dict[date, Mapping[str, Decimal]] = {}
+    for d in dates:
+        if d in result.failed:
+            continue
+        try:
+            rates[d] = read_usd_rates(fx[d])
+        except RawFileError as error:
+            result.failed[d] = f"raw/fx_rates: {error}"
+    good = [d for d in dates if d not in result.failed]
+    if not good:
+        return result
+    files = {d: [f.uri for f in transactions[d].files] for d in good if transactions[d].files}
+    uri = lake.staging_uri("silver_transactions", run.run_id) if files else None
+    if uri is not None:
+        frame = silver_spark.transaction_outcomes(spark, files, {d: rates[d] for d in files})
+        silver_spark.write_staged(frame, uri)
+    outcomes = _outcome_table("transaction", run)
+    staged_all = []
+    try:
+        _load_outcomes(warehouse, outcomes, uri, _TRANSACTION_OUTCOME_COLUMNS)
+        input_versions = {d: combine_versions(transactions[d].version, fx[d].version) for d in good}
+        raw_rows = {d: transactions[d].rows for d in good}
+        staged_all = []
+        for table, outcome in (
+            (contract.SILVER_TRANSACTIONS, "VALID"),
+            (contract.SILVER_TRANSACTIONS_REJECTED, "REJECTED"),
+        ):
+            staged = publish.stage(
+                warehouse,
+                table,
+                run,
+                code_version,
+                input_versions,
+                _select(table, outcomes, outcome),
+            )
+            staged_all.append(staged)
+            checks = [
+                audits.count_identity(
+                    raw_rows, outcomes, outcome, silver_spark.TRANSACTION_OUTCOMES
+                ),
+                audits.unique_key,
+                audits.contract_schema_audit,
+                audits.diff_against_published,
+            ]
+            result.audits[table.qualified_name] = publish.audit(warehouse, staged, checks)
+        _publish_unless_failed(warehouse, run, staged_all, result)
+    finally:
+        for staged in staged_all:
+            publish.drop_staged(warehouse, staged)
+        warehouse.execute(f"DROP TABLE IF EXISTS {outcomes}")
+        if uri is not None:
+            lake.remove_staging(uri)
+    return result
+
+
+def build_silver_customers(
+    spark: SparkSession,
+    lake: LocalLake,
+    warehouse: Warehouse,
+    run: RunInfo,
+    dates: Sequence[date],
+    code_version: str,
+) -> LayerResult:
+    """silver.customers for the given dates, from each date's raw snapshot."""
+    result = LayerResult()
+    snapshots = _inspect(lake, "customers", dates, result.failed)
+    good = [d for d in dates if d not in result.failed]
+    if not good:
+        return result
+    files = {d: [f.uri for f in snapshots[d].files] for d in good if snapshots[d].files}
+    uri = lake.staging_uri("silver_customers", run.run_id) if files else None
+    if uri is not None:
+        silver_spark.write_staged(silver_spark.customer_outcomes(spark, files), uri)
+    outcomes = _outcome_table("customer", run)
+    staged_all = []
+    try:
+        _load_outcomes(warehouse, outcomes, uri, _CUSTOMER_OUTCOME_COLUMNS)
+        table = contract.SILVER_CUSTOMERS
+        staged = publish.stage(
+            warehouse,
+            table,
+            run,
+            code_version,
+            {d: snapshots[d].version for d in good},
+            _select(table, outcomes, "VALID"),
+        )
+        staged_all.append(staged)
+        checks = [
+            audits.count_identity(
+                {d: snapshots[d].rows for d in good},
+                outcomes,
+                "VALID",
+                silver_spark.CUSTOMER_OUTCOMES,
+            ),
+            audits.unique_key,
+            audits.contract_schema_audit,
+            audits.diff_against_published,
+        ]
+        result.audits[table.qualified_name] = publish.audit(warehouse, staged, checks)
+        _publish_unless_failed(warehouse, run, staged_all, result)
+    finally:
+        for staged in staged_all:
+            publish.drop_staged(warehouse, staged)
+        warehouse.execute(f"DROP TABLE IF EXISTS {outcomes}")
+        if uri is not None:
+            lake.remove_staging(uri)
+    return result
+
+
+def _publish_unless_failed(
+    warehouse: Warehouse,
+    run: RunInfo,
+    staged_all: Sequence[publish.StagedPartitions],
+    result: LayerResult,
+) -> None:
+    failures = [
+        r for results in result.audits.values() for r in results if r.blocking and not r.passed
+    ]
+    if failures:
+        raise publish.AuditFailed(", ".join(s.table.qualified_name for s in staged_all), failures)
+    if run.mode == publish.DRY_RUN:
+        return
+    for version in publish.publish(warehouse, *staged_all):
+        result.versions.setdefault(version.table_name, []).append(version)

@@ -1,0 +1,47 @@
+"""Run the whole lib pipeline (silver then gold) without Dagster, for the contract tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from finsight_assets.lib import gold, silver
+from finsight_assets.lib.lake import LocalLake
+from finsight_assets.lib.publish import LIVE, RunInfo
+from finsight_assets.lib.warehouse import DuckDBWarehouse, ensure_schema, open_duckdb
+
+CLOCK = datetime(2025, 6, 1, 6, 0, tzinfo=UTC)
+
+
+def run_pipeline(
+    spark, home: Path, dates: Sequence[date], run_id: str = "run-1", first: date | None = None
+) -> dict[str, silver.LayerResult]:
+    """Materialize silver and gold for `dates` the way the assets do, in dependency order."""
+    run = RunInfo(run_id=run_id, mode=LIVE, clock=CLOCK)
+    lake = LocalLake(home / "lake")
+    with open_duckdb(home / "warehouse.duckdb") as connection:
+        warehouse = DuckDBWarehouse(connection)
+        ensure_schema(warehouse)
+        results = {
+            "silver.transactions": silver.build_silver_transactions(
+                spark, lake, warehouse, run, dates, "1"
+            ),
+            "silver.customers": silver.build_silver_customers(spark, lake, warehouse, run, dates, "1"),
+        }
+        results["gold.daily_customer_summary"] = gold.build_daily_customer_summary(
+            warehouse, run, dates, "1"
+        )
+        results["gold.segment_daily_report"] = gold.build_segment_daily_report(
+            warehouse, run, dates, "1"
+        )
+        results["gold.account_daily_balance"] = gold.build_account_daily_balance(
+            warehouse, run, dates, "1", first or min(dates)
+        )
+    return results
+
+
+def query(home: Path, sql: str) -> list[tuple]:
+    with open_duckdb(home / "warehouse.duckdb") as connection:
+        DuckDBWarehouse(connection)
+        return connection.execute(sql).fetchall()
