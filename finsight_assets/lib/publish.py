@@ -38,10 +38,17 @@ class PublishError(RuntimeError):
 
 
 class AuditFailed(PublishError):
-    def __init__(self, table: str, failures: Sequence[AuditResult]):
-        names = ", ".join(f"{f.name} ({f.summary})" for f in failures)
-        super().__init__(f"{table}: blocking audit(s) failed, nothing published: {names}")
-        self.failures = list(failures)
+    """A blocking audit failed; carries every audit result, by table, for the evidence."""
+
+    def __init__(self, audits: Mapping[str, Sequence[AuditResult]]):
+        failures = [
+            f"{table} {r.name} ({r.summary})"
+            for table, results in audits.items()
+            for r in results
+            if r.blocking and not r.passed
+        ]
+        super().__init__(f"blocking audit(s) failed, nothing published: {'; '.join(failures)}")
+        self.audits = {table: list(results) for table, results in audits.items()}
 
 
 class PredecessorChanged(PublishError):
@@ -311,9 +318,8 @@ def write_audit_publish(
     staged = stage(warehouse, table, run, code_version, input_versions, candidate_sql, predecessor)
     try:
         results = audit(warehouse, staged, audits)
-        failures = [r for r in results if r.blocking and not r.passed]
-        if failures:
-            raise AuditFailed(table.qualified_name, failures)
+        if any(r.blocking and not r.passed for r in results):
+            raise AuditFailed({table.qualified_name: results})
         if run.mode == DRY_RUN:
             logger.info("dry run: %s audited, not published", table.qualified_name)
             return results, []

@@ -242,11 +242,8 @@ def _publish_unless_failed(
     staged_all: Sequence[publish.StagedPartitions],
     result: LayerResult,
 ) -> None:
-    failures = [
-        r for results in result.audits.values() for r in results if r.blocking and not r.passed
-    ]
-    if failures:
-        raise publish.AuditFailed(", ".join(s.table.qualified_name for s in staged_all), failures)
+    if any(r.blocking and not r.passed for results in result.audits.values() for r in results):
+        raise publish.AuditFailed(result.audits)
     if run.mode == publish.DRY_RUN:
         return
     for version in publish.publish(warehouse, *staged_all):

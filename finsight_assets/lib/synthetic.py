@@ -4,6 +4,18 @@ Every business date is generated from random streams seeded by (seed, date) only
 files are byte-identical whatever range is requested. The data is realistic on purpose: skewed
 activity, re-deliveries and corrections, a few rows of every rejection reason, days without
 transactions, extra columns, repeated and missing customers in the snapshot.
+
+What the data holds on purpose, per business date D (rates are shares of D's rows):
+- about 1% of events delivered twice under the same event_id: half identical copies, half
+  corrections with a later ingested_at and a different amount (only those two columns differ);
+- about 0.3% of rows for each rejection reason, one defect per row: a null required column
+  (event_id at most once per partition), event_type CHARGEBACK/TRANSFER/ADJUSTMENT, an amount
+  of 0 or below, an event_ts on D-1 or D+1 in New York, currency XYZ/BTC/MXN;
+- one day in every 30-day block without a raw/transactions folder (is_transaction_free_day);
+- about one day in ten with an extra transactions column, channel, in every file of that day;
+- USD in raw/fx_rates on about one day in four, at exactly 1;
+- customer snapshots that omit a few transacting customers and list about 2% of customers twice
+  (the row with the later updated_at is current), emails sometimes re-cased or space-padded.
 """
 
 import logging
@@ -156,7 +168,9 @@ def is_transaction_free_day(d: date, seed: int = 7) -> bool:
     return position == int(skipped)
 
 
-def decimal_from_unscaled(unscaled: np.ndarray, scale: int, valid: np.ndarray | None = None):
+def decimal_from_unscaled(
+    unscaled: np.ndarray, scale: int, valid: np.ndarray | None = None
+) -> pa.Array:
     """Build a decimal128(18, scale) array whose values are unscaled * 10**-scale, exactly.
 
     The integers are cast to decimals of scale 0 and the buffer is reinterpreted with the
@@ -259,8 +273,10 @@ def _build_population(seed: int, size: int) -> _Population:
     created_us = rng.integers(created_from, created_to, size=size)
     updated_us = created_us + rng.integers(0, 180 * _MICROS_PER_DAY, size=size)
 
-    # Pareto weights: roughly 20% of the customers make 80% of the transactions.
-    weights = rng.pareto(1.16, size=size) + 1.0
+    # Zipf-Mandelbrot weights over a random ranking: about 20% of the customers make 75-80% of
+    # the transactions, while the offset keeps the very top from dominating a large population.
+    ranks = rng.permutation(size) + 1
+    weights = (ranks + max(5.0, size / 100)) ** -1.3
     account_count = rng.choice(np.array([1, 2, 3]), size=size, p=[0.6, 0.3, 0.1])
     first_account = np.cumsum(account_count) - account_count
     return _Population(
@@ -499,7 +515,10 @@ def _customers_table(
     rng: np.random.Generator, d: date, population: _Population, transacting: np.ndarray
 ) -> pa.Table:
     """The day's snapshot: a few transacting customers absent, a few listed twice."""
-    pool = transacting if len(transacting) else np.arange(population.size)
+    # Absent customers are drawn among the less active ones who transacted, so that they stay
+    # a small share of the day's transactions.
+    quiet = transacting[population.activity[transacting] <= np.median(population.activity)]
+    pool = quiet if len(quiet) else np.arange(population.size)
     absent_count = min(len(pool), max(1, round(population.size * _SNAPSHOT_ABSENT_RATE)))
     listed = np.ones(population.size, dtype=bool)
     listed[rng.choice(pool, size=absent_count, replace=False)] = False
@@ -520,7 +539,9 @@ def _customers_table(
     updated_us[older] = np.minimum(updated_us[older], updated_us[newer] - _MICROS_PER_DAY)
     change_segment = rng.random(repeat_count) < 0.5
     segment[older] = np.where(
-        change_segment, (segment[older] + rng.integers(1, 3, size=repeat_count)) % 3, segment[older]
+        change_segment,
+        (segment[older] + rng.integers(1, 3, size=repeat_count)) % len(SEGMENTS),
+        segment[older],
     )
     kyc_status[older] = np.where(
         change_segment, kyc_status[older], (kyc_status[older] + 1) % len(KYC_STATUSES)

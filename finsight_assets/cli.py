@@ -1,0 +1,147 @@
+"""The `finsight` command: generate raw data, materialize ranges, and summarise the warehouse."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from finsight_assets.lib.settings import Settings
+
+app = typer.Typer(help="FinSight lakehouse operations.", no_args_is_help=True)
+data_app = typer.Typer(help="Synthetic raw data.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+console = Console()
+_log_level = "WARNING"
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from error
+
+
+StartOption = Annotated[str, typer.Option("--start", help="First business date, YYYY-MM-DD.")]
+EndOption = Annotated[str, typer.Option("--end", help="Last business date, YYYY-MM-DD.")]
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+
+
+@app.callback()
+def _logging(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    global _log_level
+    _log_level = "INFO" if verbose else "WARNING"
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+
+
+@data_app.command("generate")
+def data_generate(
+    start: StartOption,
+    end: EndOption,
+    rows_per_day: Annotated[int, typer.Option(min=1)] = 20_000,
+    seed: int = 7,
+) -> None:
+    """Write deterministic synthetic raw partitions under $FINSIGHT_HOME/lake/raw."""
+    from rich.progress import Progress
+
+    from finsight_assets.lib.synthetic import generate_raw
+
+    settings = _settings()
+    first, last = _date(start), _date(end)
+    if last < first:
+        raise typer.BadParameter("--end is before --start")
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("generating", total=(last - first).days + 1)
+        summary = generate_raw(
+            settings.lake,
+            first,
+            last,
+            rows_per_day=rows_per_day,
+            seed=seed,
+            on_day=lambda _day: progress.advance(task),
+        )
+    empty = sum(1 for day in summary.days if day.transactions == 0)
+    console.print(
+        f"wrote {summary.total_transactions:,} raw transactions over {len(summary.days)} day(s) "
+        f"({empty} without transactions) to {settings.lake / 'raw'}"
+    )
+
+
+@app.command()
+def materialize(
+    start: StartOption,
+    end: EndOption,
+    days_per_run: Annotated[int, typer.Option(min=1, help="Partitions per run.")] = 31,
+) -> None:
+    """Materialize all silver and gold assets for a range, in this process (no daemon)."""
+    from finsight_assets.defs.materialize import materialize_range
+
+    settings = _settings()
+
+    def report(outcome) -> None:
+        status = "[green]ok[/green]" if outcome.success else "[red]failed[/red]"
+        console.print(f"{outcome.start} .. {outcome.end}: {status} (run {outcome.run_id})")
+        for error in outcome.errors:
+            console.print(f"  [red]{error}[/red]")
+
+    try:
+        outcomes = materialize_range(
+            settings,
+            _date(start),
+            _date(end),
+            days_per_run=days_per_run,
+            on_batch=report,
+            log_level=_log_level,
+        )
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    _print_summary(settings, [o.run_id for o in outcomes])
+    if not all(o.success for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def summary() -> None:
+    """Rows per table and check outcomes in the warehouse."""
+    _print_summary(_settings(), None)
+
+
+def _print_summary(settings: Settings, run_ids: list[str] | None) -> None:
+    from finsight_assets.lib.summary import check_summary, table_summaries
+    from finsight_assets.lib.warehouse import DuckDBWarehouse, ensure_schema, open_duckdb
+
+    with open_duckdb(settings.warehouse_path) as connection:
+        warehouse = DuckDBWarehouse(connection)
+        ensure_schema(warehouse)
+        tables = table_summaries(warehouse)
+        checks = check_summary(warehouse, run_ids)
+    grid = Table(title="FinSight warehouse")
+    for column in ("table", "rows", "partitions", "first", "last"):
+        grid.add_column(column, justify="right" if column in ("rows", "partitions") else "left")
+    for t in tables:
+        grid.add_row(
+            t.name, f"{t.rows:,}", str(t.partitions), t.first_date or "-", t.last_date or "-"
+        )
+    console.print(grid)
+    scope = "these runs" if run_ids else "all runs"
+    colour = "green" if checks.failed == 0 else "red"
+    console.print(
+        f"checks ({scope}, per partition): [{colour}]{checks.passed} passed, "
+        f"{checks.failed} failed[/{colour}]"
+    )
+    console.print(f"warehouse: {settings.warehouse_path}")
+    console.print("open the UI: make dev  (then http://127.0.0.1:3000)")

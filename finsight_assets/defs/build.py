@@ -1,0 +1,30 @@
+"""Assemble every asset, check, job, schedule and resource for one set of settings."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from finsight_assets.defs.gold.assets import build_gold_assets
+from finsight_assets.defs.partitions import daily_partitions
+from finsight_assets.defs.raw.assets import build_raw_assets
+from finsight_assets.defs.resources import resources_for
+from finsight_assets.defs.schedules import build_daily_schedule, daily_job
+from finsight_assets.defs.silver.assets import build_silver_assets
+from finsight_assets.lib.settings import Settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    partitions = daily_partitions(settings.start_date)
+    return dg.Definitions(
+        assets=[
+            *build_raw_assets(partitions),
+            *build_silver_assets(partitions),
+            *build_gold_assets(partitions, settings.start_date),
+        ],
+        jobs=[daily_job],
+        schedules=[build_daily_schedule(daily_job)],
+        resources=resources_for(settings),
+        # Spark is the parallelism inside a step; steps run one after another in the run's
+        # process, sharing one Spark session and never contending for the warehouse file.
+        executor=dg.in_process_executor,
+    )

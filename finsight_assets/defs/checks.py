@@ -1,0 +1,64 @@
+"""Audits as Dagster asset checks: one spec per audit, results converted from the lib's audits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+import dagster as dg
+
+from finsight_assets.lib.contract import TableSpec
+from finsight_assets.lib.publish import AuditResult
+
+CHECK_DESCRIPTIONS = {
+    "count_identity": "Every raw row is accounted for: raw = silver + rejected + duplicates.",
+    "unique_key": "No two rows share the table's key.",
+    "contract_schema": "Rows satisfy the pandera contract schema (types, nulls, values).",
+    "diff_against_published": "Rows added, removed and changed against the published version.",
+    "reconciles_with_silver": "Net flow and transaction counts reconcile with silver.",
+    "balance_continuity": "Each day opens at the previous day's closing balance.",
+}
+NON_BLOCKING = {"diff_against_published"}
+
+
+def asset_key(table: TableSpec) -> dg.AssetKey:
+    return dg.AssetKey([table.schema, table.name])
+
+
+def check_specs(
+    table: TableSpec, names: Sequence[str], partitions_def: dg.PartitionsDefinition
+) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            name,
+            asset=asset_key(table),
+            description=CHECK_DESCRIPTIONS[name],
+            blocking=name not in NON_BLOCKING,
+            partitions_def=partitions_def,
+        )
+        for name in names
+    ]
+
+
+def _json_safe(value: object) -> object:
+    """Dates and decimals as text: check metadata is JSON."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def check_results(table: TableSpec, results: Iterable[AuditResult]) -> list[dg.AssetCheckResult]:
+    return [
+        dg.AssetCheckResult(
+            asset_key=asset_key(table),
+            check_name=result.name,
+            passed=result.passed,
+            severity=dg.AssetCheckSeverity.ERROR if result.blocking else dg.AssetCheckSeverity.WARN,
+            description=result.summary,
+            metadata={
+                "summary": result.summary,
+                "details": dg.MetadataValue.json(
+                    json.loads(json.dumps(result.metadata, default=str))
+                ),
+            },
+        )
+        for result in results
+    ]

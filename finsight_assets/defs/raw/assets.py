@@ -1,0 +1,39 @@
+"""Raw assets: landed Parquet partitions, observed; a partition's data version hashes its files."""
+
+from datetime import date
+
+import dagster as dg
+
+from finsight_assets.defs.resources import LakeResource
+from finsight_assets.lib.contract import RAW_TABLES
+from finsight_assets.lib.raw_files import data_version
+
+DESCRIPTIONS = {
+    "transactions": "Transaction events as delivered by upstream, one folder per business date.",
+    "fx_rates": "USD rate per currency and business date, as delivered by upstream.",
+    "customers": "Full customer snapshot per business date, as delivered by upstream.",
+}
+
+
+def _raw_asset(table: str, partitions_def: dg.TimeWindowPartitionsDefinition):
+    @dg.observable_source_asset(
+        name=table,
+        key_prefix=["raw"],
+        description=DESCRIPTIONS[table],
+        partitions_def=partitions_def,
+        group_name="raw",
+    )
+    def _observe(context, lake: LakeResource) -> dg.DataVersionsByPartition:
+        files = lake.get_lake()
+        versions = {
+            key: data_version(files.raw_files(table, date.fromisoformat(key)))
+            for key in partitions_def.get_partition_keys()
+        }
+        context.log.info("observed %d partition(s) of raw/%s", len(versions), table)
+        return dg.DataVersionsByPartition(versions)
+
+    return _observe
+
+
+def build_raw_assets(partitions_def: dg.TimeWindowPartitionsDefinition) -> list:
+    return [_raw_asset(table, partitions_def) for table in RAW_TABLES]

@@ -1,0 +1,82 @@
+"""Resources by environment: the same keys (lake, warehouse, spark) for local and prod."""
+
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+from dagster_pyspark import PySparkResource
+
+from finsight_assets.lib.lake import LocalLake
+from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.spark_config import LOCAL_SPARK_CONFIG
+from finsight_assets.lib.warehouse import DuckDBWarehouse, Warehouse, ensure_schema
+
+
+class LakeResource(dg.ConfigurableResource):
+    """Where raw partitions are read and staged files written; one subclass per environment."""
+
+    def get_lake(self) -> LocalLake:
+        raise NotImplementedError
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Where silver and gold tables live; one subclass per environment."""
+
+    def connect(self) -> AbstractContextManager[Warehouse]:
+        raise NotImplementedError
+
+
+class LocalLakeResource(LakeResource):
+    """The lake as a local folder (`$FINSIGHT_HOME/lake`)."""
+
+    root: str
+
+    def get_lake(self) -> LocalLake:
+        return LocalLake(Path(self.root))
+
+
+class DuckDBWarehouseResource(WarehouseResource):
+    """The warehouse as a DuckDB file; each use opens a short-lived connection."""
+
+    duckdb: dg.ResourceDependency[DuckDBResource]
+
+    @contextmanager
+    def connect(self) -> Iterator[DuckDBWarehouse]:
+        Path(self.duckdb.database).parent.mkdir(parents=True, exist_ok=True)
+        with self.duckdb.get_connection() as connection:
+            warehouse = DuckDBWarehouse(connection)
+            ensure_schema(warehouse)
+            yield warehouse
+
+
+class LocalSparkResource(PySparkResource):
+    """Spark in this process (`local[*]` unless configured otherwise)."""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Spark's driver otherwise binds to whatever the host name resolves to.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        super().setup_for_execution(context)
+
+
+def local_resources(settings: Settings) -> dict[str, Any]:
+    return {
+        "lake": LocalLakeResource(root=str(settings.lake)),
+        "warehouse": DuckDBWarehouseResource(
+            duckdb=DuckDBResource(database=str(settings.warehouse_path))
+        ),
+        "spark": LocalSparkResource(spark_config=dict(LOCAL_SPARK_CONFIG)),
+    }
+
+
+def resources_for(settings: Settings) -> dict[str, Any]:
+    """The resources of FINSIGHT_ENV; prod resources arrive with the AWS/Snowflake flavours."""
+    if settings.env == "prod":
+        raise NotImplementedError(
+            "FINSIGHT_ENV=prod needs the S3, Snowflake and EMR Serverless resources, "
+            "which are not part of this build yet; use FINSIGHT_ENV=local"
+        )
+    return local_resources(settings)

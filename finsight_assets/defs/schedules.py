@@ -1,0 +1,28 @@
+"""The daily lane: one partitioned job for all silver and gold assets, scheduled for yesterday."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from finsight_assets.defs.run_context import LANE_TAG
+
+DAILY_LANE_TAGS = {LANE_TAG: "daily", "dagster/priority": "10"}
+
+daily_job = dg.define_asset_job(
+    "daily_lakehouse",
+    selection=dg.AssetSelection.groups("silver", "gold"),
+    description="Silver and gold for one business date, on the daily lane.",
+    tags=DAILY_LANE_TAGS,
+)
+
+
+def build_daily_schedule(job) -> dg.ScheduleDefinition:
+    """02:00 New York every day, for the business date that just ended."""
+    return dg.build_schedule_from_partitioned_job(
+        job,
+        hour_of_day=2,
+        minute_of_hour=0,
+        tags=DAILY_LANE_TAGS,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        name="daily_lakehouse_schedule",
+    )

@@ -1,0 +1,120 @@
+"""Silver assets: PySpark over the raw Parquet, staged, audited and published in the warehouse."""
+
+import dagster as dg
+from dagster_pyspark import PySparkResource
+
+from finsight_assets.defs.checks import asset_key, check_specs
+from finsight_assets.defs.outcomes import run_and_report
+from finsight_assets.defs.partitions import SINGLE_RUN
+from finsight_assets.defs.resources import LakeResource, WarehouseResource
+from finsight_assets.defs.run_context import business_dates, run_info
+from finsight_assets.defs.silver.checks import SILVER_CHECKS
+from finsight_assets.lib import silver
+from finsight_assets.lib.code_versions import CODE_VERSIONS
+from finsight_assets.lib.contract import (
+    SILVER_CUSTOMERS,
+    SILVER_TRANSACTIONS,
+    SILVER_TRANSACTIONS_REJECTED,
+    TableSpec,
+)
+
+RAW_TRANSACTIONS = dg.AssetKey(["raw", "transactions"])
+RAW_FX_RATES = dg.AssetKey(["raw", "fx_rates"])
+RAW_CUSTOMERS = dg.AssetKey(["raw", "customers"])
+
+
+def _spec(table: TableSpec, description: str, deps: list[dg.AssetKey], partitions_def):
+    return dg.AssetSpec(
+        asset_key(table),
+        description=description,
+        deps=deps,
+        partitions_def=partitions_def,
+        code_version=CODE_VERSIONS[table.qualified_name],
+        group_name="silver",
+        kinds={"spark", "duckdb"},
+        metadata={"dagster/table_name": table.qualified_name},
+    )
+
+
+def build_silver_assets(partitions_def: dg.PartitionsDefinition) -> list:
+    @dg.multi_asset(
+        name="silver_transactions",
+        specs=[
+            _spec(
+                SILVER_TRANSACTIONS,
+                "Deduplicated, validated transactions with USD amounts, one row per event.",
+                [RAW_TRANSACTIONS, RAW_FX_RATES],
+                partitions_def,
+            ),
+            _spec(
+                SILVER_TRANSACTIONS_REJECTED,
+                "Raw transactions that failed a contract rule, with their reason_code.",
+                [RAW_TRANSACTIONS, RAW_FX_RATES],
+                partitions_def,
+            ),
+        ],
+        check_specs=[
+            *check_specs(SILVER_TRANSACTIONS, SILVER_CHECKS, partitions_def),
+            *check_specs(SILVER_TRANSACTIONS_REJECTED, SILVER_CHECKS, partitions_def),
+        ],
+        backfill_policy=SINGLE_RUN,
+        pool="warehouse",
+    )
+    def silver_transactions(
+        context: dg.AssetExecutionContext,
+        spark: PySparkResource,
+        lake: LakeResource,
+        warehouse: WarehouseResource,
+    ):
+        """silver.transactions and silver.transactions_rejected, published together."""
+        run = run_info(context)
+        with warehouse.connect() as connection:
+            yield from run_and_report(
+                context,
+                [SILVER_TRANSACTIONS, SILVER_TRANSACTIONS_REJECTED],
+                lambda: silver.build_silver_transactions(
+                    spark.spark_session,
+                    lake.get_lake(),
+                    connection,
+                    run,
+                    business_dates(context),
+                    CODE_VERSIONS[SILVER_TRANSACTIONS.qualified_name],
+                ),
+            )
+
+    @dg.asset(
+        key=asset_key(SILVER_CUSTOMERS),
+        description="The day's customer snapshot, latest row per customer, email hashed.",
+        deps=[RAW_CUSTOMERS],
+        partitions_def=partitions_def,
+        code_version=CODE_VERSIONS[SILVER_CUSTOMERS.qualified_name],
+        group_name="silver",
+        kinds={"spark", "duckdb"},
+        check_specs=check_specs(SILVER_CUSTOMERS, SILVER_CHECKS, partitions_def),
+        backfill_policy=SINGLE_RUN,
+        pool="warehouse",
+        metadata={"dagster/table_name": SILVER_CUSTOMERS.qualified_name},
+    )
+    def silver_customers(
+        context: dg.AssetExecutionContext,
+        spark: PySparkResource,
+        lake: LakeResource,
+        warehouse: WarehouseResource,
+    ):
+        """The day's customer snapshot, latest row per customer, email hashed."""
+        run = run_info(context)
+        with warehouse.connect() as connection:
+            yield from run_and_report(
+                context,
+                [SILVER_CUSTOMERS],
+                lambda: silver.build_silver_customers(
+                    spark.spark_session,
+                    lake.get_lake(),
+                    connection,
+                    run,
+                    business_dates(context),
+                    CODE_VERSIONS[SILVER_CUSTOMERS.qualified_name],
+                ),
+            )
+
+    return [silver_transactions, silver_customers]
