@@ -27,7 +27,9 @@ def run_pipeline(
             "silver.transactions": silver.build_silver_transactions(
                 spark, lake, warehouse, run, dates, "1"
             ),
-            "silver.customers": silver.build_silver_customers(spark, lake, warehouse, run, dates, "1"),
+            "silver.customers": silver.build_silver_customers(
+                spark, lake, warehouse, run, dates, "1"
+            ),
         }
         results["gold.daily_customer_summary"] = gold.build_daily_customer_summary(
             warehouse, run, dates, "1"

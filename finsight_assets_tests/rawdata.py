@@ -15,7 +15,10 @@ from finsight_assets.lib.contract import RAW_SCHEMAS
 
 
 def write_raw(
-    lake: Path, table: str, business_date: date, rows: Sequence[Mapping[str, Any]],
+    lake: Path,
+    table: str,
+    business_date: date,
+    rows: Sequence[Mapping[str, Any]],
     name: str = "part-0.parquet",
 ) -> Path:
     schema = RAW_SCHEMAS[table]

@@ -1,0 +1,51 @@
+# FinSight lakehouse. `make demo` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+export FINSIGHT_HOME ?= $(CURDIR)/.finsight
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export DAGSTER_HOME ?= $(FINSIGHT_HOME)/dagster
+# The demo's first business date, remembered so `make dev` shows the same partitions.
+DEMO_START_FILE := $(FINSIGHT_HOME)/demo_start_date
+DEMO_DAYS ?= 60
+DEMO_ROWS_PER_DAY ?= 20000
+
+.PHONY: install demo test dev lint bench clean
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --upgrade pip uv
+	$(VENV)/bin/uv pip install --quiet --python $(PYTHON) -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+demo: install
+	@end=$$(TZ=America/New_York date -d yesterday +%F); \
+	start=$$(date -d "$$end -$$(( $(DEMO_DAYS) - 1 )) days" +%F); \
+	mkdir -p "$(FINSIGHT_HOME)"; echo "$$start" > "$(DEMO_START_FILE)"; \
+	export FINSIGHT_START_DATE=$$start; \
+	echo "FinSight demo: $(DEMO_DAYS) business days $$start .. $$end in $(FINSIGHT_HOME)"; \
+	$(VENV)/bin/finsight data generate --start $$start --end $$end --rows-per-day $(DEMO_ROWS_PER_DAY) && \
+	$(VENV)/bin/finsight materialize --start $$start --end $$end
+
+test: install
+	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests
+	$(VENV)/bin/python -m pytest -q
+
+dev: install
+	@mkdir -p "$(DAGSTER_HOME)"; cp -n dagster.yaml "$(DAGSTER_HOME)/dagster.yaml" || true
+	@if [ -f "$(DEMO_START_FILE)" ] && [ -z "$$FINSIGHT_START_DATE" ]; then \
+	  export FINSIGHT_START_DATE=$$(cat "$(DEMO_START_FILE)"); fi; \
+	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+lint: install
+	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests
+	$(VENV)/bin/ruff format --check finsight_assets finsight_assets_tests
+
+clean:
+	rm -rf "$(FINSIGHT_HOME)"
