@@ -373,12 +373,13 @@ def _log(
     def text(value: str | None) -> str:
         return "NULL" if value is None else string_literal(value)
 
+    last = warehouse.fetchall(f"SELECT COALESCE(MAX(seq), 0) FROM {AUDIT_SCHEMA}.publish_log")
     rows = ", ".join(
-        f"({string_literal(table_name)}, {date_literal(d)}, {string_literal(action)}, "
-        f"{text(new)}, {text(old)}, {string_literal(run.run_id)}, "
+        f"({last[0][0] + n}, {string_literal(table_name)}, {date_literal(d)}, "
+        f"{string_literal(action)}, {text(new)}, {text(old)}, {string_literal(run.run_id)}, "
         f"CAST({string_literal(run.clock.isoformat())} AS TIMESTAMP WITH TIME ZONE), "
         f"{string_literal(note)})"
-        for d, (new, old) in sorted(changes.items())
+        for n, (d, (new, old)) in enumerate(sorted(changes.items()), start=1)
     )
     warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.publish_log VALUES {rows}")
 

@@ -165,7 +165,7 @@ def ensure_schema(warehouse: Warehouse) -> None:
     )
     warehouse.execute(
         f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.publish_log ("
-        "table_name VARCHAR, business_date DATE, action VARCHAR, version_id VARCHAR, "
+        "seq BIGINT, table_name VARCHAR, business_date DATE, action VARCHAR, version_id VARCHAR, "
         "previous_version_id VARCHAR, run_id VARCHAR, logged_at TIMESTAMP WITH TIME ZONE, "
         "note VARCHAR)"
     )
