@@ -6,7 +6,7 @@ import dagster as dg
 
 from finsight_assets.defs.gold.assets import build_gold_assets
 from finsight_assets.defs.partitions import daily_partitions
-from finsight_assets.defs.raw.assets import build_raw_assets
+from finsight_assets.defs.raw.assets import build_raw_assets, raw_observation_job
 from finsight_assets.defs.resources import resources_for
 from finsight_assets.defs.schedules import build_daily_schedule, daily_job
 from finsight_assets.defs.silver.assets import build_silver_assets
@@ -21,7 +21,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *build_silver_assets(partitions),
             *build_gold_assets(partitions, settings.start_date),
         ],
-        jobs=[daily_job],
+        jobs=[daily_job, raw_observation_job],
         schedules=[build_daily_schedule(daily_job)],
         resources=resources_for(settings),
         # Spark is the parallelism inside a step; steps run one after another in the run's

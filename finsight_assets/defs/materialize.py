@@ -72,6 +72,10 @@ def materialize_range(
         )
     definitions = build_definitions(settings)
     instance = prepare_instance(settings)
+    quiet = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    definitions.resolve_job_def("observe_raw").execute_in_process(
+        instance=instance, run_config=quiet
+    )
     outcomes = []
     for first, last in batches(start, end, days_per_run):
         result = dg.materialize(
@@ -85,7 +89,7 @@ def materialize_range(
                 RANGE_END_TAG: last.isoformat(),
             },
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            run_config=quiet,
         )
         errors = [
             event.step_failure_data.error.message.strip()

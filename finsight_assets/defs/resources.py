@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 from dagster_pyspark import PySparkResource
 
 from finsight_assets.lib.lake import LocalLake
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.spark_config import LOCAL_SPARK_CONFIG
-from finsight_assets.lib.warehouse import DuckDBWarehouse, Warehouse, ensure_schema
+from finsight_assets.lib.warehouse import DuckDBWarehouse, Warehouse, ensure_schema, open_duckdb
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -40,14 +39,17 @@ class LocalLakeResource(LakeResource):
 
 
 class DuckDBWarehouseResource(WarehouseResource):
-    """The warehouse as a DuckDB file; each use opens a short-lived connection."""
+    """The warehouse as a DuckDB file; each use opens a short-lived connection.
 
-    duckdb: dg.ResourceDependency[DuckDBResource]
+    Not dagster-duckdb's resource: its connection stays open when the step raises, and the
+    file's write lock with it.
+    """
+
+    database: str
 
     @contextmanager
     def connect(self) -> Iterator[DuckDBWarehouse]:
-        Path(self.duckdb.database).parent.mkdir(parents=True, exist_ok=True)
-        with self.duckdb.get_connection() as connection:
+        with open_duckdb(Path(self.database)) as connection:
             warehouse = DuckDBWarehouse(connection)
             ensure_schema(warehouse)
             yield warehouse
@@ -65,9 +67,7 @@ class LocalSparkResource(PySparkResource):
 def local_resources(settings: Settings) -> dict[str, Any]:
     return {
         "lake": LocalLakeResource(root=str(settings.lake)),
-        "warehouse": DuckDBWarehouseResource(
-            duckdb=DuckDBResource(database=str(settings.warehouse_path))
-        ),
+        "warehouse": DuckDBWarehouseResource(database=str(settings.warehouse_path)),
         "spark": LocalSparkResource(spark_config=dict(LOCAL_SPARK_CONFIG)),
     }
 

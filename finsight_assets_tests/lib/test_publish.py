@@ -260,8 +260,7 @@ def test_rollback_restores_the_previous_version_exactly(warehouse):
     assert table_rows(warehouse) == before
     assert publish.current_versions(warehouse, "silver.customers", [DAY]) == {DAY: v1.version_id}
     log = warehouse.fetchall(
-        "SELECT action, version_id, previous_version_id, run_id FROM audit.publish_log "
-        "ORDER BY seq"
+        "SELECT action, version_id, previous_version_id, run_id FROM audit.publish_log ORDER BY seq"
     )
     assert log[-1] == ("rollback", v1.version_id, v2.version_id, "undo")
     # The rolled-back version is kept too, so the rollback itself can be undone.

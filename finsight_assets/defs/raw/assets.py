@@ -37,3 +37,10 @@ def _raw_asset(table: str, partitions_def: dg.TimeWindowPartitionsDefinition):
 
 def build_raw_assets(partitions_def: dg.TimeWindowPartitionsDefinition) -> list:
     return [_raw_asset(table, partitions_def) for table in RAW_TABLES]
+
+
+raw_observation_job = dg.define_asset_job(
+    "observe_raw",
+    selection=dg.AssetSelection.groups("raw", include_sources=True),
+    description="Hash every raw partition's files, so re-deliveries show as new data versions.",
+)
