@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from datetime import date
 from typing import Annotated
 
+import dagster as dg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -42,6 +44,10 @@ def _settings() -> Settings:
 def _logging(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     global _log_level
     _log_level = "INFO" if verbose else "WARNING"
+    if not verbose:
+        # Dagster flags its beta and preview APIs on every load; an operator can't act on that.
+        warnings.filterwarnings("ignore", category=dg.BetaWarning)
+        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
@@ -130,8 +136,10 @@ def _print_summary(settings: Settings, run_ids: list[str] | None) -> None:
         tables = table_summaries(warehouse)
         checks = check_summary(warehouse, run_ids)
     grid = Table(title="FinSight warehouse")
-    for column in ("table", "rows", "partitions", "first", "last"):
-        grid.add_column(column, justify="right" if column in ("rows", "partitions") else "left")
+    for column in ("table", "rows", "days", "from", "to"):
+        grid.add_column(
+            column, justify="right" if column in ("rows", "days") else "left", no_wrap=True
+        )
     for t in tables:
         grid.add_row(
             t.name, f"{t.rows:,}", str(t.partitions), t.first_date or "-", t.last_date or "-"

@@ -16,6 +16,7 @@ LOCAL_SPARK_CONFIG: Mapping[str, str] = {
     "spark.sql.parquet.compression.codec": "zstd",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
+    "spark.log.level": "ERROR",
     "spark.driver.memory": "4g",
     "spark.sql.sources.partitionOverwriteMode": "static",
 }
