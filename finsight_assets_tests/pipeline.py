@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -20,17 +21,21 @@ def run_pipeline(
     """Materialize silver and gold for `dates` the way the assets do, in dependency order."""
     run = RunInfo(run_id=run_id, mode=LIVE, clock=CLOCK)
     lake = LocalLake(home / "lake")
-    with open_duckdb(home / "warehouse.duckdb") as connection:
-        warehouse = DuckDBWarehouse(connection)
-        ensure_schema(warehouse)
-        results = {
-            "silver.transactions": silver.build_silver_transactions(
-                spark, lake, warehouse, run, dates, "1"
-            ),
-            "silver.customers": silver.build_silver_customers(
-                spark, lake, warehouse, run, dates, "1"
-            ),
-        }
+
+    @contextmanager
+    def connect():
+        with open_duckdb(home / "warehouse.duckdb") as connection:
+            warehouse = DuckDBWarehouse(connection)
+            ensure_schema(warehouse)
+            yield warehouse
+
+    results = {
+        "silver.transactions": silver.build_silver_transactions(
+            spark, lake, connect, run, dates, "1"
+        ),
+        "silver.customers": silver.build_silver_customers(spark, lake, connect, run, dates, "1"),
+    }
+    with connect() as warehouse:
         results["gold.daily_customer_summary"] = gold.build_daily_customer_summary(
             warehouse, run, dates, "1"
         )

@@ -7,13 +7,14 @@ a lake, a warehouse and the run's identity.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 import pyarrow.parquet as pq
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from finsight_assets.lib import audits, contract, publish, silver_spark
 from finsight_assets.lib.lake import LocalLake
@@ -27,6 +28,8 @@ from finsight_assets.lib.raw_files import (
 from finsight_assets.lib.warehouse import STAGING_SCHEMA, Warehouse, string_literal
 
 logger = logging.getLogger(__name__)
+
+Connect = Callable[[], AbstractContextManager[Warehouse]]
 
 
 @dataclass
@@ -114,7 +117,7 @@ def _select(table: contract.TableSpec, source: str, outcome: str) -> str:
 def build_silver_transactions(
     spark: SparkSession,
     lake: LocalLake,
-    warehouse: Warehouse,
+    connect: Connect,
     run: RunInfo,
     dates: Sequence[date],
     code_version: str,
@@ -139,53 +142,34 @@ def build_silver_transactions(
     if not good:
         return result
     files = {d: [f.uri for f in transactions[d].files] for d in good if transactions[d].files}
-    uri = lake.staging_uri("silver_transactions", run.run_id) if files else None
-    if uri is not None:
-        frame = silver_spark.transaction_outcomes(spark, files, {d: rates[d] for d in files})
-        silver_spark.write_staged(frame, uri)
-    outcomes = _outcome_table("transaction", run)
-    staged_all = []
-    try:
-        _load_outcomes(warehouse, outcomes, uri, _TRANSACTION_OUTCOME_COLUMNS)
-        input_versions = {d: combine_versions(transactions[d].version, fx[d].version) for d in good}
-        raw_rows = {d: transactions[d].rows for d in good}
-        staged_all = []
-        for table, outcome in (
+    _stage_load_audit_publish(
+        connect,
+        lake,
+        run,
+        code_version,
+        outcomes=_Outcomes(
+            "transaction", _TRANSACTION_OUTCOME_COLUMNS, silver_spark.TRANSACTION_OUTCOMES
+        ),
+        frame=(
+            (lambda: silver_spark.transaction_outcomes(spark, files, {d: rates[d] for d in files}))
+            if files
+            else None
+        ),
+        tables=[
             (contract.SILVER_TRANSACTIONS, "VALID"),
             (contract.SILVER_TRANSACTIONS_REJECTED, "REJECTED"),
-        ):
-            staged = publish.stage(
-                warehouse,
-                table,
-                run,
-                code_version,
-                input_versions,
-                _select(table, outcomes, outcome),
-            )
-            staged_all.append(staged)
-            checks = [
-                audits.count_identity(
-                    raw_rows, outcomes, outcome, silver_spark.TRANSACTION_OUTCOMES
-                ),
-                audits.unique_key,
-                audits.contract_schema_audit,
-                audits.diff_against_published,
-            ]
-            result.audits[table.qualified_name] = publish.audit(warehouse, staged, checks)
-        _publish_unless_failed(warehouse, run, staged_all, result)
-    finally:
-        for staged in staged_all:
-            publish.drop_staged(warehouse, staged)
-        warehouse.execute(f"DROP TABLE IF EXISTS {outcomes}")
-        if uri is not None:
-            lake.remove_staging(uri)
+        ],
+        input_versions={d: combine_versions(transactions[d].version, fx[d].version) for d in good},
+        raw_rows={d: transactions[d].rows for d in good},
+        result=result,
+    )
     return result
 
 
 def build_silver_customers(
     spark: SparkSession,
     lake: LocalLake,
-    warehouse: Warehouse,
+    connect: Connect,
     run: RunInfo,
     dates: Sequence[date],
     code_version: str,
@@ -197,54 +181,82 @@ def build_silver_customers(
     if not good:
         return result
     files = {d: [f.uri for f in snapshots[d].files] for d in good if snapshots[d].files}
-    uri = lake.staging_uri("silver_customers", run.run_id) if files else None
-    if uri is not None:
-        silver_spark.write_staged(silver_spark.customer_outcomes(spark, files), uri)
-    outcomes = _outcome_table("customer", run)
-    staged_all = []
-    try:
-        _load_outcomes(warehouse, outcomes, uri, _CUSTOMER_OUTCOME_COLUMNS)
-        table = contract.SILVER_CUSTOMERS
-        staged = publish.stage(
-            warehouse,
-            table,
-            run,
-            code_version,
-            {d: snapshots[d].version for d in good},
-            _select(table, outcomes, "VALID"),
-        )
-        staged_all.append(staged)
-        checks = [
-            audits.count_identity(
-                {d: snapshots[d].rows for d in good},
-                outcomes,
-                "VALID",
-                silver_spark.CUSTOMER_OUTCOMES,
-            ),
-            audits.unique_key,
-            audits.contract_schema_audit,
-            audits.diff_against_published,
-        ]
-        result.audits[table.qualified_name] = publish.audit(warehouse, staged, checks)
-        _publish_unless_failed(warehouse, run, staged_all, result)
-    finally:
-        for staged in staged_all:
-            publish.drop_staged(warehouse, staged)
-        warehouse.execute(f"DROP TABLE IF EXISTS {outcomes}")
-        if uri is not None:
-            lake.remove_staging(uri)
+    _stage_load_audit_publish(
+        connect,
+        lake,
+        run,
+        code_version,
+        outcomes=_Outcomes("customer", _CUSTOMER_OUTCOME_COLUMNS, silver_spark.CUSTOMER_OUTCOMES),
+        frame=(lambda: silver_spark.customer_outcomes(spark, files)) if files else None,
+        tables=[(contract.SILVER_CUSTOMERS, "VALID")],
+        input_versions={d: snapshots[d].version for d in good},
+        raw_rows={d: snapshots[d].rows for d in good},
+        result=result,
+    )
     return result
 
 
-def _publish_unless_failed(
-    warehouse: Warehouse,
+@dataclass(frozen=True)
+class _Outcomes:
+    name: str
+    columns: Sequence[contract.Column]
+    labels: Sequence[str]
+
+
+def _stage_load_audit_publish(
+    connect: Connect,
+    lake: LocalLake,
     run: RunInfo,
-    staged_all: Sequence[publish.StagedPartitions],
+    code_version: str,
+    *,
+    outcomes: _Outcomes,
+    frame: Callable[[], DataFrame] | None,
+    tables: Sequence[tuple[contract.TableSpec, str]],
+    input_versions: Mapping[date, str],
+    raw_rows: Mapping[date, int],
     result: LayerResult,
 ) -> None:
-    if any(r.blocking and not r.passed for results in result.audits.values() for r in results):
-        raise publish.AuditFailed(result.audits)
-    if run.mode == publish.DRY_RUN:
-        return
-    for version in publish.publish(warehouse, *staged_all):
-        result.versions.setdefault(version.table_name, []).append(version)
+    """Spark writes the outcome rows (no warehouse connection held meanwhile), then the warehouse
+    loads them, stages each table's rows, audits them, and publishes all tables together."""
+    uri = lake.staging_uri(f"silver_{outcomes.name}", run.run_id) if frame else None
+    try:
+        if frame is not None and uri is not None:
+            silver_spark.write_staged(frame(), uri)
+        with connect() as warehouse:
+            outcome_table = _outcome_table(outcomes.name, run)
+            staged_all: list[publish.StagedPartitions] = []
+            try:
+                _load_outcomes(warehouse, outcome_table, uri, outcomes.columns)
+                for table, outcome in tables:
+                    staged = publish.stage(
+                        warehouse,
+                        table,
+                        run,
+                        code_version,
+                        input_versions,
+                        _select(table, outcome_table, outcome),
+                    )
+                    staged_all.append(staged)
+                    checks = [
+                        audits.count_identity(raw_rows, outcome_table, outcome, outcomes.labels),
+                        audits.unique_key,
+                        audits.contract_schema_audit,
+                        audits.diff_against_published,
+                    ]
+                    result.audits[table.qualified_name] = publish.audit(warehouse, staged, checks)
+                if any(
+                    r.blocking and not r.passed
+                    for results in result.audits.values()
+                    for r in results
+                ):
+                    raise publish.AuditFailed(result.audits)
+                if run.mode != publish.DRY_RUN:
+                    for version in publish.publish(warehouse, *staged_all):
+                        result.versions.setdefault(version.table_name, []).append(version)
+            finally:
+                for staged in staged_all:
+                    publish.drop_staged(warehouse, staged)
+                warehouse.execute(f"DROP TABLE IF EXISTS {outcome_table}")
+    finally:
+        if uri is not None:
+            lake.remove_staging(uri)

@@ -68,19 +68,18 @@ def build_silver_assets(partitions_def: dg.PartitionsDefinition) -> list:
     ):
         """silver.transactions and silver.transactions_rejected, published together."""
         run = run_info(context)
-        with warehouse.connect() as connection:
-            yield from run_and_report(
-                context,
-                [SILVER_TRANSACTIONS, SILVER_TRANSACTIONS_REJECTED],
-                lambda: silver.build_silver_transactions(
-                    spark.spark_session,
-                    lake.get_lake(),
-                    connection,
-                    run,
-                    business_dates(context),
-                    CODE_VERSIONS[SILVER_TRANSACTIONS.qualified_name],
-                ),
-            )
+        yield from run_and_report(
+            context,
+            [SILVER_TRANSACTIONS, SILVER_TRANSACTIONS_REJECTED],
+            lambda: silver.build_silver_transactions(
+                spark.spark_session,
+                lake.get_lake(),
+                warehouse.connect,
+                run,
+                business_dates(context),
+                CODE_VERSIONS[SILVER_TRANSACTIONS.qualified_name],
+            ),
+        )
 
     @dg.asset(
         key=asset_key(SILVER_CUSTOMERS),
@@ -103,18 +102,17 @@ def build_silver_assets(partitions_def: dg.PartitionsDefinition) -> list:
     ):
         """The day's customer snapshot, latest row per customer, email hashed."""
         run = run_info(context)
-        with warehouse.connect() as connection:
-            yield from run_and_report(
-                context,
-                [SILVER_CUSTOMERS],
-                lambda: silver.build_silver_customers(
-                    spark.spark_session,
-                    lake.get_lake(),
-                    connection,
-                    run,
-                    business_dates(context),
-                    CODE_VERSIONS[SILVER_CUSTOMERS.qualified_name],
-                ),
-            )
+        yield from run_and_report(
+            context,
+            [SILVER_CUSTOMERS],
+            lambda: silver.build_silver_customers(
+                spark.spark_session,
+                lake.get_lake(),
+                warehouse.connect,
+                run,
+                business_dates(context),
+                CODE_VERSIONS[SILVER_CUSTOMERS.qualified_name],
+            ),
+        )
 
     return [silver_transactions, silver_customers]
