@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from finsight_assets.defs.exports.assets import build_export_assets
 from finsight_assets.defs.gold.assets import build_gold_assets
-from finsight_assets.defs.partitions import daily_partitions
+from finsight_assets.defs.partitions import backfill_policy, daily_partitions
 from finsight_assets.defs.raw.assets import build_raw_assets, raw_observation_job
 from finsight_assets.defs.resources import resources_for
 from finsight_assets.defs.schedules import build_daily_schedule, daily_job
@@ -15,11 +16,13 @@ from finsight_assets.lib.settings import Settings
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings.start_date)
+    policy = backfill_policy(settings.backfill_days_per_run)
     return dg.Definitions(
         assets=[
             *build_raw_assets(partitions),
-            *build_silver_assets(partitions),
-            *build_gold_assets(partitions, settings.start_date),
+            *build_silver_assets(partitions, policy),
+            *build_gold_assets(partitions, policy, settings.start_date),
+            *build_export_assets(partitions, policy),
         ],
         jobs=[daily_job, raw_observation_job],
         schedules=[build_daily_schedule(daily_job)],

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 import dagster as dg
 
+from finsight_assets.defs.keys import asset_key
 from finsight_assets.lib.contract import TableSpec
 from finsight_assets.lib.publish import AuditResult
 
@@ -19,10 +20,6 @@ CHECK_DESCRIPTIONS = {
     "balance_continuity": "Each day opens at the previous day's closing balance.",
 }
 NON_BLOCKING = {"diff_against_published"}
-
-
-def asset_key(table: TableSpec) -> dg.AssetKey:
-    return dg.AssetKey([table.schema, table.name])
 
 
 def check_specs(

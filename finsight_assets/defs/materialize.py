@@ -12,12 +12,11 @@ from pathlib import Path
 import dagster as dg
 
 from finsight_assets.defs.build import build_definitions
+from finsight_assets.lib.run_tags import RANGE_END_TAG, RANGE_START_TAG
 from finsight_assets.lib.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -80,7 +79,7 @@ def materialize_range(
     for first, last in batches(start, end, days_per_run):
         result = dg.materialize(
             assets=list(definitions.assets or []),
-            selection=dg.AssetSelection.groups("silver", "gold"),
+            selection=dg.AssetSelection.groups("silver", "gold", "exports"),
             resources=definitions.resources,
             instance=instance,
             tags={

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
 
-from finsight_assets.defs.checks import asset_key, check_results
+from finsight_assets.defs.checks import check_results
+from finsight_assets.defs.keys import asset_key
+from finsight_assets.defs.resources import WarehouseResource
 from finsight_assets.lib.contract import TableSpec
-from finsight_assets.lib.publish import AuditFailed
+from finsight_assets.lib.publish import AuditFailed, PartitionVersion, RunInfo
+from finsight_assets.lib.run_steps import record_run_step
 from finsight_assets.lib.silver import LayerResult
 
 
-def _materialization_metadata(result: LayerResult, table: TableSpec) -> dict[str, Any]:
-    versions = result.versions.get(table.qualified_name, [])
+def _version_metadata(versions: Sequence[PartitionVersion]) -> dict[str, Any]:
     return {
         "dagster/row_count": sum(v.row_count for v in versions),
         "partitions_published": len(versions),
@@ -33,33 +36,69 @@ def _materialization_metadata(result: LayerResult, table: TableSpec) -> dict[str
     }
 
 
+def _log_partition_materializations(
+    context: dg.AssetExecutionContext, table: TableSpec, versions: Sequence[PartitionVersion]
+) -> None:
+    for version in versions:
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=asset_key(table),
+                partition=version.business_date.isoformat(),
+                metadata={
+                    "dagster/row_count": version.row_count,
+                    "version_id": version.version_id,
+                },
+            )
+        )
+
+
 def run_and_report(
     context: dg.AssetExecutionContext,
     tables: Sequence[TableSpec],
+    run: RunInfo,
+    warehouse: WarehouseResource,
     compute: Callable[[], LayerResult],
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Run a write-audit-publish computation and report it; raise if anything was not published.
 
     A blocking audit failure publishes nothing (its check results are still reported). Raw
     partitions that broke the contract fail the step after the other partitions are published.
+    Partitions published beyond the run's own (a balance chain rolled forward) are reported as
+    materializations of those partitions.
     """
+    started = time.perf_counter()
     try:
         result = compute()
     except AuditFailed as error:
         for table in tables:
             yield from check_results(table, error.audits.get(table.qualified_name, []))
         raise dg.Failure(description=str(error)) from error
-    if result.failed:
-        for table in tables:
+    own = set(context.partition_keys)
+    for table in tables:
+        versions = result.versions.get(table.qualified_name, [])
+        beyond = [v for v in versions if v.business_date.isoformat() not in own]
+        if result.failed:
+            _log_partition_materializations(context, table, versions)
             yield from check_results(table, result.audits.get(table.qualified_name, []))
-            for version in result.versions.get(table.qualified_name, []):
-                context.log_event(
-                    dg.AssetMaterialization(
-                        asset_key=asset_key(table),
-                        partition=version.business_date.isoformat(),
-                        metadata={"dagster/row_count": version.row_count},
-                    )
-                )
+            continue
+        _log_partition_materializations(context, table, beyond)
+        metadata = _version_metadata(versions)
+        metadata["mode"] = run.mode
+        metadata["published"] = bool(versions)
+        yield dg.MaterializeResult(asset_key=asset_key(table), metadata=metadata)
+        yield from check_results(table, result.audits.get(table.qualified_name, []))
+    with warehouse.connect() as connection:
+        record_run_step(
+            connection,
+            run.run_id,
+            ",".join(t.qualified_name for t in tables),
+            len(own),
+            result.raw_rows,
+            sum(v.row_count for vs in result.versions.values() for v in vs),
+            time.perf_counter() - started,
+            run.clock,
+        )
+    if result.failed:
         problems = "\n".join(f"{d}: {problem}" for d, problem in sorted(result.failed.items()))
         raise dg.Failure(
             description=f"{len(result.failed)} partition(s) not published:\n{problems}",
@@ -69,8 +108,3 @@ def run_and_report(
                 )
             },
         )
-    for table in tables:
-        yield dg.MaterializeResult(
-            asset_key=asset_key(table), metadata=_materialization_metadata(result, table)
-        )
-        yield from check_results(table, result.audits.get(table.qualified_name, []))

@@ -15,5 +15,11 @@ def daily_partitions(start_date: date) -> dg.DailyPartitionsDefinition:
     )
 
 
-# Silver and gold compute a whole partition range in one run: one Spark job, one transaction.
-SINGLE_RUN = dg.BackfillPolicy.single_run()
+def backfill_policy(days_per_run: int | None) -> dg.BackfillPolicy:
+    """A run computes its whole partition range at once: one Spark job, one transaction.
+
+    The daemon splits a backfill into runs of `days_per_run` partitions when set.
+    """
+    if days_per_run is None:
+        return dg.BackfillPolicy.single_run()
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=days_per_run)

@@ -8,10 +8,12 @@ from typing import Any
 
 import dagster as dg
 from dagster_pyspark import PySparkResource
+from dagster_pyspark.resources import spark_session_from_config
 
+from finsight_assets.defs.run_context import BACKFILL_LANE, run_lane
 from finsight_assets.lib.lake import LocalLake
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.spark_config import LOCAL_SPARK_CONFIG
+from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
 from finsight_assets.lib.warehouse import DuckDBWarehouse, Warehouse, ensure_schema, open_duckdb
 
 
@@ -56,19 +58,29 @@ class DuckDBWarehouseResource(WarehouseResource):
 
 
 class LocalSparkResource(PySparkResource):
-    """Spark in this process (`local[*]` unless configured otherwise)."""
+    """Spark in this process (`local[*]`); backfill runs use the backfill lane's settings."""
+
+    backfill_spark_config: dict[str, Any] = {}
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Spark's driver otherwise binds to whatever the host name resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        super().setup_for_execution(context)
+        tags = dict(context.dagster_run.tags) if context.dagster_run else {}
+        lane = run_lane(tags)
+        config = self.backfill_spark_config if lane == BACKFILL_LANE else self.spark_config
+        if context.log is not None:
+            context.log.info(f"Spark for the {lane} lane")
+        self._spark_session = spark_session_from_config(config or self.spark_config)
 
 
 def local_resources(settings: Settings) -> dict[str, Any]:
     return {
         "lake": LocalLakeResource(root=str(settings.lake)),
         "warehouse": DuckDBWarehouseResource(database=str(settings.warehouse_path)),
-        "spark": LocalSparkResource(spark_config=dict(LOCAL_SPARK_CONFIG)),
+        "spark": LocalSparkResource(
+            spark_config=dict(LOCAL_SPARK_CONFIG),
+            backfill_spark_config=dict(BACKFILL_SPARK_CONFIG),
+        ),
     }
 
 

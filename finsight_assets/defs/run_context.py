@@ -7,10 +7,27 @@ from datetime import UTC, date
 import dagster as dg
 
 from finsight_assets.lib.publish import BACKFILL, LIVE, MODES, RunInfo
+from finsight_assets.lib.run_tags import (
+    BACKFILL_ID_TAG,
+    BACKFILL_LANE,
+    DAILY_LANE,
+    LANE_TAG,
+    MANIFEST_TAG,
+    MODE_TAG,
+    SIDE_EFFECTS_TAG,
+)
 
-MODE_TAG = "finsight/mode"
-LANE_TAG = "finsight/lane"
-BACKFILL_ID_TAG = "dagster/backfill"
+
+def run_lane(tags: dict[str, str]) -> str:
+    """The backfill lane for every backfill run (CLI, UI or sensor), else the daily lane."""
+    if tags.get(LANE_TAG) == BACKFILL_LANE or BACKFILL_ID_TAG in tags:
+        return BACKFILL_LANE
+    return tags.get(LANE_TAG, DAILY_LANE)
+
+
+def side_effects_allowed(tags: dict[str, str]) -> bool:
+    """Side effects run in LIVE mode, or when the backfill's manifest allows them."""
+    return run_mode(tags) == LIVE or tags.get(SIDE_EFFECTS_TAG) == "true"
 
 
 def run_mode(tags: dict[str, str]) -> str:
@@ -30,7 +47,13 @@ def run_info(context: dg.AssetExecutionContext) -> RunInfo:
     if created is None:
         raise dg.Failure(f"run {context.run.run_id} has no record to take its clock from")
     clock = created if created.tzinfo else created.replace(tzinfo=UTC)
-    return RunInfo(run_id=context.run.run_id, mode=run_mode(dict(context.run.tags)), clock=clock)
+    tags = dict(context.run.tags)
+    return RunInfo(
+        run_id=context.run.run_id,
+        mode=run_mode(tags),
+        clock=clock,
+        manifest_id=tags.get(MANIFEST_TAG),
+    )
 
 
 def business_dates(context: dg.AssetExecutionContext) -> list[date]:

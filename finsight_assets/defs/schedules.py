@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from finsight_assets.defs.run_context import LANE_TAG
+from finsight_assets.lib.run_tags import DAILY_LANE, DAILY_PRIORITY, LANE_TAG, PRIORITY_TAG
 
-DAILY_LANE_TAGS = {LANE_TAG: "daily", "dagster/priority": "10"}
+DAILY_LANE_TAGS = {LANE_TAG: DAILY_LANE, PRIORITY_TAG: DAILY_PRIORITY}
 
 daily_job = dg.define_asset_job(
     "daily_lakehouse",
-    selection=dg.AssetSelection.groups("silver", "gold"),
+    selection=dg.AssetSelection.groups("silver", "gold", "exports"),
     description="Silver and gold for one business date, on the daily lane.",
     tags=DAILY_LANE_TAGS,
 )

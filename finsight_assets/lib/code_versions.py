@@ -11,4 +11,5 @@ CODE_VERSIONS: dict[str, str] = {
     "gold.daily_customer_summary": "1",
     "gold.account_daily_balance": "1",
     "gold.segment_daily_report": "1",
+    "exports.partner_daily_export": "1",
 }

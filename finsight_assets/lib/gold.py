@@ -49,6 +49,7 @@ def _publish_gold(
     candidate_sql: str,
     extra_audits: Sequence[publish.Audit],
     predecessor: tuple[date, str | None] | None = None,
+    rolls_forward: bool = False,
 ) -> LayerResult:
     results, versions = publish.write_audit_publish(
         warehouse,
@@ -64,6 +65,7 @@ def _publish_gold(
             audits.diff_against_published,
         ],
         predecessor=predecessor,
+        rolls_forward=rolls_forward,
     )
     return LayerResult(
         audits={table.qualified_name: results},
@@ -112,7 +114,13 @@ def build_account_daily_balance(
     code_version: str,
     first_business_date: date,
 ) -> LayerResult:
-    """gold.account_daily_balance for a contiguous range, opening from the day before it."""
+    """gold.account_daily_balance from the first given date, rolled forward to the latest day.
+
+    It opens from the day before (which must be published, unless it is the first business
+    date) and, since every later day depends on it, also recomputes every published day after
+    the given range, in the same transaction. Publishing refuses (and nothing changes) if the
+    opening day or the latest day moved while this was computed.
+    """
     table = contract.GOLD_ACCOUNT_DAILY_BALANCE
     start = min(dates)
     previous_day = start - timedelta(days=1)
@@ -125,17 +133,21 @@ def build_account_daily_balance(
                 f"balances of {start}; materialize from {previous_day} (or earlier) first"
             )
         predecessor = (previous_day, previous[previous_day])
-    silver_versions = _input_versions(warehouse, [contract.SILVER_TRANSACTIONS], dates)
+    latest = publish.latest_published_date(warehouse, table.qualified_name)
+    last = max(max(dates), latest) if latest else max(dates)
+    chain_dates = [start + timedelta(days=i) for i in range((last - start).days + 1)]
+    silver_versions = _input_versions(warehouse, [contract.SILVER_TRANSACTIONS], chain_dates)
     chain = predecessor[1] if predecessor else "start"
-    input_versions = {d: combine_versions(silver_versions[d], chain or "") for d in dates}
+    input_versions = {d: combine_versions(silver_versions[d], chain or "") for d in chain_dates}
     return _publish_gold(
         warehouse,
         table,
         run,
         code_version,
-        dates,
+        chain_dates,
         input_versions,
-        gold_sql.account_daily_balance(dates),
+        gold_sql.account_daily_balance(chain_dates),
         [audits.reconciles_with_silver(None), audits.balance_continuity(table)],
         predecessor=predecessor,
+        rolls_forward=True,
     )

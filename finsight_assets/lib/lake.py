@@ -66,8 +66,8 @@ class LocalLake:
         """A folder no reader looks at, private to one run, for one table's staged Parquet."""
         return str(self.root / "staging" / table / f"run={run_id}")
 
-    def exports_uri(self) -> str:
-        return str(self.root / "exports")
+    def exports_dir(self) -> Path:
+        return self.root / "exports"
 
     def remove_staging(self, uri: str) -> None:
         shutil.rmtree(uri, ignore_errors=True)

@@ -9,6 +9,7 @@ rollback one transaction per table puts the replaced versions back, and records 
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +26,7 @@ from finsight_assets.lib.warehouse import (
     date_literal,
     history_table,
     string_literal,
+    timestamp_literal,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class RunInfo:
     run_id: str
     mode: str
     clock: datetime
+    manifest_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -97,6 +100,7 @@ class PartitionVersion:
     published_at: datetime
     replaced_version_id: str | None
     predecessor_version_id: str | None
+    manifest_id: str | None = None
 
 
 @dataclass
@@ -112,6 +116,9 @@ class StagedPartitions:
     # (business_date of the predecessor partition, its version when staging) for self-dependent
     # tables: publishing refuses if that partition was republished in between.
     predecessor: tuple[date, str | None] | None = None
+    # Self-dependent tables are recomputed up to their latest day: publishing refuses if a
+    # later day was published meanwhile (it was computed from what this replaces).
+    rolls_forward: bool = False
 
     @property
     def dates(self) -> list[date]:
@@ -150,6 +157,7 @@ def stage(
     input_versions: Mapping[date, str],
     candidate_sql: str,
     predecessor: tuple[date, str | None] | None = None,
+    rolls_forward: bool = False,
 ) -> StagedPartitions:
     """Stage the rows `candidate_sql` selects (business columns) for the given partitions.
 
@@ -175,6 +183,7 @@ def stage(
         code_version=code_version,
         run=run,
         predecessor=predecessor,
+        rolls_forward=rolls_forward,
     )
 
 
@@ -192,11 +201,20 @@ def audit(
                 f"{string_literal(staged.run.run_id)}, {string_literal(result.name)}, "
                 f"{str(passed).upper()}, {str(result.blocking).upper()}, "
                 f"{string_literal(result.summary)}, "
-                f"CAST({string_literal(staged.run.clock.isoformat())} AS TIMESTAMP WITH TIME ZONE))"
+                f"{timestamp_literal(staged.run.clock)}, "
+                f"{string_literal(_partition_metadata(result, d))})"
             )
     if rows:
         warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.check_results VALUES {', '.join(rows)}")
     return results
+
+
+def _partition_metadata(result: AuditResult, d: date) -> str:
+    """The slice of an audit's metadata about one partition, as JSON (the whole of it if none)."""
+    by_date = result.metadata.get("by_date")
+    if isinstance(by_date, Mapping) and d.isoformat() in by_date:
+        return json.dumps(by_date[d.isoformat()], default=str, sort_keys=True)
+    return json.dumps(result.metadata, default=str, sort_keys=True)
 
 
 def current_versions(
@@ -239,10 +257,25 @@ def publish(warehouse: Warehouse, *staged_tables: StagedPartitions) -> list[Part
     return versions
 
 
-def _check_predecessor(warehouse: Warehouse, staged: StagedPartitions) -> None:
+def latest_published_date(warehouse: Warehouse, table_name: str) -> date | None:
+    return warehouse.fetchall(
+        f"SELECT MAX(business_date) FROM {AUDIT_SCHEMA}.current_versions "
+        f"WHERE table_name = {string_literal(table_name)}"
+    )[0][0]
+
+
+def _check_chain(warehouse: Warehouse, staged: StagedPartitions) -> None:
+    name = staged.table.qualified_name
+    if staged.rolls_forward:
+        latest = latest_published_date(warehouse, name)
+        if latest is not None and latest > staged.dates[-1]:
+            raise PredecessorChanged(
+                f"{name} {latest} was published while {staged.dates[0]}..{staged.dates[-1]} "
+                "was computed; it was computed from what this would replace, so nothing was "
+                "published: run again to roll forward to it"
+            )
     if staged.predecessor is None:
         return
-    name = staged.table.qualified_name
     predecessor_date, expected = staged.predecessor
     now = current_versions(warehouse, name, [predecessor_date]).get(predecessor_date)
     if now != expected:
@@ -260,7 +293,7 @@ def _swap(
     name = table.qualified_name
     dates = date_list(staged.dates)
     columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
-    _check_predecessor(warehouse, staged)
+    _check_chain(warehouse, staged)
     replaced = current_versions(warehouse, name, staged.dates)
     warehouse.execute(
         f"INSERT INTO {history_table(table)} ({columns}) SELECT {columns} FROM {name} "
@@ -284,6 +317,7 @@ def _swap(
             published_at=staged.run.clock,
             replaced_version_id=replaced.get(d),
             predecessor_version_id=staged.predecessor[1] if staged.predecessor else None,
+            manifest_id=staged.run.manifest_id,
         )
         for d in staged.dates
     ]
@@ -313,9 +347,19 @@ def write_audit_publish(
     candidate_sql: str,
     audits: Sequence[Audit],
     predecessor: tuple[date, str | None] | None = None,
+    rolls_forward: bool = False,
 ) -> tuple[list[AuditResult], list[PartitionVersion]]:
     """Stage, audit and (unless a blocking audit fails or the run is a dry run) publish."""
-    staged = stage(warehouse, table, run, code_version, input_versions, candidate_sql, predecessor)
+    staged = stage(
+        warehouse,
+        table,
+        run,
+        code_version,
+        input_versions,
+        candidate_sql,
+        predecessor,
+        rolls_forward,
+    )
     try:
         results = audit(warehouse, staged, audits)
         if any(r.blocking and not r.passed for r in results):
@@ -335,7 +379,7 @@ def _record_versions(warehouse: Warehouse, versions: Sequence[PartitionVersion])
         if isinstance(value, int):
             return str(value)
         if isinstance(value, datetime):
-            return f"CAST({string_literal(value.isoformat())} AS TIMESTAMP WITH TIME ZONE)"
+            return timestamp_literal(value)
         if isinstance(value, date):
             return date_literal(value)
         return string_literal(str(value))
@@ -377,7 +421,7 @@ def _log(
     rows = ", ".join(
         f"({last[0][0] + n}, {string_literal(table_name)}, {date_literal(d)}, "
         f"{string_literal(action)}, {text(new)}, {text(old)}, {string_literal(run.run_id)}, "
-        f"CAST({string_literal(run.clock.isoformat())} AS TIMESTAMP WITH TIME ZONE), "
+        f"{timestamp_literal(run.clock)}, "
         f"{string_literal(note)})"
         for n, (d, (new, old)) in enumerate(sorted(changes.items()), start=1)
     )
@@ -414,24 +458,42 @@ def rollback(
     missing = set(version_ids) - {v.version_id for v in versions}
     if missing:
         raise PublishError(f"{name}: unknown version id(s) {sorted(missing)}")
-    wrong_table = [v.version_id for v in versions if v.table_name != name]
-    if wrong_table:
-        raise PublishError(f"version(s) {wrong_table} do not belong to {name}")
+    return restore(
+        warehouse,
+        table,
+        {v.business_date: (v.version_id, v.replaced_version_id) for v in versions},
+        run,
+        force=force,
+        note=note,
+    )
+
+
+def restore(
+    warehouse: Warehouse,
+    table: TableSpec,
+    targets: Mapping[date, tuple[str, str | None]],
+    run: RunInfo,
+    *,
+    force: bool = False,
+    note: str = "",
+) -> dict[date, str | None]:
+    """Per partition (expected current version, version to restore): restore, one transaction.
+
+    Restoring None empties the partition. Refuses when a partition's current version is not the
+    expected one (republished since), unless `force`.
+    """
+    name = table.qualified_name
     columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
     history = history_table(table)
     with warehouse.transaction():
-        current = current_versions(warehouse, name, [v.business_date for v in versions])
-        moved = [v for v in versions if current.get(v.business_date) != v.version_id]
+        current = current_versions(warehouse, name, list(targets))
+        moved = [d for d, (expected, _) in targets.items() if current.get(d) != expected]
         if moved and not force:
-            described = ", ".join(
-                f"{v.business_date} (now {current.get(v.business_date)})" for v in moved
-            )
+            described = ", ".join(f"{d} (now {current.get(d)})" for d in sorted(moved))
             raise PublishError(
                 f"{name}: republished since, refusing to roll back (use force): {described}"
             )
-        restored: dict[date, str | None] = {
-            v.business_date: v.replaced_version_id for v in versions
-        }
+        restored = {d: back for d, (_, back) in targets.items()}
         dates = date_list(list(restored))
         warehouse.execute(
             f"INSERT INTO {history} ({columns}) SELECT {columns} FROM {name} "

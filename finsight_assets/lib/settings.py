@@ -18,6 +18,9 @@ class Settings:
     env: str
     home: Path
     start_date: date
+    # Partitions per run when the daemon runs a backfill; None: the whole range in one run
+    # (what `dagster asset materialize --partition-range` requires).
+    backfill_days_per_run: int | None = None
 
     @property
     def lake(self) -> Path:
@@ -43,11 +46,21 @@ class Settings:
         if env not in ("local", "prod"):
             raise ValueError(f"FINSIGHT_ENV must be 'local' or 'prod', not {env!r}")
         home = Path(environ.get("FINSIGHT_HOME", "./.finsight")).expanduser().resolve()
-        raw_start = environ.get("FINSIGHT_START_DATE", DEFAULT_START_DATE)
+        raw_start = environ.get("FINSIGHT_START_DATE", "").strip() or DEFAULT_START_DATE
         try:
             start_date = date.fromisoformat(raw_start)
         except ValueError as error:
             raise ValueError(
                 f"FINSIGHT_START_DATE must be a date YYYY-MM-DD, not {raw_start!r}"
             ) from error
-        return cls(env=env, home=home, start_date=start_date)
+        raw_batch = environ.get("FINSIGHT_BACKFILL_DAYS_PER_RUN", "").strip()
+        if raw_batch and (not raw_batch.isdigit() or int(raw_batch) < 1):
+            raise ValueError(
+                f"FINSIGHT_BACKFILL_DAYS_PER_RUN must be a positive integer, not {raw_batch!r}"
+            )
+        return cls(
+            env=env,
+            home=home,
+            start_date=start_date,
+            backfill_days_per_run=int(raw_batch) if raw_batch else None,
+        )

@@ -39,6 +39,7 @@ class LayerResult:
     audits: dict[str, list[AuditResult]] = field(default_factory=dict)
     versions: dict[str, list[PartitionVersion]] = field(default_factory=dict)
     failed: dict[date, str] = field(default_factory=dict)
+    raw_rows: int = 0
 
     @property
     def published_dates(self) -> list[date]:
@@ -218,6 +219,7 @@ def _stage_load_audit_publish(
 ) -> None:
     """Spark writes the outcome rows (no warehouse connection held meanwhile), then the warehouse
     loads them, stages each table's rows, audits them, and publishes all tables together."""
+    result.raw_rows = sum(raw_rows.values())
     uri = lake.staging_uri(f"silver_{outcomes.name}", run.run_id) if frame else None
     try:
         if frame is not None and uri is not None:

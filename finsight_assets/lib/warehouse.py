@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +31,13 @@ def date_literal(value: date) -> str:
     if not isinstance(value, date):
         raise TypeError(f"expected a date, got {value!r}")
     return f"DATE '{value:%Y-%m-%d}'"
+
+
+def timestamp_literal(value: datetime) -> str:
+    """A SQL instant from an aware datetime (naive ones are refused: they have no zone)."""
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no time zone")
+    return f"CAST({string_literal(value.isoformat())} AS TIMESTAMP WITH TIME ZONE)"
 
 
 def string_literal(value: str) -> str:
@@ -57,6 +64,8 @@ class Warehouse(Protocol):
     def row_hash_sql(self, columns: Sequence[str]) -> str: ...
 
     def fetch_arrow_batches(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]: ...
+
+    def export_csv(self, sql: str, path: str) -> None: ...
 
 
 def _row_hash_text(columns: Sequence[str]) -> str:
@@ -108,6 +117,10 @@ class DuckDBWarehouse:
         reader = self.connection.sql(sql).to_arrow_reader(batch_rows)
         yield from reader
 
+    def export_csv(self, sql: str, path: str) -> None:
+        """Write a query's result as a CSV file with a header."""
+        self.connection.execute(f"COPY ({sql}) TO {string_literal(path)} (FORMAT CSV, HEADER)")
+
     def row_hash_sql(self, columns: Sequence[str]) -> str:
         """An integer hash of a row's values, stable across DuckDB versions (from MD5)."""
         return f"CAST(('0x' || LEFT(MD5({_row_hash_text(columns)}), 15)) AS BIGINT)"
@@ -157,7 +170,7 @@ def ensure_schema(warehouse: Warehouse) -> None:
         "version_id VARCHAR, table_name VARCHAR, business_date DATE, run_id VARCHAR, "
         "code_version VARCHAR, input_version VARCHAR, mode VARCHAR, row_count BIGINT, "
         "checksum VARCHAR, published_at TIMESTAMP WITH TIME ZONE, replaced_version_id VARCHAR, "
-        "predecessor_version_id VARCHAR)"
+        "predecessor_version_id VARCHAR, manifest_id VARCHAR)"
     )
     warehouse.execute(
         f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.current_versions ("
@@ -172,5 +185,11 @@ def ensure_schema(warehouse: Warehouse) -> None:
     warehouse.execute(
         f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.check_results ("
         "table_name VARCHAR, business_date DATE, run_id VARCHAR, check_name VARCHAR, "
-        "passed BOOLEAN, blocking BOOLEAN, detail VARCHAR, checked_at TIMESTAMP WITH TIME ZONE)"
+        "passed BOOLEAN, blocking BOOLEAN, detail VARCHAR, checked_at TIMESTAMP WITH TIME ZONE, "
+        "metadata VARCHAR)"
+    )
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.run_steps ("
+        "run_id VARCHAR, asset VARCHAR, partitions BIGINT, raw_rows BIGINT, rows_written BIGINT, "
+        "seconds DOUBLE, run_started_at TIMESTAMP WITH TIME ZONE)"
     )

@@ -5,10 +5,10 @@ from datetime import date
 
 import dagster as dg
 
-from finsight_assets.defs.checks import asset_key, check_specs
+from finsight_assets.defs.checks import check_specs
 from finsight_assets.defs.gold.checks import BALANCE_CHECKS, GOLD_CHECKS
+from finsight_assets.defs.keys import asset_key, upstream_keys
 from finsight_assets.defs.outcomes import run_and_report
-from finsight_assets.defs.partitions import SINGLE_RUN
 from finsight_assets.defs.resources import WarehouseResource
 from finsight_assets.defs.run_context import business_dates, run_info
 from finsight_assets.lib import gold
@@ -17,8 +17,6 @@ from finsight_assets.lib.contract import (
     GOLD_ACCOUNT_DAILY_BALANCE,
     GOLD_DAILY_CUSTOMER_SUMMARY,
     GOLD_SEGMENT_DAILY_REPORT,
-    SILVER_CUSTOMERS,
-    SILVER_TRANSACTIONS,
     TableSpec,
 )
 from finsight_assets.lib.publish import RunInfo
@@ -31,43 +29,41 @@ Build = Callable[[Warehouse, RunInfo, Sequence[date], str], LayerResult]
 def _gold_asset(
     table: TableSpec,
     description: str,
-    deps: list[dg.AssetDep | dg.AssetKey],
     checks: Sequence[str],
     build: Build,
+    extra_deps: Sequence[dg.AssetDep],
     partitions_def: dg.PartitionsDefinition,
+    policy: dg.BackfillPolicy,
 ) -> dg.AssetsDefinition:
     @dg.asset(
         key=asset_key(table),
         description=description,
-        deps=deps,
+        deps=[*upstream_keys(table.qualified_name), *extra_deps],
         partitions_def=partitions_def,
         code_version=CODE_VERSIONS[table.qualified_name],
         group_name="gold",
         kinds={"sql", "duckdb"},
         check_specs=check_specs(table, checks, partitions_def),
-        backfill_policy=SINGLE_RUN,
+        backfill_policy=policy,
         pool="warehouse",
         metadata={"dagster/table_name": table.qualified_name},
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         run = run_info(context)
-        with warehouse.connect() as connection:
-            yield from run_and_report(
-                context,
-                [table],
-                lambda: build(
-                    connection,
-                    run,
-                    business_dates(context),
-                    CODE_VERSIONS[table.qualified_name],
-                ),
-            )
+
+        def compute() -> LayerResult:
+            with warehouse.connect() as connection:
+                return build(
+                    connection, run, business_dates(context), CODE_VERSIONS[table.qualified_name]
+                )
+
+        yield from run_and_report(context, [table], run, warehouse, compute)
 
     return _asset
 
 
 def build_gold_assets(
-    partitions_def: dg.PartitionsDefinition, first_date: date
+    partitions_def: dg.PartitionsDefinition, policy: dg.BackfillPolicy, first_date: date
 ) -> list[dg.AssetsDefinition]:
     balance_key = asset_key(GOLD_ACCOUNT_DAILY_BALANCE)
     previous_day = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
@@ -75,30 +71,30 @@ def build_gold_assets(
         _gold_asset(
             GOLD_DAILY_CUSTOMER_SUMMARY,
             "Per customer and day: transaction count, USD sums by event type and net flow.",
-            [asset_key(SILVER_TRANSACTIONS)],
             GOLD_CHECKS,
             gold.build_daily_customer_summary,
+            [],
             partitions_def,
+            policy,
         ),
         _gold_asset(
             GOLD_SEGMENT_DAILY_REPORT,
             "Per segment, country and day: active customers, transactions and net flow.",
-            [asset_key(SILVER_TRANSACTIONS), asset_key(SILVER_CUSTOMERS)],
             GOLD_CHECKS,
             gold.build_segment_daily_report,
+            [],
             partitions_def,
+            policy,
         ),
         _gold_asset(
             GOLD_ACCOUNT_DAILY_BALANCE,
             "Per account and day: net flow and closing balance, carried over days without data.",
-            [
-                asset_key(SILVER_TRANSACTIONS),
-                dg.AssetDep(balance_key, partition_mapping=previous_day),
-            ],
             BALANCE_CHECKS,
             lambda warehouse, run, dates, version: gold.build_account_daily_balance(
                 warehouse, run, dates, version, first_date
             ),
+            [dg.AssetDep(balance_key, partition_mapping=previous_day)],
             partitions_def,
+            policy,
         ),
     ]

@@ -3,9 +3,9 @@
 import dagster as dg
 from dagster_pyspark import PySparkResource
 
-from finsight_assets.defs.checks import asset_key, check_specs
+from finsight_assets.defs.checks import check_specs
+from finsight_assets.defs.keys import asset_key, upstream_keys
 from finsight_assets.defs.outcomes import run_and_report
-from finsight_assets.defs.partitions import SINGLE_RUN
 from finsight_assets.defs.resources import LakeResource, WarehouseResource
 from finsight_assets.defs.run_context import business_dates, run_info
 from finsight_assets.defs.silver.checks import SILVER_CHECKS
@@ -18,16 +18,12 @@ from finsight_assets.lib.contract import (
     TableSpec,
 )
 
-RAW_TRANSACTIONS = dg.AssetKey(["raw", "transactions"])
-RAW_FX_RATES = dg.AssetKey(["raw", "fx_rates"])
-RAW_CUSTOMERS = dg.AssetKey(["raw", "customers"])
 
-
-def _spec(table: TableSpec, description: str, deps: list[dg.AssetKey], partitions_def):
+def _spec(table: TableSpec, description: str, partitions_def: dg.PartitionsDefinition):
     return dg.AssetSpec(
         asset_key(table),
         description=description,
-        deps=deps,
+        deps=upstream_keys(table.qualified_name),
         partitions_def=partitions_def,
         code_version=CODE_VERSIONS[table.qualified_name],
         group_name="silver",
@@ -36,20 +32,20 @@ def _spec(table: TableSpec, description: str, deps: list[dg.AssetKey], partition
     )
 
 
-def build_silver_assets(partitions_def: dg.PartitionsDefinition) -> list:
+def build_silver_assets(
+    partitions_def: dg.PartitionsDefinition, policy: dg.BackfillPolicy
+) -> list[dg.AssetsDefinition]:
     @dg.multi_asset(
         name="silver_transactions",
         specs=[
             _spec(
                 SILVER_TRANSACTIONS,
                 "Deduplicated, validated transactions with USD amounts, one row per event.",
-                [RAW_TRANSACTIONS, RAW_FX_RATES],
                 partitions_def,
             ),
             _spec(
                 SILVER_TRANSACTIONS_REJECTED,
                 "Raw transactions that failed a contract rule, with their reason_code.",
-                [RAW_TRANSACTIONS, RAW_FX_RATES],
                 partitions_def,
             ),
         ],
@@ -57,7 +53,7 @@ def build_silver_assets(partitions_def: dg.PartitionsDefinition) -> list:
             *check_specs(SILVER_TRANSACTIONS, SILVER_CHECKS, partitions_def),
             *check_specs(SILVER_TRANSACTIONS_REJECTED, SILVER_CHECKS, partitions_def),
         ],
-        backfill_policy=SINGLE_RUN,
+        backfill_policy=policy,
         pool="warehouse",
     )
     def silver_transactions(
@@ -71,6 +67,8 @@ def build_silver_assets(partitions_def: dg.PartitionsDefinition) -> list:
         yield from run_and_report(
             context,
             [SILVER_TRANSACTIONS, SILVER_TRANSACTIONS_REJECTED],
+            run,
+            warehouse,
             lambda: silver.build_silver_transactions(
                 spark.spark_session,
                 lake.get_lake(),
@@ -84,13 +82,13 @@ def build_silver_assets(partitions_def: dg.PartitionsDefinition) -> list:
     @dg.asset(
         key=asset_key(SILVER_CUSTOMERS),
         description="The day's customer snapshot, latest row per customer, email hashed.",
-        deps=[RAW_CUSTOMERS],
+        deps=upstream_keys(SILVER_CUSTOMERS.qualified_name),
         partitions_def=partitions_def,
         code_version=CODE_VERSIONS[SILVER_CUSTOMERS.qualified_name],
         group_name="silver",
         kinds={"spark", "duckdb"},
         check_specs=check_specs(SILVER_CUSTOMERS, SILVER_CHECKS, partitions_def),
-        backfill_policy=SINGLE_RUN,
+        backfill_policy=policy,
         pool="warehouse",
         metadata={"dagster/table_name": SILVER_CUSTOMERS.qualified_name},
     )
@@ -105,6 +103,8 @@ def build_silver_assets(partitions_def: dg.PartitionsDefinition) -> list:
         yield from run_and_report(
             context,
             [SILVER_CUSTOMERS],
+            run,
+            warehouse,
             lambda: silver.build_silver_customers(
                 spark.spark_session,
                 lake.get_lake(),

@@ -1,0 +1,58 @@
+"""Exports: files handed to partners. Side effects: they run live, or when a manifest allows."""
+
+import dagster as dg
+
+from finsight_assets.defs.keys import key_of, upstream_keys
+from finsight_assets.defs.resources import LakeResource, WarehouseResource
+from finsight_assets.defs.run_context import business_dates, run_mode, side_effects_allowed
+from finsight_assets.lib.code_versions import CODE_VERSIONS
+from finsight_assets.lib.exports import write_partner_export
+from finsight_assets.lib.run_tags import SIDE_EFFECTS_TAG
+
+PARTNER_EXPORT = "exports.partner_daily_export"
+
+
+def build_export_assets(
+    partitions_def: dg.PartitionsDefinition, policy: dg.BackfillPolicy
+) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        key=key_of(PARTNER_EXPORT),
+        description="The partner's daily CSV of customer summaries under <lake>/exports/.",
+        deps=upstream_keys(PARTNER_EXPORT),
+        partitions_def=partitions_def,
+        code_version=CODE_VERSIONS[PARTNER_EXPORT],
+        group_name="exports",
+        kinds={"csv"},
+        backfill_policy=policy,
+        output_required=False,
+    )
+    def partner_daily_export(
+        context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
+    ):
+        """The partner's daily CSV of customer summaries under <lake>/exports/."""
+        tags = dict(context.run.tags)
+        if not side_effects_allowed(tags):
+            reason = (
+                f"suppressed: a {run_mode(tags)} run writes no partner files unless its "
+                f"manifest allows side effects ({SIDE_EFFECTS_TAG}=true)"
+            )
+            context.log.info(reason)
+            for key in context.partition_keys:
+                context.log_event(
+                    dg.AssetObservation(
+                        asset_key=context.asset_key,
+                        partition=key,
+                        metadata={"suppressed": True, "reason": reason},
+                    )
+                )
+            return
+        exports_dir = lake.get_lake().exports_dir()
+        with warehouse.connect() as connection:
+            paths = [
+                write_partner_export(connection, exports_dir, d) for d in business_dates(context)
+            ]
+        yield dg.MaterializeResult(
+            metadata={"files": dg.MetadataValue.json([str(p) for p in paths]), "suppressed": False}
+        )
+
+    return [partner_daily_export]
