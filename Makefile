@@ -37,10 +37,13 @@ test: install
 	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests
 	$(VENV)/bin/python -m pytest -q
 
+# The webserver and the daemon (schedule, sensors, backfills) on 127.0.0.1:3000.
 dev: install
-	@mkdir -p "$(DAGSTER_HOME)"; cp -n dagster.yaml "$(DAGSTER_HOME)/dagster.yaml" || true
+	@mkdir -p "$(DAGSTER_HOME)"; cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 	@if [ -f "$(DEMO_START_FILE)" ] && [ -z "$$FINSIGHT_START_DATE" ]; then \
 	  export FINSIGHT_START_DATE=$$(cat "$(DEMO_START_FILE)"); fi; \
+	export FINSIGHT_BACKFILL_DAYS_PER_RUN=$${FINSIGHT_BACKFILL_DAYS_PER_RUN:-10}; \
+	export DAGSTER_WEBSERVER_URL=$${DAGSTER_WEBSERVER_URL:-http://127.0.0.1:3000}; \
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 lint: install

@@ -12,11 +12,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from finsight_assets.cli_backfill import app as backfill_app
+from finsight_assets.defs.schedules import DAILY_JOB_NAME, DAILY_LANE_TAGS
 from finsight_assets.lib.settings import Settings
 
 app = typer.Typer(help="FinSight lakehouse operations.", no_args_is_help=True)
 data_app = typer.Typer(help="Synthetic raw data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.add_typer(backfill_app, name="backfill")
 console = Console()
 _log_level = "WARNING"
 
@@ -153,3 +156,37 @@ def _print_summary(settings: Settings, run_ids: list[str] | None) -> None:
     )
     console.print(f"warehouse: {settings.warehouse_path}")
     console.print("open the UI: make dev  (then http://127.0.0.1:3000)")
+
+
+@app.command("run-daily")
+def run_daily(
+    business_date: Annotated[str, typer.Option("--date", help="The business date to run.")],
+) -> None:
+    """Submit the daily job for one date through the run queue, exactly as the schedule does."""
+    import os
+
+    from finsight_assets.lib.dagster_api import (
+        DEFAULT_URL,
+        DagsterApiError,
+        DagsterWebserver,
+        WebserverUnavailable,
+    )
+    from finsight_assets.lib.run_tags import PARTITION_TAG
+
+    settings = _settings()
+    day = _date(business_date)
+    if day < settings.start_date:
+        console.print(f"[red]{day} is before the first business date {settings.start_date}[/red]")
+        raise typer.Exit(2)
+    webserver = DagsterWebserver(os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_URL))
+    try:
+        run_id = webserver.launch_run(
+            DAILY_JOB_NAME, {PARTITION_TAG: day.isoformat(), **DAILY_LANE_TAGS}
+        )
+    except WebserverUnavailable as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(3) from error
+    except DagsterApiError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"queued daily run {run_id} for {day} on the daily lane")

@@ -15,6 +15,7 @@ from finsight_assets.lib.run_tags import (
     MANIFEST_TAG,
     MODE_TAG,
     SIDE_EFFECTS_TAG,
+    ui_manifest_id,
 )
 
 
@@ -52,7 +53,8 @@ def run_info(context: dg.AssetExecutionContext) -> RunInfo:
         run_id=context.run.run_id,
         mode=run_mode(tags),
         clock=clock,
-        manifest_id=tags.get(MANIFEST_TAG),
+        manifest_id=tags.get(MANIFEST_TAG)
+        or (ui_manifest_id(tags[BACKFILL_ID_TAG]) if BACKFILL_ID_TAG in tags else None),
     )
 
 

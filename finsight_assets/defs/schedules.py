@@ -8,8 +8,10 @@ from finsight_assets.lib.run_tags import DAILY_LANE, DAILY_PRIORITY, LANE_TAG, P
 
 DAILY_LANE_TAGS = {LANE_TAG: DAILY_LANE, PRIORITY_TAG: DAILY_PRIORITY}
 
+DAILY_JOB_NAME = "daily_lakehouse"
+
 daily_job = dg.define_asset_job(
-    "daily_lakehouse",
+    DAILY_JOB_NAME,
     selection=dg.AssetSelection.groups("silver", "gold", "exports"),
     description="Silver and gold for one business date, on the daily lane.",
     tags=DAILY_LANE_TAGS,

@@ -79,16 +79,10 @@ TERMINAL_BACKFILL_STATES = {
     "CANCELED",
     "CANCELLED",
 }
-UI_MANIFEST_PREFIX = "ui-"
 
 
 class BackfillError(RuntimeError):
     """A backfill operation refused, with what to do instead."""
-
-
-def ui_manifest_id(backfill_id: str) -> str:
-    """The manifest id of a backfill launched without one (from the UI): derived, not stored."""
-    return f"{UI_MANIFEST_PREFIX}{backfill_id}"
 
 
 @dataclass(frozen=True)

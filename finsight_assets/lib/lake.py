@@ -23,7 +23,20 @@ class LakeFile:
     digest: str
 
 
+# Digests by (path, size, modification time): long-lived processes (the sensor daemon's code
+# server) hash each landed file once, not on every tick.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
 def sha256_of_file(path: Path, chunk_size: int = 1 << 20) -> str:
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = _sha256(path, chunk_size)
+    return _DIGESTS[key]
+
+
+def _sha256(path: Path, chunk_size: int) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(chunk_size):

@@ -13,3 +13,10 @@ PARTITION_TAG = "dagster/partition"
 DAILY_LANE, BACKFILL_LANE = "daily", "backfill"
 # Daily runs are dequeued before backfill runs.
 DAILY_PRIORITY, BACKFILL_PRIORITY = "10", "-1"
+
+UI_MANIFEST_PREFIX = "ui-"
+
+
+def ui_manifest_id(backfill_id: str) -> str:
+    """The manifest id of a backfill launched without one (from the UI): derived, not stored."""
+    return f"{UI_MANIFEST_PREFIX}{backfill_id}"

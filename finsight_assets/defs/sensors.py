@@ -1,0 +1,134 @@
+"""Sensors of the backfill lane: late data, manifests for UI backfills, failed backfill runs.
+
+All run by default: nobody has to switch them on in the UI.
+"""
+
+import os
+from datetime import UTC, date, datetime
+
+import dagster as dg
+
+from finsight_assets.lib.backfills import BackfillError, Backfills, open_backfills
+from finsight_assets.lib.dagster_api import DEFAULT_URL, DagsterApiError, WebserverUnavailable
+from finsight_assets.lib.lake import LocalLake
+from finsight_assets.lib.late_data import changed_inputs, not_yet_planned
+from finsight_assets.lib.run_tags import BACKFILL_ID_TAG, MANIFEST_TAG, ui_manifest_id
+from finsight_assets.lib.settings import Settings
+
+SENSOR_INTERVAL_SECONDS = 15
+INPUT_CHANGED = "input changed"
+LAUNCHED_FROM_UI = "launched from the UI"
+
+
+def _backfills(settings: Settings) -> Backfills:
+    # Sensors act at the orchestration boundary: the wall clock is the tick's clock.
+    url = os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_URL)
+    return open_backfills(settings, url, lambda: datetime.now(UTC))
+
+
+def _launch_if_unattended(backfills: Backfills, manifest_id: str, log) -> None:
+    """Launch a sensor's manifest that needs no approval; leave it planned otherwise."""
+    if not backfills.store.is_approved(manifest_id) or backfills.store.backfill_ids(manifest_id):
+        return
+    try:
+        backfill_id = backfills.launch(manifest_id)
+        log.info(f"launched {manifest_id} as backfill {backfill_id}")
+    except (WebserverUnavailable, DagsterApiError, BackfillError) as error:
+        log.warning(f"{manifest_id} stays planned: {error}")
+
+
+def build_sensors(settings: Settings) -> list:
+    @dg.sensor(
+        name="raw_input_changes",
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Plans a backfill when a published day's raw files change (late or corrected "
+        "deliveries); launches it when it needs no approval.",
+    )
+    def raw_input_changes(context: dg.SensorEvaluationContext):
+        backfills = _backfills(settings)
+        with backfills.connect() as warehouse:
+            changed = changed_inputs(warehouse, LocalLake(settings.lake))
+        todo = not_yet_planned(changed, backfills.store, LocalLake(settings.lake))
+        for manifest in backfills.store.list():
+            if manifest.source == "sensor":
+                _launch_if_unattended(backfills, manifest.id, context.log)
+        if not todo:
+            return dg.SkipReason("no published partition's raw input changed")
+        manifest = backfills.plan(
+            reason=INPUT_CHANGED,
+            requested_by="sensor:raw_input_changes",
+            requested_dates=todo,
+            source="sensor",
+        )
+        context.log.info(f"planned {manifest.id} for {todo}")
+        _launch_if_unattended(backfills, manifest.id, context.log)
+        return dg.SkipReason(f"planned {manifest.id}")
+
+    @dg.sensor(
+        name="backfill_manifests",
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Gives every backfill launched without a manifest (from the UI) its manifest.",
+    )
+    def backfill_manifests(context: dg.SensorEvaluationContext):
+        backfills = _backfills(settings)
+        created = []
+        for backfill in context.instance.get_backfills(limit=50):
+            if MANIFEST_TAG in backfill.tags or backfill.asset_backfill_data is None:
+                continue
+            manifest_id = ui_manifest_id(backfill.backfill_id)
+            if backfills.store.exists(manifest_id):
+                continue
+            requested: dict[str, list[date]] = {}
+            for item in backfill.asset_backfill_data.target_subset.iterate_asset_partitions():
+                if item.partition_key is not None:
+                    requested.setdefault(
+                        item.asset_key.to_user_string().replace("/", "."), []
+                    ).append(date.fromisoformat(item.partition_key))
+            try:
+                backfills.plan(
+                    reason=LAUNCHED_FROM_UI,
+                    requested_by=backfill.tags.get("user", "dagster-ui"),
+                    requested_dates=requested,
+                    source="ui",
+                    manifest_id=manifest_id,
+                    dagster_backfill_id=backfill.backfill_id,
+                )
+            except (BackfillError, ValueError) as error:
+                context.log.warning(f"no manifest for backfill {backfill.backfill_id}: {error}")
+                continue
+            backfills.store.record(
+                manifest_id,
+                "launched",
+                datetime.now(UTC),
+                backfill_id=backfill.backfill_id,
+                note="launched from the UI: approval matrix not applied",
+            )
+            created.append(manifest_id)
+        return dg.SkipReason(f"created {created}" if created else "every backfill has a manifest")
+
+    @dg.run_failure_sensor(
+        name="backfill_run_failures",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Records failed backfill runs in their manifest's events and the log.",
+    )
+    def backfill_run_failures(context: dg.RunFailureSensorContext):
+        tags = context.dagster_run.tags
+        manifest_id = tags.get(MANIFEST_TAG) or (
+            ui_manifest_id(tags[BACKFILL_ID_TAG]) if BACKFILL_ID_TAG in tags else None
+        )
+        if manifest_id is None:
+            return
+        message = context.failure_event.message or "run failed"
+        backfills = _backfills(settings)
+        backfills.store.record(
+            manifest_id,
+            "run_failed",
+            datetime.now(UTC),
+            run_id=context.dagster_run.run_id,
+            error=message[:2000],
+        )
+        context.log.warning(f"backfill {manifest_id}: run {context.dagster_run.run_id} failed")
+
+    return [raw_input_changes, backfill_manifests, backfill_run_failures]
