@@ -75,15 +75,26 @@ def start_stack(home: Path, start_date: str, days_per_run: int) -> DagsterStack:
     logs.mkdir(exist_ok=True)
     processes = [
         subprocess.Popen(
-            [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
-             "-w", str(REPO / "workspace.yaml")],
-            env=env, cwd=REPO,
-            stdout=open(logs / "webserver.log", "w"), stderr=subprocess.STDOUT,
+            [
+                str(BIN / "dagster-webserver"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-w",
+                str(REPO / "workspace.yaml"),
+            ],
+            env=env,
+            cwd=REPO,
+            stdout=open(logs / "webserver.log", "w"),
+            stderr=subprocess.STDOUT,
         ),
         subprocess.Popen(
             [str(BIN / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
-            env=env, cwd=REPO,
-            stdout=open(logs / "daemon.log", "w"), stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+            stdout=open(logs / "daemon.log", "w"),
+            stderr=subprocess.STDOUT,
         ),
     ]
     stack = DagsterStack(home=home, url=url, env=env, processes=processes)

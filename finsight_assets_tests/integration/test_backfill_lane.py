@@ -1,0 +1,282 @@
+"""Backfills end to end against a real Dagster webserver and daemon on 127.0.0.1.
+
+One stack for the module: 24 generated days, the first 20 materialized before it starts.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from finsight_assets.defs.materialize import materialize_range
+from finsight_assets.lib.manifests import ManifestStore
+from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.synthetic import generate_raw
+from finsight_assets_tests.pipeline import query
+from finsight_assets_tests.stack import start_stack, wait_for
+
+S = date(2025, 3, 1)
+DAYS_PER_RUN = 7
+TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+
+
+def day(n: int) -> date:
+    return S + timedelta(days=n)
+
+
+@pytest.fixture(scope="module")
+def stack(spark, tmp_path_factory):
+    home = tmp_path_factory.mktemp("stack")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FINSIGHT_HOME", str(home))
+        env.setenv("FINSIGHT_START_DATE", S.isoformat())
+        env.delenv("FINSIGHT_BACKFILL_DAYS_PER_RUN", raising=False)
+        generate_raw(home / "lake", S, day(23), rows_per_day=300, seed=21)
+        assert all(o.success for o in materialize_range(Settings.from_env(), S, day(19)))
+    running = start_stack(home, S.isoformat(), DAYS_PER_RUN)
+    yield running
+    running.stop()
+
+
+def finsight_json(stack, *args: str) -> dict:
+    done = stack.finsight(*args, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout[done.stdout.index("{") :])
+
+
+def plan(stack, first: date, last: date, *extra: str, reason: str = "test") -> dict:
+    return finsight_json(
+        stack,
+        "backfill",
+        "plan",
+        "--start",
+        first.isoformat(),
+        "--end",
+        last.isoformat(),
+        "--reason",
+        reason,
+        "--requested-by",
+        "ann",
+        *extra,
+    )
+
+
+def current_versions(home) -> dict:
+    return {
+        (t, d): v
+        for t, d, v in query(
+            home, "SELECT table_name, business_date, version_id FROM audit.current_versions"
+        )
+    }
+
+
+def wait_backfill(stack, backfill_id: str, seconds: float = 600):
+    return wait_for(
+        lambda: (state := stack.webserver.backfill(backfill_id)).status in TERMINAL and state,
+        seconds,
+        f"backfill {backfill_id} to finish",
+        every=3,
+    )
+
+
+def test_plan_approve_launch_wait_report_rollback(stack, tmp_path):
+    before = current_versions(stack.home)
+    manifest = plan(stack, day(2), day(8))
+    assert manifest["approvals_required"] == 1
+    ranges = {r["asset"]: (r["start"], r["end"]) for r in manifest["ranges"]}
+    assert ranges["silver.transactions"] == (day(2).isoformat(), day(8).isoformat())
+    assert ranges["gold.account_daily_balance"] == (day(2).isoformat(), day(19).isoformat())
+    assert manifest["input_versions"][day(2).isoformat()]["transactions"]
+    assert manifest["estimate"]["raw_rows"] > 0
+
+    refused = stack.finsight("backfill", "launch", manifest["id"])
+    assert refused.returncode != 0 and "needs 1 approval" in refused.stdout
+    self_approval = stack.finsight("backfill", "approve", manifest["id"], "--by", "ann")
+    assert self_approval.returncode != 0
+    approved = finsight_json(stack, "backfill", "approve", manifest["id"], "--by", "bob")
+    assert [a["by"] for a in approved["approvals"]] == ["bob"]
+
+    exports = stack.home / "lake" / "exports"
+    for path in exports.glob("*.csv"):
+        path.unlink()
+    launched = stack.finsight("backfill", "launch", manifest["id"], "--wait", timeout=900)
+    assert launched.returncode == 0, launched.stdout + launched.stderr
+
+    after = current_versions(stack.home)
+    for d in range(2, 9):
+        assert after[("silver.transactions", day(d))] != before[("silver.transactions", day(d))]
+    assert (
+        after[("gold.account_daily_balance", day(19))]
+        != before[("gold.account_daily_balance", day(19))]
+    )
+    assert after[("silver.transactions", day(1))] == before[("silver.transactions", day(1))]
+    modes = query(
+        stack.home,
+        f"SELECT DISTINCT _mode FROM silver.transactions WHERE business_date = DATE '{day(3)}'",
+    )
+    assert modes == [("BACKFILL",)]
+    # The side-effect guard: a backfill without permission writes no partner file.
+    assert list(exports.glob("*.csv")) == []
+
+    report = finsight_json(stack, "backfill", "report", manifest["id"], "--out", str(tmp_path))
+    markdown = (tmp_path / report["markdown"].split("/")[-1]).read_text()
+    assert manifest["id"] in markdown and "bob" in markdown and "silver.transactions" in markdown
+    assert (tmp_path / report["chart"].split("/")[-1]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    rolled = finsight_json(stack, "backfill", "rollback", manifest["id"])
+    assert set(rolled["restored"]) >= {"silver.transactions", "gold.account_daily_balance"}
+    assert current_versions(stack.home) == before
+    log = query(
+        stack.home,
+        f"SELECT COUNT(*) FROM audit.publish_log WHERE action = 'rollback' AND note LIKE '%{manifest['id']}%'",
+    )
+    assert log[0][0] > 0
+    again = stack.finsight("backfill", "rollback", manifest["id"])
+    assert again.returncode != 0
+
+
+def test_a_backfill_launched_from_the_ui_gets_a_manifest(stack):
+    from finsight_assets.lib.dagster_api import PartitionRange
+
+    backfill_id = stack.webserver.launch_backfill(
+        [PartitionRange(["silver", "customers"], day(12).isoformat(), day(12).isoformat())],
+        tags={},
+        title="from the UI",
+        description="",
+    )
+    store = ManifestStore(stack.home / "manifests")
+    manifest_id = f"ui-{backfill_id}"
+    wait_for(lambda: store.exists(manifest_id), 120, "the UI backfill's manifest")
+    manifest = store.get(manifest_id)
+    assert manifest.reason == "launched from the UI"
+    assert manifest.dagster_backfill_id == backfill_id
+    assert any(r.asset == "silver.customers" for r in manifest.ranges)
+    state = wait_backfill(stack, backfill_id)
+    assert state.status.startswith("COMPLETED")
+    versions = query(
+        stack.home,
+        f"SELECT table_name, business_date FROM audit.partition_versions WHERE manifest_id = '{manifest_id}'",
+    )
+    assert ("silver.customers", day(12)) in versions
+
+
+def redeliver_corrected(lake, d: date) -> None:
+    """Upstream re-sends a day's first file with every amount raised by 1.00."""
+    folder = lake / "raw" / "transactions" / f"business_date={d}"
+    first = sorted(folder.glob("*.parquet"))[0]
+    table = pq.read_table(first)
+    raised = pc.add(table.column("amount"), pa.scalar(Decimal("1.00"), pa.decimal128(18, 2)))
+    table = table.set_column(
+        table.schema.get_field_index("amount"), "amount", raised.cast(pa.decimal128(18, 2))
+    )
+    pq.write_table(table, first)
+
+
+def test_late_data_sensor_backfills_and_respects_a_rollback(stack):
+    store = ManifestStore(stack.home / "manifests")
+    d = day(15)
+    total = f"SELECT SUM(amount) FROM silver.transactions WHERE business_date = DATE '{d}'"
+    before = query(stack.home, total)[0][0]
+    redeliver_corrected(stack.home / "lake", d)
+
+    def sensor_manifest():
+        found = [m for m in store.list() if m.reason == "input changed"]
+        return found[0] if found else None
+
+    manifest = wait_for(sensor_manifest, 120, "the late-data sensor to plan a backfill")
+    assert manifest.source == "sensor" and manifest.approvals_required == 0
+    assert (manifest.requested_start, manifest.requested_end) == (d, d)
+    backfill_id = wait_for(lambda: store.backfill_ids(manifest.id), 120, "the sensor's launch")[0]
+    wait_backfill(stack, backfill_id)
+    assert query(stack.home, total)[0][0] > before
+
+    rolled = stack.finsight("backfill", "rollback", manifest.id)
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert query(stack.home, total)[0][0] == before
+    # Two sensor ticks later, the rolled-back input is still left alone.
+    import time
+
+    time.sleep(40)
+    assert [m.id for m in store.list() if m.reason == "input changed"] == [manifest.id]
+
+
+def test_a_failed_partition_is_retried_alone(stack):
+    bad = stack.home / "lake" / "raw" / "transactions" / f"business_date={day(21)}" / "zz.parquet"
+    bad.write_bytes(b"not parquet at all")
+    manifest = plan(stack, day(20), day(22))
+    failed = stack.finsight("backfill", "launch", manifest["id"], "--wait", timeout=900)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    published = {
+        r[0] for r in query(stack.home, "SELECT DISTINCT business_date FROM silver.transactions")
+    }
+    assert day(20) in published and day(22) in published and day(21) not in published
+
+    bad.unlink()
+    retried = stack.finsight("backfill", "retry", manifest["id"], "--wait", timeout=900)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    store = ManifestStore(stack.home / "manifests")
+    (event,) = [e for e in store.events(manifest["id"]) if e["event"] == "retried"]
+    silver = [r for r in event["ranges"] if r["asset"] == "silver.transactions"]
+    assert silver == [
+        {"asset": "silver.transactions", "start": day(21).isoformat(), "end": day(21).isoformat()}
+    ]
+    rows = query(
+        stack.home,
+        f"SELECT COUNT(*) FROM gold.account_daily_balance WHERE business_date = DATE '{day(22)}'",
+    )
+    assert rows[0][0] > 0
+
+
+def test_side_effects_run_when_the_manifest_allows_them(stack):
+    manifest = plan(
+        stack, day(4), day(4), "--assets", "exports.partner_daily_export", "--allow-side-effects"
+    )
+    assert [r["asset"] for r in manifest["ranges"]] == ["exports.partner_daily_export"]
+    launched = stack.finsight("backfill", "launch", manifest["id"], "--wait", timeout=600)
+    assert launched.returncode == 0, launched.stdout + launched.stderr
+    exported = stack.home / "lake" / "exports" / f"partner_daily_export_{day(4)}.csv"
+    assert exported.read_text().startswith("business_date,customer_id,txn_count")
+
+
+def test_the_daily_run_overtakes_a_running_backfill(stack):
+    manifest = plan(stack, day(0), day(19))
+    finsight_json(stack, "backfill", "approve", manifest["id"], "--by", "bob")
+    launched = finsight_json(stack, "backfill", "launch", manifest["id"])
+    backfill_id = launched["backfill_id"]
+    wait_for(
+        lambda: any(r.status == "STARTED" for r in stack.webserver.backfill(backfill_id).runs),
+        300,
+        "a backfill run to start",
+    )
+    daily = stack.finsight("run-daily", "--date", day(23).isoformat())
+    assert daily.returncode == 0, daily.stdout + daily.stderr
+    run_id = daily.stdout.split()[3]
+    wait_for(
+        lambda: stack.webserver.run(run_id).status not in ("QUEUED", "NOT_STARTED"),
+        60,
+        "the daily run to leave the queue",
+    )
+    assert stack.webserver.backfill(backfill_id).status not in TERMINAL
+    assert stack.webserver.run(run_id).tags["finsight/lane"] == "daily"
+    stack.finsight("backfill", "cancel", manifest["id"])
+    wait_backfill(stack, backfill_id)
+    wait_for(
+        lambda: stack.webserver.run(run_id).status in ("SUCCESS", "FAILURE", "CANCELED"),
+        300,
+        "the daily run to end",
+    )
+    broken = query(
+        stack.home,
+        "SELECT COUNT(*) FROM gold.account_daily_balance AS t "
+        "LEFT JOIN gold.account_daily_balance AS y ON y.account_id = t.account_id "
+        "AND y.business_date = t.business_date - 1 "
+        f"WHERE t.business_date > DATE '{S}' "
+        "AND t.closing_balance_usd - t.net_flow_usd <> COALESCE(y.closing_balance_usd, 0)",
+    )
+    assert broken == [(0,)]
