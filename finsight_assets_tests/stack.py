@@ -73,30 +73,25 @@ def start_stack(home: Path, start_date: str, days_per_run: int) -> DagsterStack:
     }
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
-    processes = [
-        subprocess.Popen(
-            [
-                str(BIN / "dagster-webserver"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-w",
-                str(REPO / "workspace.yaml"),
-            ],
-            env=env,
-            cwd=REPO,
-            stdout=open(logs / "webserver.log", "w"),
-            stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [str(BIN / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
-            env=env,
-            cwd=REPO,
-            stdout=open(logs / "daemon.log", "w"),
-            stderr=subprocess.STDOUT,
-        ),
-    ]
+    commands = {
+        "webserver": [
+            str(BIN / "dagster-webserver"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            str(REPO / "workspace.yaml"),
+        ],
+        "daemon": [str(BIN / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
+    }
+    processes = []
+    for name, command in commands.items():
+        # The child keeps its own copy of the log's file descriptor.
+        with open(logs / f"{name}.log", "w") as log:
+            processes.append(
+                subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+            )
     stack = DagsterStack(home=home, url=url, env=env, processes=processes)
     try:
         wait_for(lambda: _answers(stack.webserver), 120, "the webserver to answer")

@@ -128,7 +128,7 @@ class DuckDBWarehouse:
 
 @contextmanager
 def open_duckdb(
-    path: Path, *, read_only: bool = False, attempts: int = 30
+    path: Path, *, read_only: bool = False, attempts: int = 150
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the DuckDB file, waiting while another process holds its write lock."""
     path.parent.mkdir(parents=True, exist_ok=True)
