@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from finsight_assets.lib.asset_graph import SELF_DEPENDENT, downstream_closure
@@ -127,11 +128,16 @@ def estimate(
     """Rows and bytes from the raw files' Parquet footers; time and cost from measured speed."""
     raw_rows = 0
     raw_bytes = 0
+    unreadable = 0
     for d in dates:
         for table in ("transactions", "customers"):
             for file in lake.raw_files(table, d):
                 raw_bytes += file.size
-                raw_rows += pq.ParquetFile(file.uri).metadata.num_rows
+                try:
+                    raw_rows += pq.ParquetFile(file.uri).metadata.num_rows
+                except (OSError, pa.ArrowException):
+                    # The run will fail that partition and name the file; the plan still stands.
+                    unreadable += 1
     rate = rows_per_second or DEFAULT_ROWS_PER_SECOND
     seconds = raw_rows / rate + RUN_OVERHEAD_SECONDS * max(runs, 1)
     vcpu_hours = Decimal(str(seconds)) / Decimal(3600) * prices.vcpus
@@ -144,7 +150,8 @@ def estimate(
         vcpu_hours=float(round(vcpu_hours, 4)),
         cost_usd=str(cost.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)),
         rows_per_second=round(rate, 1),
-        basis="measured on earlier runs" if rows_per_second else "default rate (no runs yet)",
+        basis=("measured on earlier runs" if rows_per_second else "default rate (no runs yet)")
+        + (f"; {unreadable} unreadable raw file(s) not counted" if unreadable else ""),
     )
 
 
