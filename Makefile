@@ -7,7 +7,8 @@ INSTALLED := $(VENV)/.installed
 export FINSIGHT_HOME ?= $(CURDIR)/.finsight
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export DAGSTER_HOME ?= $(FINSIGHT_HOME)/dagster
-# The demo's first business date, remembered so `make dev` shows the same partitions.
+# The demo's first business date, remembered (by `finsight demo`) so `make dev` shows the same
+# partitions.
 DEMO_START_FILE := $(FINSIGHT_HOME)/demo_start_date
 DEMO_DAYS ?= 60
 DEMO_ROWS_PER_DAY ?= 20000
@@ -24,14 +25,10 @@ $(INSTALLED): pyproject.toml | $(PYTHON)
 
 install: $(INSTALLED)
 
+# Starts from an empty FINSIGHT_HOME: the demo owns it.
 demo: install
-	@end=$$(TZ=America/New_York date -d yesterday +%F); \
-	start=$$(date -d "$$end -$$(( $(DEMO_DAYS) - 1 )) days" +%F); \
-	mkdir -p "$(FINSIGHT_HOME)"; echo "$$start" > "$(DEMO_START_FILE)"; \
-	export FINSIGHT_START_DATE=$$start; \
-	echo "FinSight demo: $(DEMO_DAYS) business days $$start .. $$end in $(FINSIGHT_HOME)"; \
-	$(VENV)/bin/finsight data generate --start $$start --end $$end --rows-per-day $(DEMO_ROWS_PER_DAY) && \
-	$(VENV)/bin/finsight materialize --start $$start --end $$end
+	rm -rf "$(FINSIGHT_HOME)"
+	$(VENV)/bin/finsight demo --days $(DEMO_DAYS) --rows-per-day $(DEMO_ROWS_PER_DAY)
 
 test: install
 	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests

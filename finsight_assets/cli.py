@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from datetime import date
@@ -190,3 +191,22 @@ def run_daily(
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
     console.print(f"queued daily run {run_id} for {day} on the daily lane")
+
+
+@app.command()
+def demo(
+    days: Annotated[
+        int, typer.Option(min=40, help="Business days of data, ending yesterday.")
+    ] = 60,
+    rows_per_day: Annotated[int, typer.Option(min=100)] = 20_000,
+) -> None:
+    """The whole story: daily load, a corrected re-delivery backfilled, report, rollback."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from finsight_assets.demo import demo_range, run_demo
+    from finsight_assets.lib.settings import BUSINESS_TIME_ZONE
+
+    first, last = demo_range(datetime.now(ZoneInfo(BUSINESS_TIME_ZONE)).date(), days)
+    run_demo(_settings(), first, last, rows_per_day, console, lambda: datetime.now(UTC))
+    _print_summary(dataclasses.replace(_settings(), start_date=first), None)

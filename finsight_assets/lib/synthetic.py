@@ -23,6 +23,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -646,3 +647,24 @@ def _remove_partition(folder: Path) -> None:
         old.unlink()
     if not any(folder.iterdir()):
         folder.rmdir()
+
+
+def redeliver_corrections(lake: Path, days: Sequence[date], delta: Decimal) -> list[Path]:
+    """Upstream re-sends each day's first transactions file with every amount moved by `delta`.
+
+    The file is replaced atomically, as a corrected delivery would land; returns the files.
+    """
+    replaced = []
+    for d in days:
+        files = sorted(_partition_dir(lake, "transactions", d).glob("*.parquet"))
+        if not files:
+            continue
+        table = pq.read_table(files[0])
+        index = table.schema.get_field_index("amount")
+        money = pa.decimal128(18, 2)
+        moved = pc.add(table.column(index), pa.scalar(delta, money)).cast(money)
+        temporary = files[0].with_name(f".{files[0].name}.{os.getpid()}.tmp")
+        pq.write_table(table.set_column(index, "amount", moved), temporary, compression="zstd")
+        os.replace(temporary, files[0])
+        replaced.append(files[0])
+    return replaced

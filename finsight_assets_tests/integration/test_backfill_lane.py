@@ -19,7 +19,7 @@ from finsight_assets.lib.manifests import ManifestStore
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.synthetic import generate_raw
 from finsight_assets_tests.pipeline import query
-from finsight_assets_tests.stack import start_stack, wait_for
+from finsight_assets.devstack import start_stack, wait_for
 
 S = date(2025, 3, 1)
 DAYS_PER_RUN = 7

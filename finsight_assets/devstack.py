@@ -1,4 +1,4 @@
-"""A real Dagster webserver and daemon on 127.0.0.1 over a test's FINSIGHT_HOME."""
+"""A Dagster webserver and daemon on 127.0.0.1 over one FINSIGHT_HOME (for the demo and tests)."""
 
 from __future__ import annotations
 
