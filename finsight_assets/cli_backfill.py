@@ -155,9 +155,20 @@ def launch(
     as_json: JsonOption = False,
 ) -> None:
     """Submit an approved manifest to Dagster as an asset backfill on the backfill lane."""
+    _submit(manifest_id, "launched", Backfills.launch, wait, as_json)
+
+
+def _submit(
+    manifest_id: str,
+    verb: str,
+    action: Callable[[Backfills, str], str],
+    wait: bool,
+    as_json: bool,
+) -> None:
+    """Launch (or retry) through the webserver, say so, and watch it when asked."""
     backfills = service()
     try:
-        backfill_id = backfills.launch(manifest_id)
+        backfill_id = action(backfills, manifest_id)
     except WebserverUnavailable as error:
         raise fail(error, 3) from error
     except (BackfillError, ManifestError, DagsterApiError) as error:
@@ -165,7 +176,7 @@ def launch(
     emit(
         as_json,
         {"id": manifest_id, "backfill_id": backfill_id},
-        lambda: console.print(f"launched {manifest_id} as Dagster backfill {backfill_id}"),
+        lambda: console.print(f"{verb} {manifest_id} as Dagster backfill {backfill_id}"),
     )
     if wait:
         _wait(backfills, manifest_id, as_json)
@@ -302,20 +313,7 @@ def retry(
     as_json: JsonOption = False,
 ) -> None:
     """Re-launch only the partitions of the manifest that failed."""
-    backfills = service()
-    try:
-        backfill_id = backfills.retry(manifest_id)
-    except WebserverUnavailable as error:
-        raise fail(error, 3) from error
-    except (BackfillError, ManifestError, DagsterApiError) as error:
-        raise fail(error) from error
-    emit(
-        as_json,
-        {"id": manifest_id, "backfill_id": backfill_id},
-        lambda: console.print(f"retrying {manifest_id} as Dagster backfill {backfill_id}"),
-    )
-    if wait:
-        _wait(backfills, manifest_id, as_json)
+    _submit(manifest_id, "retrying", Backfills.retry, wait, as_json)
 
 
 @app.command()

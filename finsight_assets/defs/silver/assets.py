@@ -1,5 +1,7 @@
 """Silver assets: PySpark over the raw Parquet, staged, audited and published in the warehouse."""
 
+from collections.abc import Callable
+
 import dagster as dg
 from dagster_pyspark import PySparkResource
 
@@ -29,6 +31,31 @@ def _spec(table: TableSpec, description: str, partitions_def: dg.PartitionsDefin
         group_name="silver",
         kinds={"spark", "duckdb"},
         metadata={"dagster/table_name": table.qualified_name},
+    )
+
+
+def _run_silver(
+    context: dg.AssetExecutionContext,
+    tables: list[TableSpec],
+    build: Callable[..., silver.LayerResult],
+    spark: PySparkResource,
+    lake: LakeResource,
+    warehouse: WarehouseResource,
+):
+    run = run_info(context)
+    yield from run_and_report(
+        context,
+        tables,
+        run,
+        warehouse,
+        lambda: build(
+            spark.spark_session,
+            lake.get_lake(),
+            warehouse.connect,
+            run,
+            business_dates(context),
+            CODE_VERSIONS[tables[0].qualified_name],
+        ),
     )
 
 
@@ -63,20 +90,13 @@ def build_silver_assets(
         warehouse: WarehouseResource,
     ):
         """silver.transactions and silver.transactions_rejected, published together."""
-        run = run_info(context)
-        yield from run_and_report(
+        yield from _run_silver(
             context,
             [SILVER_TRANSACTIONS, SILVER_TRANSACTIONS_REJECTED],
-            run,
+            silver.build_silver_transactions,
+            spark,
+            lake,
             warehouse,
-            lambda: silver.build_silver_transactions(
-                spark.spark_session,
-                lake.get_lake(),
-                warehouse.connect,
-                run,
-                business_dates(context),
-                CODE_VERSIONS[SILVER_TRANSACTIONS.qualified_name],
-            ),
         )
 
     @dg.asset(
@@ -99,20 +119,8 @@ def build_silver_assets(
         warehouse: WarehouseResource,
     ):
         """The day's customer snapshot, latest row per customer, email hashed."""
-        run = run_info(context)
-        yield from run_and_report(
-            context,
-            [SILVER_CUSTOMERS],
-            run,
-            warehouse,
-            lambda: silver.build_silver_customers(
-                spark.spark_session,
-                lake.get_lake(),
-                warehouse.connect,
-                run,
-                business_dates(context),
-                CODE_VERSIONS[SILVER_CUSTOMERS.qualified_name],
-            ),
+        yield from _run_silver(
+            context, [SILVER_CUSTOMERS], silver.build_silver_customers, spark, lake, warehouse
         )
 
     return [silver_transactions, silver_customers]
