@@ -133,6 +133,23 @@ def _story(settings, stack: DagsterStack, first, last, console: Console, clock) 
     console.rule("7. rollback")
     rolled = stack.finsight("backfill", "rollback", manifest.id)
     console.print(rolled.stdout.strip() or rolled.stderr.strip())
+    if rolled.returncode != 0:
+        console.print(
+            "refused, as it should be: yesterday's daily run opened from the backfill's "
+            "balances. Forcing it, then recomputing what was built on top:"
+        )
+        rolled = stack.finsight("backfill", "rollback", manifest.id, "--force")
+        console.print(rolled.stdout.strip() or rolled.stderr.strip())
+        event = [e for e in store.events(manifest.id) if e["event"] == "rolled_back"][-1]
+        for item in event["to_recompute"]:
+            queued = stack.finsight("run-daily", "--date", item["date"])
+            rerun = queued.stdout.split()[3]
+            wait_for(
+                lambda rerun=rerun: stack.webserver.run(rerun).status in ("SUCCESS", "FAILURE"),
+                600,
+                "the recomputation",
+            )
+            console.print(f"{item['asset']} {item['date']}: {stack.webserver.run(rerun).status}")
     console.print(
         f"{corrected[0]} silver amount total after rollback: "
         f"{_silver_total(settings, corrected[0])} (was {before})"

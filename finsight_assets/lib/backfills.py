@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from finsight_assets.lib import publish
-from finsight_assets.lib.asset_graph import SILVER_AND_GOLD, UPSTREAM
+from finsight_assets.lib.asset_graph import SELF_DEPENDENT, SILVER_AND_GOLD, UPSTREAM
 from finsight_assets.lib.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract import TABLES_BY_NAME
 from finsight_assets.lib.dagster_api import BackfillState, DagsterWebserver, PartitionRange
@@ -66,6 +66,7 @@ from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_
 from finsight_assets.lib.warehouse import (
     AUDIT_SCHEMA,
     DuckDBWarehouse,
+    date_list,
     ensure_schema,
     open_duckdb,
     string_literal,
@@ -402,6 +403,14 @@ class Backfills:
         restored: dict[str, dict[str, Any]] = {}
         tables = sorted({t for t, _ in last}, key=lambda t: list(UPSTREAM).index(t), reverse=True)
         with self.connect() as warehouse:
+            built_on = self._built_on_top(warehouse, manifest_id, last)
+            if built_on and not force:
+                raise BackfillError(
+                    "later partitions were computed on top of this backfill and would no longer "
+                    "follow from what the rollback restores: "
+                    + ", ".join(f"{t} {d}" for t, d in built_on)
+                    + "; roll back with --force, then recompute them (finsight run-daily)"
+                )
             for table in tables:
                 targets = {d: (last[(t, d)], first[(t, d)]) for t, d in last if t == table}
                 back = publish.restore(
@@ -413,8 +422,37 @@ class Backfills:
                     note=f"rollback of backfill {manifest_id}",
                 )
                 restored[table] = {d.isoformat(): v for d, v in sorted(back.items())}
-        self.store.record(manifest_id, "rolled_back", self.clock(), restored=restored, force=force)
+        self.store.record(
+            manifest_id,
+            "rolled_back",
+            self.clock(),
+            restored=restored,
+            force=force,
+            to_recompute=[{"asset": t, "date": d} for t, d in built_on],
+        )
         return restored
+
+    @staticmethod
+    def _built_on_top(
+        warehouse, manifest_id: str, rolled_back: Mapping[tuple[str, date], str]
+    ) -> list[tuple[str, date]]:
+        """Current partitions of self-dependent tables, outside the rollback, that opened from one
+        of its versions (a daily run published the next day on top of the backfill)."""
+        found = []
+        for table in sorted({t for t, _ in rolled_back if t in SELF_DEPENDENT}):
+            ids = ", ".join(string_literal(v) for (t, _), v in rolled_back.items() if t == table)
+            dates = [d for t, d in rolled_back if t == table]
+            rows = warehouse.fetchall(
+                "SELECT c.business_date FROM "
+                f"{AUDIT_SCHEMA}.current_versions AS c JOIN {AUDIT_SCHEMA}.partition_versions "
+                "AS v ON v.version_id = c.version_id "
+                f"WHERE c.table_name = {string_literal(table)} "
+                f"AND v.predecessor_version_id IN ({ids}) "
+                f"AND c.business_date NOT IN ({date_list(dates)}) "
+                f"AND v.manifest_id IS DISTINCT FROM {string_literal(manifest_id)}"
+            )
+            found.extend((table, row[0]) for row in rows)
+        return sorted(found)
 
     # -- evidence -----------------------------------------------------------------------------
 

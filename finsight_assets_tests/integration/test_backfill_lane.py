@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from finsight_assets.defs.materialize import materialize_range
+from finsight_assets.devstack import start_stack, wait_for
 from finsight_assets.lib.manifests import ManifestStore
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.synthetic import generate_raw
 from finsight_assets_tests.pipeline import query
-from finsight_assets.devstack import start_stack, wait_for
 
 S = date(2025, 3, 1)
 DAYS_PER_RUN = 7

@@ -1,0 +1,137 @@
+"""Layer throughput at FinSight's per-day shape: silver (Spark) and gold (warehouse SQL) against
+the cost of reading the same raw partition once, with Spark and with DuckDB.
+
+    python benchmarks/bench_layers.py [--rows 1000000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from benchmarks.common import cores, median_seconds, print_table, write_result
+from finsight_assets.lib import gold, silver
+from finsight_assets.lib.lake import LocalLake
+from finsight_assets.lib.publish import LIVE, RunInfo
+from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG
+from finsight_assets.lib.synthetic import generate_raw
+from finsight_assets.lib.warehouse import DuckDBWarehouse, ensure_schema, open_duckdb
+
+DAY = date(2025, 3, 4)
+
+
+def spark_session():
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder
+    for key, value in BACKFILL_SPARK_CONFIG.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="finsight-bench-layers-"))
+    try:
+        run(home, args.rows, args.repeats)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run(home: Path, rows: int, repeats: int) -> None:
+    lake = LocalLake(home / "lake")
+    generate_raw(lake.root, DAY, DAY, rows_per_day=rows, seed=7)
+    files = [f.uri for f in lake.raw_files("transactions", DAY)]
+    raw_rows = sum(duckdb.sql(f"SELECT COUNT(*) FROM read_parquet('{f}')").fetchone()[0] for f in files)
+    spark = spark_session()
+    spark.read.parquet(*files).count()  # JVM warm-up, not measured
+
+    def spark_scan():
+        from finsight_assets.lib.silver_spark import spark_schema
+
+        spark.read.schema(spark_schema("transactions")).parquet(*files).write.format(
+            "noop"
+        ).mode("overwrite").save()
+
+    def duckdb_scan():
+        columns = ", ".join(
+            f"MAX({c})" for c in ("event_id", "transaction_id", "account_id", "customer_id",
+                                  "event_type", "amount", "currency", "merchant_category",
+                                  "event_ts", "ingested_at")
+        )
+        duckdb.sql(f"SELECT COUNT(*), {columns} FROM read_parquet({files!r})").fetchall()
+
+    @contextmanager
+    def connect():
+        with open_duckdb(home / "warehouse.duckdb") as connection:
+            warehouse = DuckDBWarehouse(connection)
+            ensure_schema(warehouse)
+            yield warehouse
+
+    counter = iter(range(10_000))
+
+    def run_info() -> RunInfo:
+        return RunInfo(f"bench-{next(counter)}", LIVE, datetime(2025, 3, 5, tzinfo=UTC))
+
+    def silver_layer():
+        run = run_info()
+        silver.build_silver_transactions(spark, lake, connect, run, [DAY], "1")
+        silver.build_silver_customers(spark, lake, connect, run, [DAY], "1")
+
+    def gold_layer():
+        run = run_info()
+        with connect() as warehouse:
+            gold.build_daily_customer_summary(warehouse, run, [DAY], "1")
+            gold.build_segment_daily_report(warehouse, run, [DAY], "1")
+            gold.build_account_daily_balance(warehouse, run, [DAY], "1", DAY)
+
+    spark_s, spark_samples = median_seconds(spark_scan, repeats)
+    duck_s, duck_samples = median_seconds(duckdb_scan, repeats)
+    silver_s, silver_samples = median_seconds(silver_layer, repeats)
+    gold_s, gold_samples = median_seconds(gold_layer, repeats)
+    n = cores()
+    rows_out = [
+        ("spark scan (baseline)", spark_s, raw_rows / spark_s / n, 1.0),
+        ("silver (Spark + load + audits + publish)", silver_s, raw_rows / silver_s / n,
+         silver_s / spark_s),
+        ("duckdb scan (baseline)", duck_s, raw_rows / duck_s / n, 1.0),
+        ("gold (3 tables, SQL + audits + publish)", gold_s, raw_rows / gold_s / n,
+         gold_s / duck_s),
+        ("silver + gold", silver_s + gold_s, raw_rows / (silver_s + gold_s) / n,
+         (silver_s + gold_s) / spark_s),
+    ]
+    print_table(
+        f"Layer throughput, {raw_rows:,} raw rows, {n} cores, median of {repeats}",
+        ["stage", "seconds", "rows/s/core", "ratio to its engine's scan"],
+        rows_out,
+    )
+    target = (silver_s + gold_s) / spark_s
+    print(f"\ntarget: silver+gold <= 3.0 x Spark scan; measured {target:.2f} x "  # noqa: T201
+          f"({'met' if target <= 3 else 'NOT met'})")
+    write_result(
+        "layers",
+        {
+            "raw_rows": raw_rows,
+            "repeats": repeats,
+            "seconds": {"spark_scan": spark_samples, "duckdb_scan": duck_samples,
+                        "silver": silver_samples, "gold": gold_samples},
+            "median_seconds": {"spark_scan": spark_s, "duckdb_scan": duck_s, "silver": silver_s,
+                               "gold": gold_s},
+            "ratio_silver_gold_to_spark_scan": target,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
