@@ -31,7 +31,7 @@ demo: install
 	$(VENV)/bin/finsight demo --days $(DEMO_DAYS) --rows-per-day $(DEMO_ROWS_PER_DAY)
 
 test: install
-	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests
+	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests benchmarks
 	$(VENV)/bin/python -m pytest -q
 
 # The webserver and the daemon (schedule, sensors, backfills) on 127.0.0.1:3000.
@@ -42,6 +42,14 @@ dev: install
 	export FINSIGHT_BACKFILL_DAYS_PER_RUN=$${FINSIGHT_BACKFILL_DAYS_PER_RUN:-10}; \
 	export DAGSTER_WEBSERVER_URL=$${DAGSTER_WEBSERVER_URL:-http://127.0.0.1:3000}; \
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+# Each script prints its table and writes benchmarks/results/<name>.json.
+bench: install
+	$(PYTHON) -m benchmarks.bench_layers
+	$(PYTHON) -m benchmarks.scale
+	$(PYTHON) -m benchmarks.bench_memory
+	$(PYTHON) -m benchmarks.bench_orchestration
+	$(PYTHON) -m benchmarks.bench_daily_lane
 
 lint: install
 	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests

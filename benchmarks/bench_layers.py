@@ -53,22 +53,34 @@ def run(home: Path, rows: int, repeats: int) -> None:
     lake = LocalLake(home / "lake")
     generate_raw(lake.root, DAY, DAY, rows_per_day=rows, seed=7)
     files = [f.uri for f in lake.raw_files("transactions", DAY)]
-    raw_rows = sum(duckdb.sql(f"SELECT COUNT(*) FROM read_parquet('{f}')").fetchone()[0] for f in files)
+    raw_rows = sum(
+        duckdb.sql(f"SELECT COUNT(*) FROM read_parquet('{f}')").fetchone()[0] for f in files
+    )
     spark = spark_session()
     spark.read.parquet(*files).count()  # JVM warm-up, not measured
 
     def spark_scan():
         from finsight_assets.lib.silver_spark import spark_schema
 
-        spark.read.schema(spark_schema("transactions")).parquet(*files).write.format(
-            "noop"
-        ).mode("overwrite").save()
+        spark.read.schema(spark_schema("transactions")).parquet(*files).write.format("noop").mode(
+            "overwrite"
+        ).save()
 
     def duckdb_scan():
         columns = ", ".join(
-            f"MAX({c})" for c in ("event_id", "transaction_id", "account_id", "customer_id",
-                                  "event_type", "amount", "currency", "merchant_category",
-                                  "event_ts", "ingested_at")
+            f"MAX({c})"
+            for c in (
+                "event_id",
+                "transaction_id",
+                "account_id",
+                "customer_id",
+                "event_type",
+                "amount",
+                "currency",
+                "merchant_category",
+                "event_ts",
+                "ingested_at",
+            )
         )
         duckdb.sql(f"SELECT COUNT(*), {columns} FROM read_parquet({files!r})").fetchall()
 
@@ -103,13 +115,20 @@ def run(home: Path, rows: int, repeats: int) -> None:
     n = cores()
     rows_out = [
         ("spark scan (baseline)", spark_s, raw_rows / spark_s / n, 1.0),
-        ("silver (Spark + load + audits + publish)", silver_s, raw_rows / silver_s / n,
-         silver_s / spark_s),
+        (
+            "silver (Spark + load + audits + publish)",
+            silver_s,
+            raw_rows / silver_s / n,
+            silver_s / spark_s,
+        ),
         ("duckdb scan (baseline)", duck_s, raw_rows / duck_s / n, 1.0),
-        ("gold (3 tables, SQL + audits + publish)", gold_s, raw_rows / gold_s / n,
-         gold_s / duck_s),
-        ("silver + gold", silver_s + gold_s, raw_rows / (silver_s + gold_s) / n,
-         (silver_s + gold_s) / spark_s),
+        ("gold (3 tables, SQL + audits + publish)", gold_s, raw_rows / gold_s / n, gold_s / duck_s),
+        (
+            "silver + gold",
+            silver_s + gold_s,
+            raw_rows / (silver_s + gold_s) / n,
+            (silver_s + gold_s) / spark_s,
+        ),
     ]
     print_table(
         f"Layer throughput, {raw_rows:,} raw rows, {n} cores, median of {repeats}",
@@ -117,17 +136,27 @@ def run(home: Path, rows: int, repeats: int) -> None:
         rows_out,
     )
     target = (silver_s + gold_s) / spark_s
-    print(f"\ntarget: silver+gold <= 3.0 x Spark scan; measured {target:.2f} x "  # noqa: T201
-          f"({'met' if target <= 3 else 'NOT met'})")
+    print(
+        f"\ntarget: silver+gold <= 3.0 x Spark scan; measured {target:.2f} x "
+        f"({'met' if target <= 3 else 'NOT met'})"
+    )
     write_result(
         "layers",
         {
             "raw_rows": raw_rows,
             "repeats": repeats,
-            "seconds": {"spark_scan": spark_samples, "duckdb_scan": duck_samples,
-                        "silver": silver_samples, "gold": gold_samples},
-            "median_seconds": {"spark_scan": spark_s, "duckdb_scan": duck_s, "silver": silver_s,
-                               "gold": gold_s},
+            "seconds": {
+                "spark_scan": spark_samples,
+                "duckdb_scan": duck_samples,
+                "silver": silver_samples,
+                "gold": gold_samples,
+            },
+            "median_seconds": {
+                "spark_scan": spark_s,
+                "duckdb_scan": duck_s,
+                "silver": silver_s,
+                "gold": gold_s,
+            },
             "ratio_silver_gold_to_spark_scan": target,
         },
     )

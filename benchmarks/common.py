@@ -32,11 +32,16 @@ def median_seconds(action: Callable[[], Any], repeats: int) -> tuple[float, list
 def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [list(map(str, header))] + [[_fmt(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    print(f"\n{title}")  # noqa: T201 - a benchmark's output is its printed table
+    print(f"\n{title}")
     for index, row in enumerate(cells):
-        print("  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))))  # noqa: T201, E501
+        print(
+            "  ".join(
+                v.rjust(w) if i else v.ljust(w)
+                for i, (v, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if index == 0:
-            print("  ".join("-" * w for w in widths))  # noqa: T201
+            print("  ".join("-" * w for w in widths))
 
 
 def _fmt(value: Any) -> str:
@@ -51,8 +56,11 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {
-        "machine": {"cores": cores(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": {
+            "cores": cores(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         **payload,
     }
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")

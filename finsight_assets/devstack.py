@@ -56,7 +56,8 @@ class DagsterStack:
                 process.kill()
 
 
-def start_stack(home: Path, start_date: str, days_per_run: int) -> DagsterStack:
+def start_stack(home: Path, start_date: str, days_per_run: int | None) -> DagsterStack:
+    """Start both on a free port; `days_per_run` None runs each backfill as one run."""
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
@@ -66,11 +67,13 @@ def start_stack(home: Path, start_date: str, days_per_run: int) -> DagsterStack:
         **os.environ,
         "FINSIGHT_HOME": str(home),
         "FINSIGHT_START_DATE": start_date,
-        "FINSIGHT_BACKFILL_DAYS_PER_RUN": str(days_per_run),
         "DAGSTER_HOME": str(dagster_home),
         "DAGSTER_WEBSERVER_URL": url,
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
+    env.pop("FINSIGHT_BACKFILL_DAYS_PER_RUN", None)
+    if days_per_run is not None:
+        env["FINSIGHT_BACKFILL_DAYS_PER_RUN"] = str(days_per_run)
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
     commands = {

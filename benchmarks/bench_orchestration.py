@@ -1,0 +1,133 @@
+"""Orchestration cost of a 45-partition backfill run by the daemon, three ways: one run per
+partition, the project's batching (FINSIGHT_BACKFILL_DAYS_PER_RUN=10), and a single run; against
+the pure compute (the asset bodies' own time, measured in process).
+
+    python benchmarks/bench_orchestration.py [--days 45] [--rows 20000] [--batch 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from benchmarks.common import print_table, timed, write_result
+from finsight_assets.defs.materialize import materialize_range
+from finsight_assets.devstack import start_stack, wait_for
+from finsight_assets.lib.asset_graph import ALL_ASSETS
+from finsight_assets.lib.dagster_api import PartitionRange
+from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.synthetic import generate_raw
+from finsight_assets.lib.warehouse import DuckDBWarehouse, open_duckdb
+
+FIRST = date(2025, 1, 1)
+TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+
+
+def step_seconds(home: Path) -> float:
+    with open_duckdb(home / "warehouse.duckdb") as connection:
+        return float(
+            DuckDBWarehouse(connection).fetchall(
+                "SELECT COALESCE(SUM(seconds), 0) FROM audit.run_steps"
+            )[0][0]
+        )
+
+
+def fresh_home(root: Path, name: str, lake: Path) -> Path:
+    home = root / name
+    home.mkdir()
+    shutil.copytree(lake, home / "lake", copy_function=_link)
+    return home
+
+
+def _link(source: str, target: str) -> None:
+    Path(target).hardlink_to(source)
+
+
+def daemon_backfill(home: Path, days: int, days_per_run: int | None) -> dict:
+    stack = start_stack(home, FIRST.isoformat(), days_per_run)
+    try:
+        last = FIRST + timedelta(days=days - 1)
+        ranges = [
+            PartitionRange(a.split("."), FIRST.isoformat(), last.isoformat()) for a in ALL_ASSETS
+        ]
+        started = time.monotonic()
+        backfill_id = stack.webserver.launch_backfill(ranges, {}, "benchmark", "")
+        state = wait_for(
+            lambda: (s := stack.webserver.backfill(backfill_id)).status in TERMINAL and s,
+            3600,
+            "the benchmark backfill",
+            every=1,
+        )
+        wall = time.monotonic() - started
+    finally:
+        stack.stop()
+    return {
+        "wall_seconds": wall,
+        "runs": len(state.runs),
+        "status": state.status,
+        "step_seconds": step_seconds(home),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=int, default=45)
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=10)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="finsight-bench-orchestration-"))
+    try:
+        lake = root / "lake"
+        generate_raw(lake, FIRST, FIRST + timedelta(days=args.days - 1), rows_per_day=args.rows)
+        pure_home = fresh_home(root, "pure", lake)
+        settings = Settings(env="local", home=pure_home, start_date=FIRST)
+        wall, _ = timed(
+            lambda: materialize_range(
+                settings, FIRST, FIRST + timedelta(days=args.days - 1), days_per_run=args.days
+            )
+        )
+        pure = step_seconds(pure_home)
+        results = {"pure_compute": {"wall_seconds": wall, "step_seconds": pure}}
+        for name, per_run in (("per_partition", 1), ("batched", args.batch), ("single_run", None)):
+            results[name] = daemon_backfill(fresh_home(root, name, lake), args.days, per_run)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    rows = []
+    for name in ("per_partition", "batched", "single_run"):
+        r = results[name]
+        rows.append(
+            (
+                name,
+                r["runs"],
+                r["wall_seconds"],
+                r["wall_seconds"] / pure,
+                (r["wall_seconds"] - pure) / args.days,
+                r["status"],
+            )
+        )
+    print_table(
+        f"{args.days}-partition backfill with the daemon ({args.rows:,} rows/day); pure compute "
+        f"{pure:.1f}s (asset bodies, in process)",
+        ["mode", "runs", "wall s", "x pure compute", "overhead s/partition", "status"],
+        rows,
+    )
+    batched, per_partition = (
+        results["batched"]["wall_seconds"],
+        results["per_partition"]["wall_seconds"],
+    )
+    print(
+        f"\ntarget: batched <= 1.25 x pure compute: {batched / pure:.2f} x; "
+        f"batched >= 3 x faster than per partition: {per_partition / batched:.2f} x"
+    )
+    write_result(
+        "orchestration",
+        {"days": args.days, "rows_per_day": args.rows, "batch": args.batch, **results},
+    )
+
+
+if __name__ == "__main__":
+    main()
