@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from finsight_assets.defs.checks import check_results
+from finsight_assets.defs.checks import check_results, not_evaluated
 from finsight_assets.defs.keys import asset_key
 from finsight_assets.defs.resources import WarehouseResource
 from finsight_assets.lib.contract import TableSpec
@@ -85,8 +85,12 @@ def run_and_report(
         metadata = _version_metadata(versions)
         metadata["mode"] = run.mode
         metadata["published"] = bool(versions)
+        if result.skipped:
+            metadata["skipped"] = result.skipped
         yield dg.MaterializeResult(asset_key=asset_key(table), metadata=metadata)
         yield from check_results(table, result.audits.get(table.qualified_name, []))
+        if result.skipped:
+            yield from not_evaluated(context, table, result.skipped)
     with warehouse.connect() as connection:
         record_run_step(
             connection,

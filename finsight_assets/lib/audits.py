@@ -92,7 +92,7 @@ def diff_against_published(warehouse: Warehouse, staged: StagedPartitions) -> Au
     table = staged.table
     dates = date_list(staged.dates)
     business = table.business_columns
-    row_hash = warehouse.row_hash_sql(business)
+    row_hash = warehouse.compare_hash_sql(business)
     published = f"SELECT * FROM {table.qualified_name} WHERE business_date IN ({dates})"
     if table.key is not None:
         join = " AND ".join(f"s.{column} = p.{column}" for column in table.key)

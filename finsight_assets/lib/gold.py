@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from finsight_assets.lib import audits, contract, gold_sql, publish
@@ -10,6 +11,10 @@ from finsight_assets.lib.publish import PublishError, RunInfo
 from finsight_assets.lib.raw_files import combine_versions
 from finsight_assets.lib.silver import LayerResult
 from finsight_assets.lib.warehouse import AUDIT_SCHEMA, Warehouse, date_list, string_literal
+
+
+class MissingInput(PublishError):
+    """What a gold partition is computed from is not published."""
 
 
 def _silver_input_versions(
@@ -25,7 +30,7 @@ def _silver_input_versions(
     found = dict(rows)
     missing = [d.isoformat() for d in dates if d not in found]
     if missing:
-        raise PublishError(
+        raise MissingInput(
             f"{table.qualified_name} is not published for {', '.join(missing)}; "
             "materialize silver for those dates first"
         )
@@ -37,6 +42,22 @@ def _input_versions(
 ) -> dict[date, str]:
     per_source = [_silver_input_versions(warehouse, source, dates) for source in sources]
     return {d: combine_versions(*(versions[d] for versions in per_source)) for d in dates}
+
+
+def dry_run_tolerant(build: Callable[..., LayerResult]) -> Callable[..., LayerResult]:
+    """In a dry run, gold reads what silver has published; where silver is missing (the dry run
+    published none of its own), the gold table is skipped and says so, instead of failing."""
+
+    @functools.wraps(build)
+    def wrapper(warehouse: Warehouse, run: RunInfo, *args, **kwargs) -> LayerResult:
+        try:
+            return build(warehouse, run, *args, **kwargs)
+        except MissingInput as error:
+            if run.mode != publish.DRY_RUN:
+                raise
+            return LayerResult(skipped=str(error))
+
+    return wrapper
 
 
 def _publish_gold(
@@ -73,6 +94,7 @@ def _publish_gold(
     )
 
 
+@dry_run_tolerant
 def build_daily_customer_summary(
     warehouse: Warehouse, run: RunInfo, dates: Sequence[date], code_version: str
 ) -> LayerResult:
@@ -89,6 +111,7 @@ def build_daily_customer_summary(
     )
 
 
+@dry_run_tolerant
 def build_segment_daily_report(
     warehouse: Warehouse, run: RunInfo, dates: Sequence[date], code_version: str
 ) -> LayerResult:
@@ -107,6 +130,7 @@ def build_segment_daily_report(
     )
 
 
+@dry_run_tolerant
 def build_account_daily_balance(
     warehouse: Warehouse,
     run: RunInfo,
@@ -128,7 +152,7 @@ def build_account_daily_balance(
     if start > first_business_date:
         previous = publish.current_versions(warehouse, table.qualified_name, [previous_day])
         if previous_day not in previous:
-            raise PublishError(
+            raise MissingInput(
                 f"{table.qualified_name} is not published for {previous_day}, the opening "
                 f"balances of {start}; materialize from {previous_day} (or earlier) first"
             )

@@ -40,6 +40,8 @@ class LayerResult:
     versions: dict[str, list[PartitionVersion]] = field(default_factory=dict)
     failed: dict[date, str] = field(default_factory=dict)
     raw_rows: int = 0
+    # Why nothing was computed (a dry run's gold without published silver), if so.
+    skipped: str | None = None
 
     @property
     def published_dates(self) -> list[date]:

@@ -63,6 +63,8 @@ class Warehouse(Protocol):
 
     def row_hash_sql(self, columns: Sequence[str]) -> str: ...
 
+    def compare_hash_sql(self, columns: Sequence[str]) -> str: ...
+
     def fetch_arrow_batches(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]: ...
 
     def export_csv(self, sql: str, path: str) -> None: ...
@@ -120,6 +122,10 @@ class DuckDBWarehouse:
     def export_csv(self, sql: str, path: str) -> None:
         """Write a query's result as a CSV file with a header."""
         self.connection.execute(f"COPY ({sql}) TO {string_literal(path)} (FORMAT CSV, HEADER)")
+
+    def compare_hash_sql(self, columns: Sequence[str]) -> str:
+        """A fast row hash for comparing rows within one statement (not stable across versions)."""
+        return f"hash({', '.join(columns)})"
 
     def row_hash_sql(self, columns: Sequence[str]) -> str:
         """An integer hash of a row's values, stable across DuckDB versions (from MD5)."""

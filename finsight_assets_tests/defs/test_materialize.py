@@ -151,3 +151,24 @@ def test_dagster_cli_materializes_a_partition_range(home):
 def test_a_range_before_the_first_business_date_is_refused(home):
     with pytest.raises(ValueError, match="FINSIGHT_START_DATE"):
         materialize_range(Settings.from_env(), START - timedelta(days=1), START)
+
+
+def test_a_dry_run_audits_and_publishes_nothing(spark, home):
+    from finsight_assets.lib.run_tags import MODE_TAG
+
+    generate_raw(home / "lake", START, START + timedelta(days=1), rows_per_day=300, seed=2)
+    settings = Settings.from_env()
+    assert materialize_range(settings, START, START)[0].success
+    before = business_rows(home)
+    versions = query(home, "SELECT COUNT(*) FROM audit.partition_versions")
+    (outcome,) = materialize_range(
+        settings, START, START + timedelta(days=1), tags={MODE_TAG: "DRY_RUN"}
+    )
+    assert outcome.success
+    assert business_rows(home) == before
+    assert query(home, "SELECT COUNT(*) FROM audit.partition_versions") == versions
+    audited = query(
+        home, f"SELECT COUNT(*) FROM audit.check_results WHERE run_id = '{outcome.run_id}'"
+    )
+    assert audited[0][0] > 0
+    assert not list((home / "lake" / "exports").glob(f"*{START + timedelta(days=1)}*"))

@@ -217,10 +217,15 @@ def test_a_failed_partition_is_retried_alone(stack):
     }
     assert day(20) in published and day(22) in published and day(21) not in published
 
+    store = ManifestStore(stack.home / "manifests")
+    wait_for(
+        lambda: any(e["event"] == "run_failed" for e in store.events(manifest["id"])),
+        120,
+        "the failure sensor to record the failed run",
+    )
     bad.unlink()
     retried = stack.finsight("backfill", "retry", manifest["id"], "--wait", timeout=900)
     assert retried.returncode == 0, retried.stdout + retried.stderr
-    store = ManifestStore(stack.home / "manifests")
     (event,) = [e for e in store.events(manifest["id"]) if e["event"] == "retried"]
     silver = [r for r in event["ranges"] if r["asset"] == "silver.transactions"]
     assert silver == [

@@ -105,3 +105,12 @@ def test_rollback_refuses_when_a_later_day_was_built_on_the_backfill(spark, load
     assert event["to_recompute"] == [
         {"asset": "gold.account_daily_balance", "date": day(4).isoformat()}
     ]
+
+
+def test_launch_without_a_webserver_says_how_to_start_one(loaded):
+    from finsight_assets.lib.dagster_api import WebserverUnavailable
+
+    manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(1))
+    with pytest.raises(WebserverUnavailable, match="make dev"):
+        loaded.launch(manifest.id)
+    assert loaded.store.backfill_ids(manifest.id) == []

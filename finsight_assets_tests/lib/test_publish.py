@@ -306,3 +306,19 @@ def test_publish_refuses_when_the_predecessor_changed(warehouse):
     assert warehouse.fetchall(
         f"SELECT COUNT(*) FROM silver.customers WHERE business_date = DATE '{OTHER_DAY}'"
     ) == [(0,)]
+
+
+def test_a_roll_forward_refuses_when_a_later_day_was_published_meanwhile(warehouse):
+    staged = publish.stage(
+        warehouse,
+        SILVER_CUSTOMERS,
+        run("backfill"),
+        "1",
+        {DAY: "x"},
+        candidates(DAY, ("C1", "RETAIL")),
+        rolls_forward=True,
+    )
+    publish_customers(warehouse, "daily", OTHER_DAY, ("C1", "SMB"))
+    with pytest.raises(PredecessorChanged, match=f"{OTHER_DAY} was published"):
+        publish.publish(warehouse, staged)
+    assert publish.current_versions(warehouse, "silver.customers", [DAY]) == {}
