@@ -22,7 +22,6 @@ data_app = typer.Typer(help="Synthetic raw data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(backfill_app, name="backfill")
 console = Console()
-_log_level = "WARNING"
 
 
 def _date(value: str) -> date:
@@ -45,9 +44,10 @@ def _settings() -> Settings:
 
 
 @app.callback()
-def _logging(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    global _log_level
-    _log_level = "INFO" if verbose else "WARNING"
+def _logging(
+    ctx: typer.Context, verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False
+) -> None:
+    ctx.obj = {"log_level": "INFO" if verbose else "WARNING"}
     if not verbose:
         # Dagster flags its beta and preview APIs on every load; an operator can't act on that.
         warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -92,6 +92,7 @@ def data_generate(
 
 @app.command()
 def materialize(
+    ctx: typer.Context,
     start: StartOption,
     end: EndOption,
     days_per_run: Annotated[int, typer.Option(min=1, help="Partitions per run.")] = 31,
@@ -114,7 +115,7 @@ def materialize(
             _date(end),
             days_per_run=days_per_run,
             on_batch=report,
-            log_level=_log_level,
+            log_level=ctx.obj["log_level"],
         )
     except ValueError as error:
         console.print(f"[red]{error}[/red]")
