@@ -9,7 +9,7 @@ from pathlib import Path
 
 from finsight_assets.lib import gold, silver
 from finsight_assets.lib.lake import LocalLake
-from finsight_assets.lib.publish import BACKFILL, LIVE, RunInfo
+from finsight_assets.lib.publish import BACKFILL, LIVE, LayerResult, RunInfo
 from finsight_assets.lib.warehouse import DuckDBWarehouse, ensure_schema, open_duckdb
 
 CLOCK = datetime(2025, 6, 1, 6, 0, tzinfo=UTC)
@@ -22,7 +22,7 @@ def run_pipeline(
     run_id: str = "run-1",
     first: date | None = None,
     manifest_id: str | None = None,
-) -> dict[str, silver.LayerResult]:
+) -> dict[str, LayerResult]:
     """Materialize silver and gold for `dates` the way the assets do, in dependency order."""
     mode = BACKFILL if manifest_id else LIVE
     run = RunInfo(run_id=run_id, mode=mode, clock=CLOCK, manifest_id=manifest_id)

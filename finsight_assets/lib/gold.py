@@ -7,9 +7,8 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from finsight_assets.lib import audits, contract, gold_sql, publish
-from finsight_assets.lib.publish import PublishError, RunInfo
+from finsight_assets.lib.publish import LayerResult, PublishError, RunInfo
 from finsight_assets.lib.raw_files import combine_versions
-from finsight_assets.lib.silver import LayerResult
 from finsight_assets.lib.warehouse import AUDIT_SCHEMA, Warehouse, date_list, string_literal
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -205,7 +205,3 @@ class ManifestStore:
         if any(e in ("launched", "retried") for e in events):
             return "launched"
         return "approved" if self.is_approved(manifest_id) else "planned"
-
-
-def sequence_to_ranges(assets: Sequence[str], start: date, end: date) -> tuple[AssetRange, ...]:
-    return tuple(AssetRange(asset, start, end) for asset in assets)

@@ -104,6 +104,22 @@ class PartitionVersion:
 
 
 @dataclass
+class LayerResult:
+    """What one silver or gold computation did: per table, its audits and published versions."""
+
+    audits: dict[str, list[AuditResult]] = field(default_factory=dict)
+    versions: dict[str, list[PartitionVersion]] = field(default_factory=dict)
+    failed: dict[date, str] = field(default_factory=dict)
+    raw_rows: int = 0
+    # Why nothing was computed (a dry run's gold without published silver), if so.
+    skipped: str | None = None
+
+    @property
+    def published_dates(self) -> list[date]:
+        return sorted({v.business_date for vs in self.versions.values() for v in vs})
+
+
+@dataclass
 class StagedPartitions:
     """Candidate rows for some partitions of a table, sitting in a staging table."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from finsight_assets.lib import audits, contract, publish, silver_spark
 from finsight_assets.lib.lake import LocalLake
-from finsight_assets.lib.publish import AuditResult, PartitionVersion, RunInfo
+from finsight_assets.lib.publish import LayerResult, RunInfo
 from finsight_assets.lib.raw_files import (
     RawFileError,
     RawPartition,
@@ -30,22 +30,6 @@ from finsight_assets.lib.warehouse import STAGING_SCHEMA, Warehouse, string_lite
 logger = logging.getLogger(__name__)
 
 Connect = Callable[[], AbstractContextManager[Warehouse]]
-
-
-@dataclass
-class LayerResult:
-    """What one silver or gold computation did: per table, its audits and published versions."""
-
-    audits: dict[str, list[AuditResult]] = field(default_factory=dict)
-    versions: dict[str, list[PartitionVersion]] = field(default_factory=dict)
-    failed: dict[date, str] = field(default_factory=dict)
-    raw_rows: int = 0
-    # Why nothing was computed (a dry run's gold without published silver), if so.
-    skipped: str | None = None
-
-    @property
-    def published_dates(self) -> list[date]:
-        return sorted({v.business_date for vs in self.versions.values() for v in vs})
 
 
 def _inspect(

@@ -19,8 +19,7 @@ from finsight_assets.lib.contract import (
     GOLD_SEGMENT_DAILY_REPORT,
     TableSpec,
 )
-from finsight_assets.lib.publish import RunInfo
-from finsight_assets.lib.silver import LayerResult
+from finsight_assets.lib.publish import LayerResult, RunInfo
 from finsight_assets.lib.warehouse import Warehouse
 
 Build = Callable[[Warehouse, RunInfo, Sequence[date], str], LayerResult]

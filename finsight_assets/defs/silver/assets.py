@@ -19,6 +19,7 @@ from finsight_assets.lib.contract import (
     SILVER_TRANSACTIONS_REJECTED,
     TableSpec,
 )
+from finsight_assets.lib.publish import LayerResult
 
 
 def _spec(table: TableSpec, description: str, partitions_def: dg.PartitionsDefinition):
@@ -37,7 +38,7 @@ def _spec(table: TableSpec, description: str, partitions_def: dg.PartitionsDefin
 def _run_silver(
     context: dg.AssetExecutionContext,
     tables: list[TableSpec],
-    build: Callable[..., silver.LayerResult],
+    build: Callable[..., LayerResult],
     spark: PySparkResource,
     lake: LakeResource,
     warehouse: WarehouseResource,
