@@ -10,7 +10,6 @@ import argparse
 import os
 import shutil
 import tempfile
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,11 +18,12 @@ import pyarrow.parquet as pq
 
 from benchmarks.common import cores, median_seconds, print_table, write_result
 from finsight_assets.lib import gold, silver
+from finsight_assets.lib.contract import RAW_SCHEMAS
 from finsight_assets.lib.lake import LocalLake
 from finsight_assets.lib.publish import LIVE, RunInfo
 from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG
 from finsight_assets.lib.synthetic import generate_raw
-from finsight_assets.lib.warehouse import DuckDBWarehouse, ensure_schema, open_duckdb
+from finsight_assets.lib.warehouse import duckdb_connector
 
 DAY = date(2025, 3, 4)
 
@@ -66,29 +66,10 @@ def run(home: Path, rows: int, repeats: int) -> None:
         ).save()
 
     def duckdb_scan():
-        columns = ", ".join(
-            f"MAX({c})"
-            for c in (
-                "event_id",
-                "transaction_id",
-                "account_id",
-                "customer_id",
-                "event_type",
-                "amount",
-                "currency",
-                "merchant_category",
-                "event_ts",
-                "ingested_at",
-            )
-        )
+        columns = ", ".join(f"MAX({c})" for c in RAW_SCHEMAS["transactions"].names)
         duckdb.sql(f"SELECT COUNT(*), {columns} FROM read_parquet({files!r})").fetchall()
 
-    @contextmanager
-    def connect():
-        with open_duckdb(home / "warehouse.duckdb") as connection:
-            warehouse = DuckDBWarehouse(connection)
-            ensure_schema(warehouse)
-            yield warehouse
+    connect = duckdb_connector(home / "warehouse.duckdb")
 
     counter = iter(range(10_000))
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from finsight_assets.lib import gold, silver
 from finsight_assets.lib.lake import LocalLake
 from finsight_assets.lib.publish import BACKFILL, LIVE, LayerResult, RunInfo
-from finsight_assets.lib.warehouse import DuckDBWarehouse, ensure_schema, open_duckdb
+from finsight_assets.lib.warehouse import DuckDBWarehouse, duckdb_connector, open_duckdb
 
 CLOCK = datetime(2025, 6, 1, 6, 0, tzinfo=UTC)
 
@@ -28,13 +27,7 @@ def run_pipeline(
     run = RunInfo(run_id=run_id, mode=mode, clock=CLOCK, manifest_id=manifest_id)
     lake = LocalLake(home / "lake")
 
-    @contextmanager
-    def connect():
-        with open_duckdb(home / "warehouse.duckdb") as connection:
-            warehouse = DuckDBWarehouse(connection)
-            ensure_schema(warehouse)
-            yield warehouse
-
+    connect = duckdb_connector(home / "warehouse.duckdb")
     results = {
         "silver.transactions": silver.build_silver_transactions(
             spark, lake, connect, run, dates, "1"

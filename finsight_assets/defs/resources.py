@@ -1,8 +1,7 @@
 """Resources by environment: the same keys (lake, warehouse, spark) for local and prod."""
 
 import os
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from finsight_assets.defs.run_context import BACKFILL_LANE, run_lane
 from finsight_assets.lib.lake import LocalLake
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
-from finsight_assets.lib.warehouse import DuckDBWarehouse, Warehouse, ensure_schema, open_duckdb
+from finsight_assets.lib.warehouse import DuckDBWarehouse, Warehouse, duckdb_connector
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -49,12 +48,8 @@ class DuckDBWarehouseResource(WarehouseResource):
 
     database: str
 
-    @contextmanager
-    def connect(self) -> Iterator[DuckDBWarehouse]:
-        with open_duckdb(Path(self.database)) as connection:
-            warehouse = DuckDBWarehouse(connection)
-            ensure_schema(warehouse)
-            yield warehouse
+    def connect(self) -> AbstractContextManager[DuckDBWarehouse]:
+        return duckdb_connector(Path(self.database))()
 
 
 class LocalSparkResource(PySparkResource):

@@ -10,8 +10,7 @@ import json
 import math
 import subprocess
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -65,10 +64,8 @@ from finsight_assets.lib.silver import Connect
 from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
 from finsight_assets.lib.warehouse import (
     AUDIT_SCHEMA,
-    DuckDBWarehouse,
     date_list,
-    ensure_schema,
-    open_duckdb,
+    duckdb_connector,
     string_literal,
 )
 
@@ -558,18 +555,11 @@ def open_backfills(
 ) -> Backfills:
     """The backfill operations of `settings`' home, against the webserver at `webserver_url`."""
 
-    @contextmanager
-    def connect() -> Iterator[DuckDBWarehouse]:
-        with open_duckdb(settings.warehouse_path) as connection:
-            warehouse = DuckDBWarehouse(connection)
-            ensure_schema(warehouse)
-            yield warehouse
-
     repository = Path(__file__).resolve().parents[2]
     return Backfills(
         store=ManifestStore(settings.manifests_dir),
         lake=LocalLake(settings.lake),
-        connect=connect,
+        connect=duckdb_connector(settings.warehouse_path),
         webserver=DagsterWebserver(webserver_url),
         clock=clock,
         first_business_date=settings.start_date,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -151,6 +151,19 @@ def open_duckdb(
         yield connection
     finally:
         connection.close()
+
+
+def duckdb_connector(path: Path) -> Callable[[], AbstractContextManager[DuckDBWarehouse]]:
+    """Short-lived, schema-ready connections to the DuckDB warehouse at `path`."""
+
+    @contextmanager
+    def connect() -> Iterator[DuckDBWarehouse]:
+        with open_duckdb(path) as connection:
+            warehouse = DuckDBWarehouse(connection)
+            ensure_schema(warehouse)
+            yield warehouse
+
+    return connect
 
 
 def table_ddl(table: TableSpec, qualified_name: str | None = None) -> str:
