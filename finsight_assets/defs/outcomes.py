@@ -62,8 +62,8 @@ def run_and_report(
 
     A blocking audit failure publishes nothing (its check results are still reported). Raw
     partitions that broke the contract fail the step after the other partitions are published.
-    Partitions published beyond the run's own (a balance chain rolled forward) are reported as
-    materializations of those partitions.
+    Partitions published beyond the run's own (a balance chain rolled forward) are listed in the
+    materialization's metadata.
     """
     started = time.perf_counter()
     try:
@@ -80,8 +80,10 @@ def run_and_report(
             _log_partition_materializations(context, table, versions)
             yield from check_results(table, result.audits.get(table.qualified_name, []))
             continue
-        _log_partition_materializations(context, table, beyond)
         metadata = _version_metadata(versions)
+        # Days a balance chain was rolled forward to are in the metadata, not materializations
+        # of those partitions: a batched backfill must still run its own run for them.
+        metadata["rolled_forward_to"] = [v.business_date.isoformat() for v in beyond]
         metadata["mode"] = run.mode
         metadata["published"] = bool(versions)
         if result.skipped:

@@ -7,11 +7,12 @@ import os
 from datetime import UTC, date, datetime
 
 import dagster as dg
+import duckdb
 
 from finsight_assets.lib.backfills import BackfillError, Backfills, open_backfills
 from finsight_assets.lib.dagster_api import DEFAULT_URL, DagsterApiError, WebserverUnavailable
 from finsight_assets.lib.lake import LocalLake
-from finsight_assets.lib.late_data import changed_inputs, not_yet_planned
+from finsight_assets.lib.late_data import changed_inputs, not_yet_planned, published_inputs
 from finsight_assets.lib.run_tags import BACKFILL_ID_TAG, MANIFEST_TAG, ui_manifest_id
 from finsight_assets.lib.settings import Settings
 
@@ -20,10 +21,15 @@ INPUT_CHANGED = "input changed"
 LAUNCHED_FROM_UI = "launched from the UI"
 
 
+# A tick that finds the warehouse busy (a run is publishing) skips rather than waits: a sensor
+# tick must end well within Dagster's evaluation timeout.
+SENSOR_LOCK_ATTEMPTS = 5
+
+
 def _backfills(settings: Settings) -> Backfills:
     # Sensors act at the orchestration boundary: the wall clock is the tick's clock.
     url = os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_URL)
-    return open_backfills(settings, url, lambda: datetime.now(UTC))
+    return open_backfills(settings, url, lambda: datetime.now(UTC), SENSOR_LOCK_ATTEMPTS)
 
 
 def _launch_if_unattended(backfills: Backfills, manifest_id: str, log) -> None:
@@ -47,20 +53,27 @@ def build_sensors(settings: Settings) -> list:
     )
     def raw_input_changes(context: dg.SensorEvaluationContext):
         backfills = _backfills(settings)
-        with backfills.connect() as warehouse:
-            changed = changed_inputs(warehouse, LocalLake(settings.lake))
-        todo = not_yet_planned(changed, backfills.store, LocalLake(settings.lake))
+        try:
+            with backfills.connect() as warehouse:
+                published = published_inputs(warehouse)
+        except duckdb.IOException:
+            return dg.SkipReason("the warehouse is busy (a run holds it); next tick")
+        lake = LocalLake(settings.lake)
+        todo = not_yet_planned(changed_inputs(published, lake), backfills.store, lake)
         for manifest in backfills.store.list():
             if manifest.source == "sensor":
                 _launch_if_unattended(backfills, manifest.id, context.log)
         if not todo:
             return dg.SkipReason("no published partition's raw input changed")
-        manifest = backfills.plan(
-            reason=INPUT_CHANGED,
-            requested_by="sensor:raw_input_changes",
-            requested_dates=todo,
-            source="sensor",
-        )
+        try:
+            manifest = backfills.plan(
+                reason=INPUT_CHANGED,
+                requested_by="sensor:raw_input_changes",
+                requested_dates=todo,
+                source="sensor",
+            )
+        except duckdb.IOException:
+            return dg.SkipReason("the warehouse is busy (a run holds it); next tick")
         context.log.info(f"planned {manifest.id} for {todo}")
         _launch_if_unattended(backfills, manifest.id, context.log)
         return dg.SkipReason(f"planned {manifest.id}")
@@ -95,6 +108,8 @@ def build_sensors(settings: Settings) -> list:
                     manifest_id=manifest_id,
                     dagster_backfill_id=backfill.backfill_id,
                 )
+            except duckdb.IOException:
+                return dg.SkipReason("the warehouse is busy (a run holds it); next tick")
             except (BackfillError, ValueError) as error:
                 context.log.warning(f"no manifest for backfill {backfill.backfill_id}: {error}")
                 continue

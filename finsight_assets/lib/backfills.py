@@ -326,16 +326,27 @@ class Backfills:
         return sum(int(row[4]) for row in self._versions(manifest_id))
 
     def failed_ranges(self, manifest_id: str) -> list[AssetRange]:
-        """The manifest's warehouse partitions that no run of it has published."""
+        """The manifest's warehouse partitions that no run of it has published, and, for the
+        balance chain, every day from the earliest unpublished day it is computed from (a
+        roll-forward may have published later days from the old silver)."""
         manifest = self.store.get(manifest_id)
         published = {(t, d) for t, d, *_ in self._versions(manifest_id)}
-        missing: list[AssetRange] = []
+        missing: dict[str, set[date]] = {}
         for r in manifest.ranges:
-            if r.asset not in TABLES_BY_NAME:
-                continue
-            dates = [d for d in days_between(r.start, r.end) if (r.asset, d) not in published]
-            missing.extend(AssetRange(r.asset, a, b) for a, b in contiguous_runs(dates))
-        return missing
+            if r.asset in TABLES_BY_NAME:
+                missing.setdefault(r.asset, set()).update(
+                    d for d in days_between(r.start, r.end) if (r.asset, d) not in published
+                )
+        for r in manifest.ranges:
+            if r.asset in SELF_DEPENDENT:
+                upstream = [d for p in UPSTREAM[r.asset] for d in missing.get(p, ())]
+                if upstream:
+                    missing[r.asset].update(days_between(max(min(upstream), r.start), r.end))
+        return [
+            AssetRange(asset, a, b)
+            for asset in UPSTREAM
+            for a, b in contiguous_runs(missing.get(asset, ()))
+        ]
 
     def retry(self, manifest_id: str) -> str:
         """Re-launch only the partitions that failed (not published), once the backfill ended."""
@@ -348,13 +359,12 @@ class Backfills:
         missing = self.failed_ranges(manifest_id)
         if not missing:
             raise BackfillError(f"{manifest_id} has no failed partition to retry")
-        exports = [r for r in manifest.ranges if r.asset not in TABLES_BY_NAME]
-        retried = {(r.asset, r.start) for r in missing}
+        exports = sorted({r.asset for r in manifest.ranges if r.asset not in TABLES_BY_NAME})
         extra = [
-            AssetRange(e.asset, r.start, r.end)
-            for e in exports
+            AssetRange(export, r.start, r.end)
+            for export in exports
             for r in missing
-            if r.asset == "gold.daily_customer_summary" and (e.asset, r.start) not in retried
+            if r.asset in UPSTREAM[export]
         ]
         backfill_id = self._submit(manifest, [*missing, *extra], "retry")
         self.store.record(
@@ -386,7 +396,12 @@ class Backfills:
         self.store.get(manifest_id)
         first: dict[tuple[str, date], str | None] = {}
         last: dict[tuple[str, date], str] = {}
+        foreign: list[tuple[str, date]] = []
         for table, d, version, replaced, *_ in self._versions(manifest_id):
+            if (table, d) in last and replaced != last[(table, d)]:
+                # Another run published between two of this backfill's versions (launch, then
+                # retry): restoring the first replaced version would silently drop it.
+                foreign.append((table, d))
             first.setdefault((table, d), replaced)
             last[(table, d)] = version
         if not last:
@@ -401,24 +416,30 @@ class Backfills:
         tables = sorted({t for t, _ in last}, key=lambda t: list(UPSTREAM).index(t), reverse=True)
         with self.connect() as warehouse:
             built_on = self._built_on_top(warehouse, manifest_id, last)
-            if built_on and not force:
+            problems = [f"{t} {d} (another run published in between)" for t, d in foreign]
+            problems += [
+                f"{t} {d} (computed on top of this backfill; recompute it after)"
+                for t, d in built_on
+            ]
+            if problems and not force:
                 raise BackfillError(
-                    "later partitions were computed on top of this backfill and would no longer "
-                    "follow from what the rollback restores: "
-                    + ", ".join(f"{t} {d}" for t, d in built_on)
-                    + "; roll back with --force, then recompute them (finsight run-daily)"
+                    "rolling back would lose or contradict other runs' work: "
+                    + ", ".join(problems)
+                    + "; use --force to roll back anyway"
                 )
-            for table in tables:
-                targets = {d: (last[(t, d)], first[(t, d)]) for t, d in last if t == table}
-                back = publish.restore(
-                    warehouse,
-                    TABLES_BY_NAME[table],
-                    targets,
-                    run,
-                    force=force,
-                    note=f"rollback of backfill {manifest_id}",
-                )
-                restored[table] = {d.isoformat(): v for d, v in sorted(back.items())}
+            # Every table in one transaction: a refusal on one leaves all of them untouched.
+            with warehouse.transaction():
+                for table in tables:
+                    targets = {d: (last[(t, d)], first[(t, d)]) for t, d in last if t == table}
+                    back = publish.restore_in_transaction(
+                        warehouse,
+                        TABLES_BY_NAME[table],
+                        targets,
+                        run,
+                        force=force,
+                        note=f"rollback of backfill {manifest_id}",
+                    )
+                    restored[table] = {d.isoformat(): v for d, v in sorted(back.items())}
         self.store.record(
             manifest_id,
             "rolled_back",
@@ -551,7 +572,10 @@ def git_commit(repository: Path) -> str:
 
 
 def open_backfills(
-    settings: Settings, webserver_url: str, clock: Callable[[], datetime]
+    settings: Settings,
+    webserver_url: str,
+    clock: Callable[[], datetime],
+    lock_attempts: int = 150,
 ) -> Backfills:
     """The backfill operations of `settings`' home, against the webserver at `webserver_url`."""
 
@@ -559,7 +583,7 @@ def open_backfills(
     return Backfills(
         store=ManifestStore(settings.manifests_dir),
         lake=LocalLake(settings.lake),
-        connect=duckdb_connector(settings.warehouse_path),
+        connect=duckdb_connector(settings.warehouse_path, lock_attempts),
         webserver=DagsterWebserver(webserver_url),
         clock=clock,
         first_business_date=settings.start_date,

@@ -23,10 +23,20 @@ def _published_inputs(warehouse: Warehouse, table: str) -> dict[date, str]:
     return dict(rows)
 
 
-def changed_inputs(warehouse: Warehouse, lake: LocalLake) -> dict[str, list[date]]:
+def published_inputs(warehouse: Warehouse) -> dict[str, dict[date, str]]:
+    """Per silver table, the raw input version each published partition was computed from."""
+    return {
+        table.qualified_name: _published_inputs(warehouse, table.qualified_name)
+        for table in (SILVER_TRANSACTIONS, SILVER_CUSTOMERS)
+    }
+
+
+def changed_inputs(
+    published: Mapping[str, Mapping[date, str]], lake: LocalLake
+) -> dict[str, list[date]]:
     """Per silver table, the published dates whose raw files no longer match what was read."""
-    transactions = _published_inputs(warehouse, SILVER_TRANSACTIONS.qualified_name)
-    customers = _published_inputs(warehouse, SILVER_CUSTOMERS.qualified_name)
+    transactions = published[SILVER_TRANSACTIONS.qualified_name]
+    customers = published[SILVER_CUSTOMERS.qualified_name]
     raw = raw_input_versions(lake, set(transactions) | set(customers))
     changed: dict[str, list[date]] = {}
     for d, published in sorted(transactions.items()):

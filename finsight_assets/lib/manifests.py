@@ -148,6 +148,7 @@ class ManifestStore:
         return sorted(manifests, key=lambda m: (m.created_at, m.id))
 
     def _append(self, manifest_id: str, suffix: str, record: Mapping[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
         with open(self._path(manifest_id, suffix), "a", encoding="utf-8") as handle:
             handle.write(json.dumps(dict(record), default=_json_default, sort_keys=True) + "\n")
 

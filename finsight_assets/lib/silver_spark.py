@@ -149,7 +149,9 @@ def customer_outcomes(
             for name in ("created_at", "country", "segment", "kyc_status", "email", "full_name")
         ],
     )
-    email_sha256 = F.sha2(F.lower(F.trim(F.col("email"))), 256)
+    # Trimmed of any white space (tabs and newlines too), like Python's str.strip().
+    trimmed = F.regexp_replace(F.col("email"), r"^\s+|\s+$", "")
+    email_sha256 = F.sha2(F.lower(trimmed), 256)
     return (
         raw.withColumn("snapshot_rank", F.row_number().over(latest_first))
         .withColumn(

@@ -153,12 +153,14 @@ def open_duckdb(
         connection.close()
 
 
-def duckdb_connector(path: Path) -> Callable[[], AbstractContextManager[DuckDBWarehouse]]:
+def duckdb_connector(
+    path: Path, attempts: int = 150
+) -> Callable[[], AbstractContextManager[DuckDBWarehouse]]:
     """Short-lived, schema-ready connections to the DuckDB warehouse at `path`."""
 
     @contextmanager
     def connect() -> Iterator[DuckDBWarehouse]:
-        with open_duckdb(path) as connection:
+        with open_duckdb(path, attempts=attempts) as connection:
             warehouse = DuckDBWarehouse(connection)
             ensure_schema(warehouse)
             yield warehouse

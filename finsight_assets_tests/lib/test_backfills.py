@@ -114,3 +114,26 @@ def test_launch_without_a_webserver_says_how_to_start_one(loaded):
     with pytest.raises(WebserverUnavailable, match="make dev"):
         loaded.launch(manifest.id)
     assert loaded.store.backfill_ids(manifest.id) == []
+
+
+def test_a_refused_rollback_leaves_every_table_untouched(spark, loaded, home):
+    from finsight_assets.lib.contract import TABLES
+    from finsight_assets.lib.publish import PublishError
+
+    manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(2))
+    run_pipeline(
+        spark, home, [day(1), day(2)], run_id="backfill-run", first=FIRST, manifest_id=manifest.id
+    )
+    run_pipeline(spark, home, [day(2)], run_id="later-run", first=FIRST)
+    before = {
+        t.qualified_name: query(home, f"SELECT * FROM {t.qualified_name} ORDER BY ALL")
+        for t in TABLES
+    }
+    with pytest.raises(PublishError, match="republished since"):
+        loaded.rollback(manifest.id)
+    after = {
+        t.qualified_name: query(home, f"SELECT * FROM {t.qualified_name} ORDER BY ALL")
+        for t in TABLES
+    }
+    assert after == before
+    assert not [e for e in loaded.store.events(manifest.id) if e["event"] == "rolled_back"]

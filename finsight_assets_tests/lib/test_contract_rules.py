@@ -73,7 +73,7 @@ def warehouse_home(spark, tmp_path_factory):
         [
             customer("C1", segment="RETAIL", updated_at=ts("2024-05-01 00:00")),
             customer("C1", segment="SMB", country="CA", updated_at=ts("2025-03-01 00:00")),
-            customer("C2", segment="CORPORATE", country="GB", email="Bob@Example.com"),
+            customer("C2", segment="CORPORATE", country="GB", email="\tBob@Example.com\n"),
         ],
     )
     # 2025-03-09: New York switches to daylight time at 02:00 local (07:00 UTC); the business
