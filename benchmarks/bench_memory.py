@@ -1,9 +1,12 @@
-"""Peak resident memory of a backfill as the number of days grows (5, 15, 45 at 1M rows/day).
+"""Peak resident memory of a backfill as the number of days grows (5, 15, 45 days).
+
+The default is 100k rows a day so that `make bench` fits in 20 minutes on two cores (45 days at
+1M rows a day alone take about 20 minutes here); `--rows 1000000` measures FinSight's shape.
 
 Each size runs in a fresh process (Python plus its Spark JVM), materializing all days in one run;
 the peak is the largest sum of resident memory over that process tree, sampled every 0.2 s.
 
-    python benchmarks/bench_memory.py [--rows 1000000] [--days 5,15,45]
+    python benchmarks/bench_memory.py [--rows 100000] [--days 5,15,45]
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ def peak_of(days: int, lake: Path, root: Path) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--days", default="5,15,45")
     args = parser.parse_args()
     sizes = [int(n) for n in args.days.split(",")]

@@ -2,7 +2,7 @@
 partition, the project's batching (FINSIGHT_BACKFILL_DAYS_PER_RUN=10), and a single run; against
 the pure compute (the asset bodies' own time, measured in process).
 
-    python benchmarks/bench_orchestration.py [--days 45] [--rows 20000] [--batch 10]
+    python benchmarks/bench_orchestration.py [--days 45] [--rows 5000] [--batch 10]
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def daemon_backfill(home: Path, days: int, days_per_run: int | None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=45)
-    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--rows", type=int, default=5_000)
     parser.add_argument("--batch", type=int, default=10)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="finsight-bench-orchestration-"))
