@@ -47,6 +47,7 @@ dev: install
 bench: install
 	$(PYTHON) -m benchmarks.bench_layers
 	$(PYTHON) -m benchmarks.scale
+	$(PYTHON) -m benchmarks.bench_diff_hash
 	$(PYTHON) -m benchmarks.bench_memory
 	$(PYTHON) -m benchmarks.bench_orchestration
 	$(PYTHON) -m benchmarks.bench_daily_lane
