@@ -26,6 +26,8 @@ SHORT_ID = 8
 CHART_SIZE_INCHES = (11.0, 7.0)
 CHART_DPI = 110
 MAX_BAR_DATES = 31
+MAX_LABELLED_DATES = 14
+HEADROOM = 1.3
 CHART_COLUMNS = 3
 BEFORE_COLOR = "#9e9e9e"
 AFTER_COLOR = "#1f77b4"
@@ -101,7 +103,7 @@ def _count(value: int | None) -> str:
 
 
 def _number(value: Any) -> str:
-    """An estimate or actual figure: ints with separators, floats to one decimal, else text."""
+    """An estimate or actual figure: separated numbers (floats to <= 3 decimals), or text."""
     if value is None:
         return NONE
     if isinstance(value, bool):
@@ -109,7 +111,7 @@ def _number(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.1f}"
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
     return _cell(value)
 
 
@@ -426,7 +428,7 @@ def render_markdown(evidence: BackfillEvidence, chart_name: str | None) -> str:
 
 def _chart_title(manifest: Mapping[str, Any]) -> str:
     title = f"Backfill {_one_line(manifest.get('id'))}: {_one_line(manifest.get('reason'))}"
-    return textwrap.shorten(title, width=180, placeholder=" …")
+    return textwrap.fill(textwrap.shorten(title, width=220, placeholder=" …"), width=110)
 
 
 def _has_counts(partitions: Sequence[PartitionEvidence]) -> bool:
@@ -476,33 +478,87 @@ def _points(partitions: Sequence[PartitionEvidence], attribute: str) -> _Points:
 
 
 def _paired_bars(ax: Any, before: _Points, after: _Points) -> None:
+    """Grey 'before' and blue 'after' bars side by side; rolled-back partitions hatched red."""
+    from matplotlib.patches import Patch
+
     ax.bar([x - 0.2 for x in before[0]], before[1], width=0.4, color=BEFORE_COLOR)
     bars = ax.bar([x + 0.2 for x in after[0]], after[1], width=0.4, color=AFTER_COLOR)
     for bar, rolled in zip(bars, after[2], strict=True):
         if rolled:
             bar.set_hatch("//")
             bar.set_edgecolor(ROLLED_BACK_COLOR)
-
-
-def _lines(ax: Any, before: _Points, after: _Points) -> None:
-    ax.plot(before[0], before[1], color=BEFORE_COLOR, marker=".")
-    ax.plot(after[0], after[1], color=AFTER_COLOR, marker=".")
-
-
-def _rows_legend(ax: Any, rolled_back: bool) -> None:
-    from matplotlib.patches import Patch
-
     handles = [
         Patch(facecolor=BEFORE_COLOR, label="rows before"),
         Patch(facecolor=AFTER_COLOR, label="rows after"),
     ]
-    if rolled_back:
+    if any(after[2]):
         handles.append(
             Patch(
                 facecolor=AFTER_COLOR, hatch="//", edgecolor=ROLLED_BACK_COLOR, label="rolled back"
             )
         )
-    ax.legend(handles=handles, fontsize=8)
+    _headroom(ax, before[1] + after[1], from_zero=True)
+    ax.legend(handles=handles, fontsize=8, ncols=len(handles), loc="upper center")
+
+
+def _lines(ax: Any, before: _Points, after: _Points) -> None:
+    """Dashed grey 'before' and solid blue 'after' lines; rolled-back partitions as red crosses."""
+    ax.plot(
+        before[0], before[1], color=BEFORE_COLOR, linestyle="--", linewidth=2.5, label="rows before"
+    )
+    ax.plot(after[0], after[1], color=AFTER_COLOR, linewidth=1.2, label="rows after")
+    rolled = [(x, y) for x, y, r in zip(*after, strict=True) if r]
+    if rolled:
+        ax.scatter(
+            *zip(*rolled, strict=True),
+            color=ROLLED_BACK_COLOR,
+            marker="x",
+            zorder=3,
+            label="rolled back",
+        )
+    _headroom(ax, before[1] + after[1], from_zero=False)
+    ax.legend(fontsize=8, ncols=3, loc="upper center")
+
+
+def _headroom(ax: Any, values: Sequence[float], from_zero: bool) -> None:
+    """Room above the data for the legend and the labels, so neither hides a bar or a line."""
+    if not values:
+        return
+    low = 0.0 if from_zero else min(values)
+    high = max(values)
+    span = high - low or max(abs(high), 1.0) * 0.1
+    bottom = low if from_zero else low - span * 0.1
+    ax.set_ylim(bottom, low + span * HEADROOM if from_zero else high + span * 0.6)
+
+
+def _delta_label(p: PartitionEvidence) -> str | None:
+    if p.rows_after is None:
+        return None
+    if p.rows_before is None:
+        return "new"
+    return f"{p.rows_after - p.rows_before:+,}"
+
+
+def _label_deltas(ax: Any, partitions: Sequence[PartitionEvidence]) -> None:
+    """The change in rows written above each before/after pair (it is often too small to see)."""
+    import matplotlib.dates as mdates
+
+    for p in partitions:
+        label = _delta_label(p)
+        if label is None or p.rows_after is None:
+            continue
+        shrunk = p.rows_before is not None and p.rows_after < p.rows_before
+        top = float(max(p.rows_before or 0, p.rows_after))
+        ax.annotate(
+            label,
+            (float(mdates.date2num(p.business_date)), top),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color=ROLLED_BACK_COLOR if shrunk else "#333333",
+        )
 
 
 def _plot_table_rows(ax: Any, table: str, partitions: Sequence[PartitionEvidence]) -> None:
@@ -513,11 +569,12 @@ def _plot_table_rows(ax: Any, table: str, partitions: Sequence[PartitionEvidence
         _paired_bars(ax, before, after)
     else:
         _lines(ax, before, after)
-    ax.set_title(table, fontsize=10)
+    if len(partitions) <= MAX_LABELLED_DATES:
+        _label_deltas(ax, partitions)
+    ax.set_title(f"{table}: rows before vs after", fontsize=10)
     ax.set_ylabel("rows", fontsize=9)
     _format_count_axis(ax)
     _format_date_axis(ax, [p.business_date for p in partitions])
-    _rows_legend(ax, any(p.rolled_back for p in partitions))
 
 
 def _diff_totals(partitions: Sequence[PartitionEvidence]) -> dict[date, tuple[int, int, int]]:
@@ -545,11 +602,23 @@ def _plot_diffs(ax: Any, partitions: Sequence[PartitionEvidence]) -> None:
         heights = [float(v[index]) for v in totals.values()]
         ax.bar(xs, heights, bottom=bottom, width=0.8, color=color, label=label)
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    if len(xs) <= 2 * MAX_LABELLED_DATES:
+        for x, total in zip(xs, bottom, strict=True):
+            ax.annotate(
+                f"{total:,.0f}",
+                (x, total),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+    _headroom(ax, bottom, from_zero=True)
     ax.set_title("rows added + removed + changed per business date (all tables)", fontsize=10)
     ax.set_ylabel("rows", fontsize=9)
     _format_count_axis(ax)
     _format_date_axis(ax, list(totals))
-    ax.legend(fontsize=8, ncols=3)
+    ax.legend(fontsize=8, ncols=3, loc="upper center")
 
 
 def _draw_nothing(figure: Any, manifest: Mapping[str, Any]) -> None:
@@ -581,8 +650,8 @@ def _draw_nothing(figure: Any, manifest: Mapping[str, Any]) -> None:
 def _draw_evidence(figure: Any, partitions: Sequence[PartitionEvidence]) -> None:
     ordered = _sorted_partitions(partitions)
     tables = _tables(ordered)
-    columns = min(CHART_COLUMNS, len(tables))
-    table_rows = -(-len(tables) // columns)
+    table_rows = -(-len(tables) // CHART_COLUMNS)
+    columns = -(-len(tables) // table_rows)
     grid = figure.add_gridspec(table_rows + 1, columns)
     for i, table in enumerate(tables):
         ax = figure.add_subplot(grid[i // columns, i % columns])

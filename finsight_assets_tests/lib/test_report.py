@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -35,7 +37,13 @@ MANIFEST = {
         {"asset": "silver/transactions", "start": "2025-03-03", "end": "2025-03-07"},
         {"asset": "gold/daily_balances", "start": "2025-03-03", "end": "2025-03-09"},
     ],
-    "estimate": {"partitions": 12, "rows": 60000, "seconds": 420.0, "warehouse_credits": 1.5},
+    "estimate": {
+        "partitions": 12,
+        "rows": 60000,
+        "seconds": 420.0,
+        "vcpu_hours": 0.25,
+        "cost_usd": "0.0310",
+    },
     "approvals_required": 2,
     "code_versions": {"silver/transactions": "v7", "gold/daily_balances": "v3"},
     "git_commit": "4f2c9e1ab77d",
@@ -201,9 +209,10 @@ def test_estimate_is_set_against_actuals_from_partitions_and_runs():
     expected_rows = sum(10_012 + 100 * d for d in range(5)) - 10_212 + 10_150
     expected_rows += sum(2_000 + d for d in range(7))
     assert f"| rows | 60,000 | {expected_rows:,} |" in markdown
-    assert "| wall seconds | 420.0 | 500.0 |" in markdown
-    assert "| run seconds (sum) | — | 740.0 |" in markdown
-    assert "| warehouse_credits | 1.5 | — |" in markdown
+    assert "| wall seconds | 420 | 500 |" in markdown
+    assert "| run seconds (sum) | — | 740 |" in markdown
+    assert "| vcpu_hours | 0.25 | — |" in markdown
+    assert "| cost_usd | 0.0310 | — |" in markdown
 
 
 def test_each_table_shows_rows_before_after_and_diffs():
@@ -262,7 +271,7 @@ def test_runs_and_timeline_are_listed():
     markdown = render_markdown(realistic(), None)
 
     assert (
-        "| `0f1e2d3c` | SUCCESS | 2025-03-10 06:00:00+00:00 | 2025-03-10 06:05:00+00:00 | 300.0 | 5 |"
+        "| `0f1e2d3c` | SUCCESS | 2025-03-10 06:00:00+00:00 | 2025-03-10 06:05:00+00:00 | 300 | 5 |"
         in markdown
     )
     assert "| `9a8b7c6d` | FAILURE |" in markdown
@@ -284,6 +293,32 @@ def test_chart_is_a_png_of_the_expected_size(tmp_path: Path):
     assert data.startswith(PNG_SIGNATURE)
     assert png_size(data) == (1210, 770)
     assert len(data) > 30_000
+
+
+def test_chart_of_many_dates_and_tables_draws_lines(tmp_path: Path):
+    tables = ("silver.transactions", "silver.customers", "silver.accounts", "gold.daily_balances")
+    partitions = [
+        partition(table, day, 1_000 * i + day, 1_000 * i + day + 1, rolled_back=day == 20)
+        for i, table in enumerate(tables)
+        for day in range(60)
+    ]
+    evidence = BackfillEvidence({**MANIFEST, "reason": "long " * 80}, [], [], partitions, [])
+
+    data = render_chart(evidence, tmp_path / "big.png").read_bytes()
+
+    assert data.startswith(PNG_SIGNATURE)
+    assert png_size(data) == (1210, 770)
+    assert len(data) > 30_000
+
+
+def test_importing_the_module_does_not_import_matplotlib():
+    code = "import sys, finsight_assets.lib.report; print('matplotlib' in sys.modules)"
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == "False"
 
 
 def test_write_report_writes_both_files_named_by_id(tmp_path: Path):
