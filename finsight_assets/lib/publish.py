@@ -378,14 +378,24 @@ def write_audit_publish(
     )
     try:
         results = audit(warehouse, staged, audits)
-        if any(r.blocking and not r.passed for r in results):
-            raise AuditFailed({table.qualified_name: results})
-        if run.mode == DRY_RUN:
-            logger.info("dry run: %s audited, not published", table.qualified_name)
-            return results, []
-        return results, publish(warehouse, staged)
+        return results, publish_audited(warehouse, {table.qualified_name: results}, staged)
     finally:
         drop_staged(warehouse, staged)
+
+
+def publish_audited(
+    warehouse: Warehouse,
+    audits: Mapping[str, Sequence[AuditResult]],
+    *staged_tables: StagedPartitions,
+) -> list[PartitionVersion]:
+    """Publish the audited tables together, unless a blocking audit failed (AuditFailed) or the
+    run is a dry run (nothing published)."""
+    if any(r.blocking and not r.passed for results in audits.values() for r in results):
+        raise AuditFailed(audits)
+    if any(staged.run.mode == DRY_RUN for staged in staged_tables):
+        logger.info("dry run: %s audited, not published", ", ".join(audits))
+        return []
+    return publish(warehouse, *staged_tables)
 
 
 def _record_versions(warehouse: Warehouse, versions: Sequence[PartitionVersion]) -> None:

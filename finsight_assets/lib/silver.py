@@ -232,15 +232,8 @@ def _stage_load_audit_publish(
                         audits.diff_against_published,
                     ]
                     result.audits[table.qualified_name] = publish.audit(warehouse, staged, checks)
-                if any(
-                    r.blocking and not r.passed
-                    for results in result.audits.values()
-                    for r in results
-                ):
-                    raise publish.AuditFailed(result.audits)
-                if run.mode != publish.DRY_RUN:
-                    for version in publish.publish(warehouse, *staged_all):
-                        result.versions.setdefault(version.table_name, []).append(version)
+                for version in publish.publish_audited(warehouse, result.audits, *staged_all):
+                    result.versions.setdefault(version.table_name, []).append(version)
             finally:
                 for staged in staged_all:
                     publish.drop_staged(warehouse, staged)
