@@ -21,6 +21,7 @@ from finsight_assets.lib import gold, silver
 from finsight_assets.lib.contract import RAW_SCHEMAS
 from finsight_assets.lib.lake import LocalLake
 from finsight_assets.lib.publish import LIVE, RunInfo
+from finsight_assets.lib.silver_spark import LocalSparkEngine
 from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG
 from finsight_assets.lib.synthetic import generate_raw
 from finsight_assets.lib.warehouse import duckdb_connector
@@ -78,8 +79,8 @@ def run(home: Path, rows: int, repeats: int) -> None:
 
     def silver_layer():
         run = run_info()
-        silver.build_silver_transactions(spark, lake, connect, run, [DAY], "1")
-        silver.build_silver_customers(spark, lake, connect, run, [DAY], "1")
+        silver.build_silver_transactions(LocalSparkEngine(spark), lake, connect, run, [DAY], "1")
+        silver.build_silver_customers(LocalSparkEngine(spark), lake, connect, run, [DAY], "1")
 
     def gold_layer():
         run = run_info()

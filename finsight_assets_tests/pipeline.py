@@ -9,6 +9,7 @@ from pathlib import Path
 from finsight_assets.lib import gold, silver
 from finsight_assets.lib.lake import LocalLake
 from finsight_assets.lib.publish import BACKFILL, LIVE, LayerResult, RunInfo
+from finsight_assets.lib.silver_spark import LocalSparkEngine
 from finsight_assets.lib.warehouse import DuckDBWarehouse, duckdb_connector, open_duckdb
 
 CLOCK = datetime(2025, 6, 1, 6, 0, tzinfo=UTC)
@@ -28,11 +29,12 @@ def run_pipeline(
     lake = LocalLake(home / "lake")
 
     connect = duckdb_connector(home / "warehouse.duckdb")
+    engine = LocalSparkEngine(spark)
     results = {
         "silver.transactions": silver.build_silver_transactions(
-            spark, lake, connect, run, dates, "1"
+            engine, lake, connect, run, dates, "1"
         ),
-        "silver.customers": silver.build_silver_customers(spark, lake, connect, run, dates, "1"),
+        "silver.customers": silver.build_silver_customers(engine, lake, connect, run, dates, "1"),
     }
     with connect() as warehouse:
         results["gold.daily_customer_summary"] = gold.build_daily_customer_summary(

@@ -10,8 +10,10 @@ from dagster_pyspark import PySparkResource
 from dagster_pyspark.resources import spark_session_from_config
 
 from finsight_assets.defs.run_context import BACKFILL_LANE, run_lane
-from finsight_assets.lib.lake import LocalLake
+from finsight_assets.lib.lake import Lake, LocalLake
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.silver import SilverEngine
+from finsight_assets.lib.silver_spark import LocalSparkEngine
 from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
 from finsight_assets.lib.warehouse import DuckDBWarehouse, Warehouse, duckdb_connector
 
@@ -19,7 +21,7 @@ from finsight_assets.lib.warehouse import DuckDBWarehouse, Warehouse, duckdb_con
 class LakeResource(dg.ConfigurableResource):
     """Where raw partitions are read and staged files written; one subclass per environment."""
 
-    def get_lake(self) -> LocalLake:
+    def get_lake(self) -> Lake:
         raise NotImplementedError
 
 
@@ -27,6 +29,13 @@ class WarehouseResource(dg.ConfigurableResource):
     """Where silver and gold tables live; one subclass per environment."""
 
     def connect(self) -> AbstractContextManager[Warehouse]:
+        raise NotImplementedError
+
+
+class SparkResource(dg.ConfigurableResource):
+    """Where silver's Spark jobs run; one subclass per environment."""
+
+    def silver_engine(self, context: dg.AssetExecutionContext) -> SilverEngine:
         raise NotImplementedError
 
 
@@ -52,7 +61,7 @@ class DuckDBWarehouseResource(WarehouseResource):
         return duckdb_connector(Path(self.database))()
 
 
-class LocalSparkResource(PySparkResource):
+class LocalSparkResource(PySparkResource, SparkResource):
     """Spark in this process (`local[*]`); backfill runs use the backfill lane's settings."""
 
     backfill_spark_config: dict[str, Any] = {}
@@ -66,6 +75,9 @@ class LocalSparkResource(PySparkResource):
         if context.log is not None:
             context.log.info(f"Spark for the {lane} lane")
         self._spark_session = spark_session_from_config(config or self.spark_config)
+
+    def silver_engine(self, context: dg.AssetExecutionContext) -> SilverEngine:
+        return LocalSparkEngine(self.spark_session)
 
 
 def local_resources(settings: Settings) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from finsight_assets.lib.asset_graph import SELF_DEPENDENT, SILVER_AND_GOLD, UPS
 from finsight_assets.lib.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract import TABLES_BY_NAME
 from finsight_assets.lib.dagster_api import BackfillState, DagsterWebserver, PartitionRange
-from finsight_assets.lib.lake import LocalLake
+from finsight_assets.lib.lake import Lake, LocalLake
 from finsight_assets.lib.manifests import (
     BACKFILL,
     DRY_RUN,
@@ -138,7 +138,7 @@ class Backfills:
     """The backfill operations of one FinSight home."""
 
     store: ManifestStore
-    lake: LocalLake
+    lake: Lake
     connect: Connect
     webserver: DagsterWebserver
     clock: Callable[[], datetime]

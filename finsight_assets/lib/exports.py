@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import os
+import tempfile
 from datetime import date
 from pathlib import Path
 
 from finsight_assets.lib.contract import GOLD_DAILY_CUSTOMER_SUMMARY
+from finsight_assets.lib.lake import Lake
 from finsight_assets.lib.warehouse import Warehouse, date_literal
 
 
-def partner_export_path(exports_dir: Path, business_date: date) -> Path:
-    return exports_dir / f"partner_daily_export_{business_date.isoformat()}.csv"
+def partner_export_name(business_date: date) -> str:
+    return f"partner_daily_export_{business_date.isoformat()}.csv"
 
 
-def write_partner_export(warehouse: Warehouse, exports_dir: Path, business_date: date) -> Path:
-    """The day's customer summaries as CSV; the file appears whole or not at all."""
-    exports_dir.mkdir(parents=True, exist_ok=True)
-    target = partner_export_path(exports_dir, business_date)
-    partial = target.with_name(f".{target.name}.partial")
+def write_partner_export(warehouse: Warehouse, lake: Lake, business_date: date) -> str:
+    """The day's customer summaries as CSV under the lake's exports/; whole or not at all."""
+    name = partner_export_name(business_date)
     columns = ", ".join(GOLD_DAILY_CUSTOMER_SUMMARY.business_columns)
-    warehouse.export_csv(
-        f"SELECT {columns} FROM {GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name} "
-        f"WHERE business_date = {date_literal(business_date)} ORDER BY customer_id",
-        str(partial),
-    )
-    os.replace(partial, target)
-    return target
+    with tempfile.TemporaryDirectory(prefix="finsight-export-") as scratch:
+        local = Path(scratch) / name
+        warehouse.export_csv(
+            f"SELECT {columns} FROM {GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name} "
+            f"WHERE business_date = {date_literal(business_date)} ORDER BY customer_id",
+            str(local),
+        )
+        return lake.put_export(local, name)

@@ -1,16 +1,21 @@
 """The lake: where raw partitions are read from and where staged and exported files go.
 
-`LocalLake` is the embedded default (a folder); production adds an S3 flavour with the same
-methods, so callers never build paths themselves.
+`LocalLake` is the embedded default (a folder); `S3Lake` (lib/s3_lake.py) is production. Both
+have the methods of `Lake`, so callers never build paths themselves.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -48,26 +53,73 @@ def partition_folder(table: str, business_date: date) -> str:
     return f"{table}/business_date={business_date.isoformat()}"
 
 
+_PARTITION_FOLDER = re.compile(r"^business_date=(\d{4}-\d{2}-\d{2})$")
+
+
+def folder_date(folder: str) -> date | None:
+    """The business date of a `business_date=YYYY-MM-DD` folder name; None for anything else."""
+    match = _PARTITION_FOLDER.match(folder)
+    if match is None:
+        return None
+    try:
+        return date.fromisoformat(match.group(1))
+    except ValueError:
+        return None
+
+
+def is_data_file(name: str) -> bool:
+    """A Parquet file a reader should read: not hidden, not a marker."""
+    return name.endswith(".parquet") and not name.startswith((".", "_"))
+
+
+EXPORTS_FOLDER = "exports"
+
+
+class Lake(Protocol):
+    """What the assets, the sensors and the backfill planner need from a lake."""
+
+    def raw_files(self, table: str, business_date: date) -> list[LakeFile]: ...
+
+    def raw_partitions(self, table: str) -> dict[date, list[LakeFile]]: ...
+
+    def open_input(self, uri: str) -> pa.NativeFile: ...
+
+    def staging_uri(self, table: str, run_id: str) -> str: ...
+
+    def parquet_files(self, uri: str) -> list[str]: ...
+
+    def remove_staging(self, uri: str) -> None: ...
+
+    def put_export(self, local_path: Path, name: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class LocalLake:
     """A lake on the local file system (`$FINSIGHT_HOME/lake`)."""
 
     root: Path
 
-    @property
-    def raw_root(self) -> str:
-        return str(self.root / "raw")
-
     def raw_files(self, table: str, business_date: date) -> list[LakeFile]:
         """The Parquet files of one raw partition by name; none when the folder is missing."""
-        folder = self.root / "raw" / partition_folder(table, business_date)
+        return self._files_in(self.root / "raw" / partition_folder(table, business_date))
+
+    def raw_partitions(self, table: str) -> dict[date, list[LakeFile]]:
+        """Every raw partition of `table` that has files, by business date."""
+        table_root = self.root / "raw" / table
+        if not table_root.is_dir():
+            return {}
+        partitions = {}
+        for folder in table_root.iterdir():
+            d = folder_date(folder.name)
+            if d is not None and (files := self._files_in(folder)):
+                partitions[d] = files
+        return dict(sorted(partitions.items()))
+
+    @staticmethod
+    def _files_in(folder: Path) -> list[LakeFile]:
         if not folder.is_dir():
             return []
-        files = sorted(
-            path
-            for path in folder.iterdir()
-            if path.is_file() and path.name.endswith(".parquet") and not path.name.startswith(".")
-        )
+        files = sorted(p for p in folder.iterdir() if p.is_file() and is_data_file(p.name))
         return [
             LakeFile(
                 uri=str(path), name=path.name, size=path.stat().st_size, digest=sha256_of_file(path)
@@ -75,12 +127,31 @@ class LocalLake:
             for path in files
         ]
 
+    def open_input(self, uri: str) -> pa.NativeFile:
+        return pa.memory_map(uri)
+
     def staging_uri(self, table: str, run_id: str) -> str:
         """A folder no reader looks at, private to one run, for one table's staged Parquet."""
         return str(self.root / "staging" / table / f"run={run_id}")
 
+    def parquet_files(self, uri: str) -> list[str]:
+        """The data files a job wrote under a staging uri, in name order."""
+        folder = Path(uri)
+        if not folder.is_dir():
+            return []
+        return sorted(str(p) for p in folder.rglob("*.parquet") if is_data_file(p.name))
+
     def exports_dir(self) -> Path:
-        return self.root / "exports"
+        return self.root / EXPORTS_FOLDER
+
+    def put_export(self, local_path: Path, name: str) -> str:
+        """Move a finished export file into `exports/`; it appears whole or not at all."""
+        target = self.exports_dir() / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.move(local_path, partial)
+        os.replace(partial, target)
+        return str(target)
 
     def remove_staging(self, uri: str) -> None:
         shutil.rmtree(uri, ignore_errors=True)

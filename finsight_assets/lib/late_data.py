@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from finsight_assets.lib.contract import SILVER_CUSTOMERS, SILVER_TRANSACTIONS
-from finsight_assets.lib.lake import LocalLake
+from finsight_assets.lib.lake import Lake
 from finsight_assets.lib.manifests import ManifestStore
 from finsight_assets.lib.planning import raw_input_versions
 from finsight_assets.lib.raw_files import combine_versions
@@ -32,7 +32,7 @@ def published_inputs(warehouse: Warehouse) -> dict[str, dict[date, str]]:
 
 
 def changed_inputs(
-    published: Mapping[str, Mapping[date, str]], lake: LocalLake
+    published: Mapping[str, Mapping[date, str]], lake: Lake
 ) -> dict[str, list[date]]:
     """Per silver table, the published dates whose raw files no longer match what was read."""
     transactions = published[SILVER_TRANSACTIONS.qualified_name]
@@ -50,7 +50,7 @@ def changed_inputs(
 
 
 def not_yet_planned(
-    changed: Mapping[str, list[date]], store: ManifestStore, lake: LocalLake
+    changed: Mapping[str, list[date]], store: ManifestStore, lake: Lake
 ) -> dict[str, list[date]]:
     """Leave out dates some manifest was already planned on with today's raw input.
 

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from finsight_assets.lib.asset_graph import SELF_DEPENDENT, downstream_closure
 from finsight_assets.lib.contract import RAW_TABLES
-from finsight_assets.lib.lake import LocalLake
+from finsight_assets.lib.lake import Lake
 from finsight_assets.lib.manifests import AssetRange, Estimate
 from finsight_assets.lib.raw_files import combine_versions, data_version
 from finsight_assets.lib.warehouse import AUDIT_SCHEMA, Warehouse
@@ -82,7 +82,7 @@ def scope(
     return tuple(ranges)
 
 
-def raw_input_versions(lake: LocalLake, dates: Iterable[date]) -> dict[str, dict[str, str]]:
+def raw_input_versions(lake: Lake, dates: Iterable[date]) -> dict[str, dict[str, str]]:
     """Per business date, the data version of each raw table's partition."""
     return {
         d.isoformat(): {table: data_version(lake.raw_files(table, d)) for table in RAW_TABLES}
@@ -119,7 +119,7 @@ def measured_rows_per_second(warehouse: Warehouse, recent_runs: int = 20) -> flo
 
 
 def estimate(
-    lake: LocalLake,
+    lake: Lake,
     dates: Sequence[date],
     rows_per_second: float | None,
     runs: int,
@@ -134,7 +134,7 @@ def estimate(
             for file in lake.raw_files(table, d):
                 raw_bytes += file.size
                 try:
-                    raw_rows += pq.ParquetFile(file.uri).metadata.num_rows
+                    raw_rows += _footer_rows(lake, file.uri)
                 except (OSError, pa.ArrowException):
                     # The run will fail that partition and name the file; the plan still stands.
                     unreadable += 1
@@ -170,3 +170,8 @@ def stale_partitions(
         if table in code_versions and code_versions[table] != version:
             stale.setdefault(table, []).append(business_date)
     return stale
+
+
+def _footer_rows(lake: Lake, uri: str) -> int:
+    with lake.open_input(uri) as handle:
+        return pq.read_metadata(handle).num_rows

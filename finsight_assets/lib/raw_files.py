@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from finsight_assets.lib.contract import RAW_SCHEMAS
-from finsight_assets.lib.lake import LakeFile, LocalLake
+from finsight_assets.lib.lake import Lake, LakeFile
 
 NO_DATA_VERSION = "no-data"
 _UTC_NAMES = {"UTC", "Etc/UTC", "+00:00", "Z"}
@@ -67,12 +67,13 @@ def _type_matches(actual: pa.DataType, expected: pa.DataType) -> bool:
     return actual == expected
 
 
-def check_file(table: str, file: LakeFile) -> int:
+def check_file(lake: Lake, table: str, file: LakeFile) -> int:
     """Check one file's schema against the contract; return its row count from the footer."""
     expected = RAW_SCHEMAS[table]
     try:
-        parquet = pq.ParquetFile(file.uri)
-        schema = parquet.schema_arrow
+        with lake.open_input(file.uri) as handle:
+            metadata = pq.read_metadata(handle)
+        schema = metadata.schema.to_arrow_schema()
     except (OSError, pa.ArrowException) as error:
         raise RawFileError(file.uri, f"unreadable Parquet file ({error})") from error
     missing = [name for name in expected.names if name not in schema.names]
@@ -84,11 +85,11 @@ def check_file(table: str, file: LakeFile) -> int:
             raise RawFileError(
                 file.uri, f"column {field.name} has type {actual}, the contract says {field.type}"
             )
-    return parquet.metadata.num_rows
+    return metadata.num_rows
 
 
-def inspect_partition(lake: LocalLake, table: str, business_date: date) -> RawPartition:
+def inspect_partition(lake: Lake, table: str, business_date: date) -> RawPartition:
     """List and check one raw partition; raises RawFileError for the first bad file."""
     files = tuple(lake.raw_files(table, business_date))
-    rows = sum(check_file(table, file) for file in files)
+    rows = sum(check_file(lake, table, file) for file in files)
     return RawPartition(table=table, business_date=business_date, files=files, rows=rows)

@@ -1,7 +1,7 @@
 """Silver end to end, engine by engine: check raw files, run Spark, load, write-audit-publish.
 
-Knows nothing of Dagster: the assets in `defs/silver` call these functions with a Spark session,
-a lake, a warehouse and the run's identity.
+Knows nothing of Dagster: the assets in `defs/silver` call these functions with a silver engine
+(where the Spark jobs run), a lake, a warehouse and the run's identity.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 import pyarrow.parquet as pq
-from pyspark.sql import DataFrame, SparkSession
 
 from finsight_assets.lib import audits, contract, publish, silver_spark
-from finsight_assets.lib.lake import LocalLake
+from finsight_assets.lib.lake import Lake
 from finsight_assets.lib.publish import LayerResult, RunInfo
 from finsight_assets.lib.raw_files import (
     RawFileError,
@@ -32,8 +32,14 @@ logger = logging.getLogger(__name__)
 Connect = Callable[[], AbstractContextManager[Warehouse]]
 
 
+class SilverEngine(Protocol):
+    """Where silver's Spark jobs run: Spark in this process, or EMR Serverless in production."""
+
+    def run(self, job: silver_spark.SilverJob) -> None: ...
+
+
 def _inspect(
-    lake: LocalLake, table: str, dates: Sequence[date], failed: dict[date, str]
+    lake: Lake, table: str, dates: Sequence[date], failed: dict[date, str]
 ) -> dict[date, RawPartition]:
     partitions = {}
     for d in dates:
@@ -46,11 +52,12 @@ def _inspect(
     return partitions
 
 
-def read_usd_rates(partition: RawPartition) -> dict[str, Decimal]:
+def read_usd_rates(lake: Lake, partition: RawPartition) -> dict[str, Decimal]:
     """A day's listed rates (a few rows: read in the driver); conflicting rates fail the day."""
     rates: dict[str, Decimal] = {}
     for file in partition.files:
-        table = pq.read_table(file.uri, columns=["currency", "usd_rate"])
+        with lake.open_input(file.uri) as handle:
+            table = pq.read_table(handle, columns=["currency", "usd_rate"])
         for currency, rate in zip(
             table.column("currency").to_pylist(), table.column("usd_rate").to_pylist(), strict=True
         ):
@@ -70,15 +77,13 @@ def _outcome_table(name: str, run: RunInfo) -> str:
 
 
 def _load_outcomes(
-    warehouse: Warehouse, table: str, uri: str | None, columns: Sequence[contract.Column]
+    warehouse: Warehouse, table: str, files: Sequence[str], columns: Sequence[contract.Column]
 ) -> None:
     """Load Spark's staged outcome rows into a warehouse staging table (empty when none)."""
-    typed = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in columns)
-    if uri is None:
-        definitions = ", ".join(f"{c.name} {c.sql_type}" for c in columns)
-        warehouse.execute(f"CREATE OR REPLACE TABLE {table} ({definitions})")
-        return
-    warehouse.create_table_from_parquet(table, uri, f"SELECT {typed} FROM staged_parquet")
+    definitions = ", ".join(f"{c.name} {c.sql_type}" for c in columns)
+    warehouse.execute(f"CREATE OR REPLACE TABLE {table} ({definitions})")
+    if files:
+        warehouse.load_parquet(table, files, [c.name for c in columns])
 
 
 _TRANSACTION_OUTCOME_COLUMNS = (
@@ -102,8 +107,8 @@ def _select(table: contract.TableSpec, source: str, outcome: str) -> str:
 
 
 def build_silver_transactions(
-    spark: SparkSession,
-    lake: LocalLake,
+    engine: SilverEngine,
+    lake: Lake,
     connect: Connect,
     run: RunInfo,
     dates: Sequence[date],
@@ -122,7 +127,7 @@ def build_silver_transactions(
         if d in result.failed:
             continue
         try:
-            rates[d] = read_usd_rates(fx[d])
+            rates[d] = read_usd_rates(lake, fx[d])
         except RawFileError as error:
             result.failed[d] = f"raw/fx_rates: {error}"
     good = [d for d in dates if d not in result.failed]
@@ -134,14 +139,12 @@ def build_silver_transactions(
         lake,
         run,
         code_version,
+        engine=engine,
         outcomes=_Outcomes(
-            "transaction", _TRANSACTION_OUTCOME_COLUMNS, silver_spark.TRANSACTION_OUTCOMES
+            "transactions", _TRANSACTION_OUTCOME_COLUMNS, silver_spark.TRANSACTION_OUTCOMES
         ),
-        frame=(
-            (lambda: silver_spark.transaction_outcomes(spark, files, {d: rates[d] for d in files}))
-            if files
-            else None
-        ),
+        files=files,
+        usd_rates={d: rates[d] for d in files},
         tables=[
             (contract.SILVER_TRANSACTIONS, "VALID"),
             (contract.SILVER_TRANSACTIONS_REJECTED, "REJECTED"),
@@ -154,8 +157,8 @@ def build_silver_transactions(
 
 
 def build_silver_customers(
-    spark: SparkSession,
-    lake: LocalLake,
+    engine: SilverEngine,
+    lake: Lake,
     connect: Connect,
     run: RunInfo,
     dates: Sequence[date],
@@ -173,8 +176,9 @@ def build_silver_customers(
         lake,
         run,
         code_version,
-        outcomes=_Outcomes("customer", _CUSTOMER_OUTCOME_COLUMNS, silver_spark.CUSTOMER_OUTCOMES),
-        frame=(lambda: silver_spark.customer_outcomes(spark, files)) if files else None,
+        engine=engine,
+        outcomes=_Outcomes("customers", _CUSTOMER_OUTCOME_COLUMNS, silver_spark.CUSTOMER_OUTCOMES),
+        files=files,
         tables=[(contract.SILVER_CUSTOMERS, "VALID")],
         input_versions={d: snapshots[d].version for d in good},
         raw_rows={d: snapshots[d].rows for d in good},
@@ -185,19 +189,21 @@ def build_silver_customers(
 
 @dataclass(frozen=True)
 class _Outcomes:
-    name: str
+    transform: str
     columns: Sequence[contract.Column]
     labels: Sequence[str]
 
 
 def _stage_load_audit_publish(
     connect: Connect,
-    lake: LocalLake,
+    lake: Lake,
     run: RunInfo,
     code_version: str,
     *,
+    engine: SilverEngine,
     outcomes: _Outcomes,
-    frame: Callable[[], DataFrame] | None,
+    files: Mapping[date, Sequence[str]],
+    usd_rates: Mapping[date, Mapping[str, Decimal]] | None = None,
     tables: Sequence[tuple[contract.TableSpec, str]],
     input_versions: Mapping[date, str],
     raw_rows: Mapping[date, int],
@@ -206,15 +212,24 @@ def _stage_load_audit_publish(
     """Spark writes the outcome rows (no warehouse connection held meanwhile), then the warehouse
     loads them, stages each table's rows, audits them, and publishes all tables together."""
     result.raw_rows = sum(raw_rows.values())
-    uri = lake.staging_uri(f"silver_{outcomes.name}", run.run_id) if frame else None
+    uri = lake.staging_uri(f"silver_{outcomes.transform}", run.run_id)
     try:
-        if frame is not None and uri is not None:
-            silver_spark.write_staged(frame(), uri)
+        staged_files: list[str] = []
+        if files:
+            engine.run(
+                silver_spark.SilverJob(
+                    transform=outcomes.transform,
+                    files_by_date=files,
+                    staging_uri=uri,
+                    usd_rates=usd_rates or {},
+                )
+            )
+            staged_files = lake.parquet_files(uri)
         with connect() as warehouse:
-            outcome_table = _outcome_table(outcomes.name, run)
+            outcome_table = _outcome_table(outcomes.transform, run)
             staged_all: list[publish.StagedPartitions] = []
             try:
-                _load_outcomes(warehouse, outcome_table, uri, outcomes.columns)
+                _load_outcomes(warehouse, outcome_table, staged_files, outcomes.columns)
                 for table, outcome in tables:
                     staged = publish.stage(
                         warehouse,
@@ -239,5 +254,4 @@ def _stage_load_audit_publish(
                     publish.drop_staged(warehouse, staged)
                 warehouse.execute(f"DROP TABLE IF EXISTS {outcome_table}")
     finally:
-        if uri is not None:
-            lake.remove_staging(uri)
+        lake.remove_staging(uri)

@@ -8,8 +8,11 @@ rows into their tables and prove that none was lost:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -166,5 +169,90 @@ def customer_outcomes(
 
 
 def write_staged(frame: DataFrame, uri: str) -> None:
-    """Write a transform's rows as Parquet folders by business_date under a run's staging uri."""
-    frame.write.mode("overwrite").partitionBy("business_date").parquet(uri)
+    """Write a transform's rows as Parquet files under a run's staging uri.
+
+    `business_date` stays a column in the files (no folder per date): the write needs no sort,
+    and a warehouse can load the files by column name (Snowflake's COPY INTO reads no folders).
+    """
+    frame.write.mode("overwrite").parquet(uri)
+
+
+TRANSFORMS = ("transactions", "customers")
+
+
+@dataclass(frozen=True)
+class SilverJob:
+    """One Spark job of the silver layer: which transform, over which raw files, staged where.
+
+    Plain JSON both ways, so the same job runs in this process or is shipped to a remote Spark
+    (EMR Serverless) as the entry point's argument.
+    """
+
+    transform: str
+    files_by_date: Mapping[date, Sequence[str]]
+    staging_uri: str
+    usd_rates: Mapping[date, Mapping[str, Decimal]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.transform not in TRANSFORMS:
+            raise ValueError(f"unknown silver transform {self.transform!r}; one of {TRANSFORMS}")
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "transform": self.transform,
+                "staging_uri": self.staging_uri,
+                "files_by_date": {
+                    d.isoformat(): list(files) for d, files in sorted(self.files_by_date.items())
+                },
+                # Rates travel as decimal strings: never through a float.
+                "usd_rates": {
+                    d.isoformat(): {currency: str(rate) for currency, rate in sorted(r.items())}
+                    for d, r in sorted(self.usd_rates.items())
+                },
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> SilverJob:
+        data = json.loads(text)
+        return cls(
+            transform=data["transform"],
+            staging_uri=data["staging_uri"],
+            files_by_date={
+                date.fromisoformat(d): list(files) for d, files in data["files_by_date"].items()
+            },
+            usd_rates={
+                date.fromisoformat(d): {currency: Decimal(rate) for currency, rate in r.items()}
+                for d, r in data.get("usd_rates", {}).items()
+            },
+        )
+
+
+def run_job(spark: SparkSession, job: SilverJob) -> None:
+    """Run one silver job: read its raw files once, write every row with its outcome."""
+    if job.transform == "transactions":
+        frame = transaction_outcomes(spark, job.files_by_date, job.usd_rates)
+    else:
+        frame = customer_outcomes(spark, job.files_by_date)
+    write_staged(frame, job.staging_uri)
+
+
+@dataclass(frozen=True)
+class LocalSparkEngine:
+    """Silver's Spark jobs in this process's Spark session (the embedded default)."""
+
+    spark: SparkSession
+
+    def run(self, job: SilverJob) -> None:
+        run_job(self.spark, job)
+
+
+def outcome_counts(spark: SparkSession, uri: str) -> dict[str, dict[str, int]]:
+    """Rows per business date and outcome of a staged job (a small aggregate, for reporting)."""
+    rows = spark.read.parquet(uri).groupBy("business_date", "outcome").count().collect()
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row["business_date"].isoformat(), {})[row["outcome"]] = row["count"]
+    return counts

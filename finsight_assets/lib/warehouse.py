@@ -59,7 +59,7 @@ class Warehouse(Protocol):
 
     def transaction(self) -> Any: ...
 
-    def create_table_from_parquet(self, table: str, uri: str, select_sql: str) -> None: ...
+    def load_parquet(self, table: str, files: Sequence[str], columns: Sequence[str]) -> None: ...
 
     def row_hash_sql(self, columns: Sequence[str]) -> str: ...
 
@@ -102,16 +102,12 @@ class DuckDBWarehouse:
             raise
         self.connection.execute("COMMIT")
 
-    def create_table_from_parquet(self, table: str, uri: str, select_sql: str) -> None:
-        """Create `table` from the Parquet files under `uri` (hive-partitioned folders allowed).
-
-        `select_sql` selects from a relation named `staged_parquet`.
-        """
-        pattern = str(Path(uri) / "**" / "*.parquet")
+    def load_parquet(self, table: str, files: Sequence[str], columns: Sequence[str]) -> None:
+        """Append the named columns of staged Parquet files to `table`, read in place."""
+        names = ", ".join(columns)
+        paths = ", ".join(string_literal(path) for path in files)
         self.connection.execute(
-            f"CREATE OR REPLACE TABLE {table} AS "
-            f"WITH staged_parquet AS (SELECT * FROM read_parquet({string_literal(pattern)}, "
-            f"hive_partitioning = true, union_by_name = true)) {select_sql}"
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM read_parquet([{paths}])"
         )
 
     def fetch_arrow_batches(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:

@@ -17,7 +17,7 @@ def build_export_assets(
 ) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=key_of(PARTNER_EXPORT),
-        description="The partner's daily CSV of customer summaries under <lake>/exports/.",
+        description="The partner's daily CSV of customer summaries under the lake's exports/.",
         deps=upstream_keys(PARTNER_EXPORT),
         partitions_def=partitions_def,
         code_version=CODE_VERSIONS[PARTNER_EXPORT],
@@ -28,7 +28,7 @@ def build_export_assets(
     def partner_daily_export(
         context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
     ):
-        """The partner's daily CSV of customer summaries under <lake>/exports/."""
+        """The partner's daily CSV of customer summaries under the lake's exports/."""
         tags = dict(context.run.tags)
         if not side_effects_allowed(tags):
             reason = (
@@ -42,13 +42,11 @@ def build_export_assets(
                 metadata={"suppressed": True, "reason": reason, "files": dg.MetadataValue.json([])}
             )
             return
-        exports_dir = lake.get_lake().exports_dir()
+        files = lake.get_lake()
         with warehouse.connect() as connection:
-            paths = [
-                write_partner_export(connection, exports_dir, d) for d in business_dates(context)
-            ]
+            uris = [write_partner_export(connection, files, d) for d in business_dates(context)]
         yield dg.MaterializeResult(
-            metadata={"files": dg.MetadataValue.json([str(p) for p in paths]), "suppressed": False}
+            metadata={"files": dg.MetadataValue.json(uris), "suppressed": False}
         )
 
     return [partner_daily_export]

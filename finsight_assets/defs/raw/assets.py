@@ -24,9 +24,9 @@ def _raw_asset(table: str, partitions_def: dg.TimeWindowPartitionsDefinition):
         group_name="raw",
     )
     def _observe(context, lake: LakeResource) -> dg.DataVersionsByPartition:
-        files = lake.get_lake()
+        landed = lake.get_lake().raw_partitions(table)
         versions = {
-            key: data_version(files.raw_files(table, date.fromisoformat(key)))
+            key: data_version(landed.get(date.fromisoformat(key), []))
             for key in partitions_def.get_partition_keys()
         }
         context.log.info("observed %d partition(s) of raw/%s", len(versions), table)

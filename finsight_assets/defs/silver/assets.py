@@ -3,12 +3,11 @@
 from collections.abc import Callable
 
 import dagster as dg
-from dagster_pyspark import PySparkResource
 
 from finsight_assets.defs.checks import check_specs
 from finsight_assets.defs.keys import asset_key, upstream_keys
 from finsight_assets.defs.outcomes import run_and_report
-from finsight_assets.defs.resources import LakeResource, WarehouseResource
+from finsight_assets.defs.resources import LakeResource, SparkResource, WarehouseResource
 from finsight_assets.defs.run_context import business_dates, run_info
 from finsight_assets.defs.silver.checks import SILVER_CHECKS
 from finsight_assets.lib import silver
@@ -30,7 +29,7 @@ def _spec(table: TableSpec, description: str, partitions_def: dg.PartitionsDefin
         partitions_def=partitions_def,
         code_version=CODE_VERSIONS[table.qualified_name],
         group_name="silver",
-        kinds={"spark", "duckdb"},
+        kinds={"spark"},
         metadata={"dagster/table_name": table.qualified_name},
     )
 
@@ -39,7 +38,7 @@ def _run_silver(
     context: dg.AssetExecutionContext,
     tables: list[TableSpec],
     build: Callable[..., LayerResult],
-    spark: PySparkResource,
+    spark: SparkResource,
     lake: LakeResource,
     warehouse: WarehouseResource,
 ):
@@ -50,7 +49,7 @@ def _run_silver(
         run,
         warehouse,
         lambda: build(
-            spark.spark_session,
+            spark.silver_engine(context),
             lake.get_lake(),
             warehouse.connect,
             run,
@@ -86,7 +85,7 @@ def build_silver_assets(
     )
     def silver_transactions(
         context: dg.AssetExecutionContext,
-        spark: PySparkResource,
+        spark: SparkResource,
         lake: LakeResource,
         warehouse: WarehouseResource,
     ):
@@ -107,7 +106,7 @@ def build_silver_assets(
         partitions_def=partitions_def,
         code_version=CODE_VERSIONS[SILVER_CUSTOMERS.qualified_name],
         group_name="silver",
-        kinds={"spark", "duckdb"},
+        kinds={"spark"},
         check_specs=check_specs(SILVER_CUSTOMERS, SILVER_CHECKS, partitions_def),
         backfill_policy=policy,
         pool="warehouse",
@@ -115,7 +114,7 @@ def build_silver_assets(
     )
     def silver_customers(
         context: dg.AssetExecutionContext,
-        spark: PySparkResource,
+        spark: SparkResource,
         lake: LakeResource,
         warehouse: WarehouseResource,
     ):
