@@ -9,6 +9,7 @@ from pathlib import Path
 from finsight_assets.lib import gold, silver
 from finsight_assets.lib.lake import LocalLake
 from finsight_assets.lib.publish import BACKFILL, LIVE, LayerResult, RunInfo
+from finsight_assets.lib.silver import Connect
 from finsight_assets.lib.silver_spark import LocalSparkEngine
 from finsight_assets.lib.warehouse import DuckDBWarehouse, duckdb_connector, open_duckdb
 
@@ -22,13 +23,17 @@ def run_pipeline(
     run_id: str = "run-1",
     first: date | None = None,
     manifest_id: str | None = None,
+    connect: Connect | None = None,
 ) -> dict[str, LayerResult]:
-    """Materialize silver and gold for `dates` the way the assets do, in dependency order."""
+    """Materialize silver and gold for `dates` the way the assets do, in dependency order.
+
+    The warehouse is the home's DuckDB file unless `connect` opens another one.
+    """
     mode = BACKFILL if manifest_id else LIVE
     run = RunInfo(run_id=run_id, mode=mode, clock=CLOCK, manifest_id=manifest_id)
     lake = LocalLake(home / "lake")
 
-    connect = duckdb_connector(home / "warehouse.duckdb")
+    connect = connect or duckdb_connector(home / "warehouse.duckdb")
     engine = LocalSparkEngine(spark)
     results = {
         "silver.transactions": silver.build_silver_transactions(

@@ -20,6 +20,7 @@ from typing import Any
 from finsight_assets.lib.contract import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.warehouse import (
     AUDIT_SCHEMA,
+    PUBLISH_LOG_SEQUENCE,
     STAGING_SCHEMA,
     Warehouse,
     date_list,
@@ -443,15 +444,21 @@ def _log(
     def text(value: str | None) -> str:
         return "NULL" if value is None else string_literal(value)
 
-    last = warehouse.fetchall(f"SELECT COALESCE(MAX(seq), 0) FROM {AUDIT_SCHEMA}.publish_log")
     rows = ", ".join(
-        f"({last[0][0] + n}, {string_literal(table_name)}, {date_literal(d)}, "
+        f"({string_literal(table_name)}, {date_literal(d)}, "
         f"{string_literal(action)}, {text(new)}, {text(old)}, {string_literal(run.run_id)}, "
         f"{timestamp_literal(run.clock)}, "
         f"{string_literal(note)})"
-        for n, (d, (new, old)) in enumerate(sorted(changes.items()), start=1)
+        for d, (new, old) in sorted(changes.items())
     )
-    warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.publish_log VALUES {rows}")
+    # A sequence, not MAX(seq) + 1: two sessions publishing at once get distinct numbers.
+    seq = warehouse.next_value_sql(PUBLISH_LOG_SEQUENCE)
+    columns = "table_name, business_date, action, version_id, previous_version_id, run_id, "
+    columns += "logged_at, note"
+    warehouse.execute(
+        f"INSERT INTO {AUDIT_SCHEMA}.publish_log (seq, {columns}) "
+        f"SELECT {seq}, {columns} FROM (VALUES {rows}) AS logged ({columns})"
+    )
 
 
 def get_versions(warehouse: Warehouse, version_ids: Sequence[str]) -> list[PartitionVersion]:

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 STAGING_SCHEMA = "staging"
 HISTORY_SCHEMA = "history"
 AUDIT_SCHEMA = "audit"
+PUBLISH_LOG_SEQUENCE = f"{AUDIT_SCHEMA}.publish_log_seq"
 
 
 def date_literal(value: date) -> str:
@@ -68,6 +69,8 @@ class Warehouse(Protocol):
     def fetch_arrow_batches(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]: ...
 
     def export_csv(self, sql: str, path: str) -> None: ...
+
+    def next_value_sql(self, sequence: str) -> str: ...
 
 
 def _row_hash_text(columns: Sequence[str]) -> str:
@@ -118,6 +121,9 @@ class DuckDBWarehouse:
     def export_csv(self, sql: str, path: str) -> None:
         """Write a query's result as a CSV file with a header."""
         self.connection.execute(f"COPY ({sql}) TO {string_literal(path)} (FORMAT CSV, HEADER)")
+
+    def next_value_sql(self, sequence: str) -> str:
+        return f"nextval({string_literal(sequence)})"
 
     def compare_hash_sql(self, columns: Sequence[str]) -> str:
         """A fast row hash for comparing rows within one statement (not stable across versions)."""
@@ -193,6 +199,7 @@ def ensure_schema(warehouse: Warehouse) -> None:
         f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.current_versions ("
         "table_name VARCHAR, business_date DATE, version_id VARCHAR)"
     )
+    warehouse.execute(f"CREATE SEQUENCE IF NOT EXISTS {PUBLISH_LOG_SEQUENCE}")
     warehouse.execute(
         f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.publish_log ("
         "seq BIGINT, table_name VARCHAR, business_date DATE, action VARCHAR, version_id VARCHAR, "
