@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from finsight_assets.defs.environments import lake_and_warehouse
 from finsight_assets.lib.backfills import BackfillError, Backfills, open_backfills
 from finsight_assets.lib.dagster_api import DEFAULT_URL, DagsterApiError, WebserverUnavailable
 from finsight_assets.lib.manifests import Manifest, ManifestError
@@ -30,6 +33,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machine
 POLL_SECONDS = 3.0
 
 
+_RESOURCES = ExitStack()
+atexit.register(_RESOURCES.close)
+
+
 def utc_now() -> datetime:
     """The operator's clock: this boundary is the only place the wall clock is read."""
     return datetime.now(UTC)
@@ -42,7 +49,12 @@ def service() -> Backfills:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from error
     url = os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_URL)
-    return open_backfills(settings, url, utc_now)
+    if settings.env != "prod":
+        return open_backfills(settings, url, utc_now)
+    # Production's lake and warehouse settings resolve like a run's; they live as long as
+    # this command does.
+    lake, warehouse = _RESOURCES.enter_context(lake_and_warehouse(settings))
+    return open_backfills(settings, url, utc_now, lake=lake.get_lake(), connect=warehouse.connect)
 
 
 def fail(error: Exception, code: int = 1) -> typer.Exit:

@@ -1,4 +1,4 @@
-"""Resources by environment: the same keys (lake, warehouse, spark) for local and prod."""
+"""The resource interfaces (lake, warehouse, spark) and their embedded-default flavours."""
 
 import os
 from contextlib import AbstractContextManager
@@ -28,7 +28,8 @@ class LakeResource(dg.ConfigurableResource):
 class WarehouseResource(dg.ConfigurableResource):
     """Where silver and gold tables live; one subclass per environment."""
 
-    def connect(self) -> AbstractContextManager[Warehouse]:
+    def connect(self, lock_attempts: int | None = None) -> AbstractContextManager[Warehouse]:
+        """A connection for one unit of work; `lock_attempts` bounds a wait for a file lock."""
         raise NotImplementedError
 
 
@@ -57,8 +58,10 @@ class DuckDBWarehouseResource(WarehouseResource):
 
     database: str
 
-    def connect(self) -> AbstractContextManager[DuckDBWarehouse]:
-        return duckdb_connector(Path(self.database))()
+    def connect(self, lock_attempts: int | None = None) -> AbstractContextManager[DuckDBWarehouse]:
+        if lock_attempts is None:
+            return duckdb_connector(Path(self.database))()
+        return duckdb_connector(Path(self.database), lock_attempts)()
 
 
 class LocalSparkResource(PySparkResource, SparkResource):
@@ -89,13 +92,3 @@ def local_resources(settings: Settings) -> dict[str, Any]:
             backfill_spark_config=dict(BACKFILL_SPARK_CONFIG),
         ),
     }
-
-
-def resources_for(settings: Settings) -> dict[str, Any]:
-    """The resources of FINSIGHT_ENV; prod resources arrive with the AWS/Snowflake flavours."""
-    if settings.env == "prod":
-        raise NotImplementedError(
-            "FINSIGHT_ENV=prod needs the S3, Snowflake and EMR Serverless resources, "
-            "which are not part of this build yet; use FINSIGHT_ENV=local"
-        )
-    return local_resources(settings)

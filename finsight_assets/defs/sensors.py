@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import duckdb
 
+from finsight_assets.defs.resources import LakeResource, WarehouseResource
 from finsight_assets.lib.backfills import BackfillError, Backfills, open_backfills
 from finsight_assets.lib.dagster_api import DEFAULT_URL, DagsterApiError, WebserverUnavailable
-from finsight_assets.lib.lake import LocalLake
 from finsight_assets.lib.late_data import changed_inputs, not_yet_planned, published_inputs
 from finsight_assets.lib.run_tags import BACKFILL_ID_TAG, MANIFEST_TAG, ui_manifest_id
 from finsight_assets.lib.settings import Settings
@@ -26,10 +26,16 @@ LAUNCHED_FROM_UI = "launched from the UI"
 SENSOR_LOCK_ATTEMPTS = 5
 
 
-def _backfills(settings: Settings) -> Backfills:
+def _backfills(settings: Settings, lake: LakeResource, warehouse: WarehouseResource) -> Backfills:
     # Sensors act at the orchestration boundary: the wall clock is the tick's clock.
     url = os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_URL)
-    return open_backfills(settings, url, lambda: datetime.now(UTC), SENSOR_LOCK_ATTEMPTS)
+    return open_backfills(
+        settings,
+        url,
+        lambda: datetime.now(UTC),
+        lake=lake.get_lake(),
+        connect=lambda: warehouse.connect(lock_attempts=SENSOR_LOCK_ATTEMPTS),
+    )
 
 
 def _launch_if_unattended(backfills: Backfills, manifest_id: str, log) -> None:
@@ -51,15 +57,18 @@ def build_sensors(settings: Settings) -> list:
         description="Plans a backfill when a published day's raw files change (late or corrected "
         "deliveries); launches it when it needs no approval.",
     )
-    def raw_input_changes(context: dg.SensorEvaluationContext):
-        backfills = _backfills(settings)
+    def raw_input_changes(
+        context: dg.SensorEvaluationContext, lake: LakeResource, warehouse: WarehouseResource
+    ):
+        backfills = _backfills(settings, lake, warehouse)
         try:
             with backfills.connect() as warehouse:
                 published = published_inputs(warehouse)
         except duckdb.IOException:
             return dg.SkipReason("the warehouse is busy (a run holds it); next tick")
-        lake = LocalLake(settings.lake)
-        todo = not_yet_planned(changed_inputs(published, lake), backfills.store, lake)
+        todo = not_yet_planned(
+            changed_inputs(published, backfills.lake), backfills.store, backfills.lake
+        )
         for manifest in backfills.store.list():
             if manifest.source == "sensor":
                 _launch_if_unattended(backfills, manifest.id, context.log)
@@ -84,8 +93,10 @@ def build_sensors(settings: Settings) -> list:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Gives every backfill launched without a manifest (from the UI) its manifest.",
     )
-    def backfill_manifests(context: dg.SensorEvaluationContext):
-        backfills = _backfills(settings)
+    def backfill_manifests(
+        context: dg.SensorEvaluationContext, lake: LakeResource, warehouse: WarehouseResource
+    ):
+        backfills = _backfills(settings, lake, warehouse)
         created = []
         for backfill in context.instance.get_backfills(limit=50):
             if MANIFEST_TAG in backfill.tags or backfill.asset_backfill_data is None:
@@ -128,7 +139,9 @@ def build_sensors(settings: Settings) -> list:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Records failed backfill runs in their manifest's events and the log.",
     )
-    def backfill_run_failures(context: dg.RunFailureSensorContext):
+    def backfill_run_failures(
+        context: dg.RunFailureSensorContext, lake: LakeResource, warehouse: WarehouseResource
+    ):
         tags = context.dagster_run.tags
         manifest_id = tags.get(MANIFEST_TAG) or (
             ui_manifest_id(tags[BACKFILL_ID_TAG]) if BACKFILL_ID_TAG in tags else None
@@ -136,7 +149,7 @@ def build_sensors(settings: Settings) -> list:
         if manifest_id is None:
             return
         message = context.failure_event.message or "run failed"
-        backfills = _backfills(settings)
+        backfills = _backfills(settings, lake, warehouse)
         backfills.store.record(
             manifest_id,
             "run_failed",

@@ -576,14 +576,20 @@ def open_backfills(
     webserver_url: str,
     clock: Callable[[], datetime],
     lock_attempts: int = 150,
+    lake: Lake | None = None,
+    connect: Connect | None = None,
 ) -> Backfills:
-    """The backfill operations of `settings`' home, against the webserver at `webserver_url`."""
+    """The backfill operations of `settings`' home, against the webserver at `webserver_url`.
+
+    The lake and warehouse are the embedded default's unless given (production passes its
+    S3 lake and Snowflake warehouse).
+    """
 
     repository = Path(__file__).resolve().parents[2]
     return Backfills(
         store=ManifestStore(settings.manifests_dir),
-        lake=LocalLake(settings.lake),
-        connect=duckdb_connector(settings.warehouse_path, lock_attempts),
+        lake=lake or LocalLake(settings.lake),
+        connect=connect or duckdb_connector(settings.warehouse_path, lock_attempts),
         webserver=DagsterWebserver(webserver_url),
         clock=clock,
         first_business_date=settings.start_date,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pyarrow as pa
 from pyarrow import fs
@@ -39,15 +40,17 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def arrow_s3_filesystem(region: str | None, endpoint_url: str | None) -> fs.S3FileSystem:
-    """pyarrow's S3 file system on the standard credential chain (endpoint only for tests)."""
-    options: dict[str, Any] = {}
-    if region:
-        options["region"] = region
-    if endpoint_url:
-        scheme, _, host = endpoint_url.partition("://")
-        options["endpoint_override"] = host or endpoint_url
-        options["scheme"] = scheme if host else "https"
+def arrow_s3_filesystem(client: Any) -> fs.S3FileSystem:
+    """pyarrow's S3 file system for the same region and endpoint as a boto3 S3 client.
+
+    Credentials come from the standard chain, as the client's do. An endpoint other than AWS's
+    own (set through AWS_ENDPOINT_URL or the resource) is passed on: pyarrow does not read it.
+    """
+    options: dict[str, Any] = {"region": client.meta.region_name}
+    endpoint = urlparse(client.meta.endpoint_url)
+    if endpoint.hostname and not endpoint.hostname.endswith(".amazonaws.com"):
+        options["endpoint_override"] = endpoint.netloc
+        options["scheme"] = endpoint.scheme
     return fs.S3FileSystem(**options)
 
 
