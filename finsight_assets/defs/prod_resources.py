@@ -83,7 +83,9 @@ def _snowflake(lane: str) -> SnowflakeResource:
     return SnowflakeResource(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
         user=dg.EnvVar(f"SNOWFLAKE_{upper}_USER"),
-        password=dg.EnvVar(f"SNOWFLAKE_{upper}_PASSWORD"),
+        # Key-pair authentication (PEM text from the secrets manager): service users have no
+        # passwords.
+        private_key=dg.EnvVar(f"SNOWFLAKE_{upper}_PRIVATE_KEY"),
         database=dg.EnvVar("SNOWFLAKE_DATABASE"),
         role=dg.EnvVar(f"SNOWFLAKE_{upper}_ROLE"),
         warehouse=dg.EnvVar(f"SNOWFLAKE_{upper}_WAREHOUSE"),
@@ -112,6 +114,7 @@ def prod_resources() -> dict[str, dg.ConfigurableResource]:
             execution_role_arn=dg.EnvVar("FINSIGHT_EMR_JOB_ROLE_ARN"),
             entry_point_uri=dg.EnvVar("FINSIGHT_EMR_ENTRY_POINT"),
             archives_uri=dg.EnvVar("FINSIGHT_EMR_ARCHIVES"),
+            py_files_uri=dg.EnvVar("FINSIGHT_EMR_PY_FILES"),
             log_uri=dg.EnvVar("FINSIGHT_EMR_LOG_URI"),
             pipes_bucket=bucket,
         ),

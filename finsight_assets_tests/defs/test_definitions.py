@@ -69,11 +69,3 @@ def test_instance_config_queues_runs_and_limits_backfills(tmp_path):
     (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
-
-
-def test_prod_is_refused_clearly_until_its_resources_exist(home, monkeypatch):
-    monkeypatch.setenv("FINSIGHT_ENV", "prod")
-    import pytest
-
-    with pytest.raises(NotImplementedError, match="FINSIGHT_ENV=prod"):
-        load(home)
