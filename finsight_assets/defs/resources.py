@@ -17,6 +17,8 @@ from finsight_assets.lib.silver_spark import LocalSparkEngine
 from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
 from finsight_assets.lib.warehouse import DuckDBWarehouse, Warehouse, duckdb_connector
 
+BACKFILL_NICENESS = 10
+
 
 class LakeResource(dg.ConfigurableResource):
     """Where raw partitions are read and staged files written; one subclass per environment."""
@@ -75,6 +77,10 @@ class LocalSparkResource(PySparkResource, SparkResource):
         tags = dict(context.dagster_run.tags) if context.dagster_run else {}
         lane = run_lane(tags)
         config = self.backfill_spark_config if lane == BACKFILL_LANE else self.spark_config
+        if lane == BACKFILL_LANE:
+            # On one machine both lanes share the cores: a backfill run (and the Spark JVM it
+            # starts, which inherits this) yields the CPU whenever a daily run needs it.
+            os.nice(BACKFILL_NICENESS)
         if context.log is not None:
             context.log.info(f"Spark for the {lane} lane")
         self._spark_session = spark_session_from_config(config or self.spark_config)

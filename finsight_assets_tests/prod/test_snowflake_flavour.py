@@ -23,6 +23,7 @@ from finsight_assets.lib.snowflake_warehouse import SnowflakeWarehouse
 from finsight_assets.lib.synthetic import generate_raw
 from finsight_assets.lib.warehouse import duckdb_connector
 from finsight_assets_tests.fakesnowflake import fake_snowflake
+from finsight_assets_tests.lib.test_publish import FailAfterDelete
 from finsight_assets_tests.pipeline import CLOCK, run_pipeline
 
 FIRST = date(2025, 3, 7)
@@ -148,18 +149,6 @@ def test_a_failed_publish_rolls_the_snowflake_transaction_back(both):
     _, _, snow = both
     sql = f"SELECT * FROM {SILVER_CUSTOMERS.qualified_name} WHERE business_date = DATE '{DAYS[0]}'"
     before = rows(snow, sql)
-
-    class FailAfterDelete:
-        def __init__(self, inner):
-            self.inner = inner
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        def execute(self, statement):
-            self.inner.execute(statement)
-            if statement.startswith(f"DELETE FROM {SILVER_CUSTOMERS.qualified_name}"):
-                raise RuntimeError("session lost mid-publish")
 
     with snow() as warehouse, pytest.raises(RuntimeError, match="mid-publish"):
         publish.write_audit_publish(
