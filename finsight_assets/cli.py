@@ -132,12 +132,10 @@ def summary() -> None:
 
 
 def _print_summary(settings: Settings, run_ids: list[str] | None) -> None:
+    from finsight_assets.defs.environments import lake_and_warehouse
     from finsight_assets.lib.summary import check_summary, table_summaries
-    from finsight_assets.lib.warehouse import DuckDBWarehouse, ensure_schema, open_duckdb
 
-    with open_duckdb(settings.warehouse_path) as connection:
-        warehouse = DuckDBWarehouse(connection)
-        ensure_schema(warehouse)
+    with lake_and_warehouse(settings) as (_, resource), resource.connect() as warehouse:
         tables = table_summaries(warehouse)
         checks = check_summary(warehouse, run_ids)
     grid = Table(title="FinSight warehouse")
@@ -156,8 +154,9 @@ def _print_summary(settings: Settings, run_ids: list[str] | None) -> None:
         f"checks ({scope}, per partition): [{colour}]{checks.passed} passed, "
         f"{checks.failed} failed[/{colour}]"
     )
-    console.print(f"warehouse: {settings.warehouse_path}")
-    console.print("open the UI: make dev  (then http://127.0.0.1:3000)")
+    if settings.env == "local":
+        console.print(f"warehouse: {settings.warehouse_path}")
+        console.print("open the UI: make dev  (then http://127.0.0.1:3000)")
 
 
 @app.command("run-daily")

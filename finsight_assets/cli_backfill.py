@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from finsight_assets.defs.environments import lake_and_warehouse
 from finsight_assets.lib.backfills import BackfillError, Backfills, open_backfills
 from finsight_assets.lib.dagster_api import DEFAULT_URL, DagsterApiError, WebserverUnavailable
 from finsight_assets.lib.manifests import Manifest, ManifestError
@@ -53,6 +52,8 @@ def service() -> Backfills:
         return open_backfills(settings, url, utc_now)
     # Production's lake and warehouse settings resolve like a run's; they live as long as
     # this command does.
+    from finsight_assets.defs.environments import lake_and_warehouse
+
     lake, warehouse = _RESOURCES.enter_context(lake_and_warehouse(settings))
     return open_backfills(settings, url, utc_now, lake=lake.get_lake(), connect=warehouse.connect)
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import dagster as dg
 
-from finsight_assets.defs.prod_resources import prod_resources
 from finsight_assets.defs.resources import LakeResource, WarehouseResource, local_resources
 from finsight_assets.lib.settings import Settings
 
@@ -16,6 +15,10 @@ from finsight_assets.lib.settings import Settings
 def resources_for(settings: Settings) -> dict[str, Any]:
     """Local files, Spark and DuckDB; or (prod) S3, EMR Serverless and Snowflake."""
     if settings.env == "prod":
+        # Imported here: the AWS and Snowflake clients double the start-up time of every run
+        # worker and code server, which the embedded default should not pay.
+        from finsight_assets.defs.prod_resources import prod_resources
+
         return prod_resources()
     return local_resources(settings)
 
