@@ -50,14 +50,15 @@ dev: install
 	export DAGSTER_WEBSERVER_URL=$${DAGSTER_WEBSERVER_URL:-http://127.0.0.1:3000}; \
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-# Each script prints its table and writes benchmarks/results/<name>.json.
+# Each script prints its table and writes benchmarks/results/<name>.json; `time` shows what each
+# costs (the whole target is meant to fit in 20 minutes on two cores).
 bench: install
-	$(PYTHON) -m benchmarks.bench_layers
-	$(PYTHON) -m benchmarks.scale
-	$(PYTHON) -m benchmarks.bench_diff_hash
-	$(PYTHON) -m benchmarks.bench_memory
-	$(PYTHON) -m benchmarks.bench_orchestration
-	$(PYTHON) -m benchmarks.bench_daily_lane
+	time $(PYTHON) -m benchmarks.bench_layers
+	time $(PYTHON) -m benchmarks.scale
+	time $(PYTHON) -m benchmarks.bench_diff_hash
+	time $(PYTHON) -m benchmarks.bench_memory
+	time $(PYTHON) -m benchmarks.bench_orchestration
+	time $(PYTHON) -m benchmarks.bench_daily_lane
 
 lint: install
 	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests
