@@ -64,10 +64,6 @@ class SnowflakeWarehouseResource(WarehouseResource):
         if context.dagster_run is not None:
             self._lane = run_lane(dict(context.dagster_run.tags))
 
-    @property
-    def lane(self) -> str:
-        return self._lane
-
     @contextmanager
     def connect(self, lock_attempts: int | None = None) -> Iterator[SnowflakeWarehouse]:
         # Snowflake has no file lock to wait for; `lock_attempts` is the embedded default's.

@@ -15,7 +15,12 @@ from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.silver import SilverEngine
 from finsight_assets.lib.silver_spark import LocalSparkEngine
 from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
-from finsight_assets.lib.warehouse import DuckDBWarehouse, Warehouse, duckdb_connector
+from finsight_assets.lib.warehouse import (
+    LOCK_ATTEMPTS,
+    DuckDBWarehouse,
+    Warehouse,
+    duckdb_connector,
+)
 
 BACKFILL_NICENESS = 10
 
@@ -61,9 +66,7 @@ class DuckDBWarehouseResource(WarehouseResource):
     database: str
 
     def connect(self, lock_attempts: int | None = None) -> AbstractContextManager[DuckDBWarehouse]:
-        if lock_attempts is None:
-            return duckdb_connector(Path(self.database))()
-        return duckdb_connector(Path(self.database), lock_attempts)()
+        return duckdb_connector(Path(self.database), lock_attempts or LOCK_ATTEMPTS)()
 
 
 class LocalSparkResource(PySparkResource, SparkResource):

@@ -62,8 +62,8 @@ def build_sensors(settings: Settings) -> list:
     ):
         backfills = _backfills(settings, lake, warehouse)
         try:
-            with backfills.connect() as warehouse:
-                published = published_inputs(warehouse)
+            with backfills.connect() as connection:
+                published = published_inputs(connection)
         except duckdb.IOException:
             return dg.SkipReason("the warehouse is busy (a run holds it); next tick")
         todo = not_yet_planned(

@@ -30,8 +30,8 @@ from finsight_assets.lib.emr_serverless import (
     JOB_SQL_CONF,
     OUTCOME_COUNTS_MESSAGE,
     parse_entry_point_arguments,
-    split_s3_uri,
 )
+from finsight_assets.lib.s3_lake import split_s3_uri
 
 logger = logging.getLogger("finsight.silver_entry")
 

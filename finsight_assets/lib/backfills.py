@@ -64,6 +64,7 @@ from finsight_assets.lib.silver import Connect
 from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
 from finsight_assets.lib.warehouse import (
     AUDIT_SCHEMA,
+    LOCK_ATTEMPTS,
     date_list,
     duckdb_connector,
     string_literal,
@@ -575,7 +576,7 @@ def open_backfills(
     settings: Settings,
     webserver_url: str,
     clock: Callable[[], datetime],
-    lock_attempts: int = 150,
+    lock_attempts: int = LOCK_ATTEMPTS,
     lake: Lake | None = None,
     connect: Connect | None = None,
 ) -> Backfills:

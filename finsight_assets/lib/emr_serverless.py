@@ -170,11 +170,3 @@ def parse_entry_point_arguments(argv: Sequence[str]) -> tuple[str | None, str | 
     if len(argv) == 2 and argv[0] == JOB_URI_FLAG:
         return None, argv[1]
     raise ValueError(f"expected '<SilverJob JSON>' or '{JOB_URI_FLAG} <uri>', got {list(argv)!r}")
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """(bucket, key) of an `s3://bucket/key` uri."""
-    if not uri.startswith("s3://") or "/" not in uri[len("s3://") :]:
-        raise ValueError(f"not an s3://bucket/key uri: {uri!r}")
-    bucket, key = uri[len("s3://") :].split("/", 1)
-    return bucket, key

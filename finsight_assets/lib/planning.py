@@ -10,13 +10,12 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from finsight_assets.lib.asset_graph import SELF_DEPENDENT, downstream_closure
 from finsight_assets.lib.contract import RAW_TABLES
 from finsight_assets.lib.lake import Lake
 from finsight_assets.lib.manifests import AssetRange, Estimate
-from finsight_assets.lib.raw_files import combine_versions, data_version
+from finsight_assets.lib.raw_files import combine_versions, data_version, read_footer
 from finsight_assets.lib.warehouse import AUDIT_SCHEMA, Warehouse
 
 # When no run has been measured yet: a conservative local rate.
@@ -134,7 +133,7 @@ def estimate(
             for file in lake.raw_files(table, d):
                 raw_bytes += file.size
                 try:
-                    raw_rows += _footer_rows(lake, file.uri)
+                    raw_rows += read_footer(lake, file.uri).num_rows
                 except (OSError, pa.ArrowException):
                     # The run will fail that partition and name the file; the plan still stands.
                     unreadable += 1
@@ -170,8 +169,3 @@ def stale_partitions(
         if table in code_versions and code_versions[table] != version:
             stale.setdefault(table, []).append(business_date)
     return stale
-
-
-def _footer_rows(lake: Lake, uri: str) -> int:
-    with lake.open_input(uri) as handle:
-        return pq.read_metadata(handle).num_rows

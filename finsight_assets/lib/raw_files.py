@@ -67,12 +67,17 @@ def _type_matches(actual: pa.DataType, expected: pa.DataType) -> bool:
     return actual == expected
 
 
+def read_footer(lake: Lake, uri: str) -> pq.FileMetaData:
+    """A Parquet file's footer (schema and row count), without reading its rows."""
+    with lake.open_input(uri) as handle:
+        return pq.read_metadata(handle)
+
+
 def check_file(lake: Lake, table: str, file: LakeFile) -> int:
     """Check one file's schema against the contract; return its row count from the footer."""
     expected = RAW_SCHEMAS[table]
     try:
-        with lake.open_input(file.uri) as handle:
-            metadata = pq.read_metadata(handle)
+        metadata = read_footer(lake, file.uri)
         schema = metadata.schema.to_arrow_schema()
     except (OSError, pa.ArrowException) as error:
         raise RawFileError(file.uri, f"unreadable Parquet file ({error})") from error

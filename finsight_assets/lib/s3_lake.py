@@ -31,12 +31,10 @@ DELETE_BATCH = 1000
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
-    """('bucket', 'key') of an s3://bucket/key uri."""
-    if not uri.startswith("s3://"):
-        raise ValueError(f"not an s3:// uri: {uri!r}")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    if not bucket:
-        raise ValueError(f"no bucket in {uri!r}")
+    """('bucket', 'key') of an s3://bucket/key uri; every caller needs both."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not key:
+        raise ValueError(f"not an s3://bucket/key uri: {uri!r}")
     return bucket, key
 
 

@@ -25,6 +25,9 @@ STAGING_SCHEMA = "staging"
 HISTORY_SCHEMA = "history"
 AUDIT_SCHEMA = "audit"
 PUBLISH_LOG_SEQUENCE = f"{AUDIT_SCHEMA}.publish_log_seq"
+# How often a connection tries the DuckDB file while another process holds its write lock
+# (with growing pauses: about five minutes in all).
+LOCK_ATTEMPTS = 150
 
 
 def date_literal(value: date) -> str:
@@ -136,7 +139,7 @@ class DuckDBWarehouse:
 
 @contextmanager
 def open_duckdb(
-    path: Path, *, read_only: bool = False, attempts: int = 150
+    path: Path, *, read_only: bool = False, attempts: int = LOCK_ATTEMPTS
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the DuckDB file, waiting while another process holds its write lock."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,7 +159,7 @@ def open_duckdb(
 
 
 def duckdb_connector(
-    path: Path, attempts: int = 150
+    path: Path, attempts: int = LOCK_ATTEMPTS
 ) -> Callable[[], AbstractContextManager[DuckDBWarehouse]]:
     """Short-lived, schema-ready connections to the DuckDB warehouse at `path`."""
 

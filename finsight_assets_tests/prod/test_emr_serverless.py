@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,7 +24,6 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 from dagster_pipes import PipesDefaultContextLoader, decode_env_var
-from moto.server import ThreadedMotoServer
 
 from finsight_assets.defs.emr import EmrServerlessSparkResource
 from finsight_assets.defs.resources import SparkResource
@@ -38,9 +36,9 @@ from finsight_assets.lib.emr_serverless import (
 from finsight_assets.lib.run_tags import BACKFILL_ID_TAG, BACKFILL_LANE, DAILY_LANE, LANE_TAG
 from finsight_assets.lib.silver_spark import SilverJob
 from finsight_assets.lib.spark_config import LOCAL_SPARK_CONFIG
+from finsight_assets_tests.prod.aws import REGION, aws_endpoint  # noqa: F401  (fixture)
 from finsight_assets_tests.rawdata import fx, ts, txn, write_raw
 
-REGION = "us-east-1"
 BUCKET = "finsight-emr"
 # moto's account: it refuses a role of another account.
 ROLE = "arn:aws:iam::123456789012:role/finsight-silver-job"
@@ -66,33 +64,19 @@ class Aws:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    """moto's server on a free port, with a bucket and one Spark application per lane."""
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    # Test-only credentials for moto; the default boto3 session is rebuilt from them.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        url = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
-        s3 = boto3.client("s3", region_name=REGION, endpoint_url=url)
-        s3.create_bucket(Bucket=BUCKET)
-        emr = boto3.client("emr-serverless", region_name=REGION, endpoint_url=url)
-        # get_application answers type "Spark", which the Pipes client requires.
-        applications = {
-            lane: emr.create_application(
-                name=f"finsight-{lane}", releaseLabel="emr-7.5.0", type="SPARK"
-            )["applicationId"]
-            for lane in (DAILY_LANE, BACKFILL_LANE)
-        }
-        yield Aws(url=url, s3=s3, emr=emr, applications=applications)
-    finally:
-        server.stop()
+def aws(aws_endpoint: str) -> Aws:  # noqa: F811
+    """moto's server, with a bucket and one Spark application per lane."""
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=aws_endpoint)
+    s3.create_bucket(Bucket=BUCKET)
+    emr = boto3.client("emr-serverless", region_name=REGION, endpoint_url=aws_endpoint)
+    # get_application answers type "Spark", which the Pipes client requires.
+    applications = {
+        lane: emr.create_application(
+            name=f"finsight-{lane}", releaseLabel="emr-7.5.0", type="SPARK"
+        )["applicationId"]
+        for lane in (DAILY_LANE, BACKFILL_LANE)
+    }
+    return Aws(url=aws_endpoint, s3=s3, emr=emr, applications=applications)
 
 
 def _resource(aws: Aws, **overrides: Any) -> EmrServerlessSparkResource:
