@@ -40,6 +40,15 @@ def test_balance_depends_on_its_own_previous_day(home):
     assert balance in graph.get(balance).parent_keys
 
 
+def test_backfills_batch_days_but_run_the_balance_chain_whole(home, monkeypatch):
+    monkeypatch.setenv("FINSIGHT_BACKFILL_DAYS_PER_RUN", "10")
+    graph = load(home).resolve_asset_graph()
+    silver = graph.get(dg.AssetKey(["silver", "transactions"])).backfill_policy
+    balance = graph.get(dg.AssetKey(["gold", "account_daily_balance"])).backfill_policy
+    assert silver.max_partitions_per_run == 10
+    assert balance.max_partitions_per_run is None
+
+
 def test_start_date_comes_from_the_environment(home, monkeypatch):
     monkeypatch.setenv("FINSIGHT_START_DATE", "2024-12-30")
     graph = load(home).resolve_asset_graph()

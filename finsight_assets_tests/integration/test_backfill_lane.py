@@ -116,6 +116,15 @@ def test_plan_approve_launch_wait_report_rollback(stack, tmp_path):
         != before[("gold.account_daily_balance", day(19))]
     )
     assert after[("silver.transactions", day(1))] == before[("silver.transactions", day(1))]
+    # Silver's 7 days fit one run of DAYS_PER_RUN; the balance chain's 18 days, more than a
+    # batch, went in one run too (not three, one after another).
+    runs = query(
+        stack.home,
+        "SELECT table_name, COUNT(DISTINCT run_id) FROM audit.partition_versions "
+        f"WHERE manifest_id = '{manifest['id']}' GROUP BY 1",
+    )
+    assert dict(runs)["silver.transactions"] == 1
+    assert dict(runs)["gold.account_daily_balance"] == 1
     modes = query(
         stack.home,
         f"SELECT DISTINCT _mode FROM silver.transactions WHERE business_date = DATE '{day(3)}'",

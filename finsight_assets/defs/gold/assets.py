@@ -9,6 +9,7 @@ from finsight_assets.defs.checks import check_specs
 from finsight_assets.defs.gold.checks import BALANCE_CHECKS, GOLD_CHECKS
 from finsight_assets.defs.keys import asset_key, upstream_keys
 from finsight_assets.defs.outcomes import run_and_report
+from finsight_assets.defs.partitions import chain_backfill_policy
 from finsight_assets.defs.resources import WarehouseResource
 from finsight_assets.defs.run_context import business_dates, run_info
 from finsight_assets.lib import gold
@@ -94,6 +95,6 @@ def build_gold_assets(
             ),
             [dg.AssetDep(balance_key, partition_mapping=previous_day)],
             partitions_def,
-            policy,
+            chain_backfill_policy(),
         ),
     ]
