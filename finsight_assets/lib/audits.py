@@ -10,12 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pandas as pd
-import pandera.errors
-
 from finsight_assets.lib.contract import TableSpec
 from finsight_assets.lib.publish import Audit, AuditResult, StagedPartitions
-from finsight_assets.lib.schemas import contract_schema
 from finsight_assets.lib.warehouse import Warehouse, date_list
 
 VALIDATION_BATCH_ROWS = 200_000
@@ -48,6 +44,13 @@ def unique_key(warehouse: Warehouse, staged: StagedPartitions) -> AuditResult:
 
 def contract_schema_audit(warehouse: Warehouse, staged: StagedPartitions) -> AuditResult:
     """The staged rows satisfy the pandera contract schema, validated batch by batch."""
+    # pandas and pandera take about 3 s to import: the first audit loads them, not every process
+    # that loads the code location (webserver, daemon, sensors, the CLI, a run worker's start).
+    import pandas as pd
+    import pandera.errors
+
+    from finsight_assets.lib.schemas import contract_schema
+
     schema = contract_schema(staged.table)
     columns = ", ".join(staged.table.business_columns)
     failures_by_date: dict[date, int] = {}

@@ -109,6 +109,18 @@ mutation Cancel($id: String!) {
 }
 """
 
+_TERMINATE_RUN = """
+mutation Terminate($id: String!) {
+  terminateRun(runId: $id) {
+    __typename
+    ... on TerminateRunFailure { message }
+    ... on RunNotFoundError { message }
+    ... on PythonError { message }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+
 _LAUNCH_RUN = """
 mutation LaunchRun($params: ExecutionParams!) {
   launchRun(executionParams: $params) {
@@ -232,6 +244,11 @@ class DagsterWebserver:
         result = self._call(_CANCEL, {"id": backfill_id})["cancelPartitionBackfill"]
         if result["__typename"] != "CancelBackfillSuccess":
             raise DagsterApiError(f"cancel refused: {result}")
+
+    def terminate_run(self, run_id: str) -> None:
+        result = self._call(_TERMINATE_RUN, {"id": run_id})["terminateRun"]
+        if result["__typename"] != "TerminateRunSuccess":
+            raise DagsterApiError(f"terminate refused: {result}")
 
     def launch_run(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -48,6 +48,25 @@ def data_version(files: Sequence[LakeFile]) -> str:
     for file in sorted(files, key=lambda f: f.name):
         digest.update(f"{file.name}\0{file.size}\0{file.digest}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def observed_versions(
+    landed: Mapping[date, Sequence[LakeFile]], partition_keys: Sequence[str]
+) -> dict[str, str]:
+    """The data version of each partition up to the latest day that has files.
+
+    A day without files before that is a gap, observed as such; the days after it have had
+    nothing delivered yet and are not observed (their versions could only repeat "no data",
+    one event per day since the start date, on every observation).
+    """
+    if not landed:
+        return {}
+    latest = max(landed)
+    return {
+        key: data_version(landed.get(date.fromisoformat(key), []))
+        for key in partition_keys
+        if date.fromisoformat(key) <= latest
+    }
 
 
 def combine_versions(*versions: str) -> str:

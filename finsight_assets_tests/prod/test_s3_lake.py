@@ -161,8 +161,15 @@ def test_exports_are_uploaded_whole(landed, tmp_path):
     assert not local.exists()
 
 
-def test_the_observation_job_reads_data_versions_from_s3(landed):
-    _, lake, _ = landed
+def test_the_observation_job_reads_data_versions_from_s3(landed, prod_env):
+    _, lake, s3 = landed
+    bucket, prefix = prod_env["FINSIGHT_S3_BUCKET"], prod_env["FINSIGHT_S3_PREFIX"]
+    gap = DAYS[1]
+    listed = s3.list_objects_v2(
+        Bucket=bucket, Prefix=f"{prefix}/raw/transactions/business_date={gap.isoformat()}/"
+    )
+    for item in listed["Contents"]:
+        s3.delete_object(Bucket=bucket, Key=item["Key"])
     defs = build_definitions(Settings.from_env())
     result = defs.resolve_job_def("observe_raw").execute_in_process(
         instance=dg.DagsterInstance.ephemeral()
@@ -172,10 +179,10 @@ def test_the_observation_job_reads_data_versions_from_s3(landed):
         (event.asset_key.path[-1], event.partition): event.asset_observation_data.asset_observation
         for event in result.get_asset_observation_events()
     }
-    for d in DAYS:
+    for d in (DAYS[0], DAYS[-1]):
         version = observed[("transactions", d.isoformat())].data_version
         # From the listing's names, sizes and ETags (a local lake hashes contents instead).
         assert version == data_version(lake.raw_files("transactions", d))
-    assert observed[("transactions", (DAYS[-1] + timedelta(days=1)).isoformat())].data_version == (
-        data_version([])
-    )
+    # A day without files before the latest delivery is a gap; later days are not observed.
+    assert observed[("transactions", gap.isoformat())].data_version == data_version([])
+    assert ("transactions", (DAYS[-1] + timedelta(days=1)).isoformat()) not in observed

@@ -1,12 +1,10 @@
 """Raw assets: landed Parquet partitions, observed; a partition's data version hashes its files."""
 
-from datetime import date
-
 import dagster as dg
 
 from finsight_assets.defs.resources import LakeResource
 from finsight_assets.lib.contract import RAW_TABLES
-from finsight_assets.lib.raw_files import data_version
+from finsight_assets.lib.raw_files import observed_versions
 
 DESCRIPTIONS = {
     "transactions": "Transaction events as delivered by upstream, one folder per business date.",
@@ -25,10 +23,7 @@ def _raw_asset(table: str, partitions_def: dg.TimeWindowPartitionsDefinition):
     )
     def _observe(context, lake: LakeResource) -> dg.DataVersionsByPartition:
         landed = lake.get_lake().raw_partitions(table)
-        versions = {
-            key: data_version(landed.get(date.fromisoformat(key), []))
-            for key in partitions_def.get_partition_keys()
-        }
+        versions = observed_versions(landed, partitions_def.get_partition_keys())
         context.log.info("observed %d partition(s) of raw/%s", len(versions), table)
         return dg.DataVersionsByPartition(versions)
 
