@@ -17,6 +17,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import dagster as dg
+
 from benchmarks.common import print_table, timed, write_result
 from finsight_assets.defs.materialize import materialize_range
 from finsight_assets.devstack import start_stack, wait_for
@@ -60,6 +62,19 @@ def _done(state: BackfillState) -> bool:
     return runs_over and all(a.materialized == a.targeted for a in state.assets)
 
 
+def step_failures(home: Path) -> list[str]:
+    """The error of every failed step of the backfill's runs (a retried run may have succeeded)."""
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    failed = instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
+    return [
+        f"{event.step_key}: {event.dagster_event.step_failure_data.error.message.strip()[:300]}"
+        for record in failed
+        for event in instance.all_logs(
+            record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+        )
+    ]
+
+
 def daemon_backfill(home: Path, days: int, days_per_run: int | None) -> dict:
     stack = start_stack(home, FIRST.isoformat(), days_per_run)
     try:
@@ -83,6 +98,7 @@ def daemon_backfill(home: Path, days: int, days_per_run: int | None) -> dict:
         "wall_seconds": wall,
         "runs": len(state.runs),
         "status": f"{failed} partition(s) failed" if failed else "all materialized",
+        "step_failures": step_failures(home),
         "step_seconds": step_seconds(home),
     }
 
