@@ -2,7 +2,7 @@
 partition, two at a time), how long from submitting a daily run to its start. Each daily run is
 terminated once started, so that the next is submitted under the same load.
 
-    python benchmarks/bench_daily_lane.py [--rows 5000] [--repeats 3]
+    python -m benchmarks.bench_daily_lane [--rows 5000] [--repeats 3]
 """
 
 from __future__ import annotations

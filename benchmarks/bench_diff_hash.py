@@ -1,7 +1,7 @@
 """The diff audit's row comparison on 1M rows: the stable MD5 row hash (kept for checksums)
 against DuckDB's own hash (now used for diffs), full outer join on the key, median of 5.
 
-    python benchmarks/bench_diff_hash.py [--rows 1000000]
+    python -m benchmarks.bench_diff_hash [--rows 1000000]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Layer throughput at FinSight's per-day shape: silver (Spark) and gold (warehouse SQL) against
 the cost of reading the same raw partition once, with Spark and with DuckDB.
 
-    python benchmarks/bench_layers.py [--rows 1000000] [--repeats 3]
+    python -m benchmarks.bench_layers [--rows 1000000] [--repeats 3]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ sampled every 0.2 s. Python and the JVM are reported apart: Python's peak shows 
 holds a batch's rows in Python; the JVM's heap grows towards its cap (spark.driver.memory) as
 the garbage collector sees fit, whatever the data needs.
 
-    python benchmarks/bench_memory.py [--rows 50000] [--days 5,15,45]
+    python -m benchmarks.bench_memory [--rows 50000] [--days 5,15,45]
 """
 
 from __future__ import annotations

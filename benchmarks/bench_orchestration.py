@@ -5,7 +5,7 @@ measured on the first --per-partition-days partitions and scaled to --days (it i
 and would alone take longer than `make bench` may). In every mode the balance chain
 (gold.account_daily_balance) is one run after its days' silver: its days cannot overlap.
 
-    python benchmarks/bench_orchestration.py [--days 45] [--rows 5000] [--batch 10]
+    python -m benchmarks.bench_orchestration [--days 45] [--rows 5000] [--batch 10]
 """
 
 from __future__ import annotations
