@@ -19,7 +19,7 @@ from benchmarks.common import print_table, write_result
 from finsight_assets.defs.schedules import DAILY_JOB_NAME, DAILY_LANE_TAGS
 from finsight_assets.devstack import start_stack, wait_for
 from finsight_assets.lib.asset_graph import SILVER_AND_GOLD
-from finsight_assets.lib.dagster_api import PartitionRange
+from finsight_assets.lib.dagster_api import FINISHED_RUN_STATUSES, PartitionRange
 from finsight_assets.lib.run_tags import (
     BACKFILL_LANE,
     BACKFILL_PRIORITY,
@@ -87,7 +87,7 @@ def main() -> None:
                 stack.webserver.terminate_run(run_id)
                 wait_for(
                     lambda run_id=run_id: (
-                        stack.webserver.run(run_id).status in ("SUCCESS", "FAILURE", "CANCELED")
+                        stack.webserver.run(run_id).status in FINISHED_RUN_STATUSES
                     ),
                     600,
                     "the daily run to stop",

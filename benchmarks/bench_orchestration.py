@@ -23,14 +23,13 @@ from benchmarks.common import print_table, timed, write_result
 from finsight_assets.defs.materialize import materialize_range
 from finsight_assets.devstack import start_stack, wait_for
 from finsight_assets.lib.asset_graph import ALL_ASSETS
-from finsight_assets.lib.dagster_api import BackfillState, PartitionRange
+from finsight_assets.lib.backfills import TERMINAL_BACKFILL_STATES
+from finsight_assets.lib.dagster_api import FINISHED_RUN_STATUSES, BackfillState, PartitionRange
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.synthetic import generate_raw
 from finsight_assets.lib.warehouse import DuckDBWarehouse, open_duckdb
 
 FIRST = date(2025, 1, 1)
-TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
-RUN_OVER = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 def step_seconds(home: Path) -> float:
@@ -56,9 +55,9 @@ def _link(source: str, target: str) -> None:
 def _done(state: BackfillState) -> bool:
     """Finished, or every targeted partition materialized: the daemon marks a backfill complete
     at its next look, up to 30 s after the data is published."""
-    if state.status in TERMINAL:
+    if state.status in TERMINAL_BACKFILL_STATES:
         return True
-    runs_over = all(run.status in RUN_OVER for run in state.runs)
+    runs_over = all(run.status in FINISHED_RUN_STATUSES for run in state.runs)
     return runs_over and all(a.materialized == a.targeted for a in state.assets)
 
 

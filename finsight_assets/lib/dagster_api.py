@@ -39,6 +39,10 @@ class AssetProgress:
     failed: int
 
 
+# A run in one of these has stopped for good.
+FINISHED_RUN_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
+
+
 @dataclass(frozen=True)
 class RunSummary:
     run_id: str
