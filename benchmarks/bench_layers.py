@@ -17,14 +17,14 @@ import duckdb
 import pyarrow.parquet as pq
 
 from benchmarks.common import cores, median_seconds, print_table, write_result
-from finsight_assets.lib import gold, silver
-from finsight_assets.lib.contract import RAW_SCHEMAS
-from finsight_assets.lib.lake import LocalLake
-from finsight_assets.lib.publish import LIVE, RunInfo
-from finsight_assets.lib.silver_spark import LocalSparkEngine
-from finsight_assets.lib.spark_config import BACKFILL_SPARK_CONFIG
-from finsight_assets.lib.synthetic import generate_raw
-from finsight_assets.lib.warehouse import duckdb_connector
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.contract.tables import RAW_SCHEMAS
+from finsight_assets.lib.engines.lake import LocalLake
+from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG
+from finsight_assets.lib.engines.warehouse import duckdb_connector
+from finsight_assets.lib.layers import gold, silver
+from finsight_assets.lib.layers.silver_spark import LocalSparkEngine
+from finsight_assets.lib.wap.publish import LIVE, RunInfo
 
 DAY = date(2025, 3, 4)
 
@@ -60,7 +60,7 @@ def run(home: Path, rows: int, repeats: int) -> None:
     spark.read.parquet(*files).count()  # JVM warm-up, not measured
 
     def spark_scan():
-        from finsight_assets.lib.silver_spark import spark_schema
+        from finsight_assets.lib.layers.silver_spark import spark_schema
 
         spark.read.schema(spark_schema("transactions")).parquet(*files).write.format("noop").mode(
             "overwrite"
@@ -70,8 +70,8 @@ def run(home: Path, rows: int, repeats: int) -> None:
         columns = ", ".join(f"MAX({c})" for c in RAW_SCHEMAS["transactions"].names)
         duckdb.sql(f"SELECT COUNT(*), {columns} FROM read_parquet({files!r})").fetchall()
 
-    from finsight_assets.lib import silver_spark
-    from finsight_assets.lib.raw_files import inspect_partition
+    from finsight_assets.lib.layers import silver_spark
+    from finsight_assets.lib.layers.raw_files import inspect_partition
 
     rates = {DAY: silver.read_usd_rates(lake, inspect_partition(lake, "fx_rates", DAY))}
 

@@ -27,15 +27,15 @@ from pathlib import Path
 import psutil
 
 from benchmarks.common import print_table, write_result
-from finsight_assets.lib.spark_config import LOCAL_SPARK_CONFIG
-from finsight_assets.lib.synthetic import generate_raw
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.engines.spark_config import LOCAL_SPARK_CONFIG
 
 FIRST = date(2025, 1, 1)
 CHILD = """
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from finsight_assets.defs.materialize import materialize_range
+from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.lib.settings import Settings
 home, days = Path(sys.argv[1]), int(sys.argv[2])
 first = date(2025, 1, 1)

@@ -20,14 +20,18 @@ from pathlib import Path
 import dagster as dg
 
 from benchmarks.common import print_table, timed, write_result
-from finsight_assets.defs.materialize import materialize_range
-from finsight_assets.devstack import start_stack, wait_for
-from finsight_assets.lib.asset_graph import ALL_ASSETS
-from finsight_assets.lib.backfills import TERMINAL_BACKFILL_STATES
-from finsight_assets.lib.dagster_api import FINISHED_RUN_STATUSES, BackfillState, PartitionRange
+from finsight_assets.cli.materialize import materialize_range
+from finsight_assets.dev.stack import start_stack, wait_for
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.backfills.service import TERMINAL_BACKFILL_STATES
+from finsight_assets.lib.backfills.webserver import (
+    FINISHED_RUN_STATUSES,
+    BackfillState,
+    PartitionRange,
+)
+from finsight_assets.lib.contract.lineage import ALL_ASSETS
+from finsight_assets.lib.engines.warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.synthetic import generate_raw
-from finsight_assets.lib.warehouse import DuckDBWarehouse, open_duckdb
 
 FIRST = date(2025, 1, 1)
 

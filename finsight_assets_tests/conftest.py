@@ -16,7 +16,7 @@ def spark():
     """One local Spark session for the whole suite (starting one takes seconds)."""
     from pyspark.sql import SparkSession
 
-    from finsight_assets.lib.spark_config import LOCAL_SPARK_CONFIG
+    from finsight_assets.lib.engines.spark_config import LOCAL_SPARK_CONFIG
 
     builder = SparkSession.builder
     for key, value in LOCAL_SPARK_CONFIG.items():

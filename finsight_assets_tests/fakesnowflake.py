@@ -24,8 +24,8 @@ import snowflake.connector
 from fakesnow.cursor import FakeSnowflakeCursor
 from sqlglot import exp
 
-from finsight_assets.lib.snowflake_warehouse import SESSION_PARAMETERS, SnowflakeWarehouse
-from finsight_assets.lib.warehouse import ensure_schema
+from finsight_assets.lib.engines.snowflake_warehouse import SESSION_PARAMETERS, SnowflakeWarehouse
+from finsight_assets.lib.engines.warehouse import ensure_schema
 
 DATABASE = "FINSIGHT"
 STAGE = "FINSIGHT.STAGING.LAKE"

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from finsight_assets.lib import gold, silver
-from finsight_assets.lib.lake import LocalLake
-from finsight_assets.lib.publish import BACKFILL, LIVE, LayerResult, RunInfo
-from finsight_assets.lib.silver import Connect
-from finsight_assets.lib.silver_spark import LocalSparkEngine
-from finsight_assets.lib.warehouse import DuckDBWarehouse, duckdb_connector, open_duckdb
+from finsight_assets.lib.engines.lake import LocalLake
+from finsight_assets.lib.engines.warehouse import DuckDBWarehouse, duckdb_connector, open_duckdb
+from finsight_assets.lib.layers import gold, silver
+from finsight_assets.lib.layers.silver import Connect
+from finsight_assets.lib.layers.silver_spark import LocalSparkEngine
+from finsight_assets.lib.wap.publish import BACKFILL, LIVE, LayerResult, RunInfo
 
 CLOCK = datetime(2025, 6, 1, 6, 0, tzinfo=UTC)
 

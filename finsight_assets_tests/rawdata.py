@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from finsight_assets.lib.contract import RAW_SCHEMAS
+from finsight_assets.lib.contract.tables import RAW_SCHEMAS
 
 
 def write_raw(

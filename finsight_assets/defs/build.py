@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from finsight_assets.defs.environments import resources_for
 from finsight_assets.defs.exports.assets import build_export_assets
 from finsight_assets.defs.gold.assets import build_gold_assets
 from finsight_assets.defs.partitions import backfill_policy, daily_partitions
 from finsight_assets.defs.raw.assets import build_raw_assets, raw_observation_job
+from finsight_assets.defs.resources.environment import resources_for
 from finsight_assets.defs.schedules import build_daily_schedule, daily_job
 from finsight_assets.defs.sensors import build_sensors
 from finsight_assets.defs.silver.assets import build_silver_assets

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 import dagster as dg
 
 from finsight_assets.defs.keys import asset_key
-from finsight_assets.lib.contract import TableSpec
-from finsight_assets.lib.publish import AuditResult
+from finsight_assets.lib.contract.tables import TableSpec
+from finsight_assets.lib.wap.publish import AuditResult
 
 CHECK_DESCRIPTIONS = {
     "count_identity": "Every raw row is accounted for: raw = silver + rejected + duplicates.",

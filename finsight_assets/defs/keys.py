@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from finsight_assets.lib.asset_graph import UPSTREAM
-from finsight_assets.lib.contract import TableSpec
+from finsight_assets.lib.contract.lineage import UPSTREAM
+from finsight_assets.lib.contract.tables import TableSpec
 
 
 def key_of(name: str) -> dg.AssetKey:

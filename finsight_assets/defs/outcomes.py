@@ -10,10 +10,10 @@ import dagster as dg
 
 from finsight_assets.defs.checks import check_results, not_evaluated
 from finsight_assets.defs.keys import asset_key
-from finsight_assets.defs.resources import WarehouseResource
-from finsight_assets.lib.contract import TableSpec
-from finsight_assets.lib.publish import AuditFailed, LayerResult, PartitionVersion, RunInfo
-from finsight_assets.lib.run_steps import record_run_step
+from finsight_assets.defs.resources.local import WarehouseResource
+from finsight_assets.lib.contract.tables import TableSpec
+from finsight_assets.lib.wap.publish import AuditFailed, LayerResult, PartitionVersion, RunInfo
+from finsight_assets.lib.wap.run_steps import record_run_step
 
 
 def _version_metadata(versions: Sequence[PartitionVersion]) -> dict[str, Any]:

@@ -6,8 +6,7 @@ from datetime import UTC, date
 
 import dagster as dg
 
-from finsight_assets.lib.publish import BACKFILL, LIVE, MODES, RunInfo
-from finsight_assets.lib.run_tags import (
+from finsight_assets.lib.contract.run_tags import (
     BACKFILL_ID_TAG,
     BACKFILL_LANE,
     DAILY_LANE,
@@ -17,6 +16,7 @@ from finsight_assets.lib.run_tags import (
     SIDE_EFFECTS_TAG,
     ui_manifest_id,
 )
+from finsight_assets.lib.wap.publish import BACKFILL, LIVE, MODES, RunInfo
 
 
 def run_lane(tags: dict[str, str]) -> str:

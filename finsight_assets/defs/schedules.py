@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from finsight_assets.lib.run_tags import DAILY_LANE, DAILY_PRIORITY, LANE_TAG, PRIORITY_TAG
+from finsight_assets.lib.contract.run_tags import DAILY_LANE, DAILY_PRIORITY, LANE_TAG, PRIORITY_TAG
 
 DAILY_LANE_TAGS = {LANE_TAG: DAILY_LANE, PRIORITY_TAG: DAILY_PRIORITY}
 

@@ -9,11 +9,19 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import duckdb
 
-from finsight_assets.defs.resources import LakeResource, WarehouseResource
-from finsight_assets.lib.backfills import BackfillError, Backfills, open_backfills
-from finsight_assets.lib.dagster_api import DEFAULT_URL, DagsterApiError, WebserverUnavailable
-from finsight_assets.lib.late_data import changed_inputs, not_yet_planned, published_inputs
-from finsight_assets.lib.run_tags import BACKFILL_ID_TAG, MANIFEST_TAG, ui_manifest_id
+from finsight_assets.defs.resources.local import LakeResource, WarehouseResource
+from finsight_assets.lib.backfills.late_data import (
+    changed_inputs,
+    not_yet_planned,
+    published_inputs,
+)
+from finsight_assets.lib.backfills.service import BackfillError, Backfills, open_backfills
+from finsight_assets.lib.backfills.webserver import (
+    DEFAULT_URL,
+    DagsterApiError,
+    WebserverUnavailable,
+)
+from finsight_assets.lib.contract.run_tags import BACKFILL_ID_TAG, MANIFEST_TAG, ui_manifest_id
 from finsight_assets.lib.settings import Settings
 
 SENSOR_INTERVAL_SECONDS = 15

@@ -25,13 +25,13 @@ import boto3
 from dagster_pipes import PipesContext, PipesS3MessageWriter, open_dagster_pipes
 from pyspark.sql import SparkSession
 
-from finsight_assets.lib import silver_spark
-from finsight_assets.lib.emr_serverless import (
+from finsight_assets.lib.engines.emr_serverless import (
     JOB_SQL_CONF,
     OUTCOME_COUNTS_MESSAGE,
     parse_entry_point_arguments,
 )
-from finsight_assets.lib.s3_lake import split_s3_uri
+from finsight_assets.lib.engines.s3_lake import split_s3_uri
+from finsight_assets.lib.layers import silver_spark
 
 logger = logging.getLogger("finsight.silver_entry")
 

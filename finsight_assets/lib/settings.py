@@ -9,6 +9,8 @@ from pathlib import Path
 
 BUSINESS_TIME_ZONE = "America/New_York"
 DEFAULT_START_DATE = "2025-01-01"
+# The checkout (or installed tree) this code runs from: dagster.yaml, workspace.yaml, git.
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

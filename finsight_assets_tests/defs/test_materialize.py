@@ -14,11 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from finsight_assets.defs.materialize import materialize_range, prepare_instance
-from finsight_assets.lib import gold_sql
-from finsight_assets.lib.contract import TABLES
+from finsight_assets.cli.materialize import materialize_range, prepare_instance
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.contract.tables import TABLES
+from finsight_assets.lib.layers import gold_sql
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.synthetic import generate_raw
 from finsight_assets_tests.pipeline import query
 
 START = date(2025, 3, 1)
@@ -154,7 +154,7 @@ def test_a_range_before_the_first_business_date_is_refused(home):
 
 
 def test_a_dry_run_audits_and_publishes_nothing(spark, home):
-    from finsight_assets.lib.run_tags import MODE_TAG
+    from finsight_assets.lib.contract.run_tags import MODE_TAG
 
     generate_raw(home / "lake", START, START + timedelta(days=1), rows_per_day=300, seed=2)
     settings = Settings.from_env()

@@ -14,11 +14,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from finsight_assets.defs.materialize import materialize_range
-from finsight_assets.devstack import start_stack, wait_for
-from finsight_assets.lib.manifests import ManifestStore
+from finsight_assets.cli.materialize import materialize_range
+from finsight_assets.dev.stack import start_stack, wait_for
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.backfills.manifests import ManifestStore
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.synthetic import generate_raw
 from finsight_assets_tests.pipeline import query
 
 S = date(2025, 3, 1)
@@ -151,7 +151,7 @@ def test_plan_approve_launch_wait_report_rollback(stack, tmp_path):
 
 
 def test_a_backfill_launched_from_the_ui_gets_a_manifest(stack):
-    from finsight_assets.lib.dagster_api import PartitionRange
+    from finsight_assets.lib.backfills.webserver import PartitionRange
 
     backfill_id = stack.webserver.launch_backfill(
         [PartitionRange(["silver", "customers"], day(12).isoformat(), day(12).isoformat())],

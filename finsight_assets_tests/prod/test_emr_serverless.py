@@ -25,17 +25,22 @@ import pyarrow.parquet as pq
 import pytest
 from dagster_pipes import PipesDefaultContextLoader, decode_env_var
 
-from finsight_assets.defs.emr import EmrServerlessSparkResource
-from finsight_assets.defs.resources import SparkResource
+from finsight_assets.defs.resources.emr import EmrServerlessSparkResource
+from finsight_assets.defs.resources.local import SparkResource
 from finsight_assets.jobs import package
-from finsight_assets.lib.emr_serverless import (
+from finsight_assets.lib.contract.run_tags import (
+    BACKFILL_ID_TAG,
+    BACKFILL_LANE,
+    DAILY_LANE,
+    LANE_TAG,
+)
+from finsight_assets.lib.engines.emr_serverless import (
     EMR_EXECUTION_TIMEOUT_MINUTES,
     EMR_SPARK_PARAMETERS,
     JOB_URI_FLAG,
 )
-from finsight_assets.lib.run_tags import BACKFILL_ID_TAG, BACKFILL_LANE, DAILY_LANE, LANE_TAG
-from finsight_assets.lib.silver_spark import SilverJob
-from finsight_assets.lib.spark_config import LOCAL_SPARK_CONFIG
+from finsight_assets.lib.engines.spark_config import LOCAL_SPARK_CONFIG
+from finsight_assets.lib.layers.silver_spark import SilverJob
 from finsight_assets_tests.prod.aws import REGION, aws_endpoint  # noqa: F401  (fixture)
 from finsight_assets_tests.rawdata import fx, ts, txn, write_raw
 

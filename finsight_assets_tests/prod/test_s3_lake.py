@@ -17,14 +17,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from finsight_assets.defs.build import build_definitions
-from finsight_assets.defs.environments import lake_and_warehouse, resources_for
-from finsight_assets.defs.prod_resources import S3LakeResource, SnowflakeWarehouseResource
-from finsight_assets.lib.lake import LocalLake
-from finsight_assets.lib.raw_files import data_version, inspect_partition
-from finsight_assets.lib.s3_lake import S3Lake
+from finsight_assets.defs.resources.environment import lake_and_warehouse, resources_for
+from finsight_assets.defs.resources.prod import S3LakeResource, SnowflakeWarehouseResource
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.engines.lake import LocalLake
+from finsight_assets.lib.engines.s3_lake import S3Lake
+from finsight_assets.lib.layers.raw_files import data_version, inspect_partition
+from finsight_assets.lib.layers.silver import read_usd_rates
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.silver import read_usd_rates
-from finsight_assets.lib.synthetic import generate_raw
 from finsight_assets_tests.prod.aws import aws_endpoint  # noqa: F401  (fixture)
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "prod" / "env.example"

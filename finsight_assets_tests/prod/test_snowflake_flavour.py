@@ -14,16 +14,16 @@ from datetime import date, timedelta
 
 import pytest
 
-from finsight_assets.lib import publish
-from finsight_assets.lib.contract import SILVER_CUSTOMERS, TABLES
-from finsight_assets.lib.exports import write_partner_export
-from finsight_assets.lib.lake import LocalLake
-from finsight_assets.lib.publish import RunInfo
-from finsight_assets.lib.snowflake_warehouse import SnowflakeWarehouse
-from finsight_assets.lib.synthetic import generate_raw
-from finsight_assets.lib.warehouse import duckdb_connector
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS, TABLES
+from finsight_assets.lib.engines.lake import LocalLake
+from finsight_assets.lib.engines.snowflake_warehouse import SnowflakeWarehouse
+from finsight_assets.lib.engines.warehouse import duckdb_connector
+from finsight_assets.lib.layers.exports import write_partner_export
+from finsight_assets.lib.wap import publish
+from finsight_assets.lib.wap.publish import RunInfo
 from finsight_assets_tests.fakesnowflake import fake_snowflake
-from finsight_assets_tests.lib.test_publish import FailAfterDelete
+from finsight_assets_tests.lib.wap.test_publish import FailAfterDelete
 from finsight_assets_tests.pipeline import CLOCK, run_pipeline
 
 FIRST = date(2025, 3, 7)

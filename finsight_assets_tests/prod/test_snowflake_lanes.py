@@ -7,9 +7,14 @@ import snowflake.connector
 from dagster_aws.s3 import S3Resource
 from dagster_snowflake import SnowflakeResource
 
-from finsight_assets.defs.prod_resources import S3LakeResource, SnowflakeWarehouseResource
-from finsight_assets.defs.resources import WarehouseResource
-from finsight_assets.lib.run_tags import BACKFILL_ID_TAG, BACKFILL_LANE, DAILY_LANE, LANE_TAG
+from finsight_assets.defs.resources.local import WarehouseResource
+from finsight_assets.defs.resources.prod import S3LakeResource, SnowflakeWarehouseResource
+from finsight_assets.lib.contract.run_tags import (
+    BACKFILL_ID_TAG,
+    BACKFILL_LANE,
+    DAILY_LANE,
+    LANE_TAG,
+)
 from finsight_assets_tests.fakesnowflake import DATABASE, fake_snowflake
 
 

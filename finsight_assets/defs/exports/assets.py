@@ -3,11 +3,11 @@
 import dagster as dg
 
 from finsight_assets.defs.keys import key_of, upstream_keys
-from finsight_assets.defs.resources import LakeResource, WarehouseResource
+from finsight_assets.defs.resources.local import LakeResource, WarehouseResource
 from finsight_assets.defs.run_context import business_dates, run_mode, side_effects_allowed
-from finsight_assets.lib.code_versions import CODE_VERSIONS
-from finsight_assets.lib.exports import write_partner_export
-from finsight_assets.lib.run_tags import SIDE_EFFECTS_TAG
+from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
+from finsight_assets.lib.contract.run_tags import SIDE_EFFECTS_TAG
+from finsight_assets.lib.layers.exports import write_partner_export
 
 PARTNER_EXPORT = "exports.partner_daily_export"
 

@@ -10,18 +10,18 @@ from finsight_assets.defs.gold.checks import BALANCE_CHECKS, GOLD_CHECKS
 from finsight_assets.defs.keys import asset_key, upstream_keys
 from finsight_assets.defs.outcomes import run_and_report
 from finsight_assets.defs.partitions import chain_backfill_policy
-from finsight_assets.defs.resources import WarehouseResource
+from finsight_assets.defs.resources.local import WarehouseResource
 from finsight_assets.defs.run_context import business_dates, run_info
-from finsight_assets.lib import gold
-from finsight_assets.lib.code_versions import CODE_VERSIONS
-from finsight_assets.lib.contract import (
+from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
+from finsight_assets.lib.contract.tables import (
     GOLD_ACCOUNT_DAILY_BALANCE,
     GOLD_DAILY_CUSTOMER_SUMMARY,
     GOLD_SEGMENT_DAILY_REPORT,
     TableSpec,
 )
-from finsight_assets.lib.publish import LayerResult, RunInfo
-from finsight_assets.lib.warehouse import Warehouse
+from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.layers import gold
+from finsight_assets.lib.wap.publish import LayerResult, RunInfo
 
 Build = Callable[[Warehouse, RunInfo, Sequence[date], str], LayerResult]
 

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from finsight_assets.defs.resources import LakeResource
-from finsight_assets.lib.contract import RAW_TABLES
-from finsight_assets.lib.raw_files import observed_versions
+from finsight_assets.defs.resources.local import LakeResource
+from finsight_assets.lib.contract.tables import RAW_TABLES
+from finsight_assets.lib.layers.raw_files import observed_versions
 
 DESCRIPTIONS = {
     "transactions": "Transaction events as delivered by upstream, one folder per business date.",

@@ -7,18 +7,18 @@ import dagster as dg
 from finsight_assets.defs.checks import check_specs
 from finsight_assets.defs.keys import asset_key, upstream_keys
 from finsight_assets.defs.outcomes import run_and_report
-from finsight_assets.defs.resources import LakeResource, SparkResource, WarehouseResource
+from finsight_assets.defs.resources.local import LakeResource, SparkResource, WarehouseResource
 from finsight_assets.defs.run_context import business_dates, run_info
 from finsight_assets.defs.silver.checks import SILVER_CHECKS
-from finsight_assets.lib import silver
-from finsight_assets.lib.code_versions import CODE_VERSIONS
-from finsight_assets.lib.contract import (
+from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
+from finsight_assets.lib.contract.tables import (
     SILVER_CUSTOMERS,
     SILVER_TRANSACTIONS,
     SILVER_TRANSACTIONS_REJECTED,
     TableSpec,
 )
-from finsight_assets.lib.publish import LayerResult
+from finsight_assets.lib.layers import silver
+from finsight_assets.lib.wap.publish import LayerResult
 
 
 def _spec(table: TableSpec, description: str, partitions_def: dg.PartitionsDefinition):

@@ -1,0 +1,398 @@
+"""`finsight backfill ...`: backfills as audited operations, for people and (--json) machines."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from finsight_assets.lib.backfills.manifests import Manifest, ManifestError
+from finsight_assets.lib.backfills.report import write_report
+from finsight_assets.lib.backfills.service import BackfillError, Backfills, open_backfills
+from finsight_assets.lib.backfills.webserver import (
+    DEFAULT_URL,
+    DagsterApiError,
+    WebserverUnavailable,
+)
+from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.wap.publish import PublishError
+
+app = typer.Typer(
+    help="Backfills: plan, approve, launch, watch, report, roll back.", no_args_is_help=True
+)
+console = Console()
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+POLL_SECONDS = 3.0
+
+
+_RESOURCES = ExitStack()
+atexit.register(_RESOURCES.close)
+
+
+def utc_now() -> datetime:
+    """The operator's clock: this boundary is the only place the wall clock is read."""
+    return datetime.now(UTC)
+
+
+def service() -> Backfills:
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    url = os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_URL)
+    if settings.env != "prod":
+        return open_backfills(settings, url, utc_now)
+    # Production's lake and warehouse settings resolve like a run's; they live as long as
+    # this command does.
+    from finsight_assets.defs.resources.environment import lake_and_warehouse
+
+    lake, warehouse = _RESOURCES.enter_context(lake_and_warehouse(settings))
+    return open_backfills(settings, url, utc_now, lake=lake.get_lake(), connect=warehouse.connect)
+
+
+def fail(error: Exception, code: int = 1) -> typer.Exit:
+    console.print(f"[red]{error}[/red]")
+    return typer.Exit(code)
+
+
+def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    else:
+        human()
+
+
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from error
+
+
+def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
+    console.print(f"[bold]{manifest.id}[/bold]  {manifest.mode}  ({manifest.source})")
+    console.print(f"reason: {manifest.reason}  requested by: {manifest.requested_by}")
+    table = Table("asset", "from", "to", "days")
+    for r in manifest.ranges:
+        table.add_row(r.asset, r.start.isoformat(), r.end.isoformat(), str(r.days))
+    console.print(table)
+    if manifest.estimate is not None:
+        e = manifest.estimate
+        console.print(
+            f"estimate: {e.raw_rows:,} raw rows, {e.raw_bytes / 1e6:,.1f} MB, ~{e.seconds:,.0f} s, "
+            f"{e.vcpu_hours} vCPU-h, ${e.cost_usd} ({e.rows_per_second:,.0f} rows/s, {e.basis})"
+        )
+    approvals = backfills.store.approvals(manifest.id)
+    console.print(
+        f"approvals: {len(approvals)} of {manifest.approvals_required} "
+        f"{', '.join(a['by'] for a in approvals)}  status: {backfills.store.status(manifest.id)}"
+    )
+
+
+@app.command()
+def plan(
+    reason: Annotated[str, typer.Option(help="Why this backfill is needed.")],
+    requested_by: Annotated[str, typer.Option(help="Who asks for it.")],
+    start: Annotated[str | None, typer.Option(help="First business date.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last business date.")] = None,
+    assets: Annotated[
+        str | None, typer.Option(help="Comma-separated tables, e.g. silver.customers.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Compute and audit, publish nothing.")] = False,
+    stale_code: Annotated[
+        bool, typer.Option(help="Exactly the partitions an older code version wrote.")
+    ] = False,
+    allow_side_effects: Annotated[bool, typer.Option(help="Let exports run.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Scope and estimate a backfill; write its immutable manifest and print its id."""
+    backfills = service()
+    try:
+        manifest = backfills.plan(
+            reason=reason,
+            requested_by=requested_by,
+            start=_date(start),
+            end=_date(end),
+            assets=[a.strip() for a in assets.split(",")] if assets else None,
+            dry_run=dry_run,
+            stale_code=stale_code,
+            allow_side_effects=allow_side_effects,
+        )
+    except (BackfillError, ManifestError, ValueError) as error:
+        raise fail(error) from error
+
+    def human() -> None:
+        show_manifest(manifest, backfills)
+        console.print(f"planned {manifest.id}")
+
+    emit(as_json, manifest.to_json(), human)
+
+
+@app.command()
+def approve(
+    manifest_id: str,
+    by: Annotated[str, typer.Option(help="The approver's name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a manifest (the requester cannot approve their own)."""
+    backfills = service()
+    try:
+        approvals = backfills.approve(manifest_id, by)
+        manifest = backfills.store.get(manifest_id)
+    except ManifestError as error:
+        raise fail(error) from error
+    payload = {"id": manifest_id, "approvals": approvals, "required": manifest.approvals_required}
+    emit(
+        as_json,
+        payload,
+        lambda: console.print(
+            f"{manifest_id}: {len(approvals)} of {manifest.approvals_required} approval(s)"
+        ),
+    )
+
+
+@app.command()
+def launch(
+    manifest_id: str,
+    wait: Annotated[bool, typer.Option(help="Watch progress until it ends.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit an approved manifest to Dagster as an asset backfill on the backfill lane."""
+    _submit(manifest_id, "launched", Backfills.launch, wait, as_json)
+
+
+def _submit(
+    manifest_id: str,
+    verb: str,
+    action: Callable[[Backfills, str], str],
+    wait: bool,
+    as_json: bool,
+) -> None:
+    """Launch (or retry) through the webserver, say so, and watch it when asked."""
+    backfills = service()
+    try:
+        backfill_id = action(backfills, manifest_id)
+    except WebserverUnavailable as error:
+        raise fail(error, 3) from error
+    except (BackfillError, ManifestError, DagsterApiError) as error:
+        raise fail(error) from error
+    emit(
+        as_json,
+        {"id": manifest_id, "backfill_id": backfill_id},
+        lambda: console.print(f"{verb} {manifest_id} as Dagster backfill {backfill_id}"),
+    )
+    if wait:
+        _wait(backfills, manifest_id, as_json)
+
+
+def _wait(backfills: Backfills, manifest_id: str, as_json: bool) -> None:
+    """Show progress until every backfill of the manifest ends; exit 1 if a partition failed."""
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn(
+            "{task.completed}/{task.total} done, {task.fields[failed]} failed, "
+            "{task.fields[pending]} pending, {task.fields[rate]} rows/s, ETA {task.fields[eta]}"
+        ),
+        console=console,
+        disable=as_json,
+    )
+    try:
+        with bar:
+            task = bar.add_task(manifest_id, total=None, failed=0, pending="?", rate="-", eta="?")
+            while True:
+                progress = backfills.progress(manifest_id)
+                eta = progress.eta_seconds
+                bar.update(
+                    task,
+                    total=progress.targeted,
+                    completed=progress.done,
+                    failed=progress.failed,
+                    pending=progress.pending,
+                    rate=f"{progress.rows_per_second:,.0f}",
+                    eta="?" if eta is None else f"{eta:,.0f}s",
+                )
+                if progress.finished:
+                    break
+                time.sleep(POLL_SECONDS)
+    except WebserverUnavailable as error:
+        raise fail(error, 3) from error
+    failed = (
+        backfills.failed_ranges(manifest_id)
+        if progress.failed or progress.done < progress.targeted
+        else []
+    )
+    payload = {
+        **progress.to_json(),
+        "failed_ranges": [
+            {"asset": r.asset, "start": r.start.isoformat(), "end": r.end.isoformat()}
+            for r in failed
+        ],
+    }
+    emit(
+        as_json,
+        payload,
+        lambda: console.print(
+            f"{manifest_id}: {progress.done} partition(s) published, {len(failed)} range(s) failed"
+        ),
+    )
+    if failed or progress.failed:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_manifests(as_json: JsonOption = False) -> None:
+    """Every manifest with its status."""
+    backfills = service()
+    manifests = backfills.store.list()
+    rows = [
+        {
+            "id": m.id,
+            "status": backfills.store.status(m.id),
+            "mode": m.mode,
+            "source": m.source,
+            "range": f"{m.requested_start}..{m.requested_end}",
+            "reason": m.reason,
+            "requested_by": m.requested_by,
+        }
+        for m in manifests
+    ]
+
+    def human() -> None:
+        table = Table("id", "status", "mode", "source", "range", "reason", "by")
+        for r in rows:
+            table.add_row(
+                r["id"],
+                r["status"],
+                r["mode"],
+                r["source"],
+                r["range"],
+                r["reason"],
+                r["requested_by"],
+            )
+        console.print(table)
+
+    emit(as_json, rows, human)
+
+
+@app.command()
+def status(manifest_id: str, as_json: JsonOption = False) -> None:
+    """The manifest, its approvals, and its progress in Dagster."""
+    backfills = service()
+    try:
+        manifest = backfills.store.get(manifest_id)
+    except ManifestError as error:
+        raise fail(error) from error
+    payload: dict[str, Any] = {
+        "manifest": manifest.to_json(),
+        "status": backfills.store.status(manifest_id),
+        "approvals": backfills.store.approvals(manifest_id),
+        "events": backfills.store.events(manifest_id),
+    }
+    progress = None
+    if backfills.store.backfill_ids(manifest_id):
+        try:
+            progress = backfills.progress(manifest_id)
+            payload["progress"] = progress.to_json()
+        except WebserverUnavailable as error:
+            payload["progress"] = {"error": str(error)}
+
+    def human() -> None:
+        show_manifest(manifest, backfills)
+        if progress is not None:
+            p = progress.to_json()["partitions"]
+            console.print(
+                f"progress: {p['done']}/{p['targeted']} done, {p['failed']} failed, "
+                f"{p['pending']} pending; finished: {progress.finished}"
+            )
+
+    emit(as_json, payload, human)
+
+
+@app.command()
+def retry(
+    manifest_id: str,
+    wait: Annotated[bool, typer.Option(help="Watch progress until it ends.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-launch only the partitions of the manifest that failed."""
+    _submit(manifest_id, "retrying", Backfills.retry, wait, as_json)
+
+
+@app.command()
+def cancel(manifest_id: str, as_json: JsonOption = False) -> None:
+    """Cancel the manifest's running backfills."""
+    backfills = service()
+    try:
+        cancelled = backfills.cancel(manifest_id)
+    except WebserverUnavailable as error:
+        raise fail(error, 3) from error
+    except (ManifestError, DagsterApiError) as error:
+        raise fail(error) from error
+    emit(
+        as_json,
+        {"id": manifest_id, "cancelled": cancelled},
+        lambda: console.print(f"cancelled {len(cancelled)} backfill(s) of {manifest_id}"),
+    )
+
+
+@app.command()
+def report(
+    manifest_id: str,
+    out: Annotated[Path, typer.Option(help="Where to write the report.")] = Path("reports"),
+    as_json: JsonOption = False,
+) -> None:
+    """Write the evidence as Markdown plus a PNG chart."""
+    backfills = service()
+    try:
+        evidence = backfills.evidence(manifest_id)
+    except WebserverUnavailable as error:
+        raise fail(error, 3) from error
+    except ManifestError as error:
+        raise fail(error) from error
+    markdown, chart = write_report(evidence, out)
+    emit(
+        as_json,
+        {"id": manifest_id, "markdown": str(markdown), "chart": str(chart)},
+        lambda: console.print(f"report: {markdown}\nchart:  {chart}"),
+    )
+
+
+@app.command()
+def rollback(
+    manifest_id: str,
+    force: Annotated[bool, typer.Option(help="Also when a later run republished.")] = False,
+    wait: Annotated[
+        bool, typer.Option(help="Accepted for symmetry: rollback is synchronous.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Restore every partition the backfill published to the version it replaced."""
+    del wait
+    backfills = service()
+    try:
+        restored = backfills.rollback(manifest_id, force=force)
+    except (BackfillError, ManifestError, PublishError) as error:
+        raise fail(error) from error
+    emit(
+        as_json,
+        {"id": manifest_id, "restored": restored},
+        lambda: console.print(
+            f"rolled back {manifest_id}: "
+            + ", ".join(f"{t} ({len(d)} partition(s))" for t, d in restored.items())
+        ),
+    )

@@ -1,0 +1,103 @@
+"""The resource interfaces (lake, warehouse, spark) and their embedded-default flavours."""
+
+import os
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_pyspark import PySparkResource
+from dagster_pyspark.resources import spark_session_from_config
+
+from finsight_assets.defs.run_context import BACKFILL_LANE, run_lane
+from finsight_assets.lib.engines.lake import Lake, LocalLake
+from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
+from finsight_assets.lib.engines.warehouse import (
+    LOCK_ATTEMPTS,
+    DuckDBWarehouse,
+    Warehouse,
+    duckdb_connector,
+)
+from finsight_assets.lib.layers.silver import SilverEngine
+from finsight_assets.lib.layers.silver_spark import LocalSparkEngine
+from finsight_assets.lib.settings import Settings
+
+BACKFILL_NICENESS = 10
+
+
+class LakeResource(dg.ConfigurableResource):
+    """Where raw partitions are read and staged files written; one subclass per environment."""
+
+    def get_lake(self) -> Lake:
+        raise NotImplementedError
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Where silver and gold tables live; one subclass per environment."""
+
+    def connect(self, lock_attempts: int | None = None) -> AbstractContextManager[Warehouse]:
+        """A connection for one unit of work; `lock_attempts` bounds a wait for a file lock."""
+        raise NotImplementedError
+
+
+class SparkResource(dg.ConfigurableResource):
+    """Where silver's Spark jobs run; one subclass per environment."""
+
+    def silver_engine(self, context: dg.AssetExecutionContext) -> SilverEngine:
+        raise NotImplementedError
+
+
+class LocalLakeResource(LakeResource):
+    """The lake as a local folder (`$FINSIGHT_HOME/lake`)."""
+
+    root: str
+
+    def get_lake(self) -> LocalLake:
+        return LocalLake(Path(self.root))
+
+
+class DuckDBWarehouseResource(WarehouseResource):
+    """The warehouse as a DuckDB file; each use opens a short-lived connection.
+
+    Not dagster-duckdb's resource: its connection stays open when the step raises, and the
+    file's write lock with it.
+    """
+
+    database: str
+
+    def connect(self, lock_attempts: int | None = None) -> AbstractContextManager[DuckDBWarehouse]:
+        return duckdb_connector(Path(self.database), lock_attempts or LOCK_ATTEMPTS)()
+
+
+class LocalSparkResource(PySparkResource, SparkResource):
+    """Spark in this process (`local[*]`); backfill runs use the backfill lane's settings."""
+
+    backfill_spark_config: dict[str, Any] = {}
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Spark's driver otherwise binds to whatever the host name resolves to.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        tags = dict(context.dagster_run.tags) if context.dagster_run else {}
+        lane = run_lane(tags)
+        config = self.backfill_spark_config if lane == BACKFILL_LANE else self.spark_config
+        if lane == BACKFILL_LANE:
+            # On one machine both lanes share the cores: a backfill run (and the Spark JVM it
+            # starts, which inherits this) yields the CPU whenever a daily run needs it.
+            os.nice(BACKFILL_NICENESS)
+        if context.log is not None:
+            context.log.info(f"Spark for the {lane} lane")
+        self._spark_session = spark_session_from_config(config or self.spark_config)
+
+    def silver_engine(self, context: dg.AssetExecutionContext) -> SilverEngine:
+        return LocalSparkEngine(self.spark_session)
+
+
+def local_resources(settings: Settings) -> dict[str, Any]:
+    return {
+        "lake": LocalLakeResource(root=str(settings.lake)),
+        "warehouse": DuckDBWarehouseResource(database=str(settings.warehouse_path)),
+        "spark": LocalSparkResource(
+            spark_config=dict(LOCAL_SPARK_CONFIG),
+            backfill_spark_config=dict(BACKFILL_SPARK_CONFIG),
+        ),
+    }

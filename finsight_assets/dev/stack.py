@@ -1,0 +1,129 @@
+"""A Dagster webserver and daemon on 127.0.0.1 over one FINSIGHT_HOME (for the demo and tests)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from finsight_assets.lib.backfills.webserver import DagsterWebserver, WebserverUnavailable
+from finsight_assets.lib.settings import REPOSITORY_ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class DagsterStack:
+    home: Path
+    url: str
+    env: dict[str, str]
+    processes: list[subprocess.Popen]
+
+    @property
+    def webserver(self) -> DagsterWebserver:
+        return DagsterWebserver(self.url)
+
+    def finsight(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        """Run the `finsight` command against this stack."""
+        return subprocess.run(
+            [str(BIN / "finsight"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPOSITORY_ROOT,
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def start_stack(home: Path, start_date: str, days_per_run: int | None) -> DagsterStack:
+    """Start both on a free port; `days_per_run` None runs each backfill as one run."""
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPOSITORY_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "FINSIGHT_HOME": str(home),
+        "FINSIGHT_START_DATE": start_date,
+        "DAGSTER_HOME": str(dagster_home),
+        "DAGSTER_WEBSERVER_URL": url,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+    env.pop("FINSIGHT_BACKFILL_DAYS_PER_RUN", None)
+    if days_per_run is not None:
+        env["FINSIGHT_BACKFILL_DAYS_PER_RUN"] = str(days_per_run)
+    logs = home / "logs"
+    logs.mkdir(exist_ok=True)
+    commands = {
+        "webserver": [
+            str(BIN / "dagster-webserver"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            str(REPOSITORY_ROOT / "workspace.yaml"),
+        ],
+        "daemon": [
+            str(BIN / "dagster-daemon"),
+            "run",
+            "-w",
+            str(REPOSITORY_ROOT / "workspace.yaml"),
+        ],
+    }
+    processes = []
+    for name, command in commands.items():
+        # The child keeps its own copy of the log's file descriptor.
+        with open(logs / f"{name}.log", "w") as log:
+            processes.append(
+                subprocess.Popen(
+                    command, env=env, cwd=REPOSITORY_ROOT, stdout=log, stderr=subprocess.STDOUT
+                )
+            )
+    stack = DagsterStack(home=home, url=url, env=env, processes=processes)
+    try:
+        wait_for(lambda: _answers(stack.webserver), 120, "the webserver to answer")
+    except Exception:
+        stack.stop()
+        raise
+    return stack
+
+
+def _answers(webserver: DagsterWebserver) -> bool:
+    try:
+        webserver.ping()
+    except WebserverUnavailable:
+        return False
+    return True
+
+
+def wait_for(condition: Callable[[], object], seconds: float, what: str, every: float = 2.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError(f"waited {seconds:.0f}s for {what}")

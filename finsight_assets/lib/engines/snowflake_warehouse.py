@@ -1,0 +1,136 @@
+"""The Snowflake flavour of the warehouse: the few statements that differ from DuckDB.
+
+The protocol's SQL (gold, audits, publish) is shared text; here live only
+- explicit transactions in the connection's one session (`BEGIN` ... `COMMIT`); the protocol puts
+  only DML inside them, because Snowflake commits any open transaction before a DDL statement;
+- staged Parquet loaded with `COPY INTO` from an external stage over the lake, by column name;
+- the row hash (`HASH`, Snowflake's deterministic 64-bit hash) and the CSV export.
+
+Rollback keeps replaced rows in `history.*` tables, as on DuckDB, rather than Time Travel: a
+backfill may be rolled back weeks later, beyond a table's Time Travel retention, and history
+rows are kept per partition version, where a zero-copy clone would be of the whole table.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from finsight_assets.lib.engines.warehouse import string_literal
+
+logger = logging.getLogger(__name__)
+
+# Set when the session opens (connection argument `session_parameters`).
+SESSION_PARAMETERS = {"TIMEZONE": "UTC", "QUERY_TAG": "finsight"}
+
+# Snowflake's COPY INTO takes at most 1,000 names in FILES.
+COPY_FILES_LIMIT = 1000
+
+
+class SnowflakeWarehouse:
+    """One Snowflake session: the protocol's statements, transactions and loads from the lake.
+
+    `stage` is an external stage whose URL is `lake_root` (the lake's s3://bucket/prefix), so
+    a staged file's stage path is its uri without that root. Open the connection with
+    `SESSION_PARAMETERS` from this module: timestamps are UTC instants, whatever the account says.
+    """
+
+    dialect = "snowflake"
+
+    def __init__(self, connection: Any, stage: str, lake_root: str):
+        self.connection = connection
+        self.stage = stage
+        self.lake_root = lake_root.rstrip("/")
+
+    def execute(self, sql: str) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+
+    def fetchall(self, sql: str) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            return [tuple(row) for row in cursor.fetchall()]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def stage_path(self, uri: str) -> str:
+        """A lake file's path within the external stage."""
+        if not uri.startswith(self.lake_root + "/"):
+            raise ValueError(f"{uri} is not under the stage's lake root {self.lake_root}")
+        return uri[len(self.lake_root) + 1 :]
+
+    def load_parquet(self, table: str, files: Sequence[str], columns: Sequence[str]) -> None:
+        """COPY the staged Parquet files into `table`, matching columns by name.
+
+        Files are named explicitly (no pattern), a thousand at a time, folder by folder, and
+        FORCE loads them even if a file of that name was loaded before.
+        """
+        by_folder: dict[str, list[str]] = {}
+        for uri in files:
+            folder, name = posixpath.split(self.stage_path(uri))
+            by_folder.setdefault(folder, []).append(name)
+        for folder, names in sorted(by_folder.items()):
+            for start in range(0, len(names), COPY_FILES_LIMIT):
+                chunk = names[start : start + COPY_FILES_LIMIT]
+                listed = ", ".join(string_literal(name) for name in chunk)
+                self.execute(
+                    f"COPY INTO {table} FROM @{self.stage}/{folder}/ FILES = ({listed}) "
+                    "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE "
+                    "FORCE = TRUE"
+                )
+
+    def _arrow_batches(self, sql: str) -> Iterator[pa.RecordBatch]:
+        # Snowflake upper-cases unquoted names; the contract's names are lower case.
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            names = [column[0].lower() for column in cursor.description]
+            for table in cursor.fetch_arrow_batches():
+                for batch in table.to_batches():
+                    yield batch.rename_columns(names)
+
+    def fetch_arrow_batches(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Stream a query's result in Arrow batches (the connector's result chunks)."""
+        for batch in self._arrow_batches(sql):
+            for start in range(0, batch.num_rows, batch_rows):
+                yield batch.slice(start, batch_rows)
+
+    def export_csv(self, sql: str, path: str) -> None:
+        """Write a query's result as a CSV file with a header, streamed batch by batch."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM ({sql}) LIMIT 0")
+            names = [column[0].lower() for column in cursor.description]
+        batches = self._arrow_batches(sql)
+        first = next(batches, None)
+        if first is None:
+            # No rows: the header alone, as DuckDB's COPY writes it.
+            Path(path).write_text(",".join(names) + "\n", encoding="utf-8")
+            return
+        options = pacsv.WriteOptions(quoting_style="needed")
+        with pacsv.CSVWriter(path, first.schema, write_options=options) as writer:
+            writer.write_batch(first)
+            for batch in batches:
+                writer.write_batch(batch)
+
+    def next_value_sql(self, sequence: str) -> str:
+        return f"{sequence}.NEXTVAL"
+
+    def compare_hash_sql(self, columns: Sequence[str]) -> str:
+        return f"HASH({', '.join(columns)})"
+
+    def row_hash_sql(self, columns: Sequence[str]) -> str:
+        return f"HASH({', '.join(columns)})"

@@ -1,0 +1,29 @@
+"""The partner export: a side effect outside the warehouse, so it is guarded by run mode."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from finsight_assets.lib.contract.tables import GOLD_DAILY_CUSTOMER_SUMMARY
+from finsight_assets.lib.engines.lake import Lake
+from finsight_assets.lib.engines.warehouse import Warehouse, date_literal
+
+
+def partner_export_name(business_date: date) -> str:
+    return f"partner_daily_export_{business_date.isoformat()}.csv"
+
+
+def write_partner_export(warehouse: Warehouse, lake: Lake, business_date: date) -> str:
+    """The day's customer summaries as CSV under the lake's exports/; whole or not at all."""
+    name = partner_export_name(business_date)
+    columns = ", ".join(GOLD_DAILY_CUSTOMER_SUMMARY.business_columns)
+    with tempfile.TemporaryDirectory(prefix="finsight-export-") as scratch:
+        local = Path(scratch) / name
+        warehouse.export_csv(
+            f"SELECT {columns} FROM {GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name} "
+            f"WHERE business_date = {date_literal(business_date)} ORDER BY customer_id",
+            str(local),
+        )
+        return lake.put_export(local, name)

@@ -1,0 +1,259 @@
+"""Silver end to end, engine by engine: check raw files, run Spark, load, write-audit-publish.
+
+Knows nothing of Dagster: the assets in `defs/silver` call these functions with a silver engine
+(where the Spark jobs run), a lake, a warehouse and the run's identity.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+import pyarrow.parquet as pq
+
+from finsight_assets.lib.contract import tables as contract
+from finsight_assets.lib.engines.lake import Lake
+from finsight_assets.lib.engines.warehouse import STAGING_SCHEMA, Warehouse, string_literal
+from finsight_assets.lib.layers import silver_spark
+from finsight_assets.lib.layers.raw_files import (
+    RawFileError,
+    RawPartition,
+    combine_versions,
+    inspect_partition,
+)
+from finsight_assets.lib.wap import audits, publish
+from finsight_assets.lib.wap.publish import LayerResult, RunInfo
+
+logger = logging.getLogger(__name__)
+
+Connect = Callable[[], AbstractContextManager[Warehouse]]
+
+
+class SilverEngine(Protocol):
+    """Where silver's Spark jobs run: Spark in this process, or EMR Serverless in production."""
+
+    def run(self, job: silver_spark.SilverJob) -> None: ...
+
+
+def _inspect(
+    lake: Lake, table: str, dates: Sequence[date], failed: dict[date, str]
+) -> dict[date, RawPartition]:
+    partitions = {}
+    for d in dates:
+        if d in failed:
+            continue
+        try:
+            partitions[d] = inspect_partition(lake, table, d)
+        except RawFileError as error:
+            failed[d] = f"raw/{table}: {error}"
+    return partitions
+
+
+def read_usd_rates(lake: Lake, partition: RawPartition) -> dict[str, Decimal]:
+    """A day's listed rates (a few rows: read in the driver); conflicting rates fail the day."""
+    rates: dict[str, Decimal] = {}
+    for file in partition.files:
+        with lake.open_input(file.uri) as handle:
+            table = pq.read_table(handle, columns=["currency", "usd_rate"])
+        for currency, rate in zip(
+            table.column("currency").to_pylist(), table.column("usd_rate").to_pylist(), strict=True
+        ):
+            if currency is None or rate is None or rate <= 0:
+                continue
+            if currency in rates and rates[currency] != rate:
+                raise RawFileError(
+                    file.uri, f"conflicting usd_rate for {currency}: {rates[currency]} and {rate}"
+                )
+            rates[currency] = rate
+    return rates
+
+
+def _outcome_table(name: str, run: RunInfo) -> str:
+    suffix = "".join(ch for ch in run.run_id if ch.isalnum())[:12]
+    return f"{STAGING_SCHEMA}.{name}_outcomes__{suffix}"
+
+
+def _load_outcomes(
+    warehouse: Warehouse, table: str, files: Sequence[str], columns: Sequence[contract.Column]
+) -> None:
+    """Load Spark's staged outcome rows into a warehouse staging table (empty when none)."""
+    definitions = ", ".join(f"{c.name} {c.sql_type}" for c in columns)
+    warehouse.execute(f"CREATE OR REPLACE TABLE {table} ({definitions})")
+    if files:
+        warehouse.load_parquet(table, files, [c.name for c in columns])
+
+
+_TRANSACTION_OUTCOME_COLUMNS = (
+    contract.Column("business_date", contract.DATE),
+    contract.Column("outcome", contract.TEXT),
+    *contract.SILVER_TRANSACTIONS_REJECTED.columns[1:],
+    contract.Column("usd_rate", contract.RATE_SQL),
+    contract.Column("amount_usd", contract.MONEY_SQL),
+    contract.Column("signed_amount_usd", contract.MONEY_SQL),
+)
+_CUSTOMER_OUTCOME_COLUMNS = (
+    contract.Column("business_date", contract.DATE),
+    contract.Column("outcome", contract.TEXT),
+    *contract.SILVER_CUSTOMERS.columns[1:],
+)
+
+
+def _select(table: contract.TableSpec, source: str, outcome: str) -> str:
+    columns = ", ".join(table.business_columns)
+    return f"SELECT {columns} FROM {source} WHERE outcome = {string_literal(outcome)}"
+
+
+def build_silver_transactions(
+    engine: SilverEngine,
+    lake: Lake,
+    connect: Connect,
+    run: RunInfo,
+    dates: Sequence[date],
+    code_version: str,
+) -> LayerResult:
+    """silver.transactions and silver.transactions_rejected for the given dates, published together.
+
+    A date whose raw files break the contract is reported in `failed` and publishes nothing;
+    the other dates go on.
+    """
+    result = LayerResult()
+    transactions = _inspect(lake, "transactions", dates, result.failed)
+    fx = _inspect(lake, "fx_rates", dates, result.failed)
+    rates: dict[date, Mapping[str, Decimal]] = {}
+    for d in dates:
+        if d in result.failed:
+            continue
+        try:
+            rates[d] = read_usd_rates(lake, fx[d])
+        except RawFileError as error:
+            result.failed[d] = f"raw/fx_rates: {error}"
+    good = [d for d in dates if d not in result.failed]
+    if not good:
+        return result
+    files = {d: [f.uri for f in transactions[d].files] for d in good if transactions[d].files}
+    _stage_load_audit_publish(
+        connect,
+        lake,
+        run,
+        code_version,
+        engine=engine,
+        outcomes=_Outcomes(
+            "transactions", _TRANSACTION_OUTCOME_COLUMNS, silver_spark.TRANSACTION_OUTCOMES
+        ),
+        files=files,
+        usd_rates={d: rates[d] for d in files},
+        tables=[
+            (contract.SILVER_TRANSACTIONS, "VALID"),
+            (contract.SILVER_TRANSACTIONS_REJECTED, "REJECTED"),
+        ],
+        input_versions={d: combine_versions(transactions[d].version, fx[d].version) for d in good},
+        raw_rows={d: transactions[d].rows for d in good},
+        result=result,
+    )
+    return result
+
+
+def build_silver_customers(
+    engine: SilverEngine,
+    lake: Lake,
+    connect: Connect,
+    run: RunInfo,
+    dates: Sequence[date],
+    code_version: str,
+) -> LayerResult:
+    """silver.customers for the given dates, from each date's raw snapshot."""
+    result = LayerResult()
+    snapshots = _inspect(lake, "customers", dates, result.failed)
+    good = [d for d in dates if d not in result.failed]
+    if not good:
+        return result
+    files = {d: [f.uri for f in snapshots[d].files] for d in good if snapshots[d].files}
+    _stage_load_audit_publish(
+        connect,
+        lake,
+        run,
+        code_version,
+        engine=engine,
+        outcomes=_Outcomes("customers", _CUSTOMER_OUTCOME_COLUMNS, silver_spark.CUSTOMER_OUTCOMES),
+        files=files,
+        tables=[(contract.SILVER_CUSTOMERS, "VALID")],
+        input_versions={d: snapshots[d].version for d in good},
+        raw_rows={d: snapshots[d].rows for d in good},
+        result=result,
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    transform: str
+    columns: Sequence[contract.Column]
+    labels: Sequence[str]
+
+
+def _stage_load_audit_publish(
+    connect: Connect,
+    lake: Lake,
+    run: RunInfo,
+    code_version: str,
+    *,
+    engine: SilverEngine,
+    outcomes: _Outcomes,
+    files: Mapping[date, Sequence[str]],
+    usd_rates: Mapping[date, Mapping[str, Decimal]] | None = None,
+    tables: Sequence[tuple[contract.TableSpec, str]],
+    input_versions: Mapping[date, str],
+    raw_rows: Mapping[date, int],
+    result: LayerResult,
+) -> None:
+    """Spark writes the outcome rows (no warehouse connection held meanwhile), then the warehouse
+    loads them, stages each table's rows, audits them, and publishes all tables together."""
+    result.raw_rows = sum(raw_rows.values())
+    uri = lake.staging_uri(f"silver_{outcomes.transform}", run.run_id)
+    try:
+        staged_files: list[str] = []
+        if files:
+            engine.run(
+                silver_spark.SilverJob(
+                    transform=outcomes.transform,
+                    files_by_date=files,
+                    staging_uri=uri,
+                    usd_rates=usd_rates or {},
+                )
+            )
+            staged_files = lake.parquet_files(uri)
+        with connect() as warehouse:
+            outcome_table = _outcome_table(outcomes.transform, run)
+            staged_all: list[publish.StagedPartitions] = []
+            try:
+                _load_outcomes(warehouse, outcome_table, staged_files, outcomes.columns)
+                for table, outcome in tables:
+                    staged = publish.stage(
+                        warehouse,
+                        table,
+                        run,
+                        code_version,
+                        input_versions,
+                        _select(table, outcome_table, outcome),
+                    )
+                    staged_all.append(staged)
+                    checks = [
+                        audits.count_identity(raw_rows, outcome_table, outcome, outcomes.labels),
+                        audits.unique_key,
+                        audits.contract_schema_audit,
+                        audits.diff_against_published,
+                    ]
+                    result.audits[table.qualified_name] = publish.audit(warehouse, staged, checks)
+                for version in publish.publish_audited(warehouse, result.audits, *staged_all):
+                    result.versions.setdefault(version.table_name, []).append(version)
+            finally:
+                for staged in staged_all:
+                    publish.drop_staged(warehouse, staged)
+                warehouse.execute(f"DROP TABLE IF EXISTS {outcome_table}")
+    finally:
+        lake.remove_staging(uri)

@@ -1,0 +1,258 @@
+"""The silver transforms in PySpark: raw Parquet in, staged Parquet out, one pass over the input.
+
+Each transform writes every raw row once with its `outcome`, so the warehouse can split the
+rows into their tables and prove that none was lost:
+- transactions: VALID, REJECTED (with reason_code) or DUPLICATE (a delivery dedup removed);
+- customers: VALID, SUPERSEDED (an older row of a repeated customer) or MISSING_ID.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from finsight_assets.lib.contract import tables as contract
+from finsight_assets.lib.settings import BUSINESS_TIME_ZONE
+
+TRANSACTION_OUTCOMES = ("VALID", "REJECTED", "DUPLICATE")
+CUSTOMER_OUTCOMES = ("VALID", "SUPERSEDED", "MISSING_ID")
+
+_SPARK_TYPES = {
+    "string": T.StringType(),
+    "decimal128(18, 2)": T.DecimalType(18, 2),
+    "decimal128(18, 8)": T.DecimalType(18, 8),
+    "timestamp[us, tz=UTC]": T.TimestampType(),
+}
+
+
+def spark_schema(table: str) -> T.StructType:
+    """The contract's columns of a raw table as a Spark schema (extra file columns are ignored)."""
+    return T.StructType(
+        [
+            T.StructField(field.name, _SPARK_TYPES[str(field.type)], nullable=True)
+            for field in contract.RAW_SCHEMAS[table]
+        ]
+    )
+
+
+def read_raw(
+    spark: SparkSession, table: str, files_by_date: Mapping[date, Sequence[str]]
+) -> DataFrame:
+    """The rows of the given raw files, with the business_date of the folder each came from."""
+    files = [path for d in sorted(files_by_date) for path in files_by_date[d]]
+    date_of_file = F.regexp_extract(
+        F.col("_metadata.file_path"), r"business_date=(\d{4}-\d{2}-\d{2})", 1
+    )
+    return (
+        spark.read.schema(spark_schema(table))
+        .parquet(*files)
+        .select("*", F.to_date(date_of_file).alias("business_date"))
+    )
+
+
+def _rates(spark: SparkSession, usd_rates: Mapping[date, Mapping[str, object]]) -> DataFrame:
+    rows = [
+        (d, currency, rate)
+        for d, by_currency in usd_rates.items()
+        for currency, rate in by_currency.items()
+    ]
+    schema = T.StructType(
+        [
+            T.StructField("business_date", T.DateType(), False),
+            T.StructField("currency", T.StringType(), False),
+            T.StructField("listed_usd_rate", T.DecimalType(18, 8), False),
+        ]
+    )
+    return spark.createDataFrame(rows, schema)
+
+
+def _reason_code(business_date: Column) -> Column:
+    missing = None
+    for name in contract.REQUIRED_TRANSACTION_FIELDS:
+        condition = F.col(name).isNull()
+        missing = condition if missing is None else missing | condition
+    new_york_date = F.to_date(F.from_utc_timestamp(F.col("event_ts"), BUSINESS_TIME_ZONE))
+    return (
+        F.when(missing, F.lit(contract.MISSING_FIELD))
+        .when(~F.col("event_type").isin(*contract.EVENT_TYPES), F.lit(contract.UNKNOWN_EVENT_TYPE))
+        .when(F.col("amount") <= 0, F.lit(contract.NON_POSITIVE_AMOUNT))
+        .when(new_york_date != business_date, F.lit(contract.WRONG_BUSINESS_DATE))
+        .when(F.col("usd_rate").isNull(), F.lit(contract.UNKNOWN_CURRENCY))
+    )
+
+
+def transaction_outcomes(
+    spark: SparkSession,
+    files_by_date: Mapping[date, Sequence[str]],
+    usd_rates: Mapping[date, Mapping[str, object]],
+) -> DataFrame:
+    """Every raw transaction row with its outcome, reason_code and USD amounts (CONTRACT.md)."""
+    raw = read_raw(spark, "transactions", files_by_date)
+    # The greatest ingested_at wins; the remaining columns only make the pick deterministic
+    # among identical deliveries.
+    latest_first = Window.partitionBy("business_date", "event_id").orderBy(
+        F.col("ingested_at").desc_nulls_last(),
+        *[
+            F.col(name).asc_nulls_last()
+            for name in (
+                "transaction_id",
+                "account_id",
+                "customer_id",
+                "event_type",
+                "amount",
+                "currency",
+                "merchant_category",
+                "event_ts",
+            )
+        ],
+    )
+    # Rows without an event_id cannot be duplicates of each other: each is kept (and rejected).
+    delivery_rank = F.when(F.col("event_id").isNull(), F.lit(1)).otherwise(
+        F.row_number().over(latest_first)
+    )
+    usd_rate = F.when(F.col("currency") == contract.BASE_CURRENCY, F.lit(1).cast("decimal(18,8)"))
+    usd_rate = usd_rate.otherwise(F.col("listed_usd_rate"))
+    amount_usd = F.round(F.col("amount") * F.col("usd_rate"), 2).cast("decimal(18,2)")
+    signed = F.when(F.col("event_type").isin(*contract.CREDIT_EVENT_TYPES), F.col("amount_usd"))
+    signed = signed.otherwise(-F.col("amount_usd")).cast("decimal(18,2)")
+    reason = _reason_code(F.col("business_date"))
+    return (
+        raw.withColumn("delivery_rank", delivery_rank)
+        .join(F.broadcast(_rates(spark, usd_rates)), ["business_date", "currency"], "left")
+        .withColumn("usd_rate", usd_rate)
+        .withColumn("reason_code", F.when(F.col("delivery_rank") == 1, reason))
+        .withColumn(
+            "outcome",
+            F.when(F.col("delivery_rank") > 1, F.lit("DUPLICATE"))
+            .when(F.col("reason_code").isNotNull(), F.lit("REJECTED"))
+            .otherwise(F.lit("VALID")),
+        )
+        .withColumn("amount_usd", F.when(F.col("outcome") == "VALID", amount_usd))
+        .withColumn("signed_amount_usd", F.when(F.col("outcome") == "VALID", signed))
+        .drop("listed_usd_rate", "delivery_rank")
+    )
+
+
+def customer_outcomes(
+    spark: SparkSession, files_by_date: Mapping[date, Sequence[str]]
+) -> DataFrame:
+    """Every raw customer row with its outcome; the latest row of each customer is VALID."""
+    raw = read_raw(spark, "customers", files_by_date)
+    latest_first = Window.partitionBy("business_date", "customer_id").orderBy(
+        F.col("updated_at").desc_nulls_last(),
+        *[
+            F.col(name).asc_nulls_last()
+            for name in ("created_at", "country", "segment", "kyc_status", "email", "full_name")
+        ],
+    )
+    # Trimmed of any white space (tabs and newlines too), like Python's str.strip().
+    trimmed = F.regexp_replace(F.col("email"), r"^\s+|\s+$", "")
+    email_sha256 = F.sha2(F.lower(trimmed), 256)
+    return (
+        raw.withColumn("snapshot_rank", F.row_number().over(latest_first))
+        .withColumn(
+            "outcome",
+            F.when(F.col("customer_id").isNull(), F.lit("MISSING_ID"))
+            .when(F.col("snapshot_rank") > 1, F.lit("SUPERSEDED"))
+            .otherwise(F.lit("VALID")),
+        )
+        .withColumn("email_sha256", email_sha256)
+        .drop("snapshot_rank", "full_name", "email")
+    )
+
+
+def write_staged(frame: DataFrame, uri: str) -> None:
+    """Write a transform's rows as Parquet files under a run's staging uri.
+
+    `business_date` stays a column in the files (no folder per date): the write needs no sort,
+    and a warehouse can load the files by column name (Snowflake's COPY INTO reads no folders).
+    """
+    frame.write.mode("overwrite").parquet(uri)
+
+
+TRANSFORMS = ("transactions", "customers")
+
+
+@dataclass(frozen=True)
+class SilverJob:
+    """One Spark job of the silver layer: which transform, over which raw files, staged where.
+
+    Plain JSON both ways, so the same job runs in this process or is shipped to a remote Spark
+    (EMR Serverless) as the entry point's argument.
+    """
+
+    transform: str
+    files_by_date: Mapping[date, Sequence[str]]
+    staging_uri: str
+    usd_rates: Mapping[date, Mapping[str, Decimal]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.transform not in TRANSFORMS:
+            raise ValueError(f"unknown silver transform {self.transform!r}; one of {TRANSFORMS}")
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "transform": self.transform,
+                "staging_uri": self.staging_uri,
+                "files_by_date": {
+                    d.isoformat(): list(files) for d, files in sorted(self.files_by_date.items())
+                },
+                # Rates travel as decimal strings: never through a float.
+                "usd_rates": {
+                    d.isoformat(): {currency: str(rate) for currency, rate in sorted(r.items())}
+                    for d, r in sorted(self.usd_rates.items())
+                },
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> SilverJob:
+        data = json.loads(text)
+        return cls(
+            transform=data["transform"],
+            staging_uri=data["staging_uri"],
+            files_by_date={
+                date.fromisoformat(d): list(files) for d, files in data["files_by_date"].items()
+            },
+            usd_rates={
+                date.fromisoformat(d): {currency: Decimal(rate) for currency, rate in r.items()}
+                for d, r in data.get("usd_rates", {}).items()
+            },
+        )
+
+
+def run_job(spark: SparkSession, job: SilverJob) -> None:
+    """Run one silver job: read its raw files once, write every row with its outcome."""
+    if job.transform == "transactions":
+        frame = transaction_outcomes(spark, job.files_by_date, job.usd_rates)
+    else:
+        frame = customer_outcomes(spark, job.files_by_date)
+    write_staged(frame, job.staging_uri)
+
+
+@dataclass(frozen=True)
+class LocalSparkEngine:
+    """Silver's Spark jobs in this process's Spark session (the embedded default)."""
+
+    spark: SparkSession
+
+    def run(self, job: SilverJob) -> None:
+        run_job(self.spark, job)
+
+
+def outcome_counts(spark: SparkSession, uri: str) -> dict[str, dict[str, int]]:
+    """Rows per business date and outcome of a staged job (a small aggregate, for reporting)."""
+    rows = spark.read.parquet(uri).groupBy("business_date", "outcome").count().collect()
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row["business_date"].isoformat(), {})[row["outcome"]] = row["count"]
+    return counts

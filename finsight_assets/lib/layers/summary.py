@@ -1,0 +1,56 @@
+"""What the warehouse holds: rows per table and the latest check outcomes, for people to read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from finsight_assets.lib.contract.tables import TABLES
+from finsight_assets.lib.engines.warehouse import AUDIT_SCHEMA, Warehouse
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    name: str
+    rows: int
+    partitions: int
+    first_date: str | None
+    last_date: str | None
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    passed: int
+    failed: int
+
+
+def table_summaries(warehouse: Warehouse) -> list[TableSummary]:
+    summaries = []
+    for table in TABLES:
+        rows, partitions, first, last = warehouse.fetchall(
+            "SELECT COUNT(*), COUNT(DISTINCT business_date), MIN(business_date), "
+            f"MAX(business_date) FROM {table.qualified_name}"
+        )[0]
+        summaries.append(
+            TableSummary(
+                name=table.qualified_name,
+                rows=int(rows),
+                partitions=int(partitions),
+                first_date=first.isoformat() if first else None,
+                last_date=last.isoformat() if last else None,
+            )
+        )
+    return summaries
+
+
+def check_summary(warehouse: Warehouse, run_ids: list[str] | None = None) -> CheckSummary:
+    """Passed and failed checks per partition, for the given runs (default: all runs)."""
+    where = ""
+    if run_ids:
+        ids = ", ".join("'" + run_id.replace("'", "''") + "'" for run_id in run_ids)
+        where = f"WHERE run_id IN ({ids})"
+    passed, failed = warehouse.fetchall(
+        "SELECT COALESCE(SUM(CASE WHEN passed THEN 1 ELSE 0 END), 0), "
+        f"COALESCE(SUM(CASE WHEN passed THEN 0 ELSE 1 END), 0) FROM {AUDIT_SCHEMA}.check_results "
+        f"{where}"
+    )[0]
+    return CheckSummary(passed=int(passed), failed=int(failed))

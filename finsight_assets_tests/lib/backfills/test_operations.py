@@ -1,0 +1,139 @@
+"""Backfill operations that need no Dagster: planning, approvals, stale code, rollback guards."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.backfills.manifests import ManifestError, approvals_required
+from finsight_assets.lib.backfills.service import BackfillError, open_backfills
+from finsight_assets.lib.contract import code_versions
+from finsight_assets.lib.settings import Settings
+from finsight_assets_tests.pipeline import query, run_pipeline
+
+FIRST = date(2025, 3, 1)
+CLOCK = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+
+
+def day(n: int) -> date:
+    return FIRST + timedelta(days=n)
+
+
+@pytest.fixture
+def loaded(spark, home):
+    generate_raw(home / "lake", FIRST, day(4), rows_per_day=200, seed=4)
+    run_pipeline(spark, home, [day(i) for i in range(4)], first=FIRST)
+    return open_backfills(Settings.from_env(), "http://127.0.0.1:9", lambda: CLOCK)
+
+
+def test_the_approval_matrix():
+    assert [approvals_required(n) for n in (1, 6, 7, 30, 31, 180)] == [0, 0, 1, 1, 2, 2]
+
+
+def test_a_plan_scopes_downstream_and_rolls_the_balance_forward(loaded):
+    manifest = loaded.plan(
+        reason="fix", requested_by="ann", start=day(1), end=day(1), assets=["silver.customers"]
+    )
+    ranges = {r.asset: (r.start, r.end) for r in manifest.ranges}
+    assert ranges == {
+        "silver.customers": (day(1), day(1)),
+        "gold.segment_daily_report": (day(1), day(1)),
+    }
+    manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(1))
+    ranges = {r.asset: (r.start, r.end) for r in manifest.ranges}
+    assert ranges["gold.account_daily_balance"] == (day(1), day(3))
+    assert ranges["silver.transactions_rejected"] == (day(1), day(1))
+    assert manifest.estimate.raw_rows > 0 and manifest.approvals_required == 0
+    assert set(manifest.input_versions) == {day(i).isoformat() for i in range(1, 4)}
+    with pytest.raises(FileExistsError):
+        loaded.store.create(manifest)
+    assert loaded.store.get(manifest.id) == manifest
+
+
+def test_approvals_and_launch_refusals(loaded):
+    manifest = loaded.plan(
+        reason="fix",
+        requested_by="ann",
+        start=day(0),
+        end=day(3),
+        requested_dates={"silver.customers": [day(i) for i in range(8)]},
+    )
+    assert manifest.approvals_required == 1
+    with pytest.raises(BackfillError, match="needs 1 approval"):
+        loaded.launch(manifest.id)
+    with pytest.raises(ManifestError, match="cannot approve"):
+        loaded.approve(manifest.id, "ann")
+    loaded.approve(manifest.id, "bob")
+    with pytest.raises(ManifestError, match="already approved"):
+        loaded.approve(manifest.id, "bob")
+    assert loaded.store.is_approved(manifest.id)
+
+
+def test_stale_code_scopes_exactly_what_an_older_version_wrote(loaded, monkeypatch):
+    with pytest.raises(BackfillError, match="nothing to backfill"):
+        loaded.plan(reason="bug fix", requested_by="ann", stale_code=True)
+    monkeypatch.setitem(code_versions.CODE_VERSIONS, "gold.daily_customer_summary", "2")
+    manifest = loaded.plan(reason="bug fix", requested_by="ann", stale_code=True)
+    assert {(r.asset, r.start, r.end) for r in manifest.ranges} == {
+        ("gold.daily_customer_summary", day(0), day(3)),
+        ("exports.partner_daily_export", day(0), day(3)),
+    }
+
+
+def test_rollback_refuses_when_a_later_day_was_built_on_the_backfill(spark, loaded, home):
+    manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(2))
+    before = query(home, "SELECT * FROM gold.account_daily_balance ORDER BY ALL")
+    run_pipeline(
+        spark, home, [day(1), day(2)], run_id="backfill-run", first=FIRST, manifest_id=manifest.id
+    )
+    run_pipeline(spark, home, [day(4)], run_id="daily-run", first=FIRST)
+    with pytest.raises(BackfillError, match=f"gold.account_daily_balance {day(4)}"):
+        loaded.rollback(manifest.id)
+    restored = loaded.rollback(manifest.id, force=True)
+    assert restored["gold.account_daily_balance"] == {
+        day(i).isoformat(): restored["gold.account_daily_balance"][day(i).isoformat()]
+        for i in (1, 2, 3)
+    }
+    after = query(
+        home,
+        f"SELECT * FROM gold.account_daily_balance WHERE business_date < DATE '{day(4)}' ORDER BY ALL",
+    )
+    assert after == [row for row in before if row[0] < day(4)]
+    (event,) = [e for e in loaded.store.events(manifest.id) if e["event"] == "rolled_back"]
+    assert event["to_recompute"] == [
+        {"asset": "gold.account_daily_balance", "date": day(4).isoformat()}
+    ]
+
+
+def test_launch_without_a_webserver_says_how_to_start_one(loaded):
+    from finsight_assets.lib.backfills.webserver import WebserverUnavailable
+
+    manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(1))
+    with pytest.raises(WebserverUnavailable, match="make dev"):
+        loaded.launch(manifest.id)
+    assert loaded.store.backfill_ids(manifest.id) == []
+
+
+def test_a_refused_rollback_leaves_every_table_untouched(spark, loaded, home):
+    from finsight_assets.lib.contract.tables import TABLES
+    from finsight_assets.lib.wap.publish import PublishError
+
+    manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(2))
+    run_pipeline(
+        spark, home, [day(1), day(2)], run_id="backfill-run", first=FIRST, manifest_id=manifest.id
+    )
+    run_pipeline(spark, home, [day(2)], run_id="later-run", first=FIRST)
+    before = {
+        t.qualified_name: query(home, f"SELECT * FROM {t.qualified_name} ORDER BY ALL")
+        for t in TABLES
+    }
+    with pytest.raises(PublishError, match="republished since"):
+        loaded.rollback(manifest.id)
+    after = {
+        t.qualified_name: query(home, f"SELECT * FROM {t.qualified_name} ORDER BY ALL")
+        for t in TABLES
+    }
+    assert after == before
+    assert not [e for e in loaded.store.events(manifest.id) if e["event"] == "rolled_back"]

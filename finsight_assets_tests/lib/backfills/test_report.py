@@ -1,0 +1,394 @@
+"""The backfill report: what the Markdown says, that the chart is a real PNG, and determinism."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from finsight_assets.lib.backfills.report import (
+    BackfillEvidence,
+    CheckEvidence,
+    PartitionEvidence,
+    RunTiming,
+    render_chart,
+    render_markdown,
+    write_report,
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+START = date(2025, 3, 3)
+RUN_A = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+RUN_B = "9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4"
+CLOCK = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)
+
+MANIFEST = {
+    "id": "bf-20250310-fx-fix",
+    "reason": "Re-run with corrected EUR/USD rates from the reference feed",
+    "requested_by": "dana.ops",
+    "mode": "backfill",
+    "requested_start": "2025-03-03",
+    "requested_end": "2025-03-07",
+    "ranges": [
+        {"asset": "silver/transactions", "start": "2025-03-03", "end": "2025-03-07"},
+        {"asset": "gold/daily_balances", "start": "2025-03-03", "end": "2025-03-09"},
+    ],
+    "estimate": {
+        "partitions": 12,
+        "rows": 60000,
+        "seconds": 420.0,
+        "vcpu_hours": 0.25,
+        "cost_usd": "0.0310",
+    },
+    "approvals_required": 2,
+    "code_versions": {"silver/transactions": "v7", "gold/daily_balances": "v3"},
+    "git_commit": "4f2c9e1ab77d",
+}
+
+
+def check(
+    name: str, passed: bool = True, blocking: bool = True, summary: str = "ok"
+) -> CheckEvidence:
+    return CheckEvidence(name=name, passed=passed, blocking=blocking, summary=summary)
+
+
+def partition(
+    table: str, day: int, before: int | None, after: int | None, **kwargs
+) -> PartitionEvidence:
+    defaults = {
+        "added": 0,
+        "removed": 0,
+        "changed": 0,
+        "total_change": {},
+        "checks": (check("row_count"), check("not_null_keys")),
+        "version_id": f"{table[:4]}{day:02d}aaaabbbbcccc",
+        "replaced_version_id": f"{table[:4]}{day:02d}00001111zzzz",
+        "run_id": RUN_A,
+    }
+    defaults.update(kwargs)
+    return PartitionEvidence(
+        table=table,
+        business_date=START + timedelta(days=day),
+        rows_before=before,
+        rows_after=after,
+        **defaults,
+    )
+
+
+def realistic() -> BackfillEvidence:
+    """Two tables, five days of transactions, one failed blocking check, one rolled back."""
+    partitions = [
+        partition(
+            "silver.transactions",
+            day,
+            10_000 + 100 * day,
+            10_012 + 100 * day,
+            added=12,
+            removed=0,
+            changed=340 + day,
+            total_change={"amount": f"-12.3{day}", "fee": "0.10"},
+        )
+        for day in range(5)
+    ]
+    partitions[2] = partition(
+        "silver.transactions",
+        2,
+        10_200,
+        10_150,
+        added=3,
+        removed=53,
+        changed=977,
+        total_change={"amount": "100000000000000000.01", "fee": "-0.50"},
+        checks=(
+            check("row_count"),
+            check("amount_reconciles", passed=False, summary="off by 0.01 USD"),
+            check("fx_rate_fresh", passed=False, blocking=False, summary="rates 2 days old"),
+        ),
+        rolled_back=True,
+    )
+    partitions += [
+        partition(
+            "gold.daily_balances",
+            day,
+            None if day == 6 else 2_000,
+            2_000 + day,
+            added=day,
+            removed=0,
+            changed=150,
+            total_change={"balance": f"{day}.00"},
+            run_id=RUN_B,
+        )
+        for day in range(7)
+    ]
+    runs = [
+        RunTiming(RUN_A, "SUCCESS", CLOCK, CLOCK + timedelta(seconds=300), 5),
+        RunTiming(
+            RUN_B, "FAILURE", CLOCK + timedelta(seconds=60), CLOCK + timedelta(seconds=500), 7
+        ),
+    ]
+    return BackfillEvidence(
+        manifest=MANIFEST,
+        approvals=[
+            {"by": "erin.risk", "at": "2025-03-09T17:02:00+00:00"},
+            {"by": "farid.data", "at": "2025-03-09T18:45:00+00:00"},
+        ],
+        events=[
+            {"event": "launched", "at": "2025-03-10T06:00:00+00:00", "runs": 2},
+            {"event": "run_failed", "at": "2025-03-10T06:08:20+00:00", "run_id": RUN_B},
+            {
+                "event": "rolled_back",
+                "at": "2025-03-10T07:00:00+00:00",
+                "partitions": ["2025-03-05"],
+            },
+        ],
+        partitions=list(reversed(partitions)),
+        runs=runs,
+    )
+
+
+def empty() -> BackfillEvidence:
+    manifest = {**MANIFEST, "id": "bf-dry", "mode": "dry_run", "estimate": {}, "code_versions": {}}
+    return BackfillEvidence(manifest=manifest, approvals=[], events=[], partitions=[], runs=[])
+
+
+def row_for(markdown: str, table: str, day: date) -> str:
+    """The Markdown table row of one partition, found under its table's heading."""
+    section = markdown.split(f"### {table}\n\n", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith(f"| {day.isoformat()} |")]
+    assert len(rows) == 1, section
+    return rows[0]
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_markdown_summary_names_the_backfill_and_its_approvers():
+    markdown = render_markdown(realistic(), "chart.png")
+
+    assert markdown.startswith("# Backfill bf-20250310-fx-fix\n")
+    assert "Re-run with corrected EUR/USD rates from the reference feed" in markdown
+    assert "dana.ops" in markdown
+    assert "erin.risk (2025-03-09T17:02:00+00:00)" in markdown
+    assert "farid.data (2025-03-09T18:45:00+00:00)" in markdown
+    assert "2 given of 2 required" in markdown
+    assert "`4f2c9e1ab77d`" in markdown
+    assert "silver/transactions: `v7`" in markdown
+    assert "![Backfill bf-20250310-fx-fix chart](chart.png)" in markdown
+
+
+def test_missing_approvals_are_flagged():
+    evidence = realistic()
+    one = BackfillEvidence(
+        evidence.manifest,
+        evidence.approvals[:1],
+        evidence.events,
+        evidence.partitions,
+        evidence.runs,
+    )
+
+    assert "1 given of 2 required (**1 missing**): erin.risk" in render_markdown(one, None)
+
+
+def test_scope_counts_inclusive_days_per_range():
+    markdown = render_markdown(realistic(), None)
+
+    assert "| silver/transactions | 2025-03-03 | 2025-03-07 | 5 |" in markdown
+    assert "| gold/daily_balances | 2025-03-03 | 2025-03-09 | 7 |" in markdown
+
+
+def test_estimate_is_set_against_actuals_from_partitions_and_runs():
+    markdown = render_markdown(realistic(), None)
+
+    assert "| partitions | 12 | 12 (12 published, 1 rolled back) |" in markdown
+    expected_rows = sum(10_012 + 100 * d for d in range(5)) - 10_212 + 10_150
+    expected_rows += sum(2_000 + d for d in range(7))
+    assert f"| rows | 60,000 | {expected_rows:,} |" in markdown
+    assert "| wall seconds | 420 | 500 |" in markdown
+    assert "| run seconds (sum) | — | 740 |" in markdown
+    assert "| vcpu_hours | 0.25 | — |" in markdown
+    assert "| cost_usd | 0.0310 | — |" in markdown
+
+
+def test_each_table_shows_rows_before_after_and_diffs():
+    markdown = render_markdown(realistic(), None)
+
+    plain = row_for(markdown, "silver.transactions", date(2025, 3, 4))
+    assert plain.startswith("| 2025-03-04 | 10,100 → 10,112 (+12) | 12 | 0 | 341 |")
+    shrunk = row_for(markdown, "silver.transactions", date(2025, 3, 5))
+    assert shrunk.startswith("| 2025-03-05 | 10,200 → 10,150 (-50) | 3 | 53 | 977 |")
+    assert shrunk.endswith("| `silv02aa` | `silv0200` | yes |")
+    balances = row_for(markdown, "gold.daily_balances", date(2025, 3, 6))
+    assert balances.startswith("| 2025-03-06 | 2,000 → 2,003 (+3) | 3 | 0 | 150 | balance: 3.00 |")
+    assert balances.endswith("| no |")
+    new = row_for(markdown, "gold.daily_balances", date(2025, 3, 9))
+    assert "| — → 2,006 (new) |" in new
+
+
+def test_partitions_are_sorted_by_table_then_date():
+    markdown = render_markdown(realistic(), None)
+
+    assert markdown.index("### gold.daily_balances") < markdown.index("### silver.transactions")
+    section = markdown.split("### silver.transactions\n", 1)[1]
+    dates = [line.split(" | ")[0][2:] for line in section.splitlines() if line.startswith("| 2025")]
+    assert dates == sorted(dates) and len(dates) == 5
+
+
+def test_failed_checks_are_named_in_bold_with_their_summaries():
+    markdown = render_markdown(realistic(), None)
+
+    row = row_for(markdown, "silver.transactions", date(2025, 3, 5))
+    assert "| 1/3: **amount_reconciles**, **fx_rate_fresh** (warn) |" in row
+    assert "2 of 25 checks failed:" in markdown
+    assert (
+        "- silver.transactions 2025-03-05: **amount_reconciles** (blocking) — off by 0.01 USD"
+        in markdown
+    )
+    assert "**fx_rate_fresh** (warning) — rates 2 days old" in markdown
+
+
+def test_all_passed_checks_are_counted():
+    evidence = BackfillEvidence(MANIFEST, [], [], [partition("silver.customers", 0, 5, 5)], [])
+
+    assert "All 2 checks passed." in render_markdown(evidence, None)
+
+
+def test_money_changes_keep_their_exact_decimal_text():
+    markdown = render_markdown(realistic(), None)
+
+    assert "amount: 100000000000000000.01; fee: -0.50" in markdown
+    assert "amount: -12.30; fee: 0.10" in markdown
+    assert "balance: 0.00" in markdown
+    assert "1e+17" not in markdown and "-0.5 " not in markdown
+
+
+def test_runs_and_timeline_are_listed():
+    markdown = render_markdown(realistic(), None)
+
+    assert (
+        "| `0f1e2d3c` | SUCCESS | 2025-03-10 06:00:00+00:00 | 2025-03-10 06:05:00+00:00 | 300 | 5 |"
+        in markdown
+    )
+    assert "| `9a8b7c6d` | FAILURE |" in markdown
+    assert "- 2025-03-10T06:00:00+00:00 **launched** — runs=2" in markdown
+    assert f"**run_failed** — run_id={RUN_B}" in markdown
+    assert '**rolled_back** — partitions=["2025-03-05"]' in markdown
+
+
+def test_run_seconds_need_both_ends():
+    assert RunTiming("r", "SUCCESS", CLOCK, CLOCK + timedelta(minutes=2), 1).seconds == 120.0
+    assert RunTiming("r", "STARTED", CLOCK, None, 1).seconds is None
+    assert RunTiming("r", "QUEUED", None, None, 0).seconds is None
+
+
+def test_chart_is_a_png_of_the_expected_size(tmp_path: Path):
+    path = render_chart(realistic(), tmp_path / "nested" / "chart.png")
+
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    assert png_size(data) == (1210, 770)
+    assert len(data) > 30_000
+
+
+def test_chart_of_many_dates_and_tables_draws_lines(tmp_path: Path):
+    tables = ("silver.transactions", "silver.customers", "silver.accounts", "gold.daily_balances")
+    partitions = [
+        partition(table, day, 1_000 * i + day, 1_000 * i + day + 1, rolled_back=day == 20)
+        for i, table in enumerate(tables)
+        for day in range(60)
+    ]
+    evidence = BackfillEvidence({**MANIFEST, "reason": "long " * 80}, [], [], partitions, [])
+
+    data = render_chart(evidence, tmp_path / "big.png").read_bytes()
+
+    assert data.startswith(PNG_SIGNATURE)
+    assert png_size(data) == (1210, 770)
+    assert len(data) > 30_000
+
+
+def test_importing_the_module_does_not_import_matplotlib():
+    code = "import sys, finsight_assets.lib.backfills.report; print('matplotlib' in sys.modules)"
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == "False"
+
+
+def test_write_report_writes_both_files_named_by_id(tmp_path: Path):
+    markdown, chart = write_report(realistic(), tmp_path / "reports")
+
+    assert markdown == tmp_path / "reports" / "backfill-bf-20250310-fx-fix.md"
+    assert chart == tmp_path / "reports" / "backfill-bf-20250310-fx-fix.png"
+    assert "(backfill-bf-20250310-fx-fix.png)" in markdown.read_text(encoding="utf-8")
+    assert chart.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_unsafe_ids_do_not_escape_the_output_directory(tmp_path: Path):
+    evidence = BackfillEvidence({**MANIFEST, "id": "../x y"}, [], [], [], [])
+
+    markdown, chart = write_report(evidence, tmp_path)
+
+    assert markdown.parent == tmp_path and markdown.name == "backfill-.._x_y.md"
+    assert chart.exists()
+
+
+def test_empty_evidence_still_renders_both_files(tmp_path: Path):
+    markdown, chart = write_report(empty(), tmp_path)
+
+    text = markdown.read_text(encoding="utf-8")
+    assert "# Backfill bf-dry" in text
+    assert "_No partitions were published._" in text
+    assert "_No runs were launched._" in text
+    assert "_No events were recorded._" in text
+    assert "0 given of 2 required (**2 missing**)" in text
+    data = chart.read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    assert png_size(data) == (1210, 770)
+    assert len(data) > 5_000
+
+
+@pytest.mark.parametrize("mode", ["dry_run", "failed"])
+def test_partitions_without_counts_or_times_do_not_crash(tmp_path: Path, mode: str):
+    unpublished = partition(
+        "silver.transactions",
+        0,
+        None,
+        None,
+        added=None,
+        removed=None,
+        changed=None,
+        checks=(),
+        version_id=None,
+        replaced_version_id=None,
+        run_id=None,
+    )
+    evidence = BackfillEvidence(
+        manifest={"id": mode},
+        approvals=[{}],
+        events=[{}],
+        partitions=[unpublished],
+        runs=[RunTiming("x", "CANCELED", None, None, 0)],
+    )
+
+    markdown, chart = write_report(evidence, tmp_path)
+
+    text = markdown.read_text(encoding="utf-8")
+    assert "| 2025-03-03 | — → — | — | — | — | — | — | — | — | no |" in text
+    assert "_No checks were recorded._" in text
+    assert chart.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_same_evidence_gives_identical_files(tmp_path: Path):
+    first = write_report(realistic(), tmp_path / "one")
+    second = write_report(realistic(), tmp_path / "two")
+
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes()
+    assert render_markdown(empty(), None) == render_markdown(empty(), None)
