@@ -11,7 +11,7 @@ import argparse
 import duckdb
 
 from benchmarks.common import median_seconds, print_table, write_result
-from finsight_assets.lib.engines.warehouse import DuckDBWarehouse
+from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
 
 COLUMNS = ["business_date", "event_id", "transaction_id", "account_id", "amount", "event_ts"]
 

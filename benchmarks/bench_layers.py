@@ -18,13 +18,14 @@ import pyarrow.parquet as pq
 
 from benchmarks.common import cores, median_seconds, print_table, write_result
 from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.contract.run_tags import LIVE
 from finsight_assets.lib.contract.tables import RAW_SCHEMAS
+from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
+from finsight_assets.lib.engines.spark import LocalSparkEngine
 from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG
-from finsight_assets.lib.engines.warehouse import duckdb_connector
 from finsight_assets.lib.layers import gold, silver
-from finsight_assets.lib.layers.silver_spark import LocalSparkEngine
-from finsight_assets.lib.wap.publish import LIVE, RunInfo
+from finsight_assets.lib.wap.model import RunInfo
 
 DAY = date(2025, 3, 4)
 

@@ -23,14 +23,14 @@ from benchmarks.common import print_table, timed, write_result
 from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.stack import start_stack, wait_for
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.backfills.service import TERMINAL_BACKFILL_STATES
+from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
 from finsight_assets.lib.backfills.webserver import (
     FINISHED_RUN_STATUSES,
     BackfillState,
     PartitionRange,
 )
 from finsight_assets.lib.contract.lineage import ALL_ASSETS
-from finsight_assets.lib.engines.warehouse import DuckDBWarehouse, open_duckdb
+from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.settings import Settings
 
 FIRST = date(2025, 1, 1)

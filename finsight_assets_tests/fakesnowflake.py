@@ -25,7 +25,7 @@ from fakesnow.cursor import FakeSnowflakeCursor
 from sqlglot import exp
 
 from finsight_assets.lib.engines.snowflake_warehouse import SESSION_PARAMETERS, SnowflakeWarehouse
-from finsight_assets.lib.engines.warehouse import ensure_schema
+from finsight_assets.lib.wap.layout import ensure_schema
 
 DATABASE = "FINSIGHT"
 STAGE = "FINSIGHT.STAGING.LAKE"

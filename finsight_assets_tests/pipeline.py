@@ -6,12 +6,17 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from finsight_assets.lib.contract.run_tags import BACKFILL, LIVE
+from finsight_assets.lib.engines.duckdb_warehouse import (
+    DuckDBWarehouse,
+    duckdb_connector,
+    open_duckdb,
+)
 from finsight_assets.lib.engines.lake import LocalLake
-from finsight_assets.lib.engines.warehouse import DuckDBWarehouse, duckdb_connector, open_duckdb
+from finsight_assets.lib.engines.spark import LocalSparkEngine
+from finsight_assets.lib.engines.warehouse import Connect
 from finsight_assets.lib.layers import gold, silver
-from finsight_assets.lib.layers.silver import Connect
-from finsight_assets.lib.layers.silver_spark import LocalSparkEngine
-from finsight_assets.lib.wap.publish import BACKFILL, LIVE, LayerResult, RunInfo
+from finsight_assets.lib.wap.model import LayerResult, RunInfo
 
 CLOCK = datetime(2025, 6, 1, 6, 0, tzinfo=UTC)
 

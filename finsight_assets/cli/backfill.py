@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import json
-import os
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, date, datetime
@@ -13,27 +10,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from finsight_assets.lib.backfills.manifests import Manifest, ManifestError
-from finsight_assets.lib.backfills.report import write_report
-from finsight_assets.lib.backfills.service import BackfillError, Backfills, open_backfills
-from finsight_assets.lib.backfills.webserver import (
-    DEFAULT_URL,
-    DagsterApiError,
-    WebserverUnavailable,
-)
+from finsight_assets.cli.backfill_output import console, emit, fail, show_manifest, watch
+from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError
+from finsight_assets.lib.backfills.operations import Backfills, open_backfills
+from finsight_assets.lib.backfills.report.files import write_report
+from finsight_assets.lib.backfills.webserver import DagsterApiError, WebserverUnavailable
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.wap.publish import PublishError
+from finsight_assets.lib.wap.model import PublishError
 
 app = typer.Typer(
     help="Backfills: plan, approve, launch, watch, report, roll back.", no_args_is_help=True
 )
-console = Console()
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-POLL_SECONDS = 3.0
 
 
 _RESOURCES = ExitStack()
@@ -49,29 +39,15 @@ def service() -> Backfills:
     try:
         settings = Settings.from_env()
     except ValueError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
-    url = os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_URL)
+        raise fail(error, 2) from error
     if settings.env != "prod":
-        return open_backfills(settings, url, utc_now)
+        return open_backfills(settings, utc_now)
     # Production's lake and warehouse settings resolve like a run's; they live as long as
     # this command does.
     from finsight_assets.defs.resources.environment import lake_and_warehouse
 
     lake, warehouse = _RESOURCES.enter_context(lake_and_warehouse(settings))
-    return open_backfills(settings, url, utc_now, lake=lake.get_lake(), connect=warehouse.connect)
-
-
-def fail(error: Exception, code: int = 1) -> typer.Exit:
-    console.print(f"[red]{error}[/red]")
-    return typer.Exit(code)
-
-
-def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
-    if as_json:
-        typer.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
-    else:
-        human()
+    return open_backfills(settings, utc_now, lake=lake.get_lake(), connect=warehouse.connect)
 
 
 def _date(value: str | None) -> date | None:
@@ -81,26 +57,6 @@ def _date(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError as error:
         raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from error
-
-
-def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
-    console.print(f"[bold]{manifest.id}[/bold]  {manifest.mode}  ({manifest.source})")
-    console.print(f"reason: {manifest.reason}  requested by: {manifest.requested_by}")
-    table = Table("asset", "from", "to", "days")
-    for r in manifest.ranges:
-        table.add_row(r.asset, r.start.isoformat(), r.end.isoformat(), str(r.days))
-    console.print(table)
-    if manifest.estimate is not None:
-        e = manifest.estimate
-        console.print(
-            f"estimate: {e.raw_rows:,} raw rows, {e.raw_bytes / 1e6:,.1f} MB, ~{e.seconds:,.0f} s, "
-            f"{e.vcpu_hours} vCPU-h, ${e.cost_usd} ({e.rows_per_second:,.0f} rows/s, {e.basis})"
-        )
-    approvals = backfills.store.approvals(manifest.id)
-    console.print(
-        f"approvals: {len(approvals)} of {manifest.approvals_required} "
-        f"{', '.join(a['by'] for a in approvals)}  status: {backfills.store.status(manifest.id)}"
-    )
 
 
 @app.command()
@@ -196,62 +152,7 @@ def _submit(
         lambda: console.print(f"{verb} {manifest_id} as Dagster backfill {backfill_id}"),
     )
     if wait:
-        _wait(backfills, manifest_id, as_json)
-
-
-def _wait(backfills: Backfills, manifest_id: str, as_json: bool) -> None:
-    """Show progress until every backfill of the manifest ends; exit 1 if a partition failed."""
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn(
-            "{task.completed}/{task.total} done, {task.fields[failed]} failed, "
-            "{task.fields[pending]} pending, {task.fields[rate]} rows/s, ETA {task.fields[eta]}"
-        ),
-        console=console,
-        disable=as_json,
-    )
-    try:
-        with bar:
-            task = bar.add_task(manifest_id, total=None, failed=0, pending="?", rate="-", eta="?")
-            while True:
-                progress = backfills.progress(manifest_id)
-                eta = progress.eta_seconds
-                bar.update(
-                    task,
-                    total=progress.targeted,
-                    completed=progress.done,
-                    failed=progress.failed,
-                    pending=progress.pending,
-                    rate=f"{progress.rows_per_second:,.0f}",
-                    eta="?" if eta is None else f"{eta:,.0f}s",
-                )
-                if progress.finished:
-                    break
-                time.sleep(POLL_SECONDS)
-    except WebserverUnavailable as error:
-        raise fail(error, 3) from error
-    failed = (
-        backfills.failed_ranges(manifest_id)
-        if progress.failed or progress.done < progress.targeted
-        else []
-    )
-    payload = {
-        **progress.to_json(),
-        "failed_ranges": [
-            {"asset": r.asset, "start": r.start.isoformat(), "end": r.end.isoformat()}
-            for r in failed
-        ],
-    }
-    emit(
-        as_json,
-        payload,
-        lambda: console.print(
-            f"{manifest_id}: {progress.done} partition(s) published, {len(failed)} range(s) failed"
-        ),
-    )
-    if failed or progress.failed:
-        raise typer.Exit(1)
+        watch(backfills, manifest_id, as_json)
 
 
 @app.command("list")

@@ -164,10 +164,7 @@ def run_daily(
     business_date: Annotated[str, typer.Option("--date", help="The business date to run.")],
 ) -> None:
     """Submit the daily job for one date through the run queue, exactly as the schedule does."""
-    import os
-
     from finsight_assets.lib.backfills.webserver import (
-        DEFAULT_URL,
         DagsterApiError,
         DagsterWebserver,
         WebserverUnavailable,
@@ -179,7 +176,7 @@ def run_daily(
     if day < settings.start_date:
         console.print(f"[red]{day} is before the first business date {settings.start_date}[/red]")
         raise typer.Exit(2)
-    webserver = DagsterWebserver(os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_URL))
+    webserver = DagsterWebserver(settings.webserver_url)
     try:
         run_id = webserver.launch_run(
             DAILY_JOB_NAME, {PARTITION_TAG: day.isoformat(), **DAILY_LANE_TAGS}
@@ -205,7 +202,7 @@ def demo(
     from zoneinfo import ZoneInfo
 
     from finsight_assets.dev.demo import demo_range, run_demo
-    from finsight_assets.lib.settings import BUSINESS_TIME_ZONE
+    from finsight_assets.lib.contract.tables import BUSINESS_TIME_ZONE
 
     first, last = demo_range(datetime.now(ZoneInfo(BUSINESS_TIME_ZONE)).date(), days)
     run_demo(_settings(), first, last, rows_per_day, console, lambda: datetime.now(UTC))

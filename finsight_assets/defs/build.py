@@ -22,7 +22,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[
             *build_raw_assets(partitions),
             *build_silver_assets(partitions, policy),
-            *build_gold_assets(partitions, policy, settings.start_date),
+            *build_gold_assets(partitions, policy, settings),
             *build_export_assets(partitions, policy),
         ],
         jobs=[daily_job, raw_observation_job],

@@ -1,48 +1,38 @@
-"""Audits as Dagster asset checks: one spec per audit, results converted from the lib's audits."""
+"""Audits as Dagster asset checks: specs from the check registry, results from the audits."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import dagster as dg
 
 from finsight_assets.defs.keys import asset_key
 from finsight_assets.lib.contract.tables import TableSpec
-from finsight_assets.lib.wap.publish import AuditResult
-
-CHECK_DESCRIPTIONS = {
-    "count_identity": "Every raw row is accounted for: raw = silver + rejected + duplicates.",
-    "unique_key": "No two rows share the table's key.",
-    "contract_schema": "Rows satisfy the pandera contract schema (types, nulls, values).",
-    "diff_against_published": "Rows added, removed and changed against the published version.",
-    "reconciles_with_silver": "Net flow and transaction counts reconcile with silver.",
-    "balance_continuity": "Each day opens at the previous day's closing balance.",
-}
-NON_BLOCKING = {"diff_against_published"}
+from finsight_assets.lib.wap.checks import checks_of, verify_declared
+from finsight_assets.lib.wap.model import AuditResult
 
 
 def check_specs(
-    table: TableSpec, names: Sequence[str], partitions_def: dg.PartitionsDefinition
+    table: TableSpec, partitions_def: dg.PartitionsDefinition
 ) -> list[dg.AssetCheckSpec]:
+    """The table's declared checks as asset check specs (name, blocking, description)."""
     return [
         dg.AssetCheckSpec(
-            name,
+            check.name,
             asset=asset_key(table),
-            description=CHECK_DESCRIPTIONS[name],
-            blocking=name not in NON_BLOCKING,
+            description=check.description,
+            blocking=check.blocking,
             partitions_def=partitions_def,
         )
-        for name in names
+        for check in checks_of(table.qualified_name)
     ]
 
 
-def _json_safe(value: object) -> object:
-    """Dates and decimals as text: check metadata is JSON."""
-    return json.loads(json.dumps(value, default=str))
-
-
-def check_results(table: TableSpec, results: Iterable[AuditResult]) -> list[dg.AssetCheckResult]:
+def check_results(table: TableSpec, results: Sequence[AuditResult]) -> list[dg.AssetCheckResult]:
+    """Audit results as check results; they must be exactly the table's declared checks."""
+    if results:
+        verify_declared(table.qualified_name, results)
     return [
         dg.AssetCheckResult(
             asset_key=asset_key(table),

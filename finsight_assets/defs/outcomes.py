@@ -12,8 +12,8 @@ from finsight_assets.defs.checks import check_results, not_evaluated
 from finsight_assets.defs.keys import asset_key
 from finsight_assets.defs.resources.local import WarehouseResource
 from finsight_assets.lib.contract.tables import TableSpec
-from finsight_assets.lib.wap.publish import AuditFailed, LayerResult, PartitionVersion, RunInfo
-from finsight_assets.lib.wap.run_steps import record_run_step
+from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.model import AuditFailed, LayerResult, PartitionVersion, RunInfo
 
 
 def _version_metadata(versions: Sequence[PartitionVersion]) -> dict[str, Any]:
@@ -93,15 +93,17 @@ def run_and_report(
         if result.skipped:
             yield from not_evaluated(context, table, result.skipped)
     with warehouse.connect() as connection:
-        record_run_step(
+        audit_schema.record_run_step(
             connection,
-            run.run_id,
-            ",".join(t.qualified_name for t in tables),
-            len(own),
-            result.raw_rows,
-            sum(v.row_count for vs in result.versions.values() for v in vs),
-            time.perf_counter() - started,
-            run.clock,
+            audit_schema.RunStep(
+                run_id=run.run_id,
+                asset=",".join(t.qualified_name for t in tables),
+                partitions=len(own),
+                raw_rows=result.raw_rows,
+                rows_written=sum(v.row_count for vs in result.versions.values() for v in vs),
+                seconds=time.perf_counter() - started,
+                run_started_at=run.clock,
+            ),
         )
     if result.failed:
         problems = "\n".join(f"{d}: {problem}" for d, problem in sorted(result.failed.items()))

@@ -6,7 +6,7 @@ from datetime import date
 
 import dagster as dg
 
-from finsight_assets.lib.settings import BUSINESS_TIME_ZONE
+from finsight_assets.lib.contract.tables import BUSINESS_TIME_ZONE
 
 
 def daily_partitions(start_date: date) -> dg.DailyPartitionsDefinition:

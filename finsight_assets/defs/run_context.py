@@ -7,16 +7,18 @@ from datetime import UTC, date
 import dagster as dg
 
 from finsight_assets.lib.contract.run_tags import (
+    BACKFILL,
     BACKFILL_ID_TAG,
     BACKFILL_LANE,
     DAILY_LANE,
     LANE_TAG,
-    MANIFEST_TAG,
+    LIVE,
     MODE_TAG,
+    MODES,
     SIDE_EFFECTS_TAG,
-    ui_manifest_id,
+    manifest_id_of,
 )
-from finsight_assets.lib.wap.publish import BACKFILL, LIVE, MODES, RunInfo
+from finsight_assets.lib.wap.model import RunInfo
 
 
 def run_lane(tags: dict[str, str]) -> str:
@@ -53,8 +55,7 @@ def run_info(context: dg.AssetExecutionContext) -> RunInfo:
         run_id=context.run.run_id,
         mode=run_mode(tags),
         clock=clock,
-        manifest_id=tags.get(MANIFEST_TAG)
-        or (ui_manifest_id(tags[BACKFILL_ID_TAG]) if BACKFILL_ID_TAG in tags else None),
+        manifest_id=manifest_id_of(tags),
     )
 
 

@@ -3,7 +3,6 @@
 All run by default: nobody has to switch them on in the UI.
 """
 
-import os
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -15,13 +14,13 @@ from finsight_assets.lib.backfills.late_data import (
     not_yet_planned,
     published_inputs,
 )
-from finsight_assets.lib.backfills.service import BackfillError, Backfills, open_backfills
+from finsight_assets.lib.backfills.manifests import BackfillError
+from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.backfills.webserver import (
-    DEFAULT_URL,
     DagsterApiError,
     WebserverUnavailable,
 )
-from finsight_assets.lib.contract.run_tags import BACKFILL_ID_TAG, MANIFEST_TAG, ui_manifest_id
+from finsight_assets.lib.contract.run_tags import MANIFEST_TAG, manifest_id_of, ui_manifest_id
 from finsight_assets.lib.settings import Settings
 
 SENSOR_INTERVAL_SECONDS = 15
@@ -36,10 +35,8 @@ SENSOR_LOCK_ATTEMPTS = 5
 
 def _backfills(settings: Settings, lake: LakeResource, warehouse: WarehouseResource) -> Backfills:
     # Sensors act at the orchestration boundary: the wall clock is the tick's clock.
-    url = os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_URL)
     return open_backfills(
         settings,
-        url,
         lambda: datetime.now(UTC),
         lake=lake.get_lake(),
         connect=lambda: warehouse.connect(lock_attempts=SENSOR_LOCK_ATTEMPTS),
@@ -151,9 +148,7 @@ def build_sensors(settings: Settings) -> list:
         context: dg.RunFailureSensorContext, lake: LakeResource, warehouse: WarehouseResource
     ):
         tags = context.dagster_run.tags
-        manifest_id = tags.get(MANIFEST_TAG) or (
-            ui_manifest_id(tags[BACKFILL_ID_TAG]) if BACKFILL_ID_TAG in tags else None
-        )
+        manifest_id = manifest_id_of(tags)
         if manifest_id is None:
             return
         message = context.failure_event.message or "run failed"

@@ -18,9 +18,10 @@ from rich.console import Console
 from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.stack import DagsterStack, start_stack, wait_for
 from finsight_assets.dev.synthetic import generate_raw, redeliver_corrections
-from finsight_assets.lib.backfills.manifests import ManifestStore
-from finsight_assets.lib.backfills.service import TERMINAL_BACKFILL_STATES, open_backfills
-from finsight_assets.lib.engines.warehouse import DuckDBWarehouse, open_duckdb
+from finsight_assets.lib.backfills.operations import open_backfills
+from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
+from finsight_assets.lib.backfills.store import ManifestStore
+from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.settings import Settings
 
 CORRECTED_DAYS = 5
@@ -66,7 +67,7 @@ def _silver_total(settings: Settings, d: date) -> Decimal:
 
 def _story(settings, stack: DagsterStack, first, last, console: Console, clock) -> None:
     store = ManifestStore(settings.manifests_dir)
-    backfills = open_backfills(dataclasses.replace(settings), stack.url, clock)
+    backfills = open_backfills(dataclasses.replace(settings, webserver_url=stack.url), clock)
     corrected = [first + timedelta(days=30 + i) for i in range(CORRECTED_DAYS)]
     before = _silver_total(settings, corrected[0])
 

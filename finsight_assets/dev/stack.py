@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from finsight_assets.lib.backfills.webserver import DagsterWebserver, WebserverUnavailable
+from finsight_assets.lib.backfills.webserver import DagsterWebserver
 from finsight_assets.lib.settings import REPOSITORY_ROOT
 
 BIN = Path(sys.executable).parent
@@ -104,19 +104,11 @@ def start_stack(home: Path, start_date: str, days_per_run: int | None) -> Dagste
             )
     stack = DagsterStack(home=home, url=url, env=env, processes=processes)
     try:
-        wait_for(lambda: _answers(stack.webserver), 120, "the webserver to answer")
+        wait_for(stack.webserver.answers, 120, "the webserver to answer")
     except Exception:
         stack.stop()
         raise
     return stack
-
-
-def _answers(webserver: DagsterWebserver) -> bool:
-    try:
-        webserver.ping()
-    except WebserverUnavailable:
-        return False
-    return True
 
 
 def wait_for(condition: Callable[[], object], seconds: float, what: str, every: float = 2.0):

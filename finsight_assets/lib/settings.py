@@ -1,4 +1,5 @@
-"""Runtime settings read from the environment (CONTRACT.md, "Environment"), never at import time."""
+"""The environment, decided once: settings read from it (CONTRACT.md, "Environment") when asked,
+never at import time. The CLI, the sensors, the resources and the manifests all take a Settings."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-BUSINESS_TIME_ZONE = "America/New_York"
 DEFAULT_START_DATE = "2025-01-01"
+DEFAULT_WEBSERVER_URL = "http://127.0.0.1:3000"
+ENVIRONMENTS = ("local", "prod")
 # The checkout (or installed tree) this code runs from: dagster.yaml, workspace.yaml, git.
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,6 +25,8 @@ class Settings:
     # Partitions per run when the daemon runs a backfill; None: the whole range in one run
     # (what `dagster asset materialize --partition-range` requires).
     backfill_days_per_run: int | None = None
+    # The Dagster webserver the backfill operations talk to (DAGSTER_WEBSERVER_URL).
+    webserver_url: str = DEFAULT_WEBSERVER_URL
 
     @property
     def lake(self) -> Path:
@@ -31,6 +35,11 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def warehouse_kind(self) -> str:
+        """The warehouse engine of this environment: duckdb (local) or snowflake (prod)."""
+        return "snowflake" if self.env == "prod" else "duckdb"
 
     @property
     def dagster_home(self) -> Path:
@@ -42,10 +51,11 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Read FINSIGHT_ENV, FINSIGHT_HOME and FINSIGHT_START_DATE (defaults: CONTRACT.md)."""
+        """Read FINSIGHT_ENV, FINSIGHT_HOME, FINSIGHT_START_DATE (defaults: CONTRACT.md),
+        FINSIGHT_BACKFILL_DAYS_PER_RUN and DAGSTER_WEBSERVER_URL."""
         environ = os.environ if environ is None else environ
         env = environ.get("FINSIGHT_ENV", "local").strip().lower() or "local"
-        if env not in ("local", "prod"):
+        if env not in ENVIRONMENTS:
             raise ValueError(f"FINSIGHT_ENV must be 'local' or 'prod', not {env!r}")
         home = Path(environ.get("FINSIGHT_HOME", "./.finsight")).expanduser().resolve()
         raw_start = environ.get("FINSIGHT_START_DATE", "").strip() or DEFAULT_START_DATE
@@ -65,4 +75,5 @@ class Settings:
             home=home,
             start_date=start_date,
             backfill_days_per_run=int(raw_batch) if raw_batch else None,
+            webserver_url=environ.get("DAGSTER_WEBSERVER_URL", "").strip() or DEFAULT_WEBSERVER_URL,
         )

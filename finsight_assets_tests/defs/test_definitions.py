@@ -32,6 +32,8 @@ def test_every_table_is_an_asset_with_description_code_version_and_checks(home):
         assert {"unique_key", "contract_schema", "diff_against_published"} <= checks, key
     for table in ("transactions", "fx_rates", "customers"):
         assert graph.get(dg.AssetKey(["raw", table])).is_observable
+    for name in ("daily_customer_summary", "segment_daily_report", "account_daily_balance"):
+        assert graph.get(dg.AssetKey(["gold", name])).kinds == {"sql", "duckdb"}
 
 
 def test_balance_depends_on_its_own_previous_day(home):

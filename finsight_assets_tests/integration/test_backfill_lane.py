@@ -17,7 +17,7 @@ import pytest
 from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.stack import start_stack, wait_for
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.backfills.manifests import ManifestStore
+from finsight_assets.lib.backfills.store import ManifestStore
 from finsight_assets.lib.settings import Settings
 from finsight_assets_tests.pipeline import query
 

@@ -15,13 +15,15 @@ from datetime import date, timedelta
 import pytest
 
 from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.contract.run_tags import LIVE
 from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS, TABLES
+from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.engines.snowflake_warehouse import SnowflakeWarehouse
-from finsight_assets.lib.engines.warehouse import duckdb_connector
 from finsight_assets.lib.layers.exports import write_partner_export
 from finsight_assets.lib.wap import publish
-from finsight_assets.lib.wap.publish import RunInfo
+from finsight_assets.lib.wap.model import RunInfo
+from finsight_assets.lib.wap.rollback import rollback
 from finsight_assets_tests.fakesnowflake import fake_snowflake
 from finsight_assets_tests.lib.wap.test_publish import FailAfterDelete
 from finsight_assets_tests.pipeline import CLOCK, run_pipeline
@@ -139,9 +141,7 @@ def test_rollback_restores_the_previous_version_on_snowflake(spark, both):
     replaced = [version.version_id for version in published]
     assert rows(snow, sql) != before  # lineage columns name the re-run
     with snow() as warehouse:
-        publish.rollback(
-            warehouse, SILVER_CUSTOMERS, replaced, RunInfo("undo", publish.LIVE, CLOCK)
-        )
+        rollback(warehouse, SILVER_CUSTOMERS, replaced, RunInfo("undo", LIVE, CLOCK))
     assert rows(snow, sql) == before
 
 
@@ -154,11 +154,11 @@ def test_a_failed_publish_rolls_the_snowflake_transaction_back(both):
         publish.write_audit_publish(
             FailAfterDelete(warehouse),
             SILVER_CUSTOMERS,
-            RunInfo("broken", publish.LIVE, CLOCK),
+            RunInfo("broken", LIVE, CLOCK),
             "1",
             {DAYS[0]: "x"},
             f"SELECT {', '.join(SILVER_CUSTOMERS.business_columns)} "
             f"FROM {SILVER_CUSTOMERS.qualified_name} WHERE business_date = DATE '{DAYS[0]}'",
-            [],
+            checks=[],
         )
     assert rows(snow, sql) == before

@@ -6,7 +6,6 @@ from datetime import date
 import dagster as dg
 
 from finsight_assets.defs.checks import check_specs
-from finsight_assets.defs.gold.checks import BALANCE_CHECKS, GOLD_CHECKS
 from finsight_assets.defs.keys import asset_key, upstream_keys
 from finsight_assets.defs.outcomes import run_and_report
 from finsight_assets.defs.partitions import chain_backfill_policy
@@ -21,7 +20,8 @@ from finsight_assets.lib.contract.tables import (
 )
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers import gold
-from finsight_assets.lib.wap.publish import LayerResult, RunInfo
+from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.wap.model import LayerResult, RunInfo
 
 Build = Callable[[Warehouse, RunInfo, Sequence[date], str], LayerResult]
 
@@ -29,11 +29,11 @@ Build = Callable[[Warehouse, RunInfo, Sequence[date], str], LayerResult]
 def _gold_asset(
     table: TableSpec,
     description: str,
-    checks: Sequence[str],
     build: Build,
     extra_deps: Sequence[dg.AssetDep],
     partitions_def: dg.PartitionsDefinition,
     policy: dg.BackfillPolicy,
+    warehouse_kind: str,
 ) -> dg.AssetsDefinition:
     @dg.asset(
         key=asset_key(table),
@@ -42,8 +42,8 @@ def _gold_asset(
         partitions_def=partitions_def,
         code_version=CODE_VERSIONS[table.qualified_name],
         group_name="gold",
-        kinds={"sql", "duckdb"},
-        check_specs=check_specs(table, checks, partitions_def),
+        kinds={"sql", warehouse_kind},
+        check_specs=check_specs(table, partitions_def),
         backfill_policy=policy,
         pool="warehouse",
         metadata={"dagster/table_name": table.qualified_name},
@@ -63,38 +63,40 @@ def _gold_asset(
 
 
 def build_gold_assets(
-    partitions_def: dg.PartitionsDefinition, policy: dg.BackfillPolicy, first_date: date
+    partitions_def: dg.PartitionsDefinition, policy: dg.BackfillPolicy, settings: Settings
 ) -> list[dg.AssetsDefinition]:
+    """Gold's assets; their kinds name the warehouse the environment runs them in."""
+    first_date = settings.start_date
     balance_key = asset_key(GOLD_ACCOUNT_DAILY_BALANCE)
     previous_day = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
     return [
         _gold_asset(
             GOLD_DAILY_CUSTOMER_SUMMARY,
             "Per customer and day: transaction count, USD sums by event type and net flow.",
-            GOLD_CHECKS,
             gold.build_daily_customer_summary,
             [],
             partitions_def,
             policy,
+            settings.warehouse_kind,
         ),
         _gold_asset(
             GOLD_SEGMENT_DAILY_REPORT,
             "Per segment, country and day: active customers, transactions and net flow.",
-            GOLD_CHECKS,
             gold.build_segment_daily_report,
             [],
             partitions_def,
             policy,
+            settings.warehouse_kind,
         ),
         _gold_asset(
             GOLD_ACCOUNT_DAILY_BALANCE,
             "Per account and day: net flow and closing balance, carried over days without data.",
-            BALANCE_CHECKS,
             lambda warehouse, run, dates, version: gold.build_account_daily_balance(
                 warehouse, run, dates, version, first_date
             ),
             [dg.AssetDep(balance_key, partition_mapping=previous_day)],
             partitions_def,
             chain_backfill_policy(),
+            settings.warehouse_kind,
         ),
     ]

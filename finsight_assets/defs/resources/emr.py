@@ -41,7 +41,7 @@ from finsight_assets.lib.engines.emr_serverless import (
     EmrServerlessConfig,
     start_job_run_params,
 )
-from finsight_assets.lib.layers.silver import SilverEngine
+from finsight_assets.lib.engines.spark import SilverEngine
 from finsight_assets.lib.layers.silver_spark import SilverJob
 
 

@@ -10,16 +10,15 @@ from dagster_pyspark import PySparkResource
 from dagster_pyspark.resources import spark_session_from_config
 
 from finsight_assets.defs.run_context import BACKFILL_LANE, run_lane
-from finsight_assets.lib.engines.lake import Lake, LocalLake
-from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
-from finsight_assets.lib.engines.warehouse import (
+from finsight_assets.lib.engines.duckdb_warehouse import (
     LOCK_ATTEMPTS,
     DuckDBWarehouse,
-    Warehouse,
     duckdb_connector,
 )
-from finsight_assets.lib.layers.silver import SilverEngine
-from finsight_assets.lib.layers.silver_spark import LocalSparkEngine
+from finsight_assets.lib.engines.lake import Lake, LocalLake
+from finsight_assets.lib.engines.spark import LocalSparkEngine, SilverEngine
+from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
+from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.settings import Settings
 
 BACKFILL_NICENESS = 10

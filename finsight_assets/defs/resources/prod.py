@@ -21,7 +21,7 @@ from finsight_assets.defs.resources.local import LakeResource, WarehouseResource
 from finsight_assets.defs.run_context import BACKFILL_LANE, run_lane
 from finsight_assets.lib.engines.s3_lake import S3Lake, arrow_s3_filesystem
 from finsight_assets.lib.engines.snowflake_warehouse import SESSION_PARAMETERS, SnowflakeWarehouse
-from finsight_assets.lib.engines.warehouse import ensure_schema
+from finsight_assets.lib.wap.layout import ensure_schema
 
 
 class S3LakeResource(LakeResource):

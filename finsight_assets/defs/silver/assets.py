@@ -9,7 +9,6 @@ from finsight_assets.defs.keys import asset_key, upstream_keys
 from finsight_assets.defs.outcomes import run_and_report
 from finsight_assets.defs.resources.local import LakeResource, SparkResource, WarehouseResource
 from finsight_assets.defs.run_context import business_dates, run_info
-from finsight_assets.defs.silver.checks import SILVER_CHECKS
 from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract.tables import (
     SILVER_CUSTOMERS,
@@ -18,7 +17,7 @@ from finsight_assets.lib.contract.tables import (
     TableSpec,
 )
 from finsight_assets.lib.layers import silver
-from finsight_assets.lib.wap.publish import LayerResult
+from finsight_assets.lib.wap.model import LayerResult
 
 
 def _spec(table: TableSpec, description: str, partitions_def: dg.PartitionsDefinition):
@@ -77,8 +76,8 @@ def build_silver_assets(
             ),
         ],
         check_specs=[
-            *check_specs(SILVER_TRANSACTIONS, SILVER_CHECKS, partitions_def),
-            *check_specs(SILVER_TRANSACTIONS_REJECTED, SILVER_CHECKS, partitions_def),
+            *check_specs(SILVER_TRANSACTIONS, partitions_def),
+            *check_specs(SILVER_TRANSACTIONS_REJECTED, partitions_def),
         ],
         backfill_policy=policy,
         pool="warehouse",
@@ -107,7 +106,7 @@ def build_silver_assets(
         code_version=CODE_VERSIONS[SILVER_CUSTOMERS.qualified_name],
         group_name="silver",
         kinds={"spark"},
-        check_specs=check_specs(SILVER_CUSTOMERS, SILVER_CHECKS, partitions_def),
+        check_specs=check_specs(SILVER_CUSTOMERS, partitions_def),
         backfill_policy=policy,
         pool="warehouse",
         metadata={"dagster/table_name": SILVER_CUSTOMERS.qualified_name},

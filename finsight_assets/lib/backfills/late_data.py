@@ -5,28 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from finsight_assets.lib.backfills.manifests import ManifestStore
 from finsight_assets.lib.backfills.planning import raw_input_versions
+from finsight_assets.lib.backfills.store import ManifestStore
 from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS, SILVER_TRANSACTIONS
 from finsight_assets.lib.engines.lake import Lake
-from finsight_assets.lib.engines.warehouse import AUDIT_SCHEMA, Warehouse, string_literal
+from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers.raw_files import combine_versions
-
-
-def _published_inputs(warehouse: Warehouse, table: str) -> dict[date, str]:
-    rows = warehouse.fetchall(
-        "SELECT c.business_date, v.input_version "
-        f"FROM {AUDIT_SCHEMA}.current_versions AS c "
-        f"JOIN {AUDIT_SCHEMA}.partition_versions AS v ON v.version_id = c.version_id "
-        f"WHERE c.table_name = {string_literal(table)}"
-    )
-    return dict(rows)
+from finsight_assets.lib.wap import audit_schema
 
 
 def published_inputs(warehouse: Warehouse) -> dict[str, dict[date, str]]:
     """Per silver table, the raw input version each published partition was computed from."""
     return {
-        table.qualified_name: _published_inputs(warehouse, table.qualified_name)
+        table.qualified_name: {
+            p.business_date: p.input_version
+            for p in audit_schema.published_partitions(warehouse, table.qualified_name)
+        }
         for table in (SILVER_TRANSACTIONS, SILVER_CUSTOMERS)
     }
 

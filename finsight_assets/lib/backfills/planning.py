@@ -13,10 +13,15 @@ import pyarrow as pa
 
 from finsight_assets.lib.backfills.manifests import AssetRange, Estimate
 from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, downstream_closure
+from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE
 from finsight_assets.lib.contract.tables import RAW_TABLES
+from finsight_assets.lib.engines.emr_serverless import EMR_SPARK_PARAMETERS, JOB_SQL_CONF
 from finsight_assets.lib.engines.lake import Lake
-from finsight_assets.lib.engines.warehouse import AUDIT_SCHEMA, Warehouse
+from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
+from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers.raw_files import combine_versions, data_version, read_footer
+from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.wap import audit_schema
 
 # When no run has been measured yet: a conservative local rate.
 DEFAULT_ROWS_PER_SECOND = 50_000.0
@@ -93,28 +98,29 @@ def fx_version(input_versions: Mapping[str, Mapping[str, str]]) -> str:
     return combine_versions(*(input_versions[d]["fx_rates"] for d in sorted(input_versions)))
 
 
+def pipeline_config(settings: Settings) -> dict[str, object]:
+    """What a backfill's rows depend on besides code and inputs, in the environment it runs in:
+    hashed into its manifest."""
+    if settings.env == "prod":
+        spark: dict[str, object] = {
+            f"spark_{lane}": {**EMR_SPARK_PARAMETERS[lane], **JOB_SQL_CONF}
+            for lane in (DAILY_LANE, BACKFILL_LANE)
+        }
+    else:
+        spark = {
+            "spark_daily": dict(LOCAL_SPARK_CONFIG),
+            "spark_backfill": dict(BACKFILL_SPARK_CONFIG),
+        }
+    return {
+        "env": settings.env,
+        "start_date": settings.start_date.isoformat(),
+        **spark,
+        "days_per_run": settings.backfill_days_per_run,
+    }
+
+
 def config_hash(config: Mapping[str, object]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def latest_published(warehouse: Warehouse) -> dict[str, date]:
-    rows = warehouse.fetchall(
-        f"SELECT table_name, MAX(business_date) FROM {AUDIT_SCHEMA}.current_versions GROUP BY 1"
-    )
-    return {name: last for name, last in rows}
-
-
-def measured_rows_per_second(warehouse: Warehouse, recent_runs: int = 20) -> float | None:
-    """Raw rows per second of wall time over the most recent runs that read raw rows."""
-    row = warehouse.fetchall(
-        f"SELECT SUM(raw_rows), SUM(seconds) FROM {AUDIT_SCHEMA}.run_steps WHERE run_id IN ("
-        f"SELECT run_id FROM {AUDIT_SCHEMA}.run_steps GROUP BY run_id HAVING SUM(raw_rows) > 0 "
-        f"ORDER BY MAX(run_started_at) DESC LIMIT {int(recent_runs)})"
-    )[0]
-    rows, seconds = row
-    if not rows or not seconds:
-        return None
-    return float(rows) / float(seconds)
 
 
 def estimate(
@@ -158,14 +164,8 @@ def stale_partitions(
     warehouse: Warehouse, code_versions: Mapping[str, str]
 ) -> dict[str, list[date]]:
     """Per table, the published partitions written by another code version than today's."""
-    rows = warehouse.fetchall(
-        "SELECT c.table_name, c.business_date, v.code_version "
-        f"FROM {AUDIT_SCHEMA}.current_versions AS c "
-        f"JOIN {AUDIT_SCHEMA}.partition_versions AS v ON v.version_id = c.version_id "
-        "ORDER BY 1, 2"
-    )
     stale: dict[str, list[date]] = {}
-    for table, business_date, version in rows:
-        if table in code_versions and code_versions[table] != version:
-            stale.setdefault(table, []).append(business_date)
+    for p in audit_schema.published_partitions(warehouse):
+        if p.table_name in code_versions and code_versions[p.table_name] != p.code_version:
+            stale.setdefault(p.table_name, []).append(p.business_date)
     return stale

@@ -1,14 +1,35 @@
-"""A small client for the Dagster webserver's GraphQL API: the calls the backfill CLI makes."""
+"""The Dagster webserver's GraphQL API: the calls the backfill CLI, sensors and dev stack make.
+
+Runs go through dagster_graphql's DagsterGraphQLClient, Dagster's own client: it owns the
+documents for submitting a job, reading a run's status and terminating a run, and keeps them in
+step with the server's schema from one Dagster release to the next. It has no backfill calls and
+its run status is the status alone, so those few documents live here, executed by a gql Client
+over the very RequestsHTTPTransport the DagsterGraphQLClient uses: one URL, one timeout, and one
+place (`DagsterWebserver._failure`) that turns any failure, whichever client met it, into
+WebserverUnavailable (nothing answered) or DagsterApiError (the server answered and refused).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-import requests
+from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+from gql import Client, GraphQLRequest, gql
+from gql.transport.exceptions import (
+    TransportConnectionFailed,
+    TransportError,
+    TransportQueryError,
+    TransportServerError,
+)
+from gql.transport.requests import RequestsHTTPTransport
 
-DEFAULT_URL = "http://127.0.0.1:3000"
+from finsight_assets.lib.settings import DEFAULT_WEBSERVER_URL
+
+T = TypeVar("T")
 
 
 class WebserverUnavailable(RuntimeError):
@@ -61,7 +82,9 @@ class BackfillState:
     tags: Mapping[str, str]
 
 
-_LAUNCH = """
+_PING = gql("query Ping { version }")
+
+_LAUNCH = gql("""
 mutation Launch($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
     __typename
@@ -74,36 +97,34 @@ mutation Launch($params: LaunchBackfillParams!) {
     ... on InvalidOutputError { invalidOutputName }
   }
 }
-"""
+""")
 
-_RUN_FIELDS = "runId status startTime endTime tags { key value }"
-
-_BACKFILL = f"""
-query Backfill($id: String!) {{
-  partitionBackfillOrError(backfillId: $id) {{
+_BACKFILL = gql("""
+query Backfill($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
     __typename
-    ... on PartitionBackfill {{
+    ... on PartitionBackfill {
       id status
-      tags {{ key value }}
-      assetBackfillData {{
-        assetBackfillStatuses {{
+      tags { key value }
+      assetBackfillData {
+        assetBackfillStatuses {
           __typename
-          ... on AssetPartitionsStatusCounts {{
-            assetKey {{ path }}
+          ... on AssetPartitionsStatusCounts {
+            assetKey { path }
             numPartitionsTargeted numPartitionsInProgress numPartitionsMaterialized
             numPartitionsFailed
-          }}
-        }}
-      }}
-      runs {{ {_RUN_FIELDS} }}
-    }}
-    ... on BackfillNotFoundError {{ message }}
-    ... on PythonError {{ message }}
-  }}
-}}
-"""
+          }
+        }
+      }
+      runs { runId status startTime endTime tags { key value } }
+    }
+    ... on BackfillNotFoundError { message }
+    ... on PythonError { message }
+  }
+}
+""")
 
-_CANCEL = """
+_CANCEL = gql("""
 mutation Cancel($id: String!) {
   cancelPartitionBackfill(backfillId: $id) {
     __typename
@@ -111,52 +132,19 @@ mutation Cancel($id: String!) {
     ... on UnauthorizedError { message }
   }
 }
-"""
+""")
 
-_TERMINATE_RUN = """
-mutation Terminate($id: String!) {
-  terminateRun(runId: $id) {
+# What DagsterGraphQLClient.get_run_status leaves out of a run.
+_RUN_DETAILS = gql("""
+query RunDetails($id: ID!) {
+  runOrError(runId: $id) {
     __typename
-    ... on TerminateRunFailure { message }
+    ... on Run { runId startTime endTime tags { key value } }
     ... on RunNotFoundError { message }
     ... on PythonError { message }
-    ... on UnauthorizedError { message }
   }
 }
-"""
-
-_LAUNCH_RUN = """
-mutation LaunchRun($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId status } }
-    ... on PythonError { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-    ... on InvalidSubsetError { message }
-    ... on PipelineNotFoundError { message }
-    ... on RunConflict { message }
-    ... on UnauthorizedError { message }
-    ... on PresetNotFoundError { message }
-    ... on ConflictingExecutionParamsError { message }
-    ... on NoModeProvidedError { message }
-  }
-}
-"""
-
-_RUN = f"""
-query Run($id: ID!) {{
-  runOrError(runId: $id) {{
-    __typename
-    ... on Run {{ {_RUN_FIELDS} }}
-    ... on RunNotFoundError {{ message }}
-    ... on PythonError {{ message }}
-  }}
-}}
-"""
-
-
-def _tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
-    return [{"key": k, "value": v} for k, v in sorted(tags.items())]
+""")
 
 
 def _run(data: Mapping[str, Any]) -> RunSummary:
@@ -165,37 +153,83 @@ def _run(data: Mapping[str, Any]) -> RunSummary:
         status=data["status"],
         start_time=data.get("startTime"),
         end_time=data.get("endTime"),
-        tags={t["key"]: t["value"] for t in data.get("tags", [])},
+        tags={t["key"]: t["value"] for t in data.get("tags") or []},
     )
 
 
 class DagsterWebserver:
-    """GraphQL calls against one webserver (DAGSTER_WEBSERVER_URL)."""
+    """GraphQL calls against one webserver (DAGSTER_WEBSERVER_URL); building one sends nothing."""
 
-    def __init__(self, url: str = DEFAULT_URL, timeout: float = 30.0):
+    def __init__(self, url: str = DEFAULT_WEBSERVER_URL, timeout: float = 30.0):
         self.url = url.rstrip("/")
         self.timeout = timeout
+        parts = urlsplit(self.url)
+        transport = RequestsHTTPTransport(url=f"{self.url}/graphql", timeout=timeout)
+        # The client names the server by these in its messages; the transport posts to the URL.
+        self._client = DagsterGraphQLClient(
+            parts.hostname or self.url,
+            port_number=parts.port,
+            transport=transport,
+            use_https=parts.scheme == "https",
+            path_prefix=parts.path if parts.path.startswith("/") else "",
+        )
+        self._gql = Client(transport=transport)
+        # A transport holds one session at a time: calls on one instance take turns.
+        self._lock = threading.Lock()
 
-    def _call(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            response = requests.post(
-                f"{self.url}/graphql",
-                json={"query": query, "variables": dict(variables)},
-                timeout=self.timeout,
+    def _failure(self, error: Exception) -> Exception:
+        # DagsterGraphQLClient raises a transport's error as the __cause__ of its own; gql, bare.
+        cause: BaseException | None = error
+        while cause is not None and not isinstance(cause, TransportError):
+            cause = cause.__cause__
+        if isinstance(cause, TransportConnectionFailed):
+            underlying = cause.__cause__  # what requests raised: ConnectionError, ReadTimeout...
+            return WebserverUnavailable(
+                self.url, underlying if isinstance(underlying, Exception) else cause
             )
-        except requests.ConnectionError as error:
-            raise WebserverUnavailable(self.url, error) from error
-        except requests.Timeout as error:
-            raise WebserverUnavailable(self.url, error) from error
-        if response.status_code != 200:
-            raise DagsterApiError(f"{self.url} answered HTTP {response.status_code}")
-        body = response.json()
-        if body.get("errors"):
-            raise DagsterApiError("; ".join(e.get("message", "?") for e in body["errors"]))
-        return body["data"]
+        if isinstance(cause, TransportQueryError):
+            messages = [e.get("message", "?") for e in cause.errors or []]
+            return DagsterApiError("; ".join(messages) or str(cause))
+        if isinstance(cause, TransportServerError):
+            return DagsterApiError(f"{self.url} answered HTTP {cause.code}")
+        if cause is not None:  # a TransportProtocolError
+            return DagsterApiError(f"{self.url} answered, but not in GraphQL: {cause}")
+        # A refusal in the result: DagsterGraphQLClientError(typename, message[, body]).
+        details = [*error.args, *([error.body] if getattr(error, "body", None) else [])]
+        return DagsterApiError(": ".join(str(d) for d in details))
+
+    def _call(self, call: Callable[[], T]) -> T:
+        with self._lock:
+            try:
+                return call()
+            except (DagsterGraphQLClientError, TransportError) as error:
+                raise self._failure(error) from error
+
+    def _execute(
+        self, document: GraphQLRequest, field: str, expected: str, **variables: Any
+    ) -> dict[str, Any]:
+        def call() -> dict[str, Any]:
+            request = GraphQLRequest(document, variable_values=variables)
+            result = self._gql.execute(request)[field]
+            if result["__typename"] != expected:
+                # The refusal DagsterGraphQLClient raises for its own documents.
+                raise DagsterGraphQLClientError(
+                    result["__typename"], result.get("message", str(result))
+                )
+            return result
+
+        return self._call(call)
 
     def ping(self) -> None:
-        self._call("query { version }", {})
+        self._call(lambda: self._gql.execute(_PING))
+
+    def answers(self) -> bool:
+        """Whether anything answers at the URL (for waiting on a webserver to start)."""
+        try:
+            self.ping()
+        except WebserverUnavailable:
+            return False
+        return True
 
     def launch_backfill(
         self,
@@ -212,20 +246,20 @@ class DagsterWebserver:
                 {"assetKey": {"path": list(asset)}, "partitions": {"ranges": spans}}
                 for asset, spans in by_asset.items()
             ],
-            "tags": _tags(tags),
+            "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())],
             "title": title,
             "description": description,
         }
-        result = self._call(_LAUNCH, {"params": params})["launchPartitionBackfill"]
-        if result["__typename"] != "LaunchBackfillSuccess":
-            raise DagsterApiError(f"backfill refused: {result}")
+        result = self._execute(
+            _LAUNCH, "launchPartitionBackfill", "LaunchBackfillSuccess", params=params
+        )
         return result["backfillId"]
 
     def backfill(self, backfill_id: str) -> BackfillState:
-        result = self._call(_BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
-        if result["__typename"] != "PartitionBackfill":
-            raise DagsterApiError(result.get("message", str(result)))
-        statuses = (result.get("assetBackfillData") or {}).get("assetBackfillStatuses", [])
+        result = self._execute(
+            _BACKFILL, "partitionBackfillOrError", "PartitionBackfill", id=backfill_id
+        )
+        statuses = (result.get("assetBackfillData") or {}).get("assetBackfillStatuses") or []
         return BackfillState(
             backfill_id=result["id"],
             status=result["status"],
@@ -241,18 +275,14 @@ class DagsterWebserver:
                 if s["__typename"] == "AssetPartitionsStatusCounts"
             ],
             runs=[_run(r) for r in result.get("runs") or []],
-            tags={t["key"]: t["value"] for t in result.get("tags", [])},
+            tags={t["key"]: t["value"] for t in result.get("tags") or []},
         )
 
     def cancel_backfill(self, backfill_id: str) -> None:
-        result = self._call(_CANCEL, {"id": backfill_id})["cancelPartitionBackfill"]
-        if result["__typename"] != "CancelBackfillSuccess":
-            raise DagsterApiError(f"cancel refused: {result}")
+        self._execute(_CANCEL, "cancelPartitionBackfill", "CancelBackfillSuccess", id=backfill_id)
 
     def terminate_run(self, run_id: str) -> None:
-        result = self._call(_TERMINATE_RUN, {"id": run_id})["terminateRun"]
-        if result["__typename"] != "TerminateRunSuccess":
-            raise DagsterApiError(f"terminate refused: {result}")
+        self._call(lambda: self._client.terminate_run(run_id))
 
     def launch_run(
         self,
@@ -261,21 +291,15 @@ class DagsterWebserver:
         location: str = "finsight",
         repository: str = "__repository__",
     ) -> str:
-        params = {
-            "selector": {
-                "repositoryLocationName": location,
-                "repositoryName": repository,
-                "jobName": job_name,
-            },
-            "executionMetadata": {"tags": _tags(tags)},
-        }
-        result = self._call(_LAUNCH_RUN, {"params": params})["launchRun"]
-        if result["__typename"] != "LaunchRunSuccess":
-            raise DagsterApiError(f"run refused: {result}")
-        return result["run"]["runId"]
+        return self._call(
+            lambda: self._client.submit_job_execution(
+                job_name, location, repository, tags=dict(tags)
+            )
+        )
 
     def run(self, run_id: str) -> RunSummary:
-        result = self._call(_RUN, {"id": run_id})["runOrError"]
-        if result["__typename"] != "Run":
-            raise DagsterApiError(result.get("message", str(result)))
-        return _run(result)
+        # Status first, then the rest: a run's times fill in only as its status moves on, so a
+        # finished status always comes with its end time (the other order could miss it).
+        status = self._call(lambda: self._client.get_run_status(run_id))
+        details = self._execute(_RUN_DETAILS, "runOrError", "Run", id=run_id)
+        return _run({**details, "status": status.value})

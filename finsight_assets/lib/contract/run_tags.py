@@ -1,4 +1,7 @@
-"""The run tags FinSight reads and writes: lane, mode, manifest, side effects, priority."""
+"""The run tags FinSight reads and writes (lane, mode, manifest, side effects, priority), and the
+modes a run publishes in (the `_mode` of every row it writes)."""
+
+from collections.abc import Mapping
 
 MODE_TAG = "finsight/mode"
 LANE_TAG = "finsight/lane"
@@ -10,6 +13,9 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
 
+LIVE, BACKFILL, DRY_RUN = "LIVE", "BACKFILL", "DRY_RUN"
+MODES = (LIVE, BACKFILL, DRY_RUN)
+
 DAILY_LANE, BACKFILL_LANE = "daily", "backfill"
 # Daily runs are dequeued before backfill runs.
 DAILY_PRIORITY, BACKFILL_PRIORITY = "10", "-1"
@@ -20,3 +26,10 @@ UI_MANIFEST_PREFIX = "ui-"
 def ui_manifest_id(backfill_id: str) -> str:
     """The manifest id of a backfill launched without one (from the UI): derived, not stored."""
     return f"{UI_MANIFEST_PREFIX}{backfill_id}"
+
+
+def manifest_id_of(tags: Mapping[str, str]) -> str | None:
+    """The manifest a run belongs to: its manifest tag, else its UI backfill's derived id."""
+    if MANIFEST_TAG in tags:
+        return tags[MANIFEST_TAG]
+    return ui_manifest_id(tags[BACKFILL_ID_TAG]) if BACKFILL_ID_TAG in tags else None

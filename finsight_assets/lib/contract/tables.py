@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+# Business dates are days in New York.
+BUSINESS_TIME_ZONE = "America/New_York"
+
 EVENT_TYPES = ("PURCHASE", "REFUND", "DEPOSIT", "WITHDRAWAL", "FEE")
 CREDIT_EVENT_TYPES = ("DEPOSIT", "REFUND")
 BASE_CURRENCY = "USD"
@@ -98,10 +101,6 @@ class TableSpec:
     @property
     def business_columns(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
-
-    @property
-    def all_columns(self) -> tuple[Column, ...]:
-        return self.columns + LINEAGE_COLUMNS
 
 
 # Every silver and gold row carries these; they are the only columns that may differ between

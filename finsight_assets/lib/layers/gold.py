@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from finsight_assets.lib.contract import tables as contract
-from finsight_assets.lib.engines.warehouse import AUDIT_SCHEMA, Warehouse, date_list, string_literal
+from finsight_assets.lib.contract.run_tags import DRY_RUN
+from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers import gold_sql
 from finsight_assets.lib.layers.raw_files import combine_versions
-from finsight_assets.lib.wap import audits, publish
-from finsight_assets.lib.wap.publish import LayerResult, PublishError, RunInfo
+from finsight_assets.lib.wap import audit_schema, publish
+from finsight_assets.lib.wap.model import LayerResult, PublishError, RunInfo
 
 
 class MissingInput(PublishError):
@@ -21,14 +22,10 @@ class MissingInput(PublishError):
 def _silver_input_versions(
     warehouse: Warehouse, table: contract.TableSpec, dates: Sequence[date]
 ) -> dict[date, str]:
-    rows = warehouse.fetchall(
-        "SELECT c.business_date, v.input_version "
-        f"FROM {AUDIT_SCHEMA}.current_versions AS c "
-        f"JOIN {AUDIT_SCHEMA}.partition_versions AS v ON v.version_id = c.version_id "
-        f"WHERE c.table_name = {string_literal(table.qualified_name)} "
-        f"AND c.business_date IN ({date_list(dates)})"
-    )
-    found = dict(rows)
+    found = {
+        p.business_date: p.input_version
+        for p in audit_schema.published_partitions(warehouse, table.qualified_name, dates)
+    }
     missing = [d.isoformat() for d in dates if d not in found]
     if missing:
         raise MissingInput(
@@ -54,7 +51,7 @@ def dry_run_tolerant(build: Callable[..., LayerResult]) -> Callable[..., LayerRe
         try:
             return build(warehouse, run, *args, **kwargs)
         except MissingInput as error:
-            if run.mode != publish.DRY_RUN:
+            if run.mode != DRY_RUN:
                 raise
             return LayerResult(skipped=str(error))
 
@@ -69,7 +66,6 @@ def _publish_gold(
     dates: Sequence[date],
     input_versions: dict[date, str],
     candidate_sql: str,
-    extra_audits: Sequence[publish.Audit],
     predecessor: tuple[date, str | None] | None = None,
     rolls_forward: bool = False,
 ) -> LayerResult:
@@ -80,12 +76,6 @@ def _publish_gold(
         code_version,
         input_versions,
         candidate_sql,
-        [
-            *extra_audits,
-            audits.unique_key,
-            audits.contract_schema_audit,
-            audits.diff_against_published,
-        ],
         predecessor=predecessor,
         rolls_forward=rolls_forward,
     )
@@ -108,7 +98,6 @@ def build_daily_customer_summary(
         dates,
         _input_versions(warehouse, [contract.SILVER_TRANSACTIONS], dates),
         gold_sql.daily_customer_summary(dates),
-        [audits.reconciles_with_silver("txn_count")],
     )
 
 
@@ -127,7 +116,6 @@ def build_segment_daily_report(
             warehouse, [contract.SILVER_TRANSACTIONS, contract.SILVER_CUSTOMERS], dates
         ),
         gold_sql.segment_daily_report(dates),
-        [audits.reconciles_with_silver("txn_count")],
     )
 
 
@@ -151,7 +139,7 @@ def build_account_daily_balance(
     previous_day = start - timedelta(days=1)
     predecessor: tuple[date, str | None] | None = None
     if start > first_business_date:
-        previous = publish.current_versions(warehouse, table.qualified_name, [previous_day])
+        previous = audit_schema.current_versions(warehouse, table.qualified_name, [previous_day])
         if previous_day not in previous:
             raise MissingInput(
                 f"{table.qualified_name} is not published for {previous_day}, the opening "
@@ -172,7 +160,6 @@ def build_account_daily_balance(
         chain_dates,
         input_versions,
         gold_sql.account_daily_balance(chain_dates),
-        [audits.reconciles_with_silver(None), audits.balance_continuity(table)],
         predecessor=predecessor,
         rolls_forward=True,
     )

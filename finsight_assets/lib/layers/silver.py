@@ -7,18 +7,17 @@ Knows nothing of Dagster: the assets in `defs/silver` call these functions with 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
 
 import pyarrow.parquet as pq
 
 from finsight_assets.lib.contract import tables as contract
 from finsight_assets.lib.engines.lake import Lake
-from finsight_assets.lib.engines.warehouse import STAGING_SCHEMA, Warehouse, string_literal
+from finsight_assets.lib.engines.spark import SilverEngine
+from finsight_assets.lib.engines.warehouse import Connect, Warehouse, string_literal
 from finsight_assets.lib.layers import silver_spark
 from finsight_assets.lib.layers.raw_files import (
     RawFileError,
@@ -26,18 +25,11 @@ from finsight_assets.lib.layers.raw_files import (
     combine_versions,
     inspect_partition,
 )
-from finsight_assets.lib.wap import audits, publish
-from finsight_assets.lib.wap.publish import LayerResult, RunInfo
+from finsight_assets.lib.wap import publish
+from finsight_assets.lib.wap.layout import staging_table
+from finsight_assets.lib.wap.model import AuditInputs, LayerResult, RunInfo, StagedPartitions
 
 logger = logging.getLogger(__name__)
-
-Connect = Callable[[], AbstractContextManager[Warehouse]]
-
-
-class SilverEngine(Protocol):
-    """Where silver's Spark jobs run: Spark in this process, or EMR Serverless in production."""
-
-    def run(self, job: silver_spark.SilverJob) -> None: ...
 
 
 def _inspect(
@@ -71,11 +63,6 @@ def read_usd_rates(lake: Lake, partition: RawPartition) -> dict[str, Decimal]:
                 )
             rates[currency] = rate
     return rates
-
-
-def _outcome_table(name: str, run: RunInfo) -> str:
-    suffix = "".join(ch for ch in run.run_id if ch.isalnum())[:12]
-    return f"{STAGING_SCHEMA}.{name}_outcomes__{suffix}"
 
 
 def _load_outcomes(
@@ -228,8 +215,8 @@ def _stage_load_audit_publish(
             )
             staged_files = lake.parquet_files(uri)
         with connect() as warehouse:
-            outcome_table = _outcome_table(outcomes.transform, run)
-            staged_all: list[publish.StagedPartitions] = []
+            outcome_table = staging_table(f"{outcomes.transform}_outcomes", run.run_id)
+            staged_all: list[StagedPartitions] = []
             try:
                 _load_outcomes(warehouse, outcome_table, staged_files, outcomes.columns)
                 for table, outcome in tables:
@@ -242,13 +229,8 @@ def _stage_load_audit_publish(
                         _select(table, outcome_table, outcome),
                     )
                     staged_all.append(staged)
-                    checks = [
-                        audits.count_identity(raw_rows, outcome_table, outcome, outcomes.labels),
-                        audits.unique_key,
-                        audits.contract_schema_audit,
-                        audits.diff_against_published,
-                    ]
-                    result.audits[table.qualified_name] = publish.audit(warehouse, staged, checks)
+                    inputs = AuditInputs(raw_rows, outcome_table, outcome, outcomes.labels)
+                    result.audits[table.qualified_name] = publish.audit(warehouse, staged, inputs)
                 for version in publish.publish_audited(warehouse, result.audits, *staged_all):
                     result.versions.setdefault(version.table_name, []).append(version)
             finally:

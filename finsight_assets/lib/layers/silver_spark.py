@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from finsight_assets.lib.contract import tables as contract
-from finsight_assets.lib.settings import BUSINESS_TIME_ZONE
+from finsight_assets.lib.contract.tables import BUSINESS_TIME_ZONE
 
 TRANSACTION_OUTCOMES = ("VALID", "REJECTED", "DUPLICATE")
 CUSTOMER_OUTCOMES = ("VALID", "SUPERSEDED", "MISSING_ID")
@@ -237,16 +237,6 @@ def run_job(spark: SparkSession, job: SilverJob) -> None:
     else:
         frame = customer_outcomes(spark, job.files_by_date)
     write_staged(frame, job.staging_uri)
-
-
-@dataclass(frozen=True)
-class LocalSparkEngine:
-    """Silver's Spark jobs in this process's Spark session (the embedded default)."""
-
-    spark: SparkSession
-
-    def run(self, job: SilverJob) -> None:
-        run_job(self.spark, job)
 
 
 def outcome_counts(spark: SparkSession, uri: str) -> dict[str, dict[str, int]]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from finsight_assets.lib.contract.tables import TABLES
-from finsight_assets.lib.engines.warehouse import AUDIT_SCHEMA, Warehouse
+from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.wap import audit_schema
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,5 @@ def table_summaries(warehouse: Warehouse) -> list[TableSummary]:
 
 def check_summary(warehouse: Warehouse, run_ids: list[str] | None = None) -> CheckSummary:
     """Passed and failed checks per partition, for the given runs (default: all runs)."""
-    where = ""
-    if run_ids:
-        ids = ", ".join("'" + run_id.replace("'", "''") + "'" for run_id in run_ids)
-        where = f"WHERE run_id IN ({ids})"
-    passed, failed = warehouse.fetchall(
-        "SELECT COALESCE(SUM(CASE WHEN passed THEN 1 ELSE 0 END), 0), "
-        f"COALESCE(SUM(CASE WHEN passed THEN 0 ELSE 1 END), 0) FROM {AUDIT_SCHEMA}.check_results "
-        f"{where}"
-    )[0]
-    return CheckSummary(passed=int(passed), failed=int(failed))
+    passed, failed = audit_schema.check_counts(warehouse, run_ids)
+    return CheckSummary(passed=passed, failed=failed)

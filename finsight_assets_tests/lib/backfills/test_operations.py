@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.backfills.manifests import ManifestError, approvals_required
-from finsight_assets.lib.backfills.service import BackfillError, open_backfills
+from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError, approvals_required
+from finsight_assets.lib.backfills.operations import open_backfills
 from finsight_assets.lib.contract import code_versions
 from finsight_assets.lib.settings import Settings
 from finsight_assets_tests.pipeline import query, run_pipeline
@@ -25,7 +26,9 @@ def day(n: int) -> date:
 def loaded(spark, home):
     generate_raw(home / "lake", FIRST, day(4), rows_per_day=200, seed=4)
     run_pipeline(spark, home, [day(i) for i in range(4)], first=FIRST)
-    return open_backfills(Settings.from_env(), "http://127.0.0.1:9", lambda: CLOCK)
+    return open_backfills(
+        replace(Settings.from_env(), webserver_url="http://127.0.0.1:9"), lambda: CLOCK
+    )
 
 
 def test_the_approval_matrix():
@@ -118,7 +121,7 @@ def test_launch_without_a_webserver_says_how_to_start_one(loaded):
 
 def test_a_refused_rollback_leaves_every_table_untouched(spark, loaded, home):
     from finsight_assets.lib.contract.tables import TABLES
-    from finsight_assets.lib.wap.publish import PublishError
+    from finsight_assets.lib.wap.model import PublishError
 
     manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(2))
     run_pipeline(

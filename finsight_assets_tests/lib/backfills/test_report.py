@@ -5,20 +5,26 @@ from __future__ import annotations
 import struct
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from finsight_assets.lib.backfills.report import (
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.backfills.manifests import AssetRange, Estimate, Manifest
+from finsight_assets.lib.backfills.operations import open_backfills
+from finsight_assets.lib.backfills.report.chart import render_chart
+from finsight_assets.lib.backfills.report.files import write_report
+from finsight_assets.lib.backfills.report.markdown import render_markdown
+from finsight_assets.lib.backfills.report.model import (
     BackfillEvidence,
     CheckEvidence,
     PartitionEvidence,
     RunTiming,
-    render_chart,
-    render_markdown,
-    write_report,
 )
+from finsight_assets.lib.contract.run_tags import BACKFILL, DRY_RUN
+from finsight_assets.lib.settings import Settings
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = date(2025, 3, 3)
@@ -26,28 +32,39 @@ RUN_A = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 RUN_B = "9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4"
 CLOCK = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)
 
-MANIFEST = {
-    "id": "bf-20250310-fx-fix",
-    "reason": "Re-run with corrected EUR/USD rates from the reference feed",
-    "requested_by": "dana.ops",
-    "mode": "backfill",
-    "requested_start": "2025-03-03",
-    "requested_end": "2025-03-07",
-    "ranges": [
-        {"asset": "silver/transactions", "start": "2025-03-03", "end": "2025-03-07"},
-        {"asset": "gold/daily_balances", "start": "2025-03-03", "end": "2025-03-09"},
-    ],
-    "estimate": {
-        "partitions": 12,
-        "rows": 60000,
-        "seconds": 420.0,
-        "vcpu_hours": 0.25,
-        "cost_usd": "0.0310",
-    },
-    "approvals_required": 2,
-    "code_versions": {"silver/transactions": "v7", "gold/daily_balances": "v3"},
-    "git_commit": "4f2c9e1ab77d",
-}
+MANIFEST = Manifest(
+    id="bf-20250310-fx-fix",
+    created_at=datetime(2025, 3, 9, 16, 30, tzinfo=UTC),
+    reason="Re-run with corrected EUR/USD rates from the reference feed",
+    requested_by="dana.ops",
+    mode=BACKFILL,
+    source="cli",
+    requested_start=date(2025, 3, 3),
+    requested_end=date(2025, 3, 7),
+    ranges=(
+        AssetRange("silver.transactions", date(2025, 3, 3), date(2025, 3, 7)),
+        AssetRange("gold.account_daily_balance", date(2025, 3, 3), date(2025, 3, 9)),
+    ),
+    input_versions={"2025-03-03": {"raw/transactions/business_date=2025-03-03": "etag-1"}},
+    code_versions={"silver.transactions": "v7", "gold.account_daily_balance": "v3"},
+    git_commit="4f2c9e1ab77d",
+    config_hash="c0ffee",
+    fx_version="fx-2025-03-09",
+    publish_policy="write-audit-publish",
+    side_effects_allowed=False,
+    limits={"days_per_run": 7, "max_concurrent_backfill_runs": 2},
+    estimate=Estimate(
+        partitions=12,
+        raw_rows=60000,
+        raw_bytes=1_843_200,
+        seconds=420.0,
+        vcpu_hours=0.25,
+        cost_usd="0.0310",
+        rows_per_second=150.0,
+        basis="measured on earlier runs",
+    ),
+    approvals_required=2,
+)
 
 
 def check(
@@ -112,7 +129,7 @@ def realistic() -> BackfillEvidence:
     )
     partitions += [
         partition(
-            "gold.daily_balances",
+            "gold.account_daily_balance",
             day,
             None if day == 6 else 2_000,
             2_000 + day,
@@ -151,7 +168,7 @@ def realistic() -> BackfillEvidence:
 
 
 def empty() -> BackfillEvidence:
-    manifest = {**MANIFEST, "id": "bf-dry", "mode": "dry_run", "estimate": {}, "code_versions": {}}
+    manifest = replace(MANIFEST, id="bf-dry", mode=DRY_RUN, estimate=None, code_versions={})
     return BackfillEvidence(manifest=manifest, approvals=[], events=[], partitions=[], runs=[])
 
 
@@ -178,7 +195,7 @@ def test_markdown_summary_names_the_backfill_and_its_approvers():
     assert "farid.data (2025-03-09T18:45:00+00:00)" in markdown
     assert "2 given of 2 required" in markdown
     assert "`4f2c9e1ab77d`" in markdown
-    assert "silver/transactions: `v7`" in markdown
+    assert "silver.transactions: `v7`" in markdown
     assert "![Backfill bf-20250310-fx-fix chart](chart.png)" in markdown
 
 
@@ -198,8 +215,8 @@ def test_missing_approvals_are_flagged():
 def test_scope_counts_inclusive_days_per_range():
     markdown = render_markdown(realistic(), None)
 
-    assert "| silver/transactions | 2025-03-03 | 2025-03-07 | 5 |" in markdown
-    assert "| gold/daily_balances | 2025-03-03 | 2025-03-09 | 7 |" in markdown
+    assert "| silver.transactions | 2025-03-03 | 2025-03-07 | 5 |" in markdown
+    assert "| gold.account_daily_balance | 2025-03-03 | 2025-03-09 | 7 |" in markdown
 
 
 def test_estimate_is_set_against_actuals_from_partitions_and_runs():
@@ -213,6 +230,10 @@ def test_estimate_is_set_against_actuals_from_partitions_and_runs():
     assert "| run seconds (sum) | — | 740 |" in markdown
     assert "| vcpu_hours | 0.25 | — |" in markdown
     assert "| cost_usd | 0.0310 | — |" in markdown
+    assert "| raw_bytes | 1,843,200 | — |" in markdown
+    assert "| rows_per_second | 150 | — |" in markdown
+    assert "| basis | measured on earlier runs | — |" in markdown
+    assert "| raw_rows |" not in markdown and "| seconds | 420 |" not in markdown
 
 
 def test_each_table_shows_rows_before_after_and_diffs():
@@ -223,17 +244,19 @@ def test_each_table_shows_rows_before_after_and_diffs():
     shrunk = row_for(markdown, "silver.transactions", date(2025, 3, 5))
     assert shrunk.startswith("| 2025-03-05 | 10,200 → 10,150 (-50) | 3 | 53 | 977 |")
     assert shrunk.endswith("| `silv02aa` | `silv0200` | yes |")
-    balances = row_for(markdown, "gold.daily_balances", date(2025, 3, 6))
+    balances = row_for(markdown, "gold.account_daily_balance", date(2025, 3, 6))
     assert balances.startswith("| 2025-03-06 | 2,000 → 2,003 (+3) | 3 | 0 | 150 | balance: 3.00 |")
     assert balances.endswith("| no |")
-    new = row_for(markdown, "gold.daily_balances", date(2025, 3, 9))
+    new = row_for(markdown, "gold.account_daily_balance", date(2025, 3, 9))
     assert "| — → 2,006 (new) |" in new
 
 
 def test_partitions_are_sorted_by_table_then_date():
     markdown = render_markdown(realistic(), None)
 
-    assert markdown.index("### gold.daily_balances") < markdown.index("### silver.transactions")
+    assert markdown.index("### gold.account_daily_balance") < markdown.index(
+        "### silver.transactions"
+    )
     section = markdown.split("### silver.transactions\n", 1)[1]
     dates = [line.split(" | ")[0][2:] for line in section.splitlines() if line.startswith("| 2025")]
     assert dates == sorted(dates) and len(dates) == 5
@@ -296,13 +319,18 @@ def test_chart_is_a_png_of_the_expected_size(tmp_path: Path):
 
 
 def test_chart_of_many_dates_and_tables_draws_lines(tmp_path: Path):
-    tables = ("silver.transactions", "silver.customers", "silver.accounts", "gold.daily_balances")
+    tables = (
+        "silver.transactions",
+        "silver.customers",
+        "gold.daily_customer_summary",
+        "gold.account_daily_balance",
+    )
     partitions = [
         partition(table, day, 1_000 * i + day, 1_000 * i + day + 1, rolled_back=day == 20)
         for i, table in enumerate(tables)
         for day in range(60)
     ]
-    evidence = BackfillEvidence({**MANIFEST, "reason": "long " * 80}, [], [], partitions, [])
+    evidence = BackfillEvidence(replace(MANIFEST, reason="long " * 80), [], [], partitions, [])
 
     data = render_chart(evidence, tmp_path / "big.png").read_bytes()
 
@@ -311,8 +339,12 @@ def test_chart_of_many_dates_and_tables_draws_lines(tmp_path: Path):
     assert len(data) > 30_000
 
 
-def test_importing_the_module_does_not_import_matplotlib():
-    code = "import sys, finsight_assets.lib.backfills.report; print('matplotlib' in sys.modules)"
+def test_importing_the_modules_does_not_import_matplotlib():
+    modules = ", ".join(
+        f"finsight_assets.lib.backfills.report.{name}"
+        for name in ("model", "format", "markdown", "chart", "files")
+    )
+    code = f"import sys, {modules}; print('matplotlib' in sys.modules)"
 
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -331,7 +363,7 @@ def test_write_report_writes_both_files_named_by_id(tmp_path: Path):
 
 
 def test_unsafe_ids_do_not_escape_the_output_directory(tmp_path: Path):
-    evidence = BackfillEvidence({**MANIFEST, "id": "../x y"}, [], [], [], [])
+    evidence = BackfillEvidence(replace(MANIFEST, id="../x y"), [], [], [], [])
 
     markdown, chart = write_report(evidence, tmp_path)
 
@@ -348,6 +380,7 @@ def test_empty_evidence_still_renders_both_files(tmp_path: Path):
     assert "_No runs were launched._" in text
     assert "_No events were recorded._" in text
     assert "0 given of 2 required (**2 missing**)" in text
+    assert "| rows | — | — |" in text
     data = chart.read_bytes()
     assert data.startswith(PNG_SIGNATURE)
     assert png_size(data) == (1210, 770)
@@ -370,7 +403,14 @@ def test_partitions_without_counts_or_times_do_not_crash(tmp_path: Path, mode: s
         run_id=None,
     )
     evidence = BackfillEvidence(
-        manifest={"id": mode},
+        manifest=replace(
+            MANIFEST,
+            id=mode,
+            mode=DRY_RUN if mode == "dry_run" else BACKFILL,
+            ranges=(),
+            estimate=None,
+            code_versions={},
+        ),
         approvals=[{}],
         events=[{}],
         partitions=[unpublished],
@@ -382,6 +422,7 @@ def test_partitions_without_counts_or_times_do_not_crash(tmp_path: Path, mode: s
     text = markdown.read_text(encoding="utf-8")
     assert "| 2025-03-03 | — → — | — | — | — | — | — | — | — | no |" in text
     assert "_No checks were recorded._" in text
+    assert "_No ranges in the manifest._" in text
     assert chart.read_bytes().startswith(PNG_SIGNATURE)
 
 
@@ -392,3 +433,35 @@ def test_same_evidence_gives_identical_files(tmp_path: Path):
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes()
     assert render_markdown(empty(), None) == render_markdown(empty(), None)
+
+
+def section(markdown: str, heading: str) -> str:
+    """The text under one `## heading`, up to the next section."""
+    return markdown.split(f"## {heading}\n\n", 1)[1].split("\n\n## ", 1)[0]
+
+
+def test_a_planned_manifest_shows_its_estimated_rows_and_seconds(home: Path):
+    generate_raw(home / "lake", date(2025, 3, 1), date(2025, 3, 3), rows_per_day=200, seed=4)
+    backfills = open_backfills(
+        replace(Settings.from_env(), webserver_url="http://127.0.0.1:9"), lambda: CLOCK
+    )
+    manifest = backfills.plan(
+        reason="fix", requested_by="ann", start=date(2025, 3, 1), end=date(2025, 3, 2)
+    )
+    evidence = BackfillEvidence(
+        manifest=backfills.store.get(manifest.id),
+        approvals=[],
+        events=backfills.store.events(manifest.id),
+        partitions=[],
+        runs=[],
+    )
+
+    estimate = section(render_markdown(evidence, None), "Estimate vs actual")
+
+    planned = manifest.estimate
+    assert planned is not None and planned.raw_rows > 0 and planned.seconds > 0
+    seconds = f"{planned.seconds:,.3f}".rstrip("0").rstrip(".")
+    assert f"| partitions | {planned.partitions:,} | 0 (0 published) |" in estimate
+    assert f"| rows | {planned.raw_rows:,} | — |" in estimate
+    assert f"| wall seconds | {seconds} | — |" in estimate
+    assert f"| cost_usd | {planned.cost_usd} | — |" in estimate

@@ -14,16 +14,21 @@ from pathlib import Path
 
 import pytest
 
+from finsight_assets.lib.contract.run_tags import DRY_RUN, LIVE
 from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
-from finsight_assets.lib.engines.warehouse import DuckDBWarehouse, ensure_schema, open_duckdb
-from finsight_assets.lib.wap import publish
-from finsight_assets.lib.wap.publish import (
+from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
+from finsight_assets.lib.wap import audit_schema, publish
+from finsight_assets.lib.wap.audits.generic import unique_key
+from finsight_assets.lib.wap.checks import Check
+from finsight_assets.lib.wap.layout import ensure_schema
+from finsight_assets.lib.wap.model import (
     AuditFailed,
-    AuditResult,
+    AuditOutcome,
     PredecessorChanged,
     PublishError,
     RunInfo,
 )
+from finsight_assets.lib.wap.rollback import rollback
 
 DAY = date(2025, 3, 3)
 OTHER_DAY = date(2025, 3, 4)
@@ -42,7 +47,7 @@ def candidates(day: date, *customers: tuple[str, str]) -> str:
     return rows
 
 
-def run(run_id: str, mode: str = publish.LIVE) -> RunInfo:
+def run(run_id: str, mode: str = LIVE) -> RunInfo:
     return RunInfo(run_id=run_id, mode=mode, clock=CLOCK)
 
 
@@ -54,7 +59,7 @@ def warehouse(tmp_path: Path):
         yield wh
 
 
-def publish_customers(wh, run_id, day, *customers, audits=(), mode=publish.LIVE):
+def publish_customers(wh, run_id, day, *customers, audits=(), mode=LIVE):
     return publish.write_audit_publish(
         wh,
         SILVER_CUSTOMERS,
@@ -62,7 +67,7 @@ def publish_customers(wh, run_id, day, *customers, audits=(), mode=publish.LIVE)
         "1",
         {day: f"input-{run_id}"},
         candidates(day, *customers),
-        list(audits),
+        checks=list(audits),
     )
 
 
@@ -81,7 +86,9 @@ def test_publish_replaces_the_partition_and_records_the_version(warehouse):
         "SELECT customer_id, _version_id FROM history.silver__customers ORDER BY 1"
     )
     assert kept == [("C1", v1.version_id), ("C2", v1.version_id)]
-    assert publish.current_versions(warehouse, "silver.customers", [DAY]) == {DAY: v2.version_id}
+    assert audit_schema.current_versions(warehouse, "silver.customers", [DAY]) == {
+        DAY: v2.version_id
+    }
 
 
 def test_same_rows_give_the_same_checksum(warehouse):
@@ -100,15 +107,19 @@ def test_other_partitions_are_untouched(warehouse):
     assert other == [("C9", "r1")]
 
 
-def failing_audit(wh, staged) -> AuditResult:
-    return AuditResult(name="always_fails", passed=False, summary="planted failure")
+FAILING = Check(
+    "always_fails",
+    lambda wh, staged, inputs: AuditOutcome(passed=False, summary="planted failure"),
+    blocking=True,
+    description="planted",
+)
 
 
 def test_a_failing_blocking_audit_publishes_nothing(warehouse):
     publish_customers(warehouse, "r1", DAY, ("C1", "RETAIL"))
     before = table_rows(warehouse)
     with pytest.raises(AuditFailed, match="always_fails") as raised:
-        publish_customers(warehouse, "r2", DAY, ("C1", "SMB"), audits=[failing_audit])
+        publish_customers(warehouse, "r2", DAY, ("C1", "SMB"), audits=[FAILING])
     assert table_rows(warehouse) == before
     assert raised.value.audits["silver.customers"][0].name == "always_fails"
     staging = warehouse.fetchall(
@@ -118,25 +129,25 @@ def test_a_failing_blocking_audit_publishes_nothing(warehouse):
 
 
 def test_a_failing_non_blocking_audit_still_publishes(warehouse):
-    def warning(wh, staged):
-        return AuditResult(name="warn", passed=False, summary="just a warning", blocking=False)
-
+    warning = Check(
+        "warn",
+        lambda wh, staged, inputs: AuditOutcome(passed=False, summary="just a warning"),
+        blocking=False,
+        description="planted",
+    )
     publish_customers(warehouse, "r1", DAY, ("C1", "SMB"), audits=[warning])
     assert len(table_rows(warehouse)) == 1
 
 
 def test_a_dry_run_audits_and_publishes_nothing(warehouse):
     results, versions = publish_customers(
-        warehouse, "r1", DAY, ("C1", "SMB"), audits=[publish_unique], mode=publish.DRY_RUN
+        warehouse, "r1", DAY, ("C1", "SMB"), audits=[PUBLISH_UNIQUE], mode=DRY_RUN
     )
     assert versions == [] and table_rows(warehouse) == []
     assert results[0].passed
 
 
-def publish_unique(wh, staged):
-    from finsight_assets.lib.wap.audits import unique_key
-
-    return unique_key(wh, staged)
+PUBLISH_UNIQUE = Check("unique_key", unique_key, blocking=True, description="unique")
 
 
 class FailAfterDelete:
@@ -196,9 +207,11 @@ KILLED_PUBLISH = textwrap.dedent(
     import sys, time
     from datetime import UTC, date, datetime
     from pathlib import Path
+    from finsight_assets.lib.contract.run_tags import LIVE
     from finsight_assets.lib.wap import publish
+    from finsight_assets.lib.wap.model import RunInfo
     from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
-    from finsight_assets.lib.engines.warehouse import DuckDBWarehouse, open_duckdb
+    from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
     from finsight_assets_tests.lib.wap.test_publish import candidates
 
     class StopInsideSwap:
@@ -214,10 +227,10 @@ KILLED_PUBLISH = textwrap.dedent(
 
     with open_duckdb(Path(sys.argv[1])) as connection:
         wh = StopInsideSwap(DuckDBWarehouse(connection))
-        run = publish.RunInfo("killed", publish.LIVE, datetime(2025, 3, 5, tzinfo=UTC))
+        run = RunInfo("killed", LIVE, datetime(2025, 3, 5, tzinfo=UTC))
         publish.write_audit_publish(
             wh, SILVER_CUSTOMERS, run, "1", {date(2025, 3, 3): "x"},
-            candidates(date(2025, 3, 3), ("C7", "SMB")), [],
+            candidates(date(2025, 3, 3), ("C7", "SMB")), checks=[],
         )
     """
 )
@@ -255,10 +268,12 @@ def test_rollback_restores_the_previous_version_exactly(warehouse):
     _, (v1,) = publish_customers(warehouse, "r1", DAY, ("C1", "RETAIL"), ("C2", "SMB"))
     before = table_rows(warehouse)
     _, (v2,) = publish_customers(warehouse, "r2", DAY, ("C1", "CORPORATE"), ("C3", "SMB"))
-    restored = publish.rollback(warehouse, SILVER_CUSTOMERS, [v2.version_id], run("undo"))
+    restored = rollback(warehouse, SILVER_CUSTOMERS, [v2.version_id], run("undo"))
     assert restored == {DAY: v1.version_id}
     assert table_rows(warehouse) == before
-    assert publish.current_versions(warehouse, "silver.customers", [DAY]) == {DAY: v1.version_id}
+    assert audit_schema.current_versions(warehouse, "silver.customers", [DAY]) == {
+        DAY: v1.version_id
+    }
     log = warehouse.fetchall(
         "SELECT action, version_id, previous_version_id, run_id FROM audit.publish_log ORDER BY seq"
     )
@@ -270,11 +285,9 @@ def test_rollback_restores_the_previous_version_exactly(warehouse):
 
 def test_rollback_of_a_first_publish_empties_the_partition(warehouse):
     _, (v1,) = publish_customers(warehouse, "r1", DAY, ("C1", "RETAIL"))
-    assert publish.rollback(warehouse, SILVER_CUSTOMERS, [v1.version_id], run("undo")) == {
-        DAY: None
-    }
+    assert rollback(warehouse, SILVER_CUSTOMERS, [v1.version_id], run("undo")) == {DAY: None}
     assert table_rows(warehouse) == []
-    assert publish.current_versions(warehouse, "silver.customers", [DAY]) == {}
+    assert audit_schema.current_versions(warehouse, "silver.customers", [DAY]) == {}
 
 
 def test_rollback_refuses_when_republished_since_unless_forced(warehouse):
@@ -282,11 +295,13 @@ def test_rollback_refuses_when_republished_since_unless_forced(warehouse):
     _, (v2,) = publish_customers(warehouse, "r2", DAY, ("C1", "SMB"))
     publish_customers(warehouse, "r3", DAY, ("C1", "CORPORATE"))
     with pytest.raises(PublishError, match="republished since"):
-        publish.rollback(warehouse, SILVER_CUSTOMERS, [v2.version_id], run("undo"))
+        rollback(warehouse, SILVER_CUSTOMERS, [v2.version_id], run("undo"))
     assert [r[3] for r in table_rows(warehouse)] == ["CORPORATE"]
-    publish.rollback(warehouse, SILVER_CUSTOMERS, [v2.version_id], run("undo"), force=True)
+    rollback(warehouse, SILVER_CUSTOMERS, [v2.version_id], run("undo"), force=True)
     assert [r[3] for r in table_rows(warehouse)] == ["RETAIL"]
-    assert publish.current_versions(warehouse, "silver.customers", [DAY]) == {DAY: v1.version_id}
+    assert audit_schema.current_versions(warehouse, "silver.customers", [DAY]) == {
+        DAY: v1.version_id
+    }
 
 
 def test_publish_refuses_when_the_predecessor_changed(warehouse):
@@ -321,4 +336,4 @@ def test_a_roll_forward_refuses_when_a_later_day_was_published_meanwhile(warehou
     publish_customers(warehouse, "daily", OTHER_DAY, ("C1", "SMB"))
     with pytest.raises(PredecessorChanged, match=f"{OTHER_DAY} was published"):
         publish.publish(warehouse, staged)
-    assert publish.current_versions(warehouse, "silver.customers", [DAY]) == {}
+    assert audit_schema.current_versions(warehouse, "silver.customers", [DAY]) == {}

@@ -1,0 +1,108 @@
+"""How `finsight backfill` speaks: errors, JSON or tables, a manifest, a progress bar."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from finsight_assets.lib.backfills.manifests import Manifest
+from finsight_assets.lib.backfills.operations import Backfills
+from finsight_assets.lib.backfills.webserver import WebserverUnavailable
+
+console = Console()
+POLL_SECONDS = 3.0
+
+
+def fail(error: Exception, code: int = 1) -> typer.Exit:
+    # Not rich markup: an error's own brackets (types, paths) must print as they are.
+    console.print(str(error), style="red", markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    else:
+        human()
+
+
+def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
+    console.print(f"[bold]{manifest.id}[/bold]  {manifest.mode}  ({manifest.source})")
+    console.print(f"reason: {manifest.reason}  requested by: {manifest.requested_by}")
+    table = Table("asset", "from", "to", "days")
+    for r in manifest.ranges:
+        table.add_row(r.asset, r.start.isoformat(), r.end.isoformat(), str(r.days))
+    console.print(table)
+    if manifest.estimate is not None:
+        e = manifest.estimate
+        console.print(
+            f"estimate: {e.raw_rows:,} raw rows, {e.raw_bytes / 1e6:,.1f} MB, ~{e.seconds:,.0f} s, "
+            f"{e.vcpu_hours} vCPU-h, ${e.cost_usd} ({e.rows_per_second:,.0f} rows/s, {e.basis})"
+        )
+    approvals = backfills.store.approvals(manifest.id)
+    console.print(
+        f"approvals: {len(approvals)} of {manifest.approvals_required} "
+        f"{', '.join(a['by'] for a in approvals)}  status: {backfills.store.status(manifest.id)}"
+    )
+
+
+def watch(backfills: Backfills, manifest_id: str, as_json: bool) -> None:
+    """Show progress until every backfill of the manifest ends; exit 1 if a partition failed."""
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn(
+            "{task.completed}/{task.total} done, {task.fields[failed]} failed, "
+            "{task.fields[pending]} pending, {task.fields[rate]} rows/s, ETA {task.fields[eta]}"
+        ),
+        console=console,
+        disable=as_json,
+    )
+    try:
+        with bar:
+            task = bar.add_task(manifest_id, total=None, failed=0, pending="?", rate="-", eta="?")
+            while True:
+                progress = backfills.progress(manifest_id)
+                eta = progress.eta_seconds
+                bar.update(
+                    task,
+                    total=progress.targeted,
+                    completed=progress.done,
+                    failed=progress.failed,
+                    pending=progress.pending,
+                    rate=f"{progress.rows_per_second:,.0f}",
+                    eta="?" if eta is None else f"{eta:,.0f}s",
+                )
+                if progress.finished:
+                    break
+                time.sleep(POLL_SECONDS)
+    except WebserverUnavailable as error:
+        raise fail(error, 3) from error
+    failed = (
+        backfills.failed_ranges(manifest_id)
+        if progress.failed or progress.done < progress.targeted
+        else []
+    )
+    payload = {
+        **progress.to_json(),
+        "failed_ranges": [
+            {"asset": r.asset, "start": r.start.isoformat(), "end": r.end.isoformat()}
+            for r in failed
+        ],
+    }
+    emit(
+        as_json,
+        payload,
+        lambda: console.print(
+            f"{manifest_id}: {progress.done} partition(s) published, {len(failed)} range(s) failed"
+        ),
+    )
+    if failed or progress.failed:
+        raise typer.Exit(1)

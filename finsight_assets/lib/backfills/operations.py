@@ -1,0 +1,118 @@
+"""Backfills as operations: the `Backfills` of one FinSight home, and how to open it.
+
+Each operation lives in a module of its own (`plan.py`, `launch.py`, `progress.py`,
+`rollback.py`, `evidence.py`); this class holds what they share (the manifest store, the lake,
+the warehouse, the webserver, the clock) and is what the `finsight backfill` command, the
+sensors and the demo call.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from finsight_assets.lib.backfills import evidence, launch, plan, progress, rollback
+from finsight_assets.lib.backfills.manifests import Manifest
+from finsight_assets.lib.backfills.planning import Prices, pipeline_config
+from finsight_assets.lib.backfills.report.model import BackfillEvidence
+from finsight_assets.lib.backfills.store import ManifestStore
+from finsight_assets.lib.backfills.webserver import DagsterWebserver
+from finsight_assets.lib.engines.duckdb_warehouse import LOCK_ATTEMPTS, duckdb_connector
+from finsight_assets.lib.engines.lake import Lake, LocalLake
+from finsight_assets.lib.engines.warehouse import Connect
+from finsight_assets.lib.settings import REPOSITORY_ROOT, Settings
+from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.audit_schema import ManifestVersion
+
+
+@dataclass
+class Backfills:
+    """The backfill operations of one FinSight home."""
+
+    store: ManifestStore
+    lake: Lake
+    connect: Connect
+    webserver: DagsterWebserver
+    clock: Callable[[], datetime]
+    first_business_date: date
+    days_per_run: int | None
+    git_commit: str
+    config: Mapping[str, Any]
+    prices: Prices = Prices()
+
+    def published_versions(self, manifest_id: str) -> list[ManifestVersion]:
+        """What the backfill's runs have published, in publish order."""
+        with self.connect() as warehouse:
+            return audit_schema.manifest_versions(warehouse, manifest_id)
+
+    def plan(self, **request: Any) -> Manifest:
+        """Scope, estimate and write an immutable manifest; nothing runs yet (see plan.plan)."""
+        return plan.plan(self, **request)
+
+    def approve(self, manifest_id: str, by: str) -> list[dict[str, Any]]:
+        return self.store.approve(manifest_id, by, self.clock())
+
+    def launch(self, manifest_id: str) -> str:
+        return launch.launch(self, manifest_id)
+
+    def retry(self, manifest_id: str) -> str:
+        return launch.retry(self, manifest_id)
+
+    def cancel(self, manifest_id: str) -> list[str]:
+        return launch.cancel(self, manifest_id)
+
+    def failed_ranges(self, manifest_id: str) -> Sequence[Any]:
+        return launch.failed_ranges(self, manifest_id)
+
+    def progress(self, manifest_id: str) -> progress.Progress:
+        return progress.progress(self, manifest_id)
+
+    def rollback(self, manifest_id: str, *, force: bool = False) -> dict[str, dict[str, Any]]:
+        return rollback.rollback(self, manifest_id, force=force)
+
+    def evidence(self, manifest_id: str) -> BackfillEvidence:
+        return evidence.evidence(self, manifest_id)
+
+
+def git_commit(repository: Path) -> str:
+    """The commit the code was planned on ("unknown" outside a git checkout)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repository), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
+def open_backfills(
+    settings: Settings,
+    clock: Callable[[], datetime],
+    lock_attempts: int = LOCK_ATTEMPTS,
+    lake: Lake | None = None,
+    connect: Connect | None = None,
+) -> Backfills:
+    """The backfill operations of `settings`' home, against its webserver.
+
+    The lake and warehouse are the embedded default's unless given (production passes its
+    S3 lake and Snowflake warehouse).
+    """
+    return Backfills(
+        store=ManifestStore(settings.manifests_dir),
+        lake=lake or LocalLake(settings.lake),
+        connect=connect or duckdb_connector(settings.warehouse_path, lock_attempts),
+        webserver=DagsterWebserver(settings.webserver_url),
+        clock=clock,
+        first_business_date=settings.start_date,
+        days_per_run=settings.backfill_days_per_run,
+        git_commit=git_commit(REPOSITORY_ROOT),
+        config=pipeline_config(settings),
+    )

@@ -1,0 +1,100 @@
+"""How far a launched backfill has come: partitions published, failed and in flight, rows, time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from finsight_assets.lib.backfills.manifests import BackfillError
+from finsight_assets.lib.backfills.webserver import BackfillState
+from finsight_assets.lib.contract.run_tags import DRY_RUN
+from finsight_assets.lib.contract.tables import TABLES_BY_NAME
+
+if TYPE_CHECKING:
+    from finsight_assets.lib.backfills.operations import Backfills
+
+TERMINAL_BACKFILL_STATES = frozenset(
+    {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED", "CANCELLED"}
+)
+# The manifest events that start runs.
+LAUNCH_EVENTS = ("launched", "retried")
+
+
+@dataclass(frozen=True)
+class Progress:
+    manifest_id: str
+    backfills: list[BackfillState]
+    targeted: int
+    done: int
+    failed: int
+    in_progress: int
+    rows_published: int
+    elapsed_seconds: float
+    finished: bool
+
+    @property
+    def pending(self) -> int:
+        return max(self.targeted - self.done - self.failed, 0)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_published / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.finished:
+            return 0.0
+        if self.done == 0 or self.elapsed_seconds <= 0:
+            return None
+        return self.pending * self.elapsed_seconds / self.done
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "manifest_id": self.manifest_id,
+            "backfills": [
+                {"id": b.backfill_id, "status": b.status, "runs": len(b.runs)}
+                for b in self.backfills
+            ],
+            "partitions": {
+                "targeted": self.targeted,
+                "done": self.done,
+                "failed": self.failed,
+                "in_progress": self.in_progress,
+                "pending": self.pending,
+            },
+            "rows_published": self.rows_published,
+            "elapsed_seconds": round(self.elapsed_seconds, 1),
+            "rows_per_second": round(self.rows_per_second, 1),
+            "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds, 1),
+            "finished": self.finished,
+        }
+
+
+def progress(ops: Backfills, manifest_id: str) -> Progress:
+    manifest = ops.store.get(manifest_id)
+    states = [ops.webserver.backfill(b) for b in ops.store.backfill_ids(manifest_id)]
+    if not states:
+        raise BackfillError(f"{manifest_id} has not been launched")
+    latest = states[-1]
+    targeted = sum(r.days for r in manifest.ranges if r.asset in TABLES_BY_NAME)
+    versions = ops.published_versions(manifest_id)
+    done = len({(v.table_name, v.business_date) for v in versions})
+    if manifest.mode == DRY_RUN:
+        done = sum(a.materialized for a in latest.assets)
+    launched = [
+        datetime.fromisoformat(e["at"])
+        for e in ops.store.events(manifest_id)
+        if e["event"] in LAUNCH_EVENTS
+    ]
+    return Progress(
+        manifest_id=manifest_id,
+        backfills=states,
+        targeted=targeted,
+        done=min(done, targeted) if targeted else done,
+        failed=sum(a.failed for a in latest.assets),
+        in_progress=sum(a.in_progress for a in latest.assets),
+        rows_published=sum(v.row_count for v in versions),
+        elapsed_seconds=(ops.clock() - launched[0]).total_seconds() if launched else 0.0,
+        finished=all(s.status in TERMINAL_BACKFILL_STATES for s in states),
+    )

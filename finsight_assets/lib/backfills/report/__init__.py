@@ -1,0 +1,1 @@
+"""The evidence of one backfill as a Markdown report and a PNG chart, for people to read."""

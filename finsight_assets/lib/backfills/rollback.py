@@ -1,0 +1,95 @@
+"""Roll a backfill back: every partition it published goes back to the version it replaced, all
+tables in one transaction, refused where that would lose or contradict other runs' work."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from finsight_assets.lib.backfills.manifests import BackfillError
+from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, UPSTREAM
+from finsight_assets.lib.contract.run_tags import BACKFILL
+from finsight_assets.lib.contract.tables import TABLES_BY_NAME
+from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.model import RunInfo
+from finsight_assets.lib.wap.rollback import restore_in_transaction
+
+if TYPE_CHECKING:
+    from finsight_assets.lib.backfills.operations import Backfills
+
+
+def rollback(ops: Backfills, manifest_id: str, *, force: bool = False) -> dict[str, dict[str, Any]]:
+    """Restore every partition the backfill published to the version it replaced.
+
+    Refuses if a later run republished one of the partitions or built on them (unless `force`),
+    and records the rollback in the warehouse and the manifest's events.
+    """
+    ops.store.get(manifest_id)
+    first: dict[tuple[str, date], str | None] = {}
+    last: dict[tuple[str, date], str] = {}
+    foreign: list[tuple[str, date]] = []
+    for v in ops.published_versions(manifest_id):
+        key = (v.table_name, v.business_date)
+        if key in last and v.replaced_version_id != last[key]:
+            # Another run published between two of this backfill's versions (launch, then
+            # retry): restoring the first replaced version would silently drop it.
+            foreign.append(key)
+        first.setdefault(key, v.replaced_version_id)
+        last[key] = v.version_id
+    if not last:
+        raise BackfillError(f"{manifest_id} published nothing; there is nothing to roll back")
+    run = RunInfo(
+        run_id=f"rollback-{manifest_id}", mode=BACKFILL, clock=ops.clock(), manifest_id=manifest_id
+    )
+    restored: dict[str, dict[str, Any]] = {}
+    tables = sorted({t for t, _ in last}, key=lambda t: list(UPSTREAM).index(t), reverse=True)
+    with ops.connect() as warehouse:
+        built_on = _built_on_top(warehouse, manifest_id, last)
+        problems = [f"{t} {d} (another run published in between)" for t, d in foreign]
+        problems += [
+            f"{t} {d} (computed on top of this backfill; recompute it after)" for t, d in built_on
+        ]
+        if problems and not force:
+            raise BackfillError(
+                "rolling back would lose or contradict other runs' work: "
+                + ", ".join(problems)
+                + "; use --force to roll back anyway"
+            )
+        # Every table in one transaction: a refusal on one leaves all of them untouched.
+        with warehouse.transaction():
+            for table in tables:
+                targets = {d: (last[(t, d)], first[(t, d)]) for t, d in last if t == table}
+                back = restore_in_transaction(
+                    warehouse,
+                    TABLES_BY_NAME[table],
+                    targets,
+                    run,
+                    force=force,
+                    note=f"rollback of backfill {manifest_id}",
+                )
+                restored[table] = {d.isoformat(): v for d, v in sorted(back.items())}
+    ops.store.record(
+        manifest_id,
+        "rolled_back",
+        ops.clock(),
+        restored=restored,
+        force=force,
+        to_recompute=[{"asset": t, "date": d} for t, d in built_on],
+    )
+    return restored
+
+
+def _built_on_top(
+    warehouse: Warehouse, manifest_id: str, rolled_back: Mapping[tuple[str, date], str]
+) -> list[tuple[str, date]]:
+    """Current partitions of self-dependent tables, outside the rollback, that opened from one
+    of its versions (a daily run published the next day on top of the backfill)."""
+    found = []
+    for table in sorted({t for t, _ in rolled_back if t in SELF_DEPENDENT}):
+        ids = [v for (t, _), v in rolled_back.items() if t == table]
+        dates = [d for t, d in rolled_back if t == table]
+        successors = audit_schema.current_successors(warehouse, table, ids, dates, manifest_id)
+        found.extend((table, d) for d in successors)
+    return sorted(found)

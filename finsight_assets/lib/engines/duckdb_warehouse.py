@@ -1,0 +1,120 @@
+"""The DuckDB flavour of the warehouse (the embedded default): one file, short-lived connections,
+explicit transactions, staged Parquet read in place."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from finsight_assets.lib.engines.warehouse import string_literal
+from finsight_assets.lib.wap.layout import ensure_schema
+
+logger = logging.getLogger(__name__)
+
+# How often a connection tries the DuckDB file while another process holds its write lock
+# (with growing pauses: about five minutes in all).
+LOCK_ATTEMPTS = 150
+
+
+def _row_hash_text(columns: Sequence[str]) -> str:
+    parts = [f"COALESCE(CAST({column} AS VARCHAR), '\\N')" for column in columns]
+    return " || '|' || ".join(parts)
+
+
+class DuckDBWarehouse:
+    """The DuckDB flavour: one connection, explicit transactions, Parquet read in place."""
+
+    dialect = "duckdb"
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
+        self.connection = connection
+        # Timestamps are stored as UTC instants; pin the session zone so casts never depend
+        # on the machine running the step.
+        self.connection.execute("SET TimeZone = 'UTC'")
+
+    def execute(self, sql: str) -> None:
+        self.connection.execute(sql)
+
+    def fetchall(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.connection.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def load_parquet(self, table: str, files: Sequence[str], columns: Sequence[str]) -> None:
+        """Append the named columns of staged Parquet files to `table`, read in place."""
+        names = ", ".join(columns)
+        paths = ", ".join(string_literal(path) for path in files)
+        self.connection.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM read_parquet([{paths}])"
+        )
+
+    def fetch_arrow_batches(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Stream a query's result in Arrow batches, so no step holds a whole partition."""
+        reader = self.connection.sql(sql).to_arrow_reader(batch_rows)
+        yield from reader
+
+    def export_csv(self, sql: str, path: str) -> None:
+        """Write a query's result as a CSV file with a header."""
+        self.connection.execute(f"COPY ({sql}) TO {string_literal(path)} (FORMAT CSV, HEADER)")
+
+    def next_value_sql(self, sequence: str) -> str:
+        return f"nextval({string_literal(sequence)})"
+
+    def compare_hash_sql(self, columns: Sequence[str]) -> str:
+        """A fast row hash for comparing rows within one statement (not stable across versions)."""
+        return f"hash({', '.join(columns)})"
+
+    def row_hash_sql(self, columns: Sequence[str]) -> str:
+        """An integer hash of a row's values, stable across DuckDB versions (from MD5)."""
+        return f"CAST(('0x' || LEFT(MD5({_row_hash_text(columns)}), 15)) AS BIGINT)"
+
+
+@contextmanager
+def open_duckdb(
+    path: Path, *, read_only: bool = False, attempts: int = LOCK_ATTEMPTS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the DuckDB file, waiting while another process holds its write lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, attempts + 1):
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if attempt == attempts or "lock" not in str(error).lower():
+                raise
+            logger.info("warehouse %s is locked by another process; retrying", path)
+            time.sleep(min(0.2 * attempt, 2.0))
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def duckdb_connector(
+    path: Path, attempts: int = LOCK_ATTEMPTS
+) -> Callable[[], AbstractContextManager[DuckDBWarehouse]]:
+    """Short-lived, schema-ready connections to the DuckDB warehouse at `path`."""
+
+    @contextmanager
+    def connect() -> Iterator[DuckDBWarehouse]:
+        with open_duckdb(path, attempts=attempts) as connection:
+            warehouse = DuckDBWarehouse(connection)
+            ensure_schema(warehouse)
+            yield warehouse
+
+    return connect

@@ -1,0 +1,150 @@
+"""Audits that reconcile staged partitions with what they were computed from: raw row counts,
+silver's sums, the previous day's closing balances.
+
+Each is a function `(warehouse, staged, inputs) -> AuditOutcome`, declared in `lib/wap/checks.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from finsight_assets.lib.engines.warehouse import Warehouse, date_list, date_literal, string_literal
+from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
+
+
+def count_identity(
+    warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInputs
+) -> AuditOutcome:
+    """Every raw row is accounted for, per partition: raw = the sum of the rows of each outcome.
+
+    For transactions that is CONTRACT.md's raw = silver + rejected + duplicates removed.
+    `inputs.outcome_table` holds every raw row of the staged partitions with its `outcome`; the
+    staged rows of this table must be exactly those with `inputs.staged_outcome`.
+    """
+    outcomes = inputs.outcome_labels
+    sums = ", ".join(
+        f"SUM(CASE WHEN outcome = {string_literal(name)} THEN 1 ELSE 0 END)" for name in outcomes
+    )
+    found = {
+        r[0]: [int(n or 0) for n in r[1:]]
+        for r in warehouse.fetchall(
+            f"SELECT business_date, {sums} FROM {inputs.outcome_table} GROUP BY business_date"
+        )
+    }
+    staged_counts = dict(
+        warehouse.fetchall(f"SELECT business_date, COUNT(*) FROM {staged.staging_table} GROUP BY 1")
+    )
+    by_date: dict[date, bool] = {}
+    detail: dict[str, dict[str, int]] = {}
+    for d in staged.dates:
+        counts = dict(zip(outcomes, found.get(d, [0] * len(outcomes)), strict=True))
+        raw = inputs.raw_rows.get(d, 0)
+        mine = int(staged_counts.get(d, 0))
+        by_date[d] = raw == sum(counts.values()) and mine == counts[inputs.staged_outcome]
+        detail[d.isoformat()] = {
+            "raw": raw,
+            **{name.lower(): n for name, n in counts.items()},
+            "staged": mine,
+        }
+    bad = [d for d, ok in by_date.items() if not ok]
+    return AuditOutcome(
+        passed=not bad,
+        summary=(
+            f"raw = {' + '.join(o.lower() for o in outcomes)} on every partition"
+            if not bad
+            else f"identity broken on {', '.join(d.isoformat() for d in bad)}"
+        ),
+        metadata={"by_date": detail},
+        by_date=by_date,
+    )
+
+
+def reconciles_with_silver(
+    warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInputs
+) -> AuditOutcome:
+    """Per date, the staged gold net flow (and transaction count, where the table has one)
+    equals silver.transactions'."""
+    has_count = "txn_count" in staged.table.business_columns
+    dates = date_list(staged.dates)
+    count_sql = "SUM(txn_count)" if has_count else "0"
+    gold = {
+        r[0]: (r[1] or Decimal(0), int(r[2] or 0))
+        for r in warehouse.fetchall(
+            f"SELECT business_date, SUM(net_flow_usd), {count_sql} "
+            f"FROM {staged.staging_table} GROUP BY 1"
+        )
+    }
+    silver = {
+        r[0]: (r[1] or Decimal(0), int(r[2] or 0))
+        for r in warehouse.fetchall(
+            "SELECT business_date, SUM(signed_amount_usd), COUNT(*) FROM silver.transactions "
+            f"WHERE business_date IN ({dates}) GROUP BY 1"
+        )
+    }
+    by_date: dict[date, bool] = {}
+    detail = {}
+    for d in staged.dates:
+        g_net, g_count = gold.get(d, (Decimal(0), 0))
+        s_net, s_count = silver.get(d, (Decimal(0), 0))
+        by_date[d] = g_net == s_net and (not has_count or g_count == s_count)
+        detail[d.isoformat()] = {
+            "gold_net_flow_usd": str(g_net),
+            "silver_net_flow_usd": str(s_net),
+            **({"gold_txn_count": g_count, "silver_txn_count": s_count} if has_count else {}),
+        }
+    bad = [d.isoformat() for d, ok in by_date.items() if not ok]
+    return AuditOutcome(
+        passed=not bad,
+        summary="sums reconcile with silver" if not bad else f"mismatch on {', '.join(bad)}",
+        metadata={"by_date": detail},
+        by_date=by_date,
+    )
+
+
+def balance_continuity(
+    warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInputs
+) -> AuditOutcome:
+    """Each staged day opens at the previous day's closing balance, and no account disappears."""
+    first = staged.dates[0]
+    previous_day = first - timedelta(days=1)
+    chain = (
+        f"SELECT business_date, account_id, net_flow_usd, closing_balance_usd "
+        f"FROM {staged.staging_table} UNION ALL "
+        "SELECT business_date, account_id, net_flow_usd, closing_balance_usd "
+        f"FROM {staged.table.qualified_name} WHERE business_date = {date_literal(previous_day)}"
+    )
+    rows = warehouse.fetchall(
+        "SELECT today.business_date, "
+        "SUM(CASE WHEN today.account_id IS NULL THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN today.account_id IS NOT NULL AND today.closing_balance_usd - "
+        "today.net_flow_usd <> COALESCE(yesterday.closing_balance_usd, 0) THEN 1 ELSE 0 END) "
+        f"FROM (SELECT * FROM ({chain}) AS c WHERE business_date >= {date_literal(first)}) "
+        "AS today "
+        f"LEFT JOIN ({chain}) AS yesterday ON yesterday.account_id = today.account_id "
+        "AND yesterday.business_date = today.business_date - 1 "
+        "GROUP BY 1 "
+        "UNION ALL "
+        "SELECT yesterday.business_date + 1, COUNT(*), 0 "
+        f"FROM ({chain}) AS yesterday LEFT JOIN ({chain}) AS today "
+        "ON today.account_id = yesterday.account_id "
+        "AND today.business_date = yesterday.business_date + 1 "
+        f"WHERE today.account_id IS NULL AND yesterday.business_date >= "
+        f"{date_literal(previous_day)} AND yesterday.business_date < "
+        f"{date_literal(staged.dates[-1])} GROUP BY 1"
+    )
+    broken: dict[date, int] = {}
+    for business_date, dropped, mismatched in rows:
+        broken[business_date] = broken.get(business_date, 0) + int(dropped) + int(mismatched)
+    bad = {d: n for d, n in broken.items() if n}
+    return AuditOutcome(
+        passed=not bad,
+        summary=(
+            "every opening balance equals the previous closing balance"
+            if not bad
+            else f"{sum(bad.values())} broken link(s) on "
+            + ", ".join(d.isoformat() for d in sorted(bad))
+        ),
+        metadata={"broken_links": {d.isoformat(): n for d, n in sorted(bad.items())}},
+        by_date={d: d not in bad for d in staged.dates},
+    )

@@ -1,0 +1,38 @@
+"""Where the protocol keeps things in the warehouse: the published tables, their history twins
+(replaced versions, for rollback), staging (candidates no reader looks at) and the audit schema."""
+
+from __future__ import annotations
+
+from finsight_assets.lib.contract.tables import LINEAGE_COLUMNS, TABLES, TableSpec
+from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.wap import audit_schema
+
+STAGING_SCHEMA = "staging"
+HISTORY_SCHEMA = "history"
+
+
+def table_ddl(table: TableSpec, qualified_name: str | None = None) -> str:
+    columns = ", ".join(
+        f"{column.name} {column.sql_type}" for column in table.columns + LINEAGE_COLUMNS
+    )
+    return f"CREATE TABLE IF NOT EXISTS {qualified_name or table.qualified_name} ({columns})"
+
+
+def history_table(table: TableSpec) -> str:
+    return f"{HISTORY_SCHEMA}.{table.schema}__{table.name}"
+
+
+def staging_table(name: str, run_id: str) -> str:
+    """A run's own staging table: `name` plus the run id's first alphanumerics."""
+    suffix = "".join(ch for ch in run_id if ch.isalnum())[:12] or "adhoc"
+    return f"{STAGING_SCHEMA}.{name}__{suffix}"
+
+
+def ensure_schema(warehouse: Warehouse) -> None:
+    """Create the silver, gold, staging, history and audit schemas and tables if missing."""
+    for schema in ("silver", "gold", STAGING_SCHEMA, HISTORY_SCHEMA):
+        warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for table in TABLES:
+        warehouse.execute(table_ddl(table))
+        warehouse.execute(table_ddl(table, history_table(table)))
+    audit_schema.create(warehouse)

@@ -1,0 +1,139 @@
+"""What the write-audit-publish protocol passes around: runs, staged partitions, audit results,
+published versions, and the ways it refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from finsight_assets.lib.contract.run_tags import MODES
+from finsight_assets.lib.contract.tables import TableSpec
+
+
+class PublishError(RuntimeError):
+    """The protocol refused to publish; the published table is unchanged."""
+
+
+class AuditFailed(PublishError):
+    """A blocking audit failed; carries every audit result, by table, for the evidence."""
+
+    def __init__(self, audits: Mapping[str, Sequence[AuditResult]]):
+        failures = [
+            f"{table} {r.name} ({r.summary})"
+            for table, results in audits.items()
+            for r in results
+            if r.blocking and not r.passed
+        ]
+        super().__init__(f"blocking audit(s) failed, nothing published: {'; '.join(failures)}")
+        self.audits = {table: list(results) for table, results in audits.items()}
+
+
+class PredecessorChanged(PublishError):
+    """A partition this one was computed from was republished while it was being computed."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Who is publishing: the run, its mode and its clock (injected, never read from the OS)."""
+
+    run_id: str
+    mode: str
+    clock: datetime
+    manifest_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+
+
+@dataclass(frozen=True)
+class AuditInputs:
+    """What an audit needs beyond the staged rows: for silver, the raw row counts per date and
+    the staging table holding every raw row with its outcome (VALID, REJECTED, DUPLICATE)."""
+
+    raw_rows: Mapping[date, int] = field(default_factory=dict)
+    outcome_table: str | None = None
+    staged_outcome: str | None = None
+    outcome_labels: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """What an audit function found in the staged rows."""
+
+    passed: bool
+    summary: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    # Per business date: whether the audit passed for that partition (None when not per date).
+    by_date: Mapping[date, bool] | None = None
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """The outcome of one declared check on the staged rows: its name and blocking come from
+    the check registry (`lib/wap/checks.py`)."""
+
+    name: str
+    passed: bool
+    summary: str
+    blocking: bool = True
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    by_date: Mapping[date, bool] | None = None
+
+    def passed_on(self, business_date: date) -> bool:
+        return self.passed if self.by_date is None else self.by_date.get(business_date, True)
+
+
+@dataclass(frozen=True)
+class PartitionVersion:
+    """A published version of one table partition, as recorded in audit.partition_versions."""
+
+    version_id: str
+    table_name: str
+    business_date: date
+    run_id: str
+    code_version: str
+    input_version: str
+    mode: str
+    row_count: int
+    checksum: str
+    published_at: datetime
+    replaced_version_id: str | None
+    predecessor_version_id: str | None
+    manifest_id: str | None = None
+
+
+@dataclass
+class LayerResult:
+    """What one silver or gold computation did: per table, its audits and published versions."""
+
+    audits: dict[str, list[AuditResult]] = field(default_factory=dict)
+    versions: dict[str, list[PartitionVersion]] = field(default_factory=dict)
+    failed: dict[date, str] = field(default_factory=dict)
+    raw_rows: int = 0
+    # Why nothing was computed (a dry run's gold without published silver), if so.
+    skipped: str | None = None
+
+
+@dataclass
+class StagedPartitions:
+    """Candidate rows for some partitions of a table, sitting in a staging table."""
+
+    table: TableSpec
+    staging_table: str
+    input_versions: dict[date, str]
+    version_ids: dict[date, str]
+    code_version: str
+    run: RunInfo
+    # (business_date of the predecessor partition, its version when staging) for self-dependent
+    # tables: publishing refuses if that partition was republished in between.
+    predecessor: tuple[date, str | None] | None = None
+    # Self-dependent tables are recomputed up to their latest day: publishing refuses if a
+    # later day was published meanwhile (it was computed from what this replaces).
+    rolls_forward: bool = False
+
+    @property
+    def dates(self) -> list[date]:
+        return sorted(self.input_versions)

@@ -1,0 +1,113 @@
+"""Rollback: put back the versions that publishes replaced, in one transaction, and log it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
+from finsight_assets.lib.engines.warehouse import Warehouse, date_list, string_literal
+from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.layout import history_table
+from finsight_assets.lib.wap.model import PublishError, RunInfo
+
+logger = logging.getLogger(__name__)
+
+
+def rollback(
+    warehouse: Warehouse,
+    table: TableSpec,
+    version_ids: Sequence[str],
+    run: RunInfo,
+    *,
+    force: bool = False,
+    note: str = "",
+) -> dict[date, str | None]:
+    """Restore, in one transaction, the version each given version replaced.
+
+    Refuses (PublishError) when one of those partitions was republished since, unless `force`;
+    returns the version now current per partition (None where the partition is now empty).
+    """
+    name = table.qualified_name
+    versions = audit_schema.get_versions(warehouse, version_ids)
+    missing = set(version_ids) - {v.version_id for v in versions}
+    if missing:
+        raise PublishError(f"{name}: unknown version id(s) {sorted(missing)}")
+    if len({v.business_date for v in versions}) != len(versions):
+        raise PublishError(f"{name}: give one version per partition to roll back")
+    return restore(
+        warehouse,
+        table,
+        {v.business_date: (v.version_id, v.replaced_version_id) for v in versions},
+        run,
+        force=force,
+        note=note,
+    )
+
+
+def restore(
+    warehouse: Warehouse,
+    table: TableSpec,
+    targets: Mapping[date, tuple[str, str | None]],
+    run: RunInfo,
+    *,
+    force: bool = False,
+    note: str = "",
+) -> dict[date, str | None]:
+    """Per partition (expected current version, version to restore): restore, one transaction.
+
+    Restoring None empties the partition. Refuses when a partition's current version is not the
+    expected one (republished since), unless `force`.
+    """
+    with warehouse.transaction():
+        return restore_in_transaction(warehouse, table, targets, run, force=force, note=note)
+
+
+def restore_in_transaction(
+    warehouse: Warehouse,
+    table: TableSpec,
+    targets: Mapping[date, tuple[str, str | None]],
+    run: RunInfo,
+    *,
+    force: bool = False,
+    note: str = "",
+) -> dict[date, str | None]:
+    """`restore`, inside the caller's transaction (several tables restored atomically)."""
+    name = table.qualified_name
+    columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
+    history = history_table(table)
+    current = audit_schema.current_versions(warehouse, name, list(targets))
+    moved = [d for d, (expected, _) in targets.items() if current.get(d) != expected]
+    if moved and not force:
+        described = ", ".join(f"{d} (now {current.get(d)})" for d in sorted(moved))
+        raise PublishError(
+            f"{name}: republished since, refusing to roll back (use force): {described}"
+        )
+    restored = {d: back for d, (_, back) in targets.items()}
+    dates = date_list(list(restored))
+    warehouse.execute(
+        f"INSERT INTO {history} ({columns}) SELECT {columns} FROM {name} "
+        f"WHERE business_date IN ({dates})"
+    )
+    warehouse.execute(f"DELETE FROM {name} WHERE business_date IN ({dates})")
+    back = [v for v in restored.values() if v is not None]
+    if back:
+        ids = ", ".join(string_literal(v) for v in back)
+        warehouse.execute(
+            f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {history} "
+            f"WHERE _version_id IN ({ids})"
+        )
+        warehouse.execute(f"DELETE FROM {history} WHERE _version_id IN ({ids})")
+    audit_schema.set_current(warehouse, name, restored)
+    audit_schema.log_changes(
+        warehouse,
+        name,
+        "rollback",
+        {d: (restored[d], current.get(d)) for d in restored},
+        run.run_id,
+        run.clock,
+        note,
+    )
+    logger.info("rolled back %s for %d partition(s)", name, len(restored))
+    return restored
