@@ -32,17 +32,14 @@ from finsight_assets.lib.backfills.webserver import (
 from finsight_assets.lib.contract.lineage import ALL_ASSETS
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.wap import audit_schema
 
 FIRST = date(2025, 1, 1)
 
 
 def step_seconds(home: Path) -> float:
     with open_duckdb(home / "warehouse.duckdb") as connection:
-        return float(
-            DuckDBWarehouse(connection).fetchall(
-                "SELECT COALESCE(SUM(seconds), 0) FROM audit.run_steps"
-            )[0][0]
-        )
+        return audit_schema.step_seconds(DuckDBWarehouse(connection))
 
 
 def fresh_home(root: Path, name: str, lake: Path) -> Path:

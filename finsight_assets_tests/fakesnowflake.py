@@ -24,7 +24,11 @@ import snowflake.connector
 from fakesnow.cursor import FakeSnowflakeCursor
 from sqlglot import exp
 
-from finsight_assets.lib.engines.snowflake_warehouse import SESSION_PARAMETERS, SnowflakeWarehouse
+from finsight_assets.lib.engines.snowflake_warehouse import (
+    CONNECTION_ARGUMENTS,
+    SESSION_PARAMETERS,
+    SnowflakeWarehouse,
+)
 from finsight_assets.lib.wap.layout import ensure_schema
 
 DATABASE = "FINSIGHT"
@@ -46,7 +50,12 @@ def _numeric_agg_cast_for_text_only(expression: exp.Expr) -> exp.Expr:
 
 
 def connect_args() -> dict:
-    return {"database": DATABASE, "schema": "PUBLIC", "session_parameters": SESSION_PARAMETERS}
+    return {
+        "database": DATABASE,
+        "schema": "PUBLIC",
+        "session_parameters": SESSION_PARAMETERS,
+        **CONNECTION_ARGUMENTS,
+    }
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from finsight_assets.cli.backfill import app as backfill_app
+from finsight_assets.cli.backfill_output import fail
 from finsight_assets.defs.schedules import DAILY_JOB_NAME, DAILY_LANE_TAGS
 from finsight_assets.lib.settings import Settings
 
@@ -39,8 +40,7 @@ def _settings() -> Settings:
     try:
         return Settings.from_env()
     except ValueError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
+        raise fail(error, 2) from error
 
 
 @app.callback()
@@ -106,7 +106,7 @@ def materialize(
         status = "[green]ok[/green]" if outcome.success else "[red]failed[/red]"
         console.print(f"{outcome.start} .. {outcome.end}: {status} (run {outcome.run_id})")
         for error in outcome.errors:
-            console.print(f"  [red]{error}[/red]")
+            console.print(f"  {error}", style="red", markup=False)
 
     try:
         outcomes = materialize_range(
@@ -118,8 +118,7 @@ def materialize(
             log_level=ctx.obj["log_level"],
         )
     except ValueError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
+        raise fail(error, 2) from error
     _print_summary(settings, [o.run_id for o in outcomes])
     if not all(o.success for o in outcomes):
         raise typer.Exit(1)
@@ -156,7 +155,7 @@ def _print_summary(settings: Settings, run_ids: list[str] | None) -> None:
     )
     if settings.env == "local":
         console.print(f"warehouse: {settings.warehouse_path}")
-        console.print("open the UI: make dev  (then http://127.0.0.1:3000)")
+        console.print(f"open the UI: make dev  (then {settings.webserver_url})")
 
 
 @app.command("run-daily")
@@ -182,11 +181,9 @@ def run_daily(
             DAILY_JOB_NAME, {PARTITION_TAG: day.isoformat(), **DAILY_LANE_TAGS}
         )
     except WebserverUnavailable as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(3) from error
+        raise fail(error, 3) from error
     except DagsterApiError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from error
+        raise fail(error, 1) from error
     console.print(f"queued daily run {run_id} for {day} on the daily lane")
 
 

@@ -17,7 +17,6 @@ def build_export_assets(
 ) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=key_of(PARTNER_EXPORT),
-        description="The partner's daily CSV of customer summaries under the lake's exports/.",
         deps=upstream_keys(PARTNER_EXPORT),
         partitions_def=partitions_def,
         code_version=CODE_VERSIONS[PARTNER_EXPORT],

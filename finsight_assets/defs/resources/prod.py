@@ -20,7 +20,11 @@ from finsight_assets.defs.resources.emr import EmrServerlessSparkResource
 from finsight_assets.defs.resources.local import LakeResource, WarehouseResource
 from finsight_assets.defs.run_context import BACKFILL_LANE, run_lane
 from finsight_assets.lib.engines.s3_lake import S3Lake, arrow_s3_filesystem
-from finsight_assets.lib.engines.snowflake_warehouse import SESSION_PARAMETERS, SnowflakeWarehouse
+from finsight_assets.lib.engines.snowflake_warehouse import (
+    CONNECTION_ARGUMENTS,
+    SESSION_PARAMETERS,
+    SnowflakeWarehouse,
+)
 from finsight_assets.lib.wap.layout import ensure_schema
 
 
@@ -86,7 +90,10 @@ def _snowflake(lane: str) -> SnowflakeResource:
         role=dg.EnvVar(f"SNOWFLAKE_{upper}_ROLE"),
         warehouse=dg.EnvVar(f"SNOWFLAKE_{upper}_WAREHOUSE"),
         timezone=SESSION_PARAMETERS["TIMEZONE"],
-        additional_snowflake_connection_args={"session_parameters": dict(SESSION_PARAMETERS)},
+        additional_snowflake_connection_args={
+            "session_parameters": dict(SESSION_PARAMETERS),
+            **CONNECTION_ARGUMENTS,
+        },
     )
 
 

@@ -100,7 +100,6 @@ def build_silver_assets(
 
     @dg.asset(
         key=asset_key(SILVER_CUSTOMERS),
-        description="The day's customer snapshot, latest row per customer, email hashed.",
         deps=upstream_keys(SILVER_CUSTOMERS.qualified_name),
         partitions_def=partitions_def,
         code_version=CODE_VERSIONS[SILVER_CUSTOMERS.qualified_name],

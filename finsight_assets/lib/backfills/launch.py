@@ -116,11 +116,14 @@ def retry(ops: Backfills, manifest_id: str) -> str:
 
 
 def cancel(ops: Backfills, manifest_id: str) -> list[str]:
-    """Cancel every backfill of the manifest that is still running; record the cancellation."""
+    """Cancel every backfill of the manifest that is still running; a cancellation is recorded
+    only when one was."""
+    ops.store.get(manifest_id)
     cancelled = []
     for backfill_id in ops.store.backfill_ids(manifest_id):
         if ops.webserver.backfill(backfill_id).status not in TERMINAL_BACKFILL_STATES:
             ops.webserver.cancel_backfill(backfill_id)
             cancelled.append(backfill_id)
-    ops.store.record(manifest_id, "cancelled", ops.clock(), backfill_ids=cancelled)
+    if cancelled:
+        ops.store.record(manifest_id, "cancelled", ops.clock(), backfill_ids=cancelled)
     return cancelled

@@ -9,6 +9,7 @@ to it later (approvals, launches, retries, cancellations, rollbacks, failures) i
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from datetime import datetime
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from finsight_assets.lib.backfills.manifests import Manifest, ManifestError, json_default
+
+logger = logging.getLogger(__name__)
 
 
 class ManifestStore:
@@ -49,9 +52,15 @@ class ManifestStore:
         return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
 
     def list(self) -> list[Manifest]:
+        """Every manifest in the store; a file that is not one is skipped with a warning."""
         if not self.root.is_dir():
             return []
-        manifests = [self.get(path.stem) for path in self.root.glob("*.json")]
+        manifests = []
+        for path in sorted(self.root.glob("*.json")):
+            try:
+                manifests.append(self.get(path.stem))
+            except (ManifestError, ValueError, KeyError, TypeError) as error:
+                logger.warning("%s is not a manifest, skipped: %s", path, error)
         return sorted(manifests, key=lambda m: (m.created_at, m.id))
 
     def _append(self, manifest_id: str, suffix: str, record: Mapping[str, Any]) -> None:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
-from gql import Client, GraphQLRequest, gql
+from gql import Client, GraphQLRequest
 from gql.transport.exceptions import (
     TransportConnectionFailed,
     TransportError,
@@ -27,16 +27,27 @@ from gql.transport.exceptions import (
 )
 from gql.transport.requests import RequestsHTTPTransport
 
+from finsight_assets.lib.backfills import webserver_documents as documents
 from finsight_assets.lib.settings import DEFAULT_WEBSERVER_URL
 
 T = TypeVar("T")
 
 
+def shown_url(url: str) -> str:
+    """The URL without any user name or password in it: what errors and logs may print."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
+
+
 class WebserverUnavailable(RuntimeError):
     def __init__(self, url: str, cause: Exception):
         super().__init__(
-            f"no Dagster webserver answers at {url} ({cause.__class__.__name__}). Start the "
-            "webserver and daemon with `make dev` (or set DAGSTER_WEBSERVER_URL)."
+            f"no Dagster webserver answers at {shown_url(url)} ({cause.__class__.__name__}). "
+            "Start the webserver and daemon with `make dev` (or set DAGSTER_WEBSERVER_URL)."
         )
 
 
@@ -82,71 +93,6 @@ class BackfillState:
     tags: Mapping[str, str]
 
 
-_PING = gql("query Ping { version }")
-
-_LAUNCH = gql("""
-mutation Launch($params: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $params) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message }
-    ... on InvalidSubsetError { message }
-    ... on UnauthorizedError { message }
-    ... on PartitionSetNotFoundError { message }
-    ... on InvalidStepError { invalidStepKey }
-    ... on InvalidOutputError { invalidOutputName }
-  }
-}
-""")
-
-_BACKFILL = gql("""
-query Backfill($id: String!) {
-  partitionBackfillOrError(backfillId: $id) {
-    __typename
-    ... on PartitionBackfill {
-      id status
-      tags { key value }
-      assetBackfillData {
-        assetBackfillStatuses {
-          __typename
-          ... on AssetPartitionsStatusCounts {
-            assetKey { path }
-            numPartitionsTargeted numPartitionsInProgress numPartitionsMaterialized
-            numPartitionsFailed
-          }
-        }
-      }
-      runs { runId status startTime endTime tags { key value } }
-    }
-    ... on BackfillNotFoundError { message }
-    ... on PythonError { message }
-  }
-}
-""")
-
-_CANCEL = gql("""
-mutation Cancel($id: String!) {
-  cancelPartitionBackfill(backfillId: $id) {
-    __typename
-    ... on PythonError { message }
-    ... on UnauthorizedError { message }
-  }
-}
-""")
-
-# What DagsterGraphQLClient.get_run_status leaves out of a run.
-_RUN_DETAILS = gql("""
-query RunDetails($id: ID!) {
-  runOrError(runId: $id) {
-    __typename
-    ... on Run { runId startTime endTime tags { key value } }
-    ... on RunNotFoundError { message }
-    ... on PythonError { message }
-  }
-}
-""")
-
-
 def _run(data: Mapping[str, Any]) -> RunSummary:
     return RunSummary(
         run_id=data["runId"],
@@ -162,7 +108,6 @@ class DagsterWebserver:
 
     def __init__(self, url: str = DEFAULT_WEBSERVER_URL, timeout: float = 30.0):
         self.url = url.rstrip("/")
-        self.timeout = timeout
         parts = urlsplit(self.url)
         transport = RequestsHTTPTransport(url=f"{self.url}/graphql", timeout=timeout)
         # The client names the server by these in its messages; the transport posts to the URL.
@@ -191,9 +136,9 @@ class DagsterWebserver:
             messages = [e.get("message", "?") for e in cause.errors or []]
             return DagsterApiError("; ".join(messages) or str(cause))
         if isinstance(cause, TransportServerError):
-            return DagsterApiError(f"{self.url} answered HTTP {cause.code}")
+            return DagsterApiError(f"{shown_url(self.url)} answered HTTP {cause.code}")
         if cause is not None:  # a TransportProtocolError
-            return DagsterApiError(f"{self.url} answered, but not in GraphQL: {cause}")
+            return DagsterApiError(f"{shown_url(self.url)} answered, but not in GraphQL: {cause}")
         # A refusal in the result: DagsterGraphQLClientError(typename, message[, body]).
         details = [*error.args, *([error.body] if getattr(error, "body", None) else [])]
         return DagsterApiError(": ".join(str(d) for d in details))
@@ -221,7 +166,7 @@ class DagsterWebserver:
         return self._call(call)
 
     def ping(self) -> None:
-        self._call(lambda: self._gql.execute(_PING))
+        self._call(lambda: self._gql.execute(documents.PING))
 
     def answers(self) -> bool:
         """Whether anything answers at the URL (for waiting on a webserver to start)."""
@@ -251,13 +196,13 @@ class DagsterWebserver:
             "description": description,
         }
         result = self._execute(
-            _LAUNCH, "launchPartitionBackfill", "LaunchBackfillSuccess", params=params
+            documents.LAUNCH, "launchPartitionBackfill", "LaunchBackfillSuccess", params=params
         )
         return result["backfillId"]
 
     def backfill(self, backfill_id: str) -> BackfillState:
         result = self._execute(
-            _BACKFILL, "partitionBackfillOrError", "PartitionBackfill", id=backfill_id
+            documents.BACKFILL, "partitionBackfillOrError", "PartitionBackfill", id=backfill_id
         )
         statuses = (result.get("assetBackfillData") or {}).get("assetBackfillStatuses") or []
         return BackfillState(
@@ -279,7 +224,9 @@ class DagsterWebserver:
         )
 
     def cancel_backfill(self, backfill_id: str) -> None:
-        self._execute(_CANCEL, "cancelPartitionBackfill", "CancelBackfillSuccess", id=backfill_id)
+        self._execute(
+            documents.CANCEL, "cancelPartitionBackfill", "CancelBackfillSuccess", id=backfill_id
+        )
 
     def terminate_run(self, run_id: str) -> None:
         self._call(lambda: self._client.terminate_run(run_id))
@@ -301,5 +248,5 @@ class DagsterWebserver:
         # Status first, then the rest: a run's times fill in only as its status moves on, so a
         # finished status always comes with its end time (the other order could miss it).
         status = self._call(lambda: self._client.get_run_status(run_id))
-        details = self._execute(_RUN_DETAILS, "runOrError", "Run", id=run_id)
+        details = self._execute(documents.RUN_DETAILS, "runOrError", "Run", id=run_id)
         return _run({**details, "status": status.value})

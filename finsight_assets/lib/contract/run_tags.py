@@ -30,6 +30,6 @@ def ui_manifest_id(backfill_id: str) -> str:
 
 def manifest_id_of(tags: Mapping[str, str]) -> str | None:
     """The manifest a run belongs to: its manifest tag, else its UI backfill's derived id."""
-    if MANIFEST_TAG in tags:
+    if tags.get(MANIFEST_TAG):
         return tags[MANIFEST_TAG]
     return ui_manifest_id(tags[BACKFILL_ID_TAG]) if BACKFILL_ID_TAG in tags else None

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pandera.pandas as pa_schema
-import pyarrow as pa
 
 from finsight_assets.lib.contract import tables as contract
 from finsight_assets.lib.contract.tables import TableSpec
-
-_ARROW_TYPES = {
-    contract.DATE: pa.date32(),
-    contract.TEXT: pa.string(),
-    contract.MONEY_SQL: contract.MONEY,
-    contract.RATE_SQL: contract.RATE,
-    contract.TIMESTAMP_SQL: contract.UTC_MICROS,
-    contract.COUNT_SQL: pa.int64(),
-}
 
 _HEX_SHA256 = r"^[0-9a-f]{64}$"
 
@@ -54,7 +44,7 @@ def contract_schema(table: TableSpec) -> pa_schema.DataFrameSchema:
     rules = _RULES.get(table.qualified_name, {})
     columns = {
         column.name: pa_schema.Column(
-            pd.ArrowDtype(_ARROW_TYPES[column.sql_type]),
+            pd.ArrowDtype(contract.ARROW_TYPES[column.sql_type]),
             checks=rules.get(column.name, []),
             nullable=column.nullable,
         )

@@ -241,3 +241,20 @@ TABLES = (
     GOLD_SEGMENT_DAILY_REPORT,
 )
 TABLES_BY_NAME = {table.qualified_name: table for table in TABLES}
+
+# The Arrow type every fetch of a column of each SQL type must have, whatever the engine.
+ARROW_TYPES: dict[str, pa.DataType] = {
+    DATE: pa.date32(),
+    TEXT: pa.string(),
+    MONEY_SQL: MONEY,
+    RATE_SQL: RATE,
+    TIMESTAMP_SQL: UTC_MICROS,
+    COUNT_SQL: pa.int64(),
+}
+
+
+def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
+    """The contract's Arrow schema of these columns."""
+    return pa.schema(
+        [pa.field(c.name, ARROW_TYPES[c.sql_type], nullable=c.nullable) for c in columns]
+    )

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from finsight_assets.lib.engines.warehouse import string_literal
+from finsight_assets.lib.engines.warehouse import WriteConflict, string_literal
 from finsight_assets.lib.wap.layout import ensure_schema
 
 logger = logging.getLogger(__name__)
@@ -40,10 +40,19 @@ class DuckDBWarehouse:
         self.connection.execute("SET TimeZone = 'UTC'")
 
     def execute(self, sql: str) -> None:
-        self.connection.execute(sql)
+        self._run(sql)
 
     def fetchall(self, sql: str) -> list[tuple[Any, ...]]:
-        return self.connection.execute(sql).fetchall()
+        return self._run(sql).fetchall()
+
+    def _run(self, sql: str) -> duckdb.DuckDBPyConnection:
+        try:
+            return self.connection.execute(sql)
+        except duckdb.TransactionException as error:
+            # DuckDB does not wait for a row another session changed: it refuses the change.
+            if "conflict" in str(error).lower():
+                raise WriteConflict(str(error)) from error
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

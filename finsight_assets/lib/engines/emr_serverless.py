@@ -1,7 +1,8 @@
 """Silver's Spark jobs on EMR Serverless: per-lane Spark sizing and the start_job_run request.
 
-Plain Python, no Dagster and no AWS calls: the Dagster resource (`defs/emr.py`) sends what this
-module builds, and the entry point (`jobs/silver_entry.py`) reads the arguments built here.
+Plain Python, no Dagster and no AWS calls: the Dagster resource (`defs/resources/emr.py`) sends
+what this module builds, and the entry point (`jobs/silver_entry.py`) reads the arguments built
+here.
 
 What runs on EMR Serverless (see `finsight_assets.jobs.package`):
 - the entry point script (`entry_point_uri`);

@@ -1,6 +1,6 @@
 """The lake: where raw partitions are read from and where staged and exported files go.
 
-`LocalLake` is the embedded default (a folder); `S3Lake` (lib/s3_lake.py) is production. Both
+`LocalLake` is the embedded default (a folder); `S3Lake` (`s3_lake.py`) is production. Both
 have the methods of `Lake`, so callers never build paths themselves.
 """
 

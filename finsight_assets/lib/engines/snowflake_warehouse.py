@@ -4,7 +4,9 @@ The protocol's SQL (gold, audits, publish) is shared text; here live only
 - explicit transactions in the connection's one session (`BEGIN` ... `COMMIT`); the protocol puts
   only DML inside them, because Snowflake commits any open transaction before a DDL statement;
 - staged Parquet loaded with `COPY INTO` from an external stage over the lake, by column name;
-- the row hash (`HASH`, Snowflake's deterministic 64-bit hash) and the CSV export.
+- the row hash (`HASH`, Snowflake's deterministic 64-bit hash) and the CSV export;
+- fetched Arrow in the contract's exact types: the connector's own conversion gives doubles or
+  wide decimals, small ints, int32 dates and nanoseconds (`result_schema`, `conform`).
 
 Rollback keeps replaced rows in `history.*` tables, as on DuckDB, rather than Time Travel: a
 backfill may be rolled back weeks later, beyond a table's Time Travel retention, and history
@@ -22,7 +24,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from snowflake.connector.constants import FIELD_ID_TO_NAME
 
+from finsight_assets.lib.contract.tables import UTC_MICROS
+from finsight_assets.lib.engines.arrow_types import conform
 from finsight_assets.lib.engines.warehouse import string_literal
 
 logger = logging.getLogger(__name__)
@@ -30,8 +35,35 @@ logger = logging.getLogger(__name__)
 # Set when the session opens (connection argument `session_parameters`).
 SESSION_PARAMETERS = {"TIMEZONE": "UTC", "QUERY_TAG": "finsight"}
 
+# Fetches read NUMBER as decimals (the connector's default is double: inexact money).
+CONNECTION_ARGUMENTS = {"arrow_number_to_decimal": True}
+
+_ARROW_OF = {
+    "TEXT": pa.string(),
+    "DATE": pa.date32(),
+    "BOOLEAN": pa.bool_(),
+    "REAL": pa.float64(),
+    **{kind: UTC_MICROS for kind in ("TIMESTAMP_TZ", "TIMESTAMP_LTZ", "TIMESTAMP_NTZ")},
+}
+
 # Snowflake's COPY INTO takes at most 1,000 names in FILES.
 COPY_FILES_LIMIT = 1000
+
+
+def result_schema(description: Sequence[Any]) -> pa.Schema:
+    """The Arrow type each column of a result must have, from its Snowflake type: NUMBER(p, s)
+    as decimal128(p, s) (int64 when s is 0), DATE as date32, timestamps as UTC microseconds."""
+    fields = []
+    for column in description:
+        kind = FIELD_ID_TO_NAME[column.type_code]
+        if kind == "FIXED":
+            arrow = pa.decimal128(column.precision, column.scale) if column.scale else pa.int64()
+        elif kind in _ARROW_OF:
+            arrow = _ARROW_OF[kind]
+        else:
+            raise TypeError(f"column {column.name}: Snowflake type {kind} is not in the contract")
+        fields.append(pa.field(column.name.lower(), arrow))
+    return pa.schema(fields)
 
 
 class SnowflakeWarehouse:
@@ -95,13 +127,14 @@ class SnowflakeWarehouse:
                 )
 
     def _arrow_batches(self, sql: str) -> Iterator[pa.RecordBatch]:
-        # Snowflake upper-cases unquoted names; the contract's names are lower case.
+        """The result's batches in the contract's Arrow types (see `arrow_types.conform`)."""
         with self.connection.cursor() as cursor:
             cursor.execute(sql)
-            names = [column[0].lower() for column in cursor.description]
+            schema = result_schema(cursor.description)
             for table in cursor.fetch_arrow_batches():
                 for batch in table.to_batches():
-                    yield batch.rename_columns(names)
+                    # Snowflake upper-cases unquoted names; the contract's are lower case.
+                    yield conform(batch.rename_columns(schema.names), schema)
 
     def fetch_arrow_batches(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
         """Stream a query's result in Arrow batches (the connector's result chunks)."""

@@ -36,6 +36,10 @@ def date_list(values: Sequence[date]) -> str:
     return ", ".join(date_literal(value) for value in sorted(values))
 
 
+class WriteConflict(RuntimeError):
+    """Another session changed the same rows first; this session's transaction is void."""
+
+
 class Warehouse(Protocol):
     """What the publish protocol and the transforms need from a warehouse connection."""
 

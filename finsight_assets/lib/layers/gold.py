@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from finsight_assets.lib.contract import tables as contract
@@ -19,27 +20,40 @@ class MissingInput(PublishError):
     """What a gold partition is computed from is not published."""
 
 
-def _silver_input_versions(
-    warehouse: Warehouse, table: contract.TableSpec, dates: Sequence[date]
-) -> dict[date, str]:
-    found = {
-        p.business_date: p.input_version
-        for p in audit_schema.published_partitions(warehouse, table.qualified_name, dates)
-    }
-    missing = [d.isoformat() for d in dates if d not in found]
-    if missing:
-        raise MissingInput(
-            f"{table.qualified_name} is not published for {', '.join(missing)}; "
-            "materialize silver for those dates first"
-        )
-    return found
+@dataclass(frozen=True)
+class _Inputs:
+    """The silver partitions a gold computation reads: their versions now, and per date the
+    combined raw input version they were computed from."""
+
+    versions: dict[str, dict[date, str]]
+    input_versions: dict[date, str]
 
 
-def _input_versions(
+def _silver_inputs(
     warehouse: Warehouse, sources: Sequence[contract.TableSpec], dates: Sequence[date]
-) -> dict[date, str]:
-    per_source = [_silver_input_versions(warehouse, source, dates) for source in sources]
-    return {d: combine_versions(*(versions[d] for versions in per_source)) for d in dates}
+) -> _Inputs:
+    published: dict[str, dict[date, audit_schema.PublishedPartition]] = {}
+    for source in sources:
+        found = {
+            p.business_date: p
+            for p in audit_schema.published_partitions(warehouse, source.qualified_name, dates)
+        }
+        missing = [d.isoformat() for d in dates if d not in found]
+        if missing:
+            raise MissingInput(
+                f"{source.qualified_name} is not published for {', '.join(missing)}; "
+                "materialize silver for those dates first"
+            )
+        published[source.qualified_name] = found
+    return _Inputs(
+        versions={
+            name: {d: p.version_id for d, p in found.items()} for name, found in published.items()
+        },
+        input_versions={
+            d: combine_versions(*(found[d].input_version for found in published.values()))
+            for d in dates
+        },
+    )
 
 
 def dry_run_tolerant(build: Callable[..., LayerResult]) -> Callable[..., LayerResult]:
@@ -63,21 +77,22 @@ def _publish_gold(
     table: contract.TableSpec,
     run: RunInfo,
     code_version: str,
-    dates: Sequence[date],
-    input_versions: dict[date, str],
+    inputs: _Inputs,
     candidate_sql: str,
     predecessor: tuple[date, str | None] | None = None,
     rolls_forward: bool = False,
+    input_versions: dict[date, str] | None = None,
 ) -> LayerResult:
     results, versions = publish.write_audit_publish(
         warehouse,
         table,
         run,
         code_version,
-        input_versions,
+        input_versions or inputs.input_versions,
         candidate_sql,
         predecessor=predecessor,
         rolls_forward=rolls_forward,
+        sources=inputs.versions,
     )
     return LayerResult(
         audits={table.qualified_name: results},
@@ -95,8 +110,7 @@ def build_daily_customer_summary(
         contract.GOLD_DAILY_CUSTOMER_SUMMARY,
         run,
         code_version,
-        dates,
-        _input_versions(warehouse, [contract.SILVER_TRANSACTIONS], dates),
+        _silver_inputs(warehouse, [contract.SILVER_TRANSACTIONS], dates),
         gold_sql.daily_customer_summary(dates),
     )
 
@@ -111,10 +125,7 @@ def build_segment_daily_report(
         contract.GOLD_SEGMENT_DAILY_REPORT,
         run,
         code_version,
-        dates,
-        _input_versions(
-            warehouse, [contract.SILVER_TRANSACTIONS, contract.SILVER_CUSTOMERS], dates
-        ),
+        _silver_inputs(warehouse, [contract.SILVER_TRANSACTIONS, contract.SILVER_CUSTOMERS], dates),
         gold_sql.segment_daily_report(dates),
     )
 
@@ -149,17 +160,18 @@ def build_account_daily_balance(
     latest = publish.latest_published_date(warehouse, table.qualified_name)
     last = max(max(dates), latest) if latest else max(dates)
     chain_dates = [start + timedelta(days=i) for i in range((last - start).days + 1)]
-    silver_versions = _input_versions(warehouse, [contract.SILVER_TRANSACTIONS], chain_dates)
+    silver = _silver_inputs(warehouse, [contract.SILVER_TRANSACTIONS], chain_dates)
     chain = predecessor[1] if predecessor else "start"
-    input_versions = {d: combine_versions(silver_versions[d], chain or "") for d in chain_dates}
     return _publish_gold(
         warehouse,
         table,
         run,
         code_version,
-        chain_dates,
-        input_versions,
+        silver,
         gold_sql.account_daily_balance(chain_dates),
         predecessor=predecessor,
         rolls_forward=True,
+        input_versions={
+            d: combine_versions(silver.input_versions[d], chain or "") for d in chain_dates
+        },
     )

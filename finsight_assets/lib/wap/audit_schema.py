@@ -24,7 +24,7 @@ from finsight_assets.lib.engines.warehouse import (
     string_literal,
     timestamp_literal,
 )
-from finsight_assets.lib.wap.model import PartitionVersion
+from finsight_assets.lib.wap.model import ConcurrentPublish, PartitionVersion
 
 AUDIT_SCHEMA = "audit"
 PUBLISH_LOG_SEQUENCE = f"{AUDIT_SCHEMA}.publish_log_seq"
@@ -34,8 +34,9 @@ _LOG_COLUMNS = (
 )
 
 
-def create(warehouse: Warehouse) -> None:
-    """Create the audit schema's tables and sequence if missing."""
+def create(warehouse: Warehouse, lock_names: Sequence[str]) -> None:
+    """Create the audit schema's tables and sequence if missing, with a publish lock row for
+    each of `lock_names` (the published tables)."""
     warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS {AUDIT_SCHEMA}")
     warehouse.execute(
         f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.partition_versions ("
@@ -62,6 +63,16 @@ def create(warehouse: Warehouse) -> None:
         "metadata VARCHAR)"
     )
     warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.publish_locks ("
+        "table_name VARCHAR, holder VARCHAR, locked_at TIMESTAMP WITH TIME ZONE)"
+    )
+    for name in lock_names:
+        warehouse.execute(
+            f"INSERT INTO {AUDIT_SCHEMA}.publish_locks (table_name) SELECT {string_literal(name)} "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {AUDIT_SCHEMA}.publish_locks "
+            f"WHERE table_name = {string_literal(name)})"
+        )
+    warehouse.execute(
         f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.run_steps ("
         "run_id VARCHAR, asset VARCHAR, partitions BIGINT, raw_rows BIGINT, rows_written BIGINT, "
         "seconds DOUBLE, run_started_at TIMESTAMP WITH TIME ZONE)"
@@ -86,6 +97,11 @@ def _literal(value: Any) -> str:
 
 def _row(*values: Any) -> str:
     return "(" + ", ".join(_literal(v) for v in values) + ")"
+
+
+def _changed(warehouse: Warehouse, sql: str) -> int:
+    """Run a DELETE or UPDATE; the number of rows it changed (both engines answer it as a row)."""
+    return int(warehouse.fetchall(sql)[0][0])
 
 
 def _text_list(values: Iterable[str]) -> str:
@@ -176,13 +192,54 @@ def get_versions(warehouse: Warehouse, version_ids: Sequence[str]) -> list[Parti
     return [PartitionVersion(*row) for row in rows]
 
 
-def set_current(warehouse: Warehouse, table_name: str, current: Mapping[date, str | None]) -> None:
-    """Point each partition at its version (None: the partition is now empty)."""
-    warehouse.execute(
+def lock_tables(
+    warehouse: Warehouse, table_names: Iterable[str], holder: str, at: datetime
+) -> None:
+    """The first statement of every publish and rollback: take the tables' publish locks.
+
+    An UPDATE of a table's lock row holds it until the transaction ends. Snowflake makes a
+    second session wait for it; DuckDB refuses the second session (WriteConflict). Tables are
+    locked in name order, so two sessions never wait on each other in a circle.
+    """
+    for name in sorted(set(table_names)):
+        warehouse.execute(
+            f"UPDATE {AUDIT_SCHEMA}.publish_locks SET holder = {string_literal(holder)}, "
+            f"locked_at = {timestamp_literal(at)} WHERE table_name = {string_literal(name)}"
+        )
+
+
+def swap_current(
+    warehouse: Warehouse,
+    table_name: str,
+    expected: Mapping[date, str | None],
+    new: Mapping[date, str | None],
+) -> None:
+    """Compare and swap: point each partition at its new version (None: empty), provided each
+    is still at the version expected (None: unpublished); raise CurrentVersionsMoved if not."""
+    dates = sorted(new)
+    held = [(d, expected.get(d)) for d in dates if expected.get(d) is not None]
+    matched = 0
+    if held:
+        pairs = " OR ".join(
+            f"(business_date = {date_literal(d)} AND version_id = {string_literal(v)})"
+            for d, v in held
+        )
+        matched = _changed(
+            warehouse,
+            f"DELETE FROM {AUDIT_SCHEMA}.current_versions WHERE table_name = "
+            f"{string_literal(table_name)} AND ({pairs})",
+        )
+    others = _changed(
+        warehouse,
         f"DELETE FROM {AUDIT_SCHEMA}.current_versions WHERE table_name = "
-        f"{string_literal(table_name)} AND business_date IN ({date_list(list(current))})"
+        f"{string_literal(table_name)} AND business_date IN ({date_list(dates)})",
     )
-    rows = [_row(table_name, d, v) for d, v in current.items() if v is not None]
+    if matched != len(held) or others:
+        raise ConcurrentPublish(
+            f"{table_name}: the current versions of {dates[0]}..{dates[-1]} changed under this "
+            "transaction; nothing was published"
+        )
+    rows = [_row(table_name, d, v) for d, v in new.items() if v is not None]
     if rows:
         warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.current_versions VALUES {', '.join(rows)}")
 
@@ -334,6 +391,13 @@ class RunStep:
 def record_run_step(warehouse: Warehouse, step: RunStep) -> None:
     warehouse.execute(
         f"INSERT INTO {AUDIT_SCHEMA}.run_steps VALUES {_row(*dataclasses.astuple(step))}"
+    )
+
+
+def step_seconds(warehouse: Warehouse) -> float:
+    """Seconds spent in every recorded step, all runs together."""
+    return float(
+        warehouse.fetchall(f"SELECT COALESCE(SUM(seconds), 0) FROM {AUDIT_SCHEMA}.run_steps")[0][0]
     )
 
 

@@ -35,4 +35,4 @@ def ensure_schema(warehouse: Warehouse) -> None:
     for table in TABLES:
         warehouse.execute(table_ddl(table))
         warehouse.execute(table_ddl(table, history_table(table)))
-    audit_schema.create(warehouse)
+    audit_schema.create(warehouse, [table.qualified_name for table in TABLES])

@@ -34,6 +34,10 @@ class PredecessorChanged(PublishError):
     """A partition this one was computed from was republished while it was being computed."""
 
 
+class ConcurrentPublish(PublishError):
+    """Another session published the same table at the same time; this one published nothing."""
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """Who is publishing: the run, its mode and its clock (injected, never read from the OS)."""
@@ -133,6 +137,9 @@ class StagedPartitions:
     # Self-dependent tables are recomputed up to their latest day: publishing refuses if a
     # later day was published meanwhile (it was computed from what this replaces).
     rolls_forward: bool = False
+    # The published partitions these rows were computed from (gold: silver table -> date ->
+    # version id): publishing refuses if one of them was republished in between.
+    sources: Mapping[str, Mapping[date, str]] = field(default_factory=dict)
 
     @property
     def dates(self) -> list[date]:

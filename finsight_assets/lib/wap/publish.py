@@ -14,12 +14,19 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 
 from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
-from finsight_assets.lib.engines.warehouse import Warehouse, date_list, date_literal, string_literal
+from finsight_assets.lib.engines.warehouse import (
+    Warehouse,
+    WriteConflict,
+    date_list,
+    date_literal,
+    string_literal,
+)
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.checks import Check, checks_of, run_check
 from finsight_assets.lib.wap.layout import history_table, staging_table
@@ -27,6 +34,7 @@ from finsight_assets.lib.wap.model import (
     AuditFailed,
     AuditInputs,
     AuditResult,
+    ConcurrentPublish,
     PartitionVersion,
     PredecessorChanged,
     RunInfo,
@@ -61,6 +69,7 @@ def stage(
     candidate_sql: str,
     predecessor: tuple[date, str | None] | None = None,
     rolls_forward: bool = False,
+    sources: Mapping[str, Mapping[date, str]] | None = None,
 ) -> StagedPartitions:
     """Stage the rows `candidate_sql` selects (business columns) for the given partitions.
 
@@ -87,6 +96,7 @@ def stage(
         run=run,
         predecessor=predecessor,
         rolls_forward=rolls_forward,
+        sources=dict(sources or {}),
     )
 
 
@@ -147,7 +157,12 @@ def publish(warehouse: Warehouse, *staged_tables: StagedPartitions) -> list[Part
     """Swap the staged partitions of one or more tables in, in one transaction; record versions."""
     stats = {id(staged): _partition_stats(warehouse, staged) for staged in staged_tables}
     versions: list[PartitionVersion] = []
-    with warehouse.transaction():
+    names = [staged.table.qualified_name for staged in staged_tables]
+    sources = [source for staged in staged_tables for source in staged.sources]
+    run = staged_tables[0].run
+    with warehouse.transaction(), refused_when_concurrent(names):
+        # First, before anything is read: what follows sees no other session's publish.
+        audit_schema.lock_tables(warehouse, [*names, *sources], run.run_id, run.clock)
         for staged in staged_tables:
             versions.extend(_swap(warehouse, staged, stats[id(staged)]))
     for staged in staged_tables:
@@ -155,6 +170,30 @@ def publish(warehouse: Warehouse, *staged_tables: StagedPartitions) -> list[Part
             "published %s for %d partition(s)", staged.table.qualified_name, len(staged.dates)
         )
     return versions
+
+
+@contextmanager
+def refused_when_concurrent(table_names: Sequence[str]) -> Iterator[None]:
+    """Turn a write conflict (DuckDB refuses a second writer of a lock row) into a refusal."""
+    try:
+        yield
+    except WriteConflict as error:
+        raise ConcurrentPublish(
+            f"another session is publishing or rolling back {', '.join(table_names)} right "
+            "now; nothing was published: run again when it is done"
+        ) from error
+
+
+def _check_sources(warehouse: Warehouse, staged: StagedPartitions) -> None:
+    for source, read in staged.sources.items():
+        now = audit_schema.current_versions(warehouse, source, sorted(read))
+        moved = sorted(d for d, version in read.items() if now.get(d) != version)
+        if moved:
+            raise PredecessorChanged(
+                f"{source} was republished for {', '.join(d.isoformat() for d in moved)} while "
+                f"{staged.table.qualified_name} was computed from it; nothing was published: "
+                "recompute it"
+            )
 
 
 def latest_published_date(warehouse: Warehouse, table_name: str) -> date | None:
@@ -191,6 +230,7 @@ def _swap(
     dates = date_list(staged.dates)
     columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
     _check_chain(warehouse, staged)
+    _check_sources(warehouse, staged)
     replaced = audit_schema.current_versions(warehouse, name, staged.dates)
     warehouse.execute(
         f"INSERT INTO {history_table(table)} ({columns}) SELECT {columns} FROM {name} "
@@ -219,7 +259,12 @@ def _swap(
         for d in staged.dates
     ]
     audit_schema.record_versions(warehouse, versions)
-    audit_schema.set_current(warehouse, name, {v.business_date: v.version_id for v in versions})
+    audit_schema.swap_current(
+        warehouse,
+        name,
+        expected={d: replaced.get(d) for d in staged.dates},
+        new={v.business_date: v.version_id for v in versions},
+    )
     audit_schema.log_changes(
         warehouse,
         name,
@@ -246,6 +291,7 @@ def write_audit_publish(
     predecessor: tuple[date, str | None] | None = None,
     rolls_forward: bool = False,
     checks: Sequence[Check] | None = None,
+    sources: Mapping[str, Mapping[date, str]] | None = None,
 ) -> tuple[list[AuditResult], list[PartitionVersion]]:
     """Stage, audit and (unless a blocking audit fails or the run is a dry run) publish."""
     staged = stage(
@@ -257,6 +303,7 @@ def write_audit_publish(
         candidate_sql,
         predecessor,
         rolls_forward,
+        sources,
     )
     try:
         results = audit(warehouse, staged, checks=checks)

@@ -11,6 +11,7 @@ from finsight_assets.lib.engines.warehouse import Warehouse, date_list, string_l
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.layout import history_table
 from finsight_assets.lib.wap.model import PublishError, RunInfo
+from finsight_assets.lib.wap.publish import refused_when_concurrent
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,8 @@ def restore(
     Restoring None empties the partition. Refuses when a partition's current version is not the
     expected one (republished since), unless `force`.
     """
-    with warehouse.transaction():
+    with warehouse.transaction(), refused_when_concurrent([table.qualified_name]):
+        audit_schema.lock_tables(warehouse, [table.qualified_name], run.run_id, run.clock)
         return restore_in_transaction(warehouse, table, targets, run, force=force, note=note)
 
 
@@ -73,7 +75,8 @@ def restore_in_transaction(
     force: bool = False,
     note: str = "",
 ) -> dict[date, str | None]:
-    """`restore`, inside the caller's transaction (several tables restored atomically)."""
+    """`restore`, inside the caller's transaction (several tables restored atomically), which
+    holds the table's publish lock (`audit_schema.lock_tables`)."""
     name = table.qualified_name
     columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
     history = history_table(table)
@@ -99,7 +102,9 @@ def restore_in_transaction(
             f"WHERE _version_id IN ({ids})"
         )
         warehouse.execute(f"DELETE FROM {history} WHERE _version_id IN ({ids})")
-    audit_schema.set_current(warehouse, name, restored)
+    audit_schema.swap_current(
+        warehouse, name, expected={d: current.get(d) for d in restored}, new=restored
+    )
     audit_schema.log_changes(
         warehouse,
         name,

@@ -140,3 +140,21 @@ def test_a_refused_rollback_leaves_every_table_untouched(spark, loaded, home):
     }
     assert after == before
     assert not [e for e in loaded.store.events(manifest.id) if e["event"] == "rolled_back"]
+
+
+def test_a_stray_file_in_the_store_is_skipped_not_fatal(loaded, caplog):
+    manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(1))
+    (loaded.store.root / "notes.json").write_text("{}")
+    (loaded.store.root / "not a manifest.json").write_text("[]")
+    (loaded.store.root / "broken.json").write_text("{not json")
+    assert [m.id for m in loaded.store.list()] == [manifest.id]
+    assert "notes.json is not a manifest" in caplog.text
+
+
+def test_cancel_records_a_cancellation_only_when_something_ran(loaded):
+    manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(1))
+    assert loaded.cancel(manifest.id) == []
+    assert [e["event"] for e in loaded.store.events(manifest.id)] == ["planned"]
+    assert loaded.store.status(manifest.id) == "approved"
+    with pytest.raises(ManifestError):
+        loaded.cancel("bf-unknown")

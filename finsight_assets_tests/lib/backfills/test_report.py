@@ -225,7 +225,8 @@ def test_estimate_is_set_against_actuals_from_partitions_and_runs():
     assert "| partitions | 12 | 12 (12 published, 1 rolled back) |" in markdown
     expected_rows = sum(10_012 + 100 * d for d in range(5)) - 10_212 + 10_150
     expected_rows += sum(2_000 + d for d in range(7))
-    assert f"| rows | 60,000 | {expected_rows:,} |" in markdown
+    assert "| raw rows | 60,000 | — |" in markdown
+    assert f"| rows published | — | {expected_rows:,} |" in markdown
     assert "| wall seconds | 420 | 500 |" in markdown
     assert "| run seconds (sum) | — | 740 |" in markdown
     assert "| vcpu_hours | 0.25 | — |" in markdown
@@ -380,7 +381,7 @@ def test_empty_evidence_still_renders_both_files(tmp_path: Path):
     assert "_No runs were launched._" in text
     assert "_No events were recorded._" in text
     assert "0 given of 2 required (**2 missing**)" in text
-    assert "| rows | — | — |" in text
+    assert "| raw rows | — | — |" in text and "| rows published | — | — |" in text
     data = chart.read_bytes()
     assert data.startswith(PNG_SIGNATURE)
     assert png_size(data) == (1210, 770)
@@ -462,6 +463,6 @@ def test_a_planned_manifest_shows_its_estimated_rows_and_seconds(home: Path):
     assert planned is not None and planned.raw_rows > 0 and planned.seconds > 0
     seconds = f"{planned.seconds:,.3f}".rstrip("0").rstrip(".")
     assert f"| partitions | {planned.partitions:,} | 0 (0 published) |" in estimate
-    assert f"| rows | {planned.raw_rows:,} | — |" in estimate
+    assert f"| raw rows | {planned.raw_rows:,} | — |" in estimate
     assert f"| wall seconds | {seconds} | — |" in estimate
     assert f"| cost_usd | {planned.cost_usd} | — |" in estimate

@@ -145,3 +145,11 @@ def test_graphql_errors_and_non_graphql_answers_are_api_errors(webserver):
     # Under a path prefix the webserver does not serve, the answer is no GraphQL.
     with pytest.raises(DagsterApiError, match="answered HTTP 405"):
         DagsterWebserver(f"{webserver.url}/nowhere").ping()
+
+
+def test_errors_never_show_the_urls_credentials():
+    unreachable = DagsterWebserver("http://ann:s3cret@127.0.0.1:9/dagster")
+    with pytest.raises(WebserverUnavailable) as raised:
+        unreachable.ping()
+    assert "s3cret" not in str(raised.value) and "ann" not in str(raised.value)
+    assert "http://127.0.0.1:9/dagster" in str(raised.value)
