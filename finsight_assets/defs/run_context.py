@@ -51,11 +51,15 @@ def run_info(context: dg.AssetExecutionContext) -> RunInfo:
         raise dg.Failure(f"run {context.run.run_id} has no record to take its clock from")
     clock = created if created.tzinfo else created.replace(tzinfo=UTC)
     tags = dict(context.run.tags)
+    try:
+        manifest_id = manifest_id_of(tags)
+    except ValueError as error:
+        raise dg.Failure(str(error)) from error
     return RunInfo(
         run_id=context.run.run_id,
         mode=run_mode(tags),
         clock=clock,
-        manifest_id=manifest_id_of(tags),
+        manifest_id=manifest_id,
     )
 
 

@@ -147,8 +147,11 @@ def build_sensors(settings: Settings) -> list:
     def backfill_run_failures(
         context: dg.RunFailureSensorContext, lake: LakeResource, warehouse: WarehouseResource
     ):
-        tags = context.dagster_run.tags
-        manifest_id = manifest_id_of(tags)
+        try:
+            manifest_id = manifest_id_of(context.dagster_run.tags)
+        except ValueError as error:
+            context.log.warning(f"run {context.dagster_run.run_id} failed: {error}")
+            return
         if manifest_id is None:
             return
         message = context.failure_event.message or "run failed"

@@ -73,6 +73,9 @@ def test_prod_resources_load_under_the_same_keys(prod_env):
     assert isinstance(resources["lake"], S3LakeResource)
     assert isinstance(resources["warehouse"], SnowflakeWarehouseResource)
     assert defs.resolve_job_def("daily_lakehouse") is not None
+    for lane in ("daily", "backfill"):
+        args = getattr(resources["warehouse"], lane).additional_snowflake_connection_args
+        assert args["arrow_number_to_decimal"] is True and args["paramstyle"] == "qmark"
     graph = defs.resolve_asset_graph()
     for name in ("daily_customer_summary", "segment_daily_report", "account_daily_balance"):
         assert graph.get(dg.AssetKey(["gold", name])).kinds == {"sql", "snowflake"}

@@ -45,13 +45,13 @@ def statements(monkeymodule) -> list[str]:
     sent: list[str] = []
     execute, fetchall = SnowflakeWarehouse.execute, SnowflakeWarehouse.fetchall
 
-    def recording_execute(self, sql):
+    def recording_execute(self, sql, params=()):
         sent.append(sql)
-        return execute(self, sql)
+        return execute(self, sql, params)
 
-    def recording_fetchall(self, sql):
+    def recording_fetchall(self, sql, params=()):
         sent.append(sql)
-        return fetchall(self, sql)
+        return fetchall(self, sql, params)
 
     monkeymodule.setattr(SnowflakeWarehouse, "execute", recording_execute)
     monkeymodule.setattr(SnowflakeWarehouse, "fetchall", recording_fetchall)

@@ -15,6 +15,7 @@ from finsight_assets.lib.contract.run_tags import (
     DAILY_LANE,
     LANE_TAG,
 )
+from finsight_assets.lib.engines.snowflake_warehouse import CONNECTION_ARGUMENTS
 from finsight_assets_tests.fakesnowflake import DATABASE, fake_snowflake
 
 
@@ -28,6 +29,8 @@ def lane_resource(lane: str) -> SnowflakeResource:
         role=f"FINSIGHT_{upper}",
         warehouse=f"FINSIGHT_{upper}_WH",
         timezone="UTC",
+        # As production's resources connect (see test_s3_lake.py).
+        additional_snowflake_connection_args=dict(CONNECTION_ARGUMENTS),
     )
 
 

@@ -112,7 +112,7 @@ class ConnectorCursor:
     def __exit__(self, *exc):
         return False
 
-    def execute(self, sql: str) -> None:
+    def execute(self, sql: str, params=None) -> None:
         self.sql = sql
 
     def fetch_arrow_batches(self):

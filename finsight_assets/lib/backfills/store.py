@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from finsight_assets.lib.backfills.manifests import Manifest, ManifestError, json_default
+from finsight_assets.lib.contract.run_tags import is_manifest_id
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class ManifestStore:
         self.root = root
 
     def _path(self, manifest_id: str, suffix: str) -> Path:
-        if not manifest_id or not all(ch.isalnum() or ch in "-_" for ch in manifest_id):
+        if not is_manifest_id(manifest_id):
             raise ManifestError(f"not a manifest id: {manifest_id!r}")
         return self.root / f"{manifest_id}{suffix}"
 

@@ -21,6 +21,14 @@ DAILY_LANE, BACKFILL_LANE = "daily", "backfill"
 DAILY_PRIORITY, BACKFILL_PRIORITY = "10", "-1"
 
 UI_MANIFEST_PREFIX = "ui-"
+# What a manifest id may hold: it names files and rides in run tags into the audit schema.
+MANIFEST_ID_MAX_LENGTH = 120
+
+
+def is_manifest_id(text: str) -> bool:
+    return 0 < len(text) <= MANIFEST_ID_MAX_LENGTH and all(
+        ch.isascii() and (ch.isalnum() or ch in "-_") for ch in text
+    )
 
 
 def ui_manifest_id(backfill_id: str) -> str:
@@ -29,7 +37,16 @@ def ui_manifest_id(backfill_id: str) -> str:
 
 
 def manifest_id_of(tags: Mapping[str, str]) -> str | None:
-    """The manifest a run belongs to: its manifest tag, else its UI backfill's derived id."""
+    """The manifest a run belongs to: its manifest tag, else its UI backfill's derived id.
+
+    Validated where it enters: a tag that is not a manifest id raises ValueError.
+    """
     if tags.get(MANIFEST_TAG):
-        return tags[MANIFEST_TAG]
-    return ui_manifest_id(tags[BACKFILL_ID_TAG]) if BACKFILL_ID_TAG in tags else None
+        found = tags[MANIFEST_TAG]
+    elif BACKFILL_ID_TAG in tags:
+        found = ui_manifest_id(tags[BACKFILL_ID_TAG])
+    else:
+        return None
+    if not is_manifest_id(found):
+        raise ValueError(f"run tag {MANIFEST_TAG}={found!r} is not a manifest id")
+    return found

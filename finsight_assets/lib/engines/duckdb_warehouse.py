@@ -39,15 +39,19 @@ class DuckDBWarehouse:
         # on the machine running the step.
         self.connection.execute("SET TimeZone = 'UTC'")
 
-    def execute(self, sql: str) -> None:
-        self._run(sql)
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._run(sql, params)
 
-    def fetchall(self, sql: str) -> list[tuple[Any, ...]]:
-        return self._run(sql).fetchall()
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._run(sql, params).fetchall()
 
-    def _run(self, sql: str) -> duckdb.DuckDBPyConnection:
+    def _run(self, sql: str, params: Sequence[Any]) -> duckdb.DuckDBPyConnection:
         try:
-            return self.connection.execute(sql)
+            return (
+                self.connection.execute(sql, list(params))
+                if params
+                else self.connection.execute(sql)
+            )
         except duckdb.TransactionException as error:
             # DuckDB does not wait for a row another session changed: it refuses the change.
             if "conflict" in str(error).lower():

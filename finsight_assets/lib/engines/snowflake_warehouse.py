@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 # Set when the session opens (connection argument `session_parameters`).
 SESSION_PARAMETERS = {"TIMEZONE": "UTC", "QUERY_TAG": "finsight"}
 
-# Fetches read NUMBER as decimals (the connector's default is double: inexact money).
-CONNECTION_ARGUMENTS = {"arrow_number_to_decimal": True}
+# Fetches read NUMBER as decimals (the connector's default is double: inexact money); values
+# are bound on the server (`?`), never formatted into the statement by the client.
+CONNECTION_ARGUMENTS = {"arrow_number_to_decimal": True, "paramstyle": "qmark"}
 
 _ARROW_OF = {
     "TEXT": pa.string(),
@@ -81,13 +82,13 @@ class SnowflakeWarehouse:
         self.stage = stage
         self.lake_root = lake_root.rstrip("/")
 
-    def execute(self, sql: str) -> None:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.connection.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(sql, list(params) or None)
 
-    def fetchall(self, sql: str) -> list[tuple[Any, ...]]:
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.connection.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(sql, list(params) or None)
             return [tuple(row) for row in cursor.fetchall()]
 
     @contextmanager

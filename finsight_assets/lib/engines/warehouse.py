@@ -29,11 +29,45 @@ def timestamp_literal(value: datetime) -> str:
 
 
 def string_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    """A SQL string literal, for text the code itself made (constants, the files it listed);
+    anything else is a bound parameter (`bind`). Engines disagree on backslashes (Snowflake
+    reads them as escapes, DuckDB does not), so text holding one, a quote or a control
+    character is refused rather than escaped."""
+    if any(ch in value for ch in "'\\") or any(ord(ch) < 32 for ch in value):
+        raise ValueError(
+            f"not a safe SQL literal (quote, backslash or control character): {value!r}"
+        )
+    return f"'{value}'"
 
 
 def date_list(values: Sequence[date]) -> str:
     return ", ".join(date_literal(value) for value in sorted(values))
+
+
+def bind(value: Any) -> tuple[str, list[Any]]:
+    """A value as a placeholder and its parameters. Dates and instants travel as ISO text and
+    are cast in SQL, so both engines read them alike; NULL is a keyword, not a value."""
+    if value is None:
+        return "NULL", []
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"timestamp {value!r} has no time zone")
+        return "CAST(? AS TIMESTAMP WITH TIME ZONE)", [value.isoformat()]
+    if isinstance(value, date):
+        return "CAST(? AS DATE)", [value.isoformat()]
+    if isinstance(value, bool | int | float | str):
+        return "?", [value]
+    raise TypeError(f"cannot bind {value!r}")
+
+
+def bound(values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """Values as a comma-separated list of placeholders (a row, or an IN list), and parameters."""
+    parts, params = [], []
+    for value in values:
+        sql, more = bind(value)
+        parts.append(sql)
+        params.extend(more)
+    return ", ".join(parts), params
 
 
 class WriteConflict(RuntimeError):
@@ -45,9 +79,10 @@ class Warehouse(Protocol):
 
     dialect: str
 
-    def execute(self, sql: str) -> None: ...
+    # `params` fill the statement's `?` placeholders, in order: values reach SQL only so.
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
 
-    def fetchall(self, sql: str) -> list[tuple[Any, ...]]: ...
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
     def transaction(self) -> Any: ...
 

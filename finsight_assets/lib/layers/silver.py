@@ -23,6 +23,7 @@ from finsight_assets.lib.layers.raw_files import (
     RawFileError,
     RawPartition,
     combine_versions,
+    data_version,
     inspect_partition,
 )
 from finsight_assets.lib.wap import publish
@@ -130,7 +131,10 @@ def build_silver_transactions(
         code_version,
         engine=engine,
         outcomes=_Outcomes(
-            "transactions", _TRANSACTION_OUTCOME_COLUMNS, silver_spark.TRANSACTION_OUTCOMES
+            "transactions",
+            _TRANSACTION_OUTCOME_COLUMNS,
+            silver_spark.TRANSACTION_OUTCOMES,
+            ("transactions", "fx_rates"),
         ),
         files=files,
         usd_rates={d: rates[d] for d in files},
@@ -166,7 +170,9 @@ def build_silver_customers(
         run,
         code_version,
         engine=engine,
-        outcomes=_Outcomes("customers", _CUSTOMER_OUTCOME_COLUMNS, silver_spark.CUSTOMER_OUTCOMES),
+        outcomes=_Outcomes(
+            "customers", _CUSTOMER_OUTCOME_COLUMNS, silver_spark.CUSTOMER_OUTCOMES, ("customers",)
+        ),
         files=files,
         tables=[(contract.SILVER_CUSTOMERS, "VALID")],
         input_versions={d: snapshots[d].version for d in good},
@@ -181,6 +187,23 @@ class _Outcomes:
     transform: str
     columns: Sequence[contract.Column]
     labels: Sequence[str]
+    # The raw tables the transform reads, in the order their versions combine.
+    raw_tables: tuple[str, ...]
+
+
+def input_version(lake: Lake, raw_tables: Sequence[str], business_date: date) -> str:
+    """The version of what a silver partition is computed from, as its raw files are now."""
+    versions = [data_version(lake.raw_files(table, business_date)) for table in raw_tables]
+    return combine_versions(*versions) if len(versions) > 1 else versions[0]
+
+
+def _changed_inputs(
+    lake: Lake, raw_tables: Sequence[str], computed_from: Mapping[date, str]
+) -> dict[date, str]:
+    """The dates whose raw input is no longer the one they were computed from, with the new
+    version: a delivery landed while they were computed."""
+    now = {d: input_version(lake, raw_tables, d) for d in computed_from}
+    return {d: version for d, version in now.items() if version != computed_from[d]}
 
 
 def _stage_load_audit_publish(
@@ -231,8 +254,18 @@ def _stage_load_audit_publish(
                     staged_all.append(staged)
                     inputs = AuditInputs(raw_rows, outcome_table, outcome, outcomes.labels)
                     result.audits[table.qualified_name] = publish.audit(warehouse, staged, inputs)
-                for version in publish.publish_audited(warehouse, result.audits, *staged_all):
-                    result.versions.setdefault(version.table_name, []).append(version)
+                stale = _changed_inputs(lake, outcomes.raw_tables, input_versions)
+                for d, now in stale.items():
+                    result.failed[d] = (
+                        f"raw/{' and raw/'.join(outcomes.raw_tables)} changed while {d} was "
+                        f"computed (input {input_versions[d]}, now {now}): not published, so "
+                        "the day never goes live on an older delivery; run it again"
+                    )
+                    for staged in staged_all:
+                        publish.withdraw(warehouse, staged, d)
+                if staged_all and staged_all[0].dates:
+                    for version in publish.publish_audited(warehouse, result.audits, *staged_all):
+                        result.versions.setdefault(version.table_name, []).append(version)
             finally:
                 for staged in staged_all:
                     publish.drop_staged(warehouse, staged)

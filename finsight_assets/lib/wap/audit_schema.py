@@ -17,13 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from finsight_assets.lib.engines.warehouse import (
-    Warehouse,
-    date_list,
-    date_literal,
-    string_literal,
-    timestamp_literal,
-)
+from finsight_assets.lib.engines.warehouse import Warehouse, bind, bound
 from finsight_assets.lib.wap.model import ConcurrentPublish, PartitionVersion
 
 AUDIT_SCHEMA = "audit"
@@ -68,9 +62,9 @@ def create(warehouse: Warehouse, lock_names: Sequence[str]) -> None:
     )
     for name in lock_names:
         warehouse.execute(
-            f"INSERT INTO {AUDIT_SCHEMA}.publish_locks (table_name) SELECT {string_literal(name)} "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {AUDIT_SCHEMA}.publish_locks "
-            f"WHERE table_name = {string_literal(name)})"
+            f"INSERT INTO {AUDIT_SCHEMA}.publish_locks (table_name) SELECT ? "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {AUDIT_SCHEMA}.publish_locks WHERE table_name = ?)",
+            [name, name],
         )
     warehouse.execute(
         f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.run_steps ("
@@ -79,33 +73,19 @@ def create(warehouse: Warehouse, lock_names: Sequence[str]) -> None:
     )
 
 
-def _literal(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return str(value).upper()
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return timestamp_literal(value)
-    if isinstance(value, date):
-        return date_literal(value)
-    return string_literal(str(value))
+def _rows(rows: Iterable[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """Rows of values as `(..), (..)` placeholders, and their parameters in order."""
+    parts, params = [], []
+    for row in rows:
+        sql, more = bound(row)
+        parts.append(f"({sql})")
+        params.extend(more)
+    return ", ".join(parts), params
 
 
-def _row(*values: Any) -> str:
-    return "(" + ", ".join(_literal(v) for v in values) + ")"
-
-
-def _changed(warehouse: Warehouse, sql: str) -> int:
+def _changed(warehouse: Warehouse, sql: str, params: Sequence[Any]) -> int:
     """Run a DELETE or UPDATE; the number of rows it changed (both engines answer it as a row)."""
-    return int(warehouse.fetchall(sql)[0][0])
-
-
-def _text_list(values: Iterable[str]) -> str:
-    return ", ".join(string_literal(v) for v in values)
+    return int(warehouse.fetchall(sql, params)[0][0])
 
 
 # -- current and published versions -----------------------------------------------------------
@@ -117,10 +97,14 @@ def current_versions(
     """The version id published now for each given partition of a table (all when no dates)."""
     if dates is not None and not dates:
         return {}
-    where = "" if dates is None else f" AND business_date IN ({date_list(dates)})"
+    where, params = "", [table_name]
+    if dates is not None:
+        listed, more = bound(sorted(dates))
+        where, params = f" AND business_date IN ({listed})", [*params, *more]
     rows = warehouse.fetchall(
         f"SELECT business_date, version_id FROM {AUDIT_SCHEMA}.current_versions "
-        f"WHERE table_name = {string_literal(table_name)}{where}"
+        f"WHERE table_name = ?{where}",
+        params,
     )
     return {row[0]: row[1] for row in rows}
 
@@ -158,36 +142,45 @@ def published_partitions(
     warehouse: Warehouse, table_name: str | None = None, dates: Sequence[date] | None = None
 ) -> list[PublishedPartition]:
     """The current version of every published partition (of one table, of some dates)."""
-    conditions = []
+    conditions: list[str] = []
+    params: list[Any] = []
     if table_name is not None:
-        conditions.append(f"c.table_name = {string_literal(table_name)}")
+        conditions.append("c.table_name = ?")
+        params.append(table_name)
     if dates is not None:
         if not dates:
             return []
-        conditions.append(f"c.business_date IN ({date_list(dates)})")
+        listed, more = bound(sorted(dates))
+        conditions.append(f"c.business_date IN ({listed})")
+        params.extend(more)
     where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
     rows = warehouse.fetchall(
         "SELECT c.table_name, c.business_date, c.version_id, v.input_version, v.code_version, "
         "v.predecessor_version_id, v.manifest_id "
         f"FROM {AUDIT_SCHEMA}.current_versions AS c "
         f"JOIN {AUDIT_SCHEMA}.partition_versions AS v ON v.version_id = c.version_id "
-        f"{where}ORDER BY 1, 2"
+        f"{where}ORDER BY 1, 2",
+        params,
     )
     return [PublishedPartition(*row) for row in rows]
 
 
 def record_versions(warehouse: Warehouse, versions: Sequence[PartitionVersion]) -> None:
-    rows = ", ".join(_row(*(getattr(v, f) for f in _VERSION_FIELDS)) for v in versions)
+    rows, params = _rows([getattr(v, f) for f in _VERSION_FIELDS] for v in versions)
     names = ", ".join(_VERSION_FIELDS)
-    warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.partition_versions ({names}) VALUES {rows}")
+    warehouse.execute(
+        f"INSERT INTO {AUDIT_SCHEMA}.partition_versions ({names}) VALUES {rows}", params
+    )
 
 
 def get_versions(warehouse: Warehouse, version_ids: Sequence[str]) -> list[PartitionVersion]:
     if not version_ids:
         return []
+    listed, params = bound(list(version_ids))
     rows = warehouse.fetchall(
         f"SELECT {', '.join(_VERSION_FIELDS)} FROM {AUDIT_SCHEMA}.partition_versions "
-        f"WHERE version_id IN ({_text_list(version_ids)})"
+        f"WHERE version_id IN ({listed})",
+        params,
     )
     return [PartitionVersion(*row) for row in rows]
 
@@ -201,10 +194,12 @@ def lock_tables(
     second session wait for it; DuckDB refuses the second session (WriteConflict). Tables are
     locked in name order, so two sessions never wait on each other in a circle.
     """
+    moment, moment_params = bind(at)
     for name in sorted(set(table_names)):
         warehouse.execute(
-            f"UPDATE {AUDIT_SCHEMA}.publish_locks SET holder = {string_literal(holder)}, "
-            f"locked_at = {timestamp_literal(at)} WHERE table_name = {string_literal(name)}"
+            f"UPDATE {AUDIT_SCHEMA}.publish_locks SET holder = ?, locked_at = {moment} "
+            "WHERE table_name = ?",
+            [holder, *moment_params, name],
         )
 
 
@@ -215,33 +210,38 @@ def swap_current(
     new: Mapping[date, str | None],
 ) -> None:
     """Compare and swap: point each partition at its new version (None: empty), provided each
-    is still at the version expected (None: unpublished); raise CurrentVersionsMoved if not."""
+    is still at the version expected (None: unpublished); raise ConcurrentPublish if not."""
     dates = sorted(new)
     held = [(d, expected.get(d)) for d in dates if expected.get(d) is not None]
     matched = 0
     if held:
-        pairs = " OR ".join(
-            f"(business_date = {date_literal(d)} AND version_id = {string_literal(v)})"
-            for d, v in held
-        )
+        pairs, params = [], [table_name]
+        for d, version in held:
+            day, day_params = bind(d)
+            pairs.append(f"(business_date = {day} AND version_id = ?)")
+            params.extend([*day_params, version])
         matched = _changed(
             warehouse,
-            f"DELETE FROM {AUDIT_SCHEMA}.current_versions WHERE table_name = "
-            f"{string_literal(table_name)} AND ({pairs})",
+            f"DELETE FROM {AUDIT_SCHEMA}.current_versions WHERE table_name = ? "
+            f"AND ({' OR '.join(pairs)})",
+            params,
         )
+    listed, listed_params = bound(dates)
     others = _changed(
         warehouse,
-        f"DELETE FROM {AUDIT_SCHEMA}.current_versions WHERE table_name = "
-        f"{string_literal(table_name)} AND business_date IN ({date_list(dates)})",
+        f"DELETE FROM {AUDIT_SCHEMA}.current_versions WHERE table_name = ? "
+        f"AND business_date IN ({listed})",
+        [table_name, *listed_params],
     )
     if matched != len(held) or others:
         raise ConcurrentPublish(
             f"{table_name}: the current versions of {dates[0]}..{dates[-1]} changed under this "
             "transaction; nothing was published"
         )
-    rows = [_row(table_name, d, v) for d, v in new.items() if v is not None]
-    if rows:
-        warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.current_versions VALUES {', '.join(rows)}")
+    current = [(table_name, d, v) for d, v in new.items() if v is not None]
+    if current:
+        rows, params = _rows(current)
+        warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.current_versions VALUES {rows}", params)
 
 
 def log_changes(
@@ -254,15 +254,16 @@ def log_changes(
     note: str,
 ) -> None:
     """Append a publish or rollback to the publish log: per partition (new, previous) version."""
-    rows = ", ".join(
-        _row(table_name, d, action, new, old, run_id, at, note)
+    rows, params = _rows(
+        (table_name, d, action, new, old, run_id, at, note)
         for d, (new, old) in sorted(changes.items())
     )
     # A sequence, not MAX(seq) + 1: two sessions publishing at once get distinct numbers.
     seq = warehouse.next_value_sql(PUBLISH_LOG_SEQUENCE)
     warehouse.execute(
         f"INSERT INTO {AUDIT_SCHEMA}.publish_log (seq, {_LOG_COLUMNS}) "
-        f"SELECT {seq}, {_LOG_COLUMNS} FROM (VALUES {rows}) AS logged ({_LOG_COLUMNS})"
+        f"SELECT {seq}, {_LOG_COLUMNS} FROM (VALUES {rows}) AS logged ({_LOG_COLUMNS})",
+        params,
     )
 
 
@@ -289,7 +290,8 @@ def manifest_versions(warehouse: Warehouse, manifest_id: str) -> list[ManifestVe
         f"FROM {AUDIT_SCHEMA}.partition_versions AS v "
         f"JOIN {AUDIT_SCHEMA}.publish_log AS l ON l.version_id = v.version_id "
         "AND l.action = 'publish' "
-        f"WHERE v.manifest_id = {string_literal(manifest_id)} ORDER BY l.seq"
+        "WHERE v.manifest_id = ? ORDER BY l.seq",
+        [manifest_id],
     )
     return [ManifestVersion(*row) for row in rows]
 
@@ -298,9 +300,11 @@ def row_counts(warehouse: Warehouse, version_ids: Iterable[str]) -> dict[str, in
     ids = sorted(set(version_ids))
     if not ids:
         return {}
+    listed, params = bound(ids)
     rows = warehouse.fetchall(
         f"SELECT version_id, row_count FROM {AUDIT_SCHEMA}.partition_versions "
-        f"WHERE version_id IN ({_text_list(ids)})"
+        f"WHERE version_id IN ({listed})",
+        params,
     )
     return {version: int(count) for version, count in rows}
 
@@ -314,14 +318,15 @@ def current_successors(
 ) -> list[date]:
     """Dates outside `outside` whose current version opened from one of `predecessor_ids`
     and that another manifest (or the daily lane) published."""
+    ids, id_params = bound(sorted(set(predecessor_ids)))
+    dates, date_params = bound(sorted(outside))
     rows = warehouse.fetchall(
         "SELECT c.business_date FROM "
         f"{AUDIT_SCHEMA}.current_versions AS c JOIN {AUDIT_SCHEMA}.partition_versions "
         "AS v ON v.version_id = c.version_id "
-        f"WHERE c.table_name = {string_literal(table_name)} "
-        f"AND v.predecessor_version_id IN ({_text_list(predecessor_ids)}) "
-        f"AND c.business_date NOT IN ({date_list(outside)}) "
-        f"AND v.manifest_id IS DISTINCT FROM {string_literal(manifest_id)}"
+        f"WHERE c.table_name = ? AND v.predecessor_version_id IN ({ids}) "
+        f"AND c.business_date NOT IN ({dates}) AND v.manifest_id IS DISTINCT FROM ?",
+        [table_name, *id_params, *date_params, manifest_id],
     )
     return [row[0] for row in rows]
 
@@ -346,8 +351,8 @@ class CheckRecord:
 
 def record_checks(warehouse: Warehouse, records: Sequence[CheckRecord]) -> None:
     if records:
-        rows = ", ".join(_row(*dataclasses.astuple(r)) for r in records)
-        warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.check_results VALUES {rows}")
+        rows, params = _rows(dataclasses.astuple(r) for r in records)
+        warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.check_results VALUES {rows}", params)
 
 
 def checks_of_runs(warehouse: Warehouse, run_ids: Iterable[str]) -> list[CheckRecord]:
@@ -355,19 +360,24 @@ def checks_of_runs(warehouse: Warehouse, run_ids: Iterable[str]) -> list[CheckRe
     if not ids:
         return []
     names = ", ".join(f.name for f in dataclasses.fields(CheckRecord))
+    listed, params = bound(ids)
     rows = warehouse.fetchall(
-        f"SELECT {names} FROM {AUDIT_SCHEMA}.check_results WHERE run_id IN ({_text_list(ids)})"
+        f"SELECT {names} FROM {AUDIT_SCHEMA}.check_results WHERE run_id IN ({listed})", params
     )
     return [CheckRecord(*row) for row in rows]
 
 
 def check_counts(warehouse: Warehouse, run_ids: Sequence[str] | None = None) -> tuple[int, int]:
     """(passed, failed) checks per partition, for the given runs (default: all runs)."""
-    where = f"WHERE run_id IN ({_text_list(run_ids)})" if run_ids else ""
+    where, params = "", []
+    if run_ids:
+        listed, params = bound(list(run_ids))
+        where = f"WHERE run_id IN ({listed})"
     passed, failed = warehouse.fetchall(
         "SELECT COALESCE(SUM(CASE WHEN passed THEN 1 ELSE 0 END), 0), "
         f"COALESCE(SUM(CASE WHEN passed THEN 0 ELSE 1 END), 0) FROM {AUDIT_SCHEMA}.check_results "
-        f"{where}"
+        f"{where}",
+        params,
     )[0]
     return int(passed), int(failed)
 
@@ -389,9 +399,8 @@ class RunStep:
 
 
 def record_run_step(warehouse: Warehouse, step: RunStep) -> None:
-    warehouse.execute(
-        f"INSERT INTO {AUDIT_SCHEMA}.run_steps VALUES {_row(*dataclasses.astuple(step))}"
-    )
+    rows, params = _rows([dataclasses.astuple(step)])
+    warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.run_steps VALUES {rows}", params)
 
 
 def step_seconds(warehouse: Warehouse) -> float:

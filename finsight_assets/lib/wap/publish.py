@@ -17,15 +17,15 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import (
     Warehouse,
     WriteConflict,
-    date_list,
-    date_literal,
-    string_literal,
+    bind,
+    bound,
 )
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.checks import Check, checks_of, run_check
@@ -49,15 +49,16 @@ def _lineage_values(
     code_version: str,
     input_versions: Mapping[date, str],
     version_ids: Mapping[date, str],
-) -> str:
-    rows = ", ".join(
-        f"({date_literal(d)}, {string_literal(run.run_id)}, {string_literal(code_version)}, "
-        f"{string_literal(run.mode)}, {string_literal(input_versions[d])}, "
-        f"{string_literal(version_ids[d])})"
-        for d in sorted(input_versions)
-    )
+) -> tuple[str, list[Any]]:
+    rows, params = [], []
+    for d in sorted(input_versions):
+        row, more = bound(
+            [d, run.run_id, code_version, run.mode, input_versions[d], version_ids[d]]
+        )
+        rows.append(f"({row})")
+        params.extend(more)
     names = ", ".join(("business_date",) + LINEAGE_COLUMN_NAMES)
-    return f"(VALUES {rows}) AS lineage({names})"
+    return f"(VALUES {', '.join(rows)}) AS lineage({names})", params
 
 
 def stage(
@@ -81,11 +82,12 @@ def stage(
     staged_name = staging_table(f"{table.schema}__{table.name}", run.run_id)
     business = ", ".join(f"candidate.{name}" for name in table.business_columns)
     lineage = ", ".join(f"lineage.{name}" for name in LINEAGE_COLUMN_NAMES)
+    values, params = _lineage_values(run, code_version, input_versions, version_ids)
     warehouse.execute(
         f"CREATE OR REPLACE TABLE {staged_name} AS "
         f"SELECT {business}, {lineage} FROM ({candidate_sql}) AS candidate "
-        f"JOIN {_lineage_values(run, code_version, input_versions, version_ids)} "
-        "ON candidate.business_date = lineage.business_date"
+        f"JOIN {values} ON candidate.business_date = lineage.business_date",
+        params,
     )
     return StagedPartitions(
         table=table,
@@ -227,16 +229,17 @@ def _swap(
     """Inside the caller's transaction: keep the replaced rows, swap, record the versions."""
     table = staged.table
     name = table.qualified_name
-    dates = date_list(staged.dates)
+    dates, date_params = bound(staged.dates)
     columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
     _check_chain(warehouse, staged)
     _check_sources(warehouse, staged)
     replaced = audit_schema.current_versions(warehouse, name, staged.dates)
     warehouse.execute(
         f"INSERT INTO {history_table(table)} ({columns}) SELECT {columns} FROM {name} "
-        f"WHERE business_date IN ({dates})"
+        f"WHERE business_date IN ({dates})",
+        date_params,
     )
-    warehouse.execute(f"DELETE FROM {name} WHERE business_date IN ({dates})")
+    warehouse.execute(f"DELETE FROM {name} WHERE business_date IN ({dates})", date_params)
     warehouse.execute(
         f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {staged.staging_table}"
     )
@@ -275,6 +278,14 @@ def _swap(
         note="",
     )
     return versions
+
+
+def withdraw(warehouse: Warehouse, staged: StagedPartitions, business_date: date) -> None:
+    """Take one partition out of what is staged: it will not be published with the others."""
+    day, params = bind(business_date)
+    warehouse.execute(f"DELETE FROM {staged.staging_table} WHERE business_date = {day}", params)
+    staged.input_versions.pop(business_date, None)
+    staged.version_ids.pop(business_date, None)
 
 
 def drop_staged(warehouse: Warehouse, staged: StagedPartitions) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
-from finsight_assets.lib.engines.warehouse import Warehouse, date_list, string_literal
+from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.layout import history_table
 from finsight_assets.lib.wap.model import PublishError, RunInfo
@@ -88,20 +88,22 @@ def restore_in_transaction(
             f"{name}: republished since, refusing to roll back (use force): {described}"
         )
     restored = {d: back for d, (_, back) in targets.items()}
-    dates = date_list(list(restored))
+    dates, date_params = bound(sorted(restored))
     warehouse.execute(
         f"INSERT INTO {history} ({columns}) SELECT {columns} FROM {name} "
-        f"WHERE business_date IN ({dates})"
+        f"WHERE business_date IN ({dates})",
+        date_params,
     )
-    warehouse.execute(f"DELETE FROM {name} WHERE business_date IN ({dates})")
+    warehouse.execute(f"DELETE FROM {name} WHERE business_date IN ({dates})", date_params)
     back = [v for v in restored.values() if v is not None]
     if back:
-        ids = ", ".join(string_literal(v) for v in back)
+        ids, id_params = bound(back)
         warehouse.execute(
             f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {history} "
-            f"WHERE _version_id IN ({ids})"
+            f"WHERE _version_id IN ({ids})",
+            id_params,
         )
-        warehouse.execute(f"DELETE FROM {history} WHERE _version_id IN ({ids})")
+        warehouse.execute(f"DELETE FROM {history} WHERE _version_id IN ({ids})", id_params)
     audit_schema.swap_current(
         warehouse, name, expected={d: current.get(d) for d in restored}, new=restored
     )

@@ -158,3 +158,16 @@ def test_cancel_records_a_cancellation_only_when_something_ran(loaded):
     assert loaded.store.status(manifest.id) == "approved"
     with pytest.raises(ManifestError):
         loaded.cancel("bf-unknown")
+
+
+def test_cli_text_with_quotes_backslashes_and_semicolons_is_kept_verbatim(loaded):
+    reason = "it's a \\ fix; DROP TABLE silver.customers; --"
+    manifest = loaded.plan(reason=reason, requested_by="o'brien\\", start=day(1), end=day(1))
+    stored = loaded.store.get(manifest.id)
+    assert (stored.reason, stored.requested_by) == (reason, "o'brien\\")
+    assert query_count(loaded) > 0
+
+
+def query_count(backfills) -> int:
+    with backfills.connect() as warehouse:
+        return warehouse.fetchall("SELECT COUNT(*) FROM silver.customers")[0][0]

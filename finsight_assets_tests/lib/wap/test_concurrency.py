@@ -56,12 +56,12 @@ class PausingSession:
             self.paused.set()
             assert self.resume.wait(20)
 
-    def execute(self, sql: str) -> None:
-        self.inner.execute(sql)
+    def execute(self, sql: str, params=()) -> None:
+        self.inner.execute(sql, params)
         self._after(sql)
 
-    def fetchall(self, sql: str):
-        rows = self.inner.fetchall(sql)
+    def fetchall(self, sql: str, params=()):
+        rows = self.inner.fetchall(sql, params)
         self._after(sql)
         return rows
 

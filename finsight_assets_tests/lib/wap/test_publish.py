@@ -159,8 +159,8 @@ class FailAfterDelete:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def execute(self, sql: str) -> None:
-        self.inner.execute(sql)
+    def execute(self, sql: str, params=()) -> None:
+        self.inner.execute(sql, params)
         if sql.startswith("DELETE FROM silver.customers"):
             raise RuntimeError("connection lost mid-publish")
 
@@ -182,8 +182,8 @@ def test_readers_see_the_old_partition_until_commit(warehouse, tmp_path):
     release = threading.Event()
 
     class PauseAfterDelete(FailAfterDelete):
-        def execute(self, sql: str) -> None:
-            self.inner.execute(sql)
+        def execute(self, sql: str, params=()) -> None:
+            self.inner.execute(sql, params)
             if sql.startswith("DELETE FROM silver.customers"):
                 inside.set()
                 release.wait(10)
@@ -219,8 +219,8 @@ KILLED_PUBLISH = textwrap.dedent(
             self.inner = inner
         def __getattr__(self, name):
             return getattr(self.inner, name)
-        def execute(self, sql):
-            self.inner.execute(sql)
+        def execute(self, sql, params=()):
+            self.inner.execute(sql, params)
             if sql.startswith("INSERT INTO silver.customers"):
                 print("inside", flush=True)
                 time.sleep(60)

@@ -1,0 +1,76 @@
+"""No stale publish: a silver partition publishes only if its raw input, when it publishes, is
+still the one it was computed from; a delivery landing meanwhile leaves the day to the next run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime
+
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.contract.run_tags import LIVE
+from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
+from finsight_assets.lib.engines.lake import LocalLake
+from finsight_assets.lib.engines.spark import LocalSparkEngine
+from finsight_assets.lib.layers import silver
+from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.model import RunInfo
+
+FIRST, SECOND = date(2025, 3, 1), date(2025, 3, 2)
+CLOCK = datetime(2025, 3, 5, 6, 0, tzinfo=UTC)
+
+
+class DeliveryDuringCompute(LocalSparkEngine):
+    """Local Spark, but a corrected file of SECOND lands while the job runs."""
+
+    def __init__(self, spark, lake: LocalLake):
+        super().__init__(spark)
+        object.__setattr__(self, "lake", lake)
+
+    def run(self, job) -> None:
+        super().run(job)
+        folder = self.lake.root / "raw" / "transactions" / f"business_date={SECOND}"
+        first_file = sorted(folder.glob("*.parquet"))[0]
+        shutil.copyfile(first_file, folder / "redelivered-during-the-run.parquet")
+
+
+def current(connect, table: str) -> dict[date, str]:
+    with connect() as warehouse:
+        return {
+            p.business_date: p.input_version
+            for p in audit_schema.published_partitions(warehouse, table)
+        }
+
+
+def test_a_day_whose_delivery_changed_while_it_was_computed_does_not_publish(spark, home):
+    generate_raw(home / "lake", FIRST, SECOND, rows_per_day=200, seed=5)
+    lake = LocalLake(home / "lake")
+    connect = duckdb_connector(home / "warehouse.duckdb")
+    result = silver.build_silver_transactions(
+        DeliveryDuringCompute(spark, lake),
+        lake,
+        connect,
+        RunInfo("older-delivery", LIVE, CLOCK),
+        [FIRST, SECOND],
+        "1",
+    )
+    assert set(result.failed) == {SECOND}
+    assert "changed while 2025-03-02 was computed" in result.failed[SECOND]
+    assert "raw/transactions and raw/fx_rates" in result.failed[SECOND]
+    published = current(connect, "silver.transactions")
+    assert set(published) == {FIRST}  # the other day of the batch still publishes
+    assert set(current(connect, "silver.transactions_rejected")) == {FIRST}
+    with connect() as warehouse:
+        rows = warehouse.fetchall(
+            "SELECT COUNT(*) FROM silver.transactions WHERE business_date = DATE '2025-03-02'"
+        )
+    assert rows == [(0,)]
+
+    # The next run reads the new delivery and publishes it.
+    again = silver.build_silver_transactions(
+        LocalSparkEngine(spark), lake, connect, RunInfo("newer", LIVE, CLOCK), [SECOND], "1"
+    )
+    assert again.failed == {}
+    assert current(connect, "silver.transactions")[SECOND] == silver.input_version(
+        lake, ("transactions", "fx_rates"), SECOND
+    )
