@@ -13,8 +13,8 @@ from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.guards import refused_when_concurrent
 from finsight_assets.lib.wap.model import RunInfo
-from finsight_assets.lib.wap.publish import refused_when_concurrent
 from finsight_assets.lib.wap.rollback import restore_in_transaction
 
 if TYPE_CHECKING:

@@ -157,7 +157,7 @@ def build_account_daily_balance(
                 f"balances of {start}; materialize from {previous_day} (or earlier) first"
             )
         predecessor = (previous_day, previous[previous_day])
-    latest = publish.latest_published_date(warehouse, table.qualified_name)
+    latest = audit_schema.latest_published_dates(warehouse).get(table.qualified_name)
     last = max(max(dates), latest) if latest else max(dates)
     chain_dates = [start + timedelta(days=i) for i in range((last - start).days + 1)]
     silver = _silver_inputs(warehouse, [contract.SILVER_TRANSACTIONS], chain_dates)

@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -23,20 +22,18 @@ from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import (
     Warehouse,
-    WriteConflict,
     bind,
     bound,
 )
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.checks import Check, checks_of, run_check
+from finsight_assets.lib.wap.guards import check_chain, check_sources, refused_when_concurrent
 from finsight_assets.lib.wap.layout import history_table, staging_table
 from finsight_assets.lib.wap.model import (
     AuditFailed,
     AuditInputs,
     AuditResult,
-    ConcurrentPublish,
     PartitionVersion,
-    PredecessorChanged,
     RunInfo,
     StagedPartitions,
 )
@@ -174,55 +171,6 @@ def publish(warehouse: Warehouse, *staged_tables: StagedPartitions) -> list[Part
     return versions
 
 
-@contextmanager
-def refused_when_concurrent(table_names: Sequence[str]) -> Iterator[None]:
-    """Turn a write conflict (DuckDB refuses a second writer of a lock row) into a refusal."""
-    try:
-        yield
-    except WriteConflict as error:
-        raise ConcurrentPublish(
-            f"another session is publishing or rolling back {', '.join(table_names)} right "
-            "now; nothing was published: run again when it is done"
-        ) from error
-
-
-def _check_sources(warehouse: Warehouse, staged: StagedPartitions) -> None:
-    for source, read in staged.sources.items():
-        now = audit_schema.current_versions(warehouse, source, sorted(read))
-        moved = sorted(d for d, version in read.items() if now.get(d) != version)
-        if moved:
-            raise PredecessorChanged(
-                f"{source} was republished for {', '.join(d.isoformat() for d in moved)} while "
-                f"{staged.table.qualified_name} was computed from it; nothing was published: "
-                "recompute it"
-            )
-
-
-def latest_published_date(warehouse: Warehouse, table_name: str) -> date | None:
-    return audit_schema.latest_published_dates(warehouse).get(table_name)
-
-
-def _check_chain(warehouse: Warehouse, staged: StagedPartitions) -> None:
-    name = staged.table.qualified_name
-    if staged.rolls_forward:
-        latest = latest_published_date(warehouse, name)
-        if latest is not None and latest > staged.dates[-1]:
-            raise PredecessorChanged(
-                f"{name} {latest} was published while {staged.dates[0]}..{staged.dates[-1]} "
-                "was computed; it was computed from what this would replace, so nothing was "
-                "published: run again to roll forward to it"
-            )
-    if staged.predecessor is None:
-        return
-    predecessor_date, expected = staged.predecessor
-    now = audit_schema.current_versions(warehouse, name, [predecessor_date]).get(predecessor_date)
-    if now != expected:
-        raise PredecessorChanged(
-            f"{name} {predecessor_date} was republished (version {expected} -> {now}) "
-            "while the following partitions were computed from it; recompute them"
-        )
-
-
 def _swap(
     warehouse: Warehouse, staged: StagedPartitions, stats: Mapping[date, tuple[int, str]]
 ) -> list[PartitionVersion]:
@@ -231,8 +179,8 @@ def _swap(
     name = table.qualified_name
     dates, date_params = bound(staged.dates)
     columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
-    _check_chain(warehouse, staged)
-    _check_sources(warehouse, staged)
+    check_chain(warehouse, staged)
+    check_sources(warehouse, staged)
     replaced = audit_schema.current_versions(warehouse, name, staged.dates)
     warehouse.execute(
         f"INSERT INTO {history_table(table)} ({columns}) SELECT {columns} FROM {name} "

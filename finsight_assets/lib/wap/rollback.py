@@ -9,9 +9,9 @@ from datetime import date
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.guards import refused_when_concurrent
 from finsight_assets.lib.wap.layout import history_table
 from finsight_assets.lib.wap.model import PublishError, RunInfo
-from finsight_assets.lib.wap.publish import refused_when_concurrent
 
 logger = logging.getLogger(__name__)
 

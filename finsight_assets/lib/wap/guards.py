@@ -1,0 +1,56 @@
+"""What a publish checks once it holds its tables' locks, and refuses on: another session at
+work on the same tables, a chain predecessor or a source partition republished meanwhile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from finsight_assets.lib.engines.warehouse import Warehouse, WriteConflict
+from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.model import ConcurrentPublish, PredecessorChanged, StagedPartitions
+
+
+@contextmanager
+def refused_when_concurrent(table_names: Sequence[str]) -> Iterator[None]:
+    """Turn a write conflict (DuckDB refuses a second writer of a lock row) into a refusal."""
+    try:
+        yield
+    except WriteConflict as error:
+        raise ConcurrentPublish(
+            f"another session is publishing or rolling back {', '.join(table_names)} right "
+            "now; nothing was published: run again when it is done"
+        ) from error
+
+
+def check_sources(warehouse: Warehouse, staged: StagedPartitions) -> None:
+    for source, read in staged.sources.items():
+        now = audit_schema.current_versions(warehouse, source, sorted(read))
+        moved = sorted(d for d, version in read.items() if now.get(d) != version)
+        if moved:
+            raise PredecessorChanged(
+                f"{source} was republished for {', '.join(d.isoformat() for d in moved)} while "
+                f"{staged.table.qualified_name} was computed from it; nothing was published: "
+                "recompute it"
+            )
+
+
+def check_chain(warehouse: Warehouse, staged: StagedPartitions) -> None:
+    name = staged.table.qualified_name
+    if staged.rolls_forward:
+        latest = audit_schema.latest_published_dates(warehouse).get(name)
+        if latest is not None and latest > staged.dates[-1]:
+            raise PredecessorChanged(
+                f"{name} {latest} was published while {staged.dates[0]}..{staged.dates[-1]} "
+                "was computed; it was computed from what this would replace, so nothing was "
+                "published: run again to roll forward to it"
+            )
+    if staged.predecessor is None:
+        return
+    predecessor_date, expected = staged.predecessor
+    now = audit_schema.current_versions(warehouse, name, [predecessor_date]).get(predecessor_date)
+    if now != expected:
+        raise PredecessorChanged(
+            f"{name} {predecessor_date} was republished (version {expected} -> {now}) "
+            "while the following partitions were computed from it; recompute them"
+        )
