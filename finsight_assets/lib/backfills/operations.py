@@ -9,14 +9,14 @@ sensors and the demo call.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from finsight_assets.lib.backfills import evidence, launch, plan, progress, rollback
-from finsight_assets.lib.backfills.manifests import Manifest
+from finsight_assets.lib.backfills.manifests import AssetRange, Manifest
 from finsight_assets.lib.backfills.planning import Prices, pipeline_config
 from finsight_assets.lib.backfills.report.model import BackfillEvidence
 from finsight_assets.lib.backfills.store import ManifestStore
@@ -65,7 +65,7 @@ class Backfills:
     def cancel(self, manifest_id: str) -> list[str]:
         return launch.cancel(self, manifest_id)
 
-    def failed_ranges(self, manifest_id: str) -> Sequence[Any]:
+    def failed_ranges(self, manifest_id: str) -> list[AssetRange]:
         return launch.failed_ranges(self, manifest_id)
 
     def progress(self, manifest_id: str) -> progress.Progress:

@@ -13,7 +13,7 @@ from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.wap import audit_schema
-from finsight_assets.lib.wap.guards import refused_when_concurrent
+from finsight_assets.lib.wap.guards import locked_transaction
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets.lib.wap.rollback import restore_in_transaction
 
@@ -59,8 +59,7 @@ def rollback(ops: Backfills, manifest_id: str, *, force: bool = False) -> dict[s
                 + "; use --force to roll back anyway"
             )
         # Every table in one transaction: a refusal on one leaves all of them untouched.
-        with warehouse.transaction(), refused_when_concurrent(tables):
-            audit_schema.lock_tables(warehouse, tables, run.run_id, run.clock)
+        with locked_transaction(warehouse, tables, run):
             for table in tables:
                 targets = {d: (last[(t, d)], first[(t, d)]) for t, d in last if t == table}
                 back = restore_in_transaction(

@@ -6,7 +6,7 @@ both run. The flavours: `duckdb_warehouse.py` (the embedded default), `snowflake
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -58,6 +58,16 @@ def bind(value: Any) -> tuple[str, list[Any]]:
     if isinstance(value, bool | int | float | str):
         return "?", [value]
     raise TypeError(f"cannot bind {value!r}")
+
+
+def bound_rows(rows: Iterable[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """Rows of values as `(..), (..)` placeholders (for VALUES), and their parameters in order."""
+    parts, params = [], []
+    for row in rows:
+        sql, more = bound(row)
+        parts.append(f"({sql})")
+        params.extend(more)
+    return ", ".join(parts), params
 
 
 def bound(values: Sequence[Any]) -> tuple[str, list[Any]]:

@@ -142,7 +142,9 @@ def build_silver_transactions(
             (contract.SILVER_TRANSACTIONS, "VALID"),
             (contract.SILVER_TRANSACTIONS_REJECTED, "REJECTED"),
         ],
-        input_versions={d: combine_versions(transactions[d].version, fx[d].version) for d in good},
+        input_versions={
+            d: combined_input_version([transactions[d].version, fx[d].version]) for d in good
+        },
         raw_rows={d: transactions[d].rows for d in good},
         result=result,
     )
@@ -175,7 +177,7 @@ def build_silver_customers(
         ),
         files=files,
         tables=[(contract.SILVER_CUSTOMERS, "VALID")],
-        input_versions={d: snapshots[d].version for d in good},
+        input_versions={d: combined_input_version([snapshots[d].version]) for d in good},
         raw_rows={d: snapshots[d].rows for d in good},
         result=result,
     )
@@ -191,10 +193,17 @@ class _Outcomes:
     raw_tables: tuple[str, ...]
 
 
+def combined_input_version(raw_versions: Sequence[str]) -> str:
+    """A silver partition's input version from its raw tables' data versions, in `raw_tables`
+    order (a single table's version is its own)."""
+    return combine_versions(*raw_versions) if len(raw_versions) > 1 else raw_versions[0]
+
+
 def input_version(lake: Lake, raw_tables: Sequence[str], business_date: date) -> str:
     """The version of what a silver partition is computed from, as its raw files are now."""
-    versions = [data_version(lake.raw_files(table, business_date)) for table in raw_tables]
-    return combine_versions(*versions) if len(versions) > 1 else versions[0]
+    return combined_input_version(
+        [data_version(lake.raw_files(table, business_date)) for table in raw_tables]
+    )
 
 
 def _changed_inputs(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from finsight_assets.lib.engines.warehouse import Warehouse, bind, bound
+from finsight_assets.lib.engines.warehouse import Warehouse, bind, bound, bound_rows
 from finsight_assets.lib.wap.model import ConcurrentPublish, PartitionVersion
 
 AUDIT_SCHEMA = "audit"
@@ -71,16 +71,6 @@ def create(warehouse: Warehouse, lock_names: Sequence[str]) -> None:
         "run_id VARCHAR, asset VARCHAR, partitions BIGINT, raw_rows BIGINT, rows_written BIGINT, "
         "seconds DOUBLE, run_started_at TIMESTAMP WITH TIME ZONE)"
     )
-
-
-def _rows(rows: Iterable[Sequence[Any]]) -> tuple[str, list[Any]]:
-    """Rows of values as `(..), (..)` placeholders, and their parameters in order."""
-    parts, params = [], []
-    for row in rows:
-        sql, more = bound(row)
-        parts.append(f"({sql})")
-        params.extend(more)
-    return ", ".join(parts), params
 
 
 def _changed(warehouse: Warehouse, sql: str, params: Sequence[Any]) -> int:
@@ -166,7 +156,7 @@ def published_partitions(
 
 
 def record_versions(warehouse: Warehouse, versions: Sequence[PartitionVersion]) -> None:
-    rows, params = _rows([getattr(v, f) for f in _VERSION_FIELDS] for v in versions)
+    rows, params = bound_rows([getattr(v, f) for f in _VERSION_FIELDS] for v in versions)
     names = ", ".join(_VERSION_FIELDS)
     warehouse.execute(
         f"INSERT INTO {AUDIT_SCHEMA}.partition_versions ({names}) VALUES {rows}", params
@@ -240,7 +230,7 @@ def swap_current(
         )
     current = [(table_name, d, v) for d, v in new.items() if v is not None]
     if current:
-        rows, params = _rows(current)
+        rows, params = bound_rows(current)
         warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.current_versions VALUES {rows}", params)
 
 
@@ -254,7 +244,7 @@ def log_changes(
     note: str,
 ) -> None:
     """Append a publish or rollback to the publish log: per partition (new, previous) version."""
-    rows, params = _rows(
+    rows, params = bound_rows(
         (table_name, d, action, new, old, run_id, at, note)
         for d, (new, old) in sorted(changes.items())
     )
@@ -351,7 +341,7 @@ class CheckRecord:
 
 def record_checks(warehouse: Warehouse, records: Sequence[CheckRecord]) -> None:
     if records:
-        rows, params = _rows(dataclasses.astuple(r) for r in records)
+        rows, params = bound_rows(dataclasses.astuple(r) for r in records)
         warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.check_results VALUES {rows}", params)
 
 
@@ -399,7 +389,7 @@ class RunStep:
 
 
 def record_run_step(warehouse: Warehouse, step: RunStep) -> None:
-    rows, params = _rows([dataclasses.astuple(step)])
+    rows, params = bound_rows([dataclasses.astuple(step)])
     warehouse.execute(f"INSERT INTO {AUDIT_SCHEMA}.run_steps VALUES {rows}", params)
 
 

@@ -8,7 +8,12 @@ from contextlib import contextmanager
 
 from finsight_assets.lib.engines.warehouse import Warehouse, WriteConflict
 from finsight_assets.lib.wap import audit_schema
-from finsight_assets.lib.wap.model import ConcurrentPublish, PredecessorChanged, StagedPartitions
+from finsight_assets.lib.wap.model import (
+    ConcurrentPublish,
+    PredecessorChanged,
+    RunInfo,
+    StagedPartitions,
+)
 
 
 @contextmanager
@@ -21,6 +26,17 @@ def refused_when_concurrent(table_names: Sequence[str]) -> Iterator[None]:
             f"another session is publishing or rolling back {', '.join(table_names)} right "
             "now; nothing was published: run again when it is done"
         ) from error
+
+
+@contextmanager
+def locked_transaction(
+    warehouse: Warehouse, table_names: Sequence[str], run: RunInfo
+) -> Iterator[None]:
+    """One transaction whose first statement takes the tables' publish locks: what runs inside
+    sees no other session's publish or rollback of them, and a concurrent one is a refusal."""
+    with warehouse.transaction(), refused_when_concurrent(table_names):
+        audit_schema.lock_tables(warehouse, table_names, run.run_id, run.clock)
+        yield
 
 
 def check_sources(warehouse: Warehouse, staged: StagedPartitions) -> None:

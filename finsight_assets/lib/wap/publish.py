@@ -24,10 +24,11 @@ from finsight_assets.lib.engines.warehouse import (
     Warehouse,
     bind,
     bound,
+    bound_rows,
 )
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.checks import Check, checks_of, run_check
-from finsight_assets.lib.wap.guards import check_chain, check_sources, refused_when_concurrent
+from finsight_assets.lib.wap.guards import check_chain, check_sources, locked_transaction
 from finsight_assets.lib.wap.layout import history_table, staging_table
 from finsight_assets.lib.wap.model import (
     AuditFailed,
@@ -47,15 +48,12 @@ def _lineage_values(
     input_versions: Mapping[date, str],
     version_ids: Mapping[date, str],
 ) -> tuple[str, list[Any]]:
-    rows, params = [], []
-    for d in sorted(input_versions):
-        row, more = bound(
-            [d, run.run_id, code_version, run.mode, input_versions[d], version_ids[d]]
-        )
-        rows.append(f"({row})")
-        params.extend(more)
+    rows, params = bound_rows(
+        [d, run.run_id, code_version, run.mode, input_versions[d], version_ids[d]]
+        for d in sorted(input_versions)
+    )
     names = ", ".join(("business_date",) + LINEAGE_COLUMN_NAMES)
-    return f"(VALUES {', '.join(rows)}) AS lineage({names})", params
+    return f"(VALUES {rows}) AS lineage({names})", params
 
 
 def stage(
@@ -159,9 +157,7 @@ def publish(warehouse: Warehouse, *staged_tables: StagedPartitions) -> list[Part
     names = [staged.table.qualified_name for staged in staged_tables]
     sources = [source for staged in staged_tables for source in staged.sources]
     run = staged_tables[0].run
-    with warehouse.transaction(), refused_when_concurrent(names):
-        # First, before anything is read: what follows sees no other session's publish.
-        audit_schema.lock_tables(warehouse, [*names, *sources], run.run_id, run.clock)
+    with locked_transaction(warehouse, [*names, *sources], run):
         for staged in staged_tables:
             versions.extend(_swap(warehouse, staged, stats[id(staged)]))
     for staged in staged_tables:

@@ -9,7 +9,7 @@ from datetime import date
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.wap import audit_schema
-from finsight_assets.lib.wap.guards import refused_when_concurrent
+from finsight_assets.lib.wap.guards import locked_transaction
 from finsight_assets.lib.wap.layout import history_table
 from finsight_assets.lib.wap.model import PublishError, RunInfo
 
@@ -61,8 +61,7 @@ def restore(
     Restoring None empties the partition. Refuses when a partition's current version is not the
     expected one (republished since), unless `force`.
     """
-    with warehouse.transaction(), refused_when_concurrent([table.qualified_name]):
-        audit_schema.lock_tables(warehouse, [table.qualified_name], run.run_id, run.clock)
+    with locked_transaction(warehouse, [table.qualified_name], run):
         return restore_in_transaction(warehouse, table, targets, run, force=force, note=note)
 
 
@@ -76,7 +75,7 @@ def restore_in_transaction(
     note: str = "",
 ) -> dict[date, str | None]:
     """`restore`, inside the caller's transaction (several tables restored atomically), which
-    holds the table's publish lock (`audit_schema.lock_tables`)."""
+    holds the table's publish lock (`guards.locked_transaction`)."""
     name = table.qualified_name
     columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
     history = history_table(table)
