@@ -33,3 +33,17 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("FINSIGHT_START_DATE", "2025-03-01")
     monkeypatch.delenv("FINSIGHT_ENV", raising=False)
     yield tmp_path / "finsight"
+
+
+@pytest.fixture(params=["duckdb", "snowflake"])
+def connect(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Connections to a fresh warehouse: DuckDB, then the Snowflake flavour (fakesnow)."""
+    if request.param == "duckdb":
+        from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
+
+        yield duckdb_connector(tmp_path / "warehouse.duckdb")
+        return
+    from finsight_assets_tests.fakesnowflake import fake_snowflake
+
+    with fake_snowflake(tmp_path, monkeypatch) as snow:
+        yield snow

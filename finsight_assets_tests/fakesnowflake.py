@@ -1,13 +1,15 @@
 """Snowflake for the tests: fakesnow in-process, with an external stage over a local lake.
 
-fakesnow runs Snowflake SQL by translating it to DuckDB. Three gaps are filled here, and only here:
+fakesnow runs Snowflake SQL by translating it to DuckDB. Four gaps are filled here, and only here:
 - its cursor has no `fetch_arrow_batches` (the real connector's Arrow API): it is added from
   fakesnow's own Arrow result;
 - it wraps every SUM/AVG argument in `TRY_CAST(... AS DOUBLE)` (to mimic Snowflake's implicit
   cast of text), which turns exact NUMBER sums into floats; Snowflake sums NUMBER(p, s) exactly,
   so SUM and AVG of anything but a literal are left as written (this project sums no text);
 - its stages cannot reach S3 from this machine (DuckDB's httpfs is not installed): the stage's
-  URL is the local lake folder (file://), so COPY INTO reads the very files Spark staged.
+  URL is the local lake folder (file://), so COPY INTO reads the very files Spark staged;
+- it has no users: `CURRENT_USER()` answers DuckDB's "duckdb"; here it answers the user the
+  connection was opened as, as Snowflake does.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import fakesnow.transforms
 import pyarrow as pa
 import pytest
 import snowflake.connector
+from fakesnow.conn import FakeSnowflakeConnection
 from fakesnow.cursor import FakeSnowflakeCursor
 from sqlglot import exp
 
+from finsight_assets.lib.backfills.identity import SESSION_USER_QUERY
 from finsight_assets.lib.engines.snowflake_warehouse import (
     CONNECTION_ARGUMENTS,
     SESSION_PARAMETERS,
@@ -38,6 +42,24 @@ STAGE = "FINSIGHT.STAGING.LAKE"
 def _fetch_arrow_batches(self: FakeSnowflakeCursor) -> Iterator[pa.Table]:
     if self._arrow_table is not None:
         yield self._arrow_table
+
+
+_FAKESNOW_EXECUTE = FakeSnowflakeCursor.execute
+
+
+_FAKESNOW_CONNECTION_INIT = FakeSnowflakeConnection.__init__
+
+
+def _connection_keeping_its_user(self: FakeSnowflakeConnection, *args, **kwargs) -> None:
+    _FAKESNOW_CONNECTION_INIT(self, *args, **kwargs)
+    self.finsight_user = kwargs.get("user")
+
+
+def _execute_as_user(self: FakeSnowflakeCursor, command: str, *args, **kwargs):
+    if command.strip().upper() == SESSION_USER_QUERY:
+        user = getattr(self._conn, "finsight_user", None) or "duckdb"
+        return _FAKESNOW_EXECUTE(self, 'SELECT ? AS "CURRENT_USER()"', [user])
+    return _FAKESNOW_EXECUTE(self, command, *args, **kwargs)
 
 
 _FAKESNOW_NUMERIC_AGG_CAST = fakesnow.transforms.numeric_agg_implicit_cast
@@ -60,23 +82,29 @@ def connect_args() -> dict:
 
 @contextmanager
 def fake_snowflake(
-    lake_root: Path, monkeypatch: pytest.MonkeyPatch
+    lake_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    db_path: Path | None = None,
+    user: str = "finsight_test",
 ) -> Iterator[Callable[[], AbstractContextManager[SnowflakeWarehouse]]]:
-    """Connections to one in-process fake Snowflake account whose stage reads `lake_root`."""
+    """Connections, as `user`, to one fake Snowflake account whose stage reads `lake_root`:
+    in-process, or kept under `db_path` where several processes take turns on it."""
     monkeypatch.setattr(
         FakeSnowflakeCursor, "fetch_arrow_batches", _fetch_arrow_batches, raising=False
     )
+    monkeypatch.setattr(FakeSnowflakeCursor, "execute", _execute_as_user)
+    monkeypatch.setattr(FakeSnowflakeConnection, "__init__", _connection_keeping_its_user)
     monkeypatch.setattr(
         fakesnow.transforms, "numeric_agg_implicit_cast", _numeric_agg_cast_for_text_only
     )
-    with fakesnow.patch():
+    with fakesnow.patch(db_path=db_path):
         setup = snowflake.connector.connect(**connect_args())
         setup.cursor().execute("CREATE SCHEMA IF NOT EXISTS FINSIGHT.STAGING")
         setup.cursor().execute(f"CREATE STAGE IF NOT EXISTS {STAGE} URL = 'file://{lake_root}/'")
 
         @contextmanager
         def connect() -> Iterator[SnowflakeWarehouse]:
-            connection = snowflake.connector.connect(**connect_args())
+            connection = snowflake.connector.connect(user=user, **connect_args())
             try:
                 warehouse = SnowflakeWarehouse(connection, STAGE, str(lake_root))
                 ensure_schema(warehouse)
@@ -85,3 +113,19 @@ def fake_snowflake(
                 connection.close()
 
         yield connect
+
+
+@contextmanager
+def recorded_connections() -> Iterator[list[dict]]:
+    """Inside `fake_snowflake`: the arguments of every connection opened until the block ends
+    (undone before fakesnow unpatches the connector, so the real one comes back)."""
+    opened: list[dict] = []
+    fake_connect = snowflake.connector.connect
+
+    def recording_connect(**kwargs):
+        opened.append(kwargs)
+        return fake_connect(**kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(snowflake.connector, "connect", recording_connect)
+        yield opened

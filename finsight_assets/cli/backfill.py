@@ -42,11 +42,11 @@ def service() -> Backfills:
         raise fail(error, 2) from error
     if settings.env != "prod":
         return open_backfills(settings, utc_now)
-    # Production's lake and warehouse settings resolve like a run's; they live as long as
-    # this command does.
+    # Production's lake and warehouse settings resolve like a run's, the warehouse as the
+    # engineer's own Snowflake user (who acts); they live as long as this command does.
     from finsight_assets.defs.resources.environment import lake_and_warehouse
 
-    lake, warehouse = _RESOURCES.enter_context(lake_and_warehouse(settings))
+    lake, warehouse = _RESOURCES.enter_context(lake_and_warehouse(settings, as_operator=True))
     return open_backfills(settings, utc_now, lake=lake.get_lake(), connect=warehouse.connect)
 
 
@@ -62,7 +62,10 @@ def _date(value: str | None) -> date | None:
 @app.command()
 def plan(
     reason: Annotated[str, typer.Option(help="Why this backfill is needed.")],
-    requested_by: Annotated[str, typer.Option(help="Who asks for it.")],
+    requested_by: Annotated[
+        str | None,
+        typer.Option(help="Who asks for it (embedded default; prod takes the session's user)."),
+    ] = None,
     start: Annotated[str | None, typer.Option(help="First business date.")] = None,
     end: Annotated[str | None, typer.Option(help="Last business date.")] = None,
     assets: Annotated[
@@ -80,7 +83,7 @@ def plan(
     try:
         manifest = backfills.plan(
             reason=reason,
-            requested_by=requested_by,
+            requested_by=backfills.identity.who(requested_by),
             start=_date(start),
             end=_date(end),
             assets=[a.strip() for a in assets.split(",")] if assets else None,
@@ -101,13 +104,19 @@ def plan(
 @app.command()
 def approve(
     manifest_id: str,
-    by: Annotated[str, typer.Option(help="The approver's name.")],
+    by: Annotated[
+        str | None,
+        typer.Option(help="The approver (embedded default; prod takes the session's user)."),
+    ] = None,
+    digest: Annotated[
+        str | None, typer.Option(help="The manifest digest you reviewed (`show` prints it).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Approve a manifest (the requester cannot approve their own)."""
+    """Approve a manifest's digest (the requester cannot approve; each person counts once)."""
     backfills = service()
     try:
-        approvals = backfills.approve(manifest_id, by)
+        approvals = backfills.approve(manifest_id, by, digest)
         manifest = backfills.store.get(manifest_id)
     except ManifestError as error:
         raise fail(error) from error
@@ -200,6 +209,7 @@ def status(manifest_id: str, as_json: JsonOption = False) -> None:
         raise fail(error) from error
     payload: dict[str, Any] = {
         "manifest": manifest.to_json(),
+        "digest": backfills.store.digest(manifest_id),
         "status": backfills.store.status(manifest_id),
         "approvals": backfills.store.approvals(manifest_id),
         "events": backfills.store.events(manifest_id),

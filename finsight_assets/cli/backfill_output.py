@@ -36,6 +36,7 @@ def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
 def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
     console.print(f"[bold]{manifest.id}[/bold]  {manifest.mode}  ({manifest.source})")
     console.print(f"reason: {manifest.reason}  requested by: {manifest.requested_by}")
+    console.print(f"digest: {backfills.store.digest(manifest.id)}")
     table = Table("asset", "from", "to", "days")
     for r in manifest.ranges:
         table.add_row(r.asset, r.start.isoformat(), r.end.isoformat(), str(r.days))

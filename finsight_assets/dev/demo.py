@@ -20,12 +20,14 @@ from finsight_assets.dev.stack import DagsterStack, start_stack, wait_for
 from finsight_assets.dev.synthetic import generate_raw, redeliver_corrections
 from finsight_assets.lib.backfills.operations import open_backfills
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
-from finsight_assets.lib.backfills.store import ManifestStore
+from finsight_assets.lib.backfills.store import MANIFESTS
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.settings import Settings
 
 CORRECTED_DAYS = 5
 DEMO_DAYS_PER_RUN = 10
+# The demo's deliveries land at once; a short quiet period keeps the story moving.
+DEMO_LATE_DATA_QUIET_SECONDS = 15
 
 
 def run_demo(
@@ -50,7 +52,9 @@ def run_demo(
             raise SystemExit("\n".join(outcome.errors))
 
     console.rule("3. webserver and daemon on 127.0.0.1 (sensors on by default)")
-    stack = start_stack(settings.home, first.isoformat(), DEMO_DAYS_PER_RUN)
+    stack = start_stack(
+        settings.home, first.isoformat(), DEMO_DAYS_PER_RUN, DEMO_LATE_DATA_QUIET_SECONDS
+    )
     console.print(f"Dagster UI: {stack.url}")
     try:
         _story(settings, stack, first, last, console, clock)
@@ -61,19 +65,23 @@ def run_demo(
 def _silver_total(settings: Settings, d: date) -> Decimal:
     with open_duckdb(settings.warehouse_path) as connection:
         return DuckDBWarehouse(connection).fetchall(
-            f"SELECT SUM(amount) FROM silver.transactions WHERE business_date = DATE '{d}'"
+            "SELECT SUM(amount) FROM silver.transactions WHERE business_date = CAST(? AS DATE)",
+            [d.isoformat()],
         )[0][0]
 
 
 def _story(settings, stack: DagsterStack, first, last, console: Console, clock) -> None:
-    store = ManifestStore(settings.manifests_dir)
     backfills = open_backfills(dataclasses.replace(settings, webserver_url=stack.url), clock)
+    store = backfills.store
     corrected = [first + timedelta(days=30 + i) for i in range(CORRECTED_DAYS)]
     before = _silver_total(settings, corrected[0])
 
     console.rule("4. upstream re-delivers corrected files for part of the history")
     redeliver_corrections(settings.lake, corrected, Decimal("1.00"))
-    console.print(f"corrected deliveries for {corrected[0]} .. {corrected[-1]}")
+    console.print(
+        f"corrected deliveries for {corrected[0]} .. {corrected[-1]}; the late-data sensor "
+        f"plans once they have been quiet for {DEMO_LATE_DATA_QUIET_SECONDS} s"
+    )
     manifest = wait_for(
         lambda: next((m for m in store.list() if m.reason == "input changed"), None),
         180,
@@ -155,7 +163,7 @@ def _story(settings, stack: DagsterStack, first, last, console: Console, clock) 
         f"{corrected[0]} silver amount total after rollback: "
         f"{_silver_total(settings, corrected[0])} (was {before})"
     )
-    console.print(f"manifests: {settings.manifests_dir}")
+    console.print(f"manifests: {MANIFESTS} in {settings.warehouse_path}")
 
 
 def demo_range(today_in_new_york: date, days: int) -> tuple[date, date]:

@@ -56,8 +56,14 @@ class DagsterStack:
                 process.kill()
 
 
-def start_stack(home: Path, start_date: str, days_per_run: int | None) -> DagsterStack:
-    """Start both on a free port; `days_per_run` None runs each backfill as one run."""
+def start_stack(
+    home: Path,
+    start_date: str,
+    days_per_run: int | None,
+    late_data_quiet_seconds: int | None = None,
+) -> DagsterStack:
+    """Start both on a free port; `days_per_run` None runs each backfill as one run;
+    `late_data_quiet_seconds` None keeps the late-data sensor's default quiet period."""
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPOSITORY_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
@@ -74,6 +80,8 @@ def start_stack(home: Path, start_date: str, days_per_run: int | None) -> Dagste
     env.pop("FINSIGHT_BACKFILL_DAYS_PER_RUN", None)
     if days_per_run is not None:
         env["FINSIGHT_BACKFILL_DAYS_PER_RUN"] = str(days_per_run)
+    if late_data_quiet_seconds is not None:
+        env["FINSIGHT_LATE_DATA_QUIET_SECONDS"] = str(late_data_quiet_seconds)
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
     commands = {

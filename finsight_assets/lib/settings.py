@@ -10,6 +10,9 @@ from pathlib import Path
 
 DEFAULT_START_DATE = "2025-01-01"
 DEFAULT_WEBSERVER_URL = "http://127.0.0.1:3000"
+# How long a day's raw files must stay unchanged before the late-data sensor plans it: a
+# corrected delivery lands file by file, and should start one backfill, not one per file.
+DEFAULT_LATE_DATA_QUIET_SECONDS = 60
 ENVIRONMENTS = ("local", "prod")
 # The checkout (or installed tree) this code runs from: dagster.yaml, workspace.yaml, git.
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +30,8 @@ class Settings:
     backfill_days_per_run: int | None = None
     # The Dagster webserver the backfill operations talk to (DAGSTER_WEBSERVER_URL).
     webserver_url: str = DEFAULT_WEBSERVER_URL
+    # FINSIGHT_LATE_DATA_QUIET_SECONDS.
+    late_data_quiet_seconds: int = DEFAULT_LATE_DATA_QUIET_SECONDS
 
     @property
     def lake(self) -> Path:
@@ -45,14 +50,11 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
-    @property
-    def manifests_dir(self) -> Path:
-        return self.home / "manifests"
-
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Read FINSIGHT_ENV, FINSIGHT_HOME, FINSIGHT_START_DATE (defaults: CONTRACT.md),
-        FINSIGHT_BACKFILL_DAYS_PER_RUN and DAGSTER_WEBSERVER_URL."""
+        FINSIGHT_BACKFILL_DAYS_PER_RUN, FINSIGHT_LATE_DATA_QUIET_SECONDS and
+        DAGSTER_WEBSERVER_URL."""
         environ = os.environ if environ is None else environ
         env = environ.get("FINSIGHT_ENV", "local").strip().lower() or "local"
         if env not in ENVIRONMENTS:
@@ -70,10 +72,19 @@ class Settings:
             raise ValueError(
                 f"FINSIGHT_BACKFILL_DAYS_PER_RUN must be a positive integer, not {raw_batch!r}"
             )
+        raw_quiet = environ.get("FINSIGHT_LATE_DATA_QUIET_SECONDS", "").strip()
+        if raw_quiet and not raw_quiet.isdigit():
+            raise ValueError(
+                "FINSIGHT_LATE_DATA_QUIET_SECONDS must be a whole number of seconds, "
+                f"not {raw_quiet!r}"
+            )
         return cls(
             env=env,
             home=home,
             start_date=start_date,
             backfill_days_per_run=int(raw_batch) if raw_batch else None,
             webserver_url=environ.get("DAGSTER_WEBSERVER_URL", "").strip() or DEFAULT_WEBSERVER_URL,
+            late_data_quiet_seconds=int(raw_quiet)
+            if raw_quiet
+            else DEFAULT_LATE_DATA_QUIET_SECONDS,
         )

@@ -114,7 +114,8 @@ def test_a_buggy_transform_is_caught_by_a_blocking_check(spark, home, monkeypatc
     correct = gold_sql.daily_customer_summary
 
     def double_counting(dates):
-        return f"{correct(dates)} UNION ALL {correct(dates)}"
+        sql, params = correct(dates)
+        return f"{sql} UNION ALL {sql}", [*params, *params]
 
     monkeypatch.setattr(gold_sql, "daily_customer_summary", double_counting)
     (outcome,) = materialize_range(settings, START, START + timedelta(days=1))

@@ -18,6 +18,7 @@ from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.stack import start_stack, wait_for
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.store import ManifestStore
+from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.settings import Settings
 from finsight_assets_tests.pipeline import query
 
@@ -39,7 +40,7 @@ def stack(spark, tmp_path_factory):
         env.delenv("FINSIGHT_BACKFILL_DAYS_PER_RUN", raising=False)
         generate_raw(home / "lake", S, day(23), rows_per_day=300, seed=21)
         assert all(o.success for o in materialize_range(Settings.from_env(), S, day(19)))
-    running = start_stack(home, S.isoformat(), DAYS_PER_RUN)
+    running = start_stack(home, S.isoformat(), DAYS_PER_RUN, late_data_quiet_seconds=5)
     yield running
     running.stop()
 
@@ -159,7 +160,7 @@ def test_a_backfill_launched_from_the_ui_gets_a_manifest(stack):
         title="from the UI",
         description="",
     )
-    store = ManifestStore(stack.home / "manifests")
+    store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
     manifest_id = f"ui-{backfill_id}"
     wait_for(lambda: store.exists(manifest_id), 120, "the UI backfill's manifest")
     manifest = store.get(manifest_id)
@@ -188,7 +189,7 @@ def redeliver_corrected(lake, d: date) -> None:
 
 
 def test_late_data_sensor_backfills_and_respects_a_rollback(stack):
-    store = ManifestStore(stack.home / "manifests")
+    store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
     d = day(15)
     total = f"SELECT SUM(amount) FROM silver.transactions WHERE business_date = DATE '{d}'"
     before = query(stack.home, total)[0][0]
@@ -215,7 +216,7 @@ def test_late_data_sensor_backfills_and_respects_a_rollback(stack):
     assert [m.id for m in store.list() if m.reason == "input changed"] == [manifest.id]
 
 
-def test_a_failed_partition_is_retried_alone(stack):
+def test_a_failed_partition_is_retried_alone_and_a_fixed_input_planned_again(stack):
     bad = stack.home / "lake" / "raw" / "transactions" / f"business_date={day(21)}" / "zz.parquet"
     bad.write_bytes(b"not parquet at all")
     manifest = plan(stack, day(20), day(22))
@@ -226,20 +227,30 @@ def test_a_failed_partition_is_retried_alone(stack):
     }
     assert day(20) in published and day(22) in published and day(21) not in published
 
-    store = ManifestStore(stack.home / "manifests")
+    store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
     wait_for(
         lambda: any(e["event"] == "run_failed" for e in store.events(manifest["id"])),
         120,
         "the failure sensor to record the failed run",
     )
-    bad.unlink()
+    # On the inputs it was approved on, a retry re-runs the failed day alone (and fails again).
     retried = stack.finsight("backfill", "retry", manifest["id"], "--wait", timeout=900)
-    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert retried.returncode == 1, retried.stdout + retried.stderr
     (event,) = [e for e in store.events(manifest["id"]) if e["event"] == "retried"]
     silver = [r for r in event["ranges"] if r["asset"] == "silver.transactions"]
     assert silver == [
         {"asset": "silver.transactions", "start": day(21).isoformat(), "end": day(21).isoformat()}
     ]
+
+    # Fixing the input is drift from what was approved: the retry refuses, a new plan runs.
+    bad.unlink()
+    refused = stack.finsight("backfill", "retry", manifest["id"])
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode == 1 and f"raw input {day(21)} transactions" in said, said
+    assert f"--start {day(20)} --end {day(22)}" in said
+    again = plan(stack, day(20), day(22))
+    fixed = stack.finsight("backfill", "launch", again["id"], "--wait", timeout=900)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     rows = query(
         stack.home,
         f"SELECT COUNT(*) FROM gold.account_daily_balance WHERE business_date = DATE '{day(22)}'",

@@ -56,5 +56,6 @@ def test_policies_and_setup_sql_use_the_example_settings():
             rf"CREATE WAREHOUSE IF NOT EXISTS {env[f'SNOWFLAKE_{lane}_WAREHOUSE']}\b", setup
         )
         assert f"CREATE ROLE IF NOT EXISTS {env[f'SNOWFLAKE_{lane}_ROLE']};" in setup
+    assert f"CREATE ROLE IF NOT EXISTS {env['SNOWFLAKE_OPERATOR_ROLE']};" in setup
     assert f"CREATE STAGE IF NOT EXISTS {env['FINSIGHT_SNOWFLAKE_STAGE']}" in setup
     assert f"URL = 's3://{bucket}/{prefix}/'" in setup

@@ -7,7 +7,7 @@ placeholder settings of deploy/prod/env.example; only the endpoint points at mot
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -20,16 +20,20 @@ from finsight_assets.defs.build import build_definitions
 from finsight_assets.defs.resources.environment import lake_and_warehouse, resources_for
 from finsight_assets.defs.resources.prod import S3LakeResource, SnowflakeWarehouseResource
 from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.backfills.manifests import ManifestError
+from finsight_assets.lib.backfills.operations import open_backfills
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.engines.s3_lake import S3Lake
 from finsight_assets.lib.layers.raw_files import data_version, inspect_partition
 from finsight_assets.lib.layers.silver import read_usd_rates
 from finsight_assets.lib.settings import Settings
+from finsight_assets_tests.fakesnowflake import fake_snowflake, recorded_connections
 from finsight_assets_tests.prod.aws import aws_endpoint  # noqa: F401  (fixture)
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "prod" / "env.example"
 FIRST = date(2025, 3, 1)
 DAYS = [FIRST + timedelta(days=i) for i in range(3)]
+CLOCK = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 
 
 def placeholder_settings() -> dict[str, str]:
@@ -192,3 +196,26 @@ def test_the_observation_job_reads_data_versions_from_s3(landed, prod_env):
     # A day without files before the latest delivery is a gap; later days are not observed.
     assert observed[("transactions", gap.isoformat())].data_version == data_version([])
     assert ("transactions", (DAYS[-1] + timedelta(days=1)).isoformat()) not in observed
+
+
+def test_operator_commands_reach_snowflake_as_the_engineer(prod_env, tmp_path, monkeypatch):
+    """`finsight backfill` in prod: the warehouse as SNOWFLAKE_OPERATOR_USER (dagster-snowflake,
+    then the connector, on fakesnow); that session's user is who acts, and --by is refused."""
+    settings = Settings.from_env()
+    with (
+        fake_snowflake(tmp_path, monkeypatch),
+        recorded_connections() as opened,
+        lake_and_warehouse(settings, as_operator=True) as (lake, warehouse),
+    ):
+        backfills = open_backfills(
+            settings, lambda: CLOCK, lake=lake.get_lake(), connect=warehouse.connect
+        )
+        assert backfills.identity.who(None) == prod_env["SNOWFLAKE_OPERATOR_USER"]
+        with pytest.raises(ManifestError, match="refused here"):
+            backfills.identity.who("someone-else")
+    (used,) = {(c["user"], c["role"], c.get("authenticator")) for c in opened}
+    assert used == (
+        prod_env["SNOWFLAKE_OPERATOR_USER"],
+        prod_env["SNOWFLAKE_OPERATOR_ROLE"],
+        prod_env["SNOWFLAKE_OPERATOR_AUTHENTICATOR"],
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-import snowflake.connector
 from dagster_aws.s3 import S3Resource
 from dagster_snowflake import SnowflakeResource
 
@@ -16,7 +15,7 @@ from finsight_assets.lib.contract.run_tags import (
     LANE_TAG,
 )
 from finsight_assets.lib.engines.snowflake_warehouse import CONNECTION_ARGUMENTS
-from finsight_assets_tests.fakesnowflake import DATABASE, fake_snowflake
+from finsight_assets_tests.fakesnowflake import DATABASE, fake_snowflake, recorded_connections
 
 
 def lane_resource(lane: str) -> SnowflakeResource:
@@ -42,20 +41,12 @@ def touches_the_warehouse(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 
 def test_the_run_lane_picks_the_snowflake_connection(tmp_path, monkeypatch):
-    opened: list[dict] = []
     resource = SnowflakeWarehouseResource(
         daily=lane_resource(DAILY_LANE),
         backfill=lane_resource(BACKFILL_LANE),
         lake=S3LakeResource(s3=S3Resource(region_name="us-east-1"), bucket="lake", prefix="fs"),
     )
-    with fake_snowflake(tmp_path, monkeypatch):
-        fake_connect = snowflake.connector.connect
-
-        def recording_connect(**kwargs):
-            opened.append(kwargs)
-            return fake_connect(**kwargs)
-
-        monkeypatch.setattr(snowflake.connector, "connect", recording_connect)
+    with fake_snowflake(tmp_path, monkeypatch), recorded_connections() as opened:
         for tags in ({LANE_TAG: DAILY_LANE}, {LANE_TAG: BACKFILL_LANE}, {BACKFILL_ID_TAG: "abc"}):
             result = dg.materialize(
                 [touches_the_warehouse], resources={"warehouse": resource}, tags=tags

@@ -24,9 +24,17 @@ def resources_for(settings: Settings) -> dict[str, Any]:
 
 
 @contextmanager
-def lake_and_warehouse(settings: Settings) -> Iterator[tuple[LakeResource, WarehouseResource]]:
-    """The environment's lake and warehouse outside a run (operator commands, the demo)."""
-    resources = resources_for(settings)
+def lake_and_warehouse(
+    settings: Settings, as_operator: bool = False
+) -> Iterator[tuple[LakeResource, WarehouseResource]]:
+    """The environment's lake and warehouse outside a run (operator commands, the demo); in
+    prod, `as_operator` reaches the warehouse as the engineer at the command line."""
+    if settings.env == "prod" and as_operator:
+        from finsight_assets.defs.resources.prod import operator_resources
+
+        resources = operator_resources()
+    else:
+        resources = resources_for(settings)
     with dg.build_resources(
         {"lake": resources["lake"], "warehouse": resources["warehouse"]}
     ) as built:

@@ -97,6 +97,35 @@ def _snowflake(lane: str) -> SnowflakeResource:
     )
 
 
+def _operator_snowflake() -> SnowflakeResource:
+    """The engineer at the `finsight` command, as their own Snowflake user (SSO by default):
+    the session's CURRENT_USER() is who plans, approves and rolls back."""
+    return SnowflakeResource(
+        account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
+        user=dg.EnvVar("SNOWFLAKE_OPERATOR_USER"),
+        authenticator=dg.EnvVar("SNOWFLAKE_OPERATOR_AUTHENTICATOR"),
+        database=dg.EnvVar("SNOWFLAKE_DATABASE"),
+        role=dg.EnvVar("SNOWFLAKE_OPERATOR_ROLE"),
+        warehouse=dg.EnvVar("SNOWFLAKE_BACKFILL_WAREHOUSE"),
+        timezone=SESSION_PARAMETERS["TIMEZONE"],
+        additional_snowflake_connection_args={
+            "session_parameters": dict(SESSION_PARAMETERS),
+            **CONNECTION_ARGUMENTS,
+        },
+    )
+
+
+def operator_resources() -> dict[str, dg.ConfigurableResource]:
+    """The production lake and warehouse for operator commands: the warehouse reached as the
+    engineer running them, never as a lane's service user."""
+    resources = prod_resources()
+    operator = _operator_snowflake()
+    resources["warehouse"] = resources["warehouse"].model_copy(
+        update={"daily": operator, "backfill": operator}
+    )
+    return resources
+
+
 def prod_resources() -> dict[str, dg.ConfigurableResource]:
     """The production resources, every setting from the environment when a run starts."""
     s3 = S3Resource(region_name=dg.EnvVar("AWS_REGION"))

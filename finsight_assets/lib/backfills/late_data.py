@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
 
+from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.planning import raw_input_versions
-from finsight_assets.lib.backfills.store import ManifestStore
-from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS, SILVER_TRANSACTIONS
+from finsight_assets.lib.contract.tables import RAW_TABLES, SILVER_CUSTOMERS, SILVER_TRANSACTIONS
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers.raw_files import combine_versions
@@ -43,29 +46,84 @@ def changed_inputs(
     return changed
 
 
-def not_yet_planned(
-    changed: Mapping[str, list[date]], store: ManifestStore, lake: Lake
-) -> dict[str, list[date]]:
-    """Leave out dates some manifest was already planned on with today's raw input.
+# How often the sensor plans one day's one raw input by itself. When that many backfills have
+# ended and the day is still not on that input, a person decides (their runs' errors say why).
+AUTOMATIC_PLANS_PER_INPUT = 2
 
-    That includes a backfill that was rolled back: its input is left alone until a newer
-    delivery arrives (or someone plans it by hand).
-    """
-    dates = {d for ds in changed.values() for d in ds}
-    if not dates:
-        return {}
-    current = raw_input_versions(lake, dates)
-    planned = {
-        (d, frozenset(versions.items()))
-        for manifest in store.list()
-        for d, versions in manifest.input_versions.items()
-    }
-    remaining = {
-        table: [
-            d
-            for d in ds
-            if (d.isoformat(), frozenset(current[d.isoformat()].items())) not in planned
+# A manifest's state, as far as re-planning cares.
+WAITING, RUNNING, ENDED, LEFT_ALONE = "waiting", "running", "ended", "left alone"
+
+
+def manifest_state(events: Sequence[Mapping[str, Any]], running: Callable[[str], bool]) -> str:
+    """Left alone (rolled back or cancelled: a person's decision), waiting (not launched yet),
+    running (one of its Dagster backfills has not ended) or ended."""
+    kinds = {e["event"] for e in events}
+    if kinds & {"rolled_back", "cancelled"}:
+        return LEFT_ALONE
+    backfill_ids = [e["backfill_id"] for e in events if e.get("backfill_id")]
+    if not backfill_ids:
+        return WAITING
+    return RUNNING if any(running(b) for b in backfill_ids) else ENDED
+
+
+def last_landed(lake: Lake, dates: Iterable[date]) -> dict[date, datetime | None]:
+    """When the newest raw file of each day landed (None: no file, or the lake does not say)."""
+    landed: dict[date, datetime | None] = {}
+    for d in sorted(set(dates)):
+        moments = [
+            f.modified_at for table in RAW_TABLES for f in lake.raw_files(table, d) if f.modified_at
         ]
-        for table, ds in changed.items()
-    }
-    return {table: ds for table, ds in remaining.items() if ds}
+        landed[d] = max(moments, default=None)
+    return landed
+
+
+@dataclass(frozen=True)
+class Replan:
+    """What the late-data sensor does with the changed days on one tick."""
+
+    plan: dict[str, list[date]] = field(default_factory=dict)
+    # Files landed within the quiet period: the delivery may not be complete yet.
+    settling: list[date] = field(default_factory=list)
+    # Planned AUTOMATIC_PLANS_PER_INPUT times for today's input and still not on it.
+    given_up: list[date] = field(default_factory=list)
+
+
+def to_replan(
+    changed: Mapping[str, list[date]],
+    manifests: Sequence[tuple[Manifest, str]],
+    lake: Lake,
+    now: datetime,
+    quiet: timedelta,
+) -> Replan:
+    """The changed days to plan now: quiet for `quiet`, and with no manifest on today's raw
+    input that is waiting, running or was left alone by a person (`manifests` come with their
+    `manifest_state`). A manifest that ended with the day still off its input is planned again,
+    up to AUTOMATIC_PLANS_PER_INPUT sensor plans per input.
+    """
+    dates = sorted({d for ds in changed.values() for d in ds})
+    if not dates:
+        return Replan()
+    current = raw_input_versions(lake, dates)
+    landed = last_landed(lake, dates)
+    taken: set[tuple[str, frozenset]] = set()
+    automatic: Counter[tuple[str, frozenset]] = Counter()
+    for manifest, state in manifests:
+        for d, versions in manifest.input_versions.items():
+            key = (d, frozenset(versions.items()))
+            if state != ENDED:
+                taken.add(key)
+            if manifest.source == "sensor":
+                automatic[key] += 1
+    settling = sorted(d for d in dates if (at := landed[d]) is not None and now - at < quiet)
+    plan: dict[str, list[date]] = {}
+    given_up: set[date] = set()
+    for table, ds in changed.items():
+        for d in ds:
+            key = (d.isoformat(), frozenset(current[d.isoformat()].items()))
+            if d in settling or key in taken:
+                continue
+            if automatic[key] >= AUTOMATIC_PLANS_PER_INPUT:
+                given_up.add(d)
+                continue
+            plan.setdefault(table, []).append(d)
+    return Replan(plan, settling, sorted(given_up))

@@ -1,18 +1,29 @@
 """Launch, retry and cancel: a manifest submitted as Dagster asset backfills, on the backfill
-lane."""
+lane.
+
+Each submission is an attempt with a fresh key: a `*_requested` event records the key, the
+Dagster backfill carries it as a tag, and a `launched` or `retried` event records the backfill.
+An attempt left without that last event (the process died in between) is settled before anything
+is submitted again: launch, retry and cancel look its key up among the webserver's backfills and
+record the backfill it submitted, or that it submitted none.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
-from datetime import date
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from finsight_assets.lib.backfills.drift import refuse_drift
 from finsight_assets.lib.backfills.manifests import AssetRange, BackfillError, Manifest
 from finsight_assets.lib.backfills.planning import contiguous_runs, days_between
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
 from finsight_assets.lib.backfills.webserver import PartitionRange
 from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, UPSTREAM
 from finsight_assets.lib.contract.run_tags import (
+    ATTEMPT_TAG,
     BACKFILL_LANE,
     BACKFILL_PRIORITY,
     DRY_RUN,
@@ -27,10 +38,36 @@ from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills
 
+# How much earlier than its attempt was recorded a backfill is looked for: the webserver's
+# clock and ours may disagree.
+CLOCK_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The events of one kind of submission: requested, done, and never received by Dagster."""
+
+    what: str
+    requested: str
+    done: str
+    not_submitted: str
+
+
+LAUNCH = Submission("launch", "launch_requested", "launched", "launch_not_submitted")
+RETRY = Submission("retry", "retry_requested", "retried", "retry_not_submitted")
+REQUESTED = frozenset({LAUNCH.requested, RETRY.requested})
+
 
 def launch(ops: Backfills, manifest_id: str) -> str:
-    """Submit the manifest as a Dagster asset backfill on the backfill lane."""
+    """Submit the manifest as a Dagster asset backfill on the backfill lane, once.
+
+    Refused unless approved, if launched already, and on any drift from what was approved
+    (see drift.py).
+    """
     manifest = ops.store.get(manifest_id)
+    recovered = _recover(ops, manifest_id, LAUNCH)
+    if LAUNCH.what in recovered:
+        return recovered[LAUNCH.what]
     if not ops.store.is_approved(manifest_id):
         given = len(ops.store.approvals(manifest_id))
         raise BackfillError(
@@ -39,28 +76,81 @@ def launch(ops: Backfills, manifest_id: str) -> str:
         )
     if ops.store.backfill_ids(manifest_id):
         raise BackfillError(f"{manifest_id} was launched already; use status, retry or cancel")
-    backfill_id = _submit(ops, manifest, manifest.ranges, "launch")
-    ops.store.record(manifest_id, "launched", ops.clock(), backfill_id=backfill_id)
-    return backfill_id
+    refuse_drift(ops, manifest, manifest.ranges)
+    return _submit(ops, manifest, manifest.ranges, LAUNCH)
 
 
-def _submit(ops: Backfills, manifest: Manifest, ranges: Iterable[AssetRange], what: str) -> str:
+def _moment(at: str | datetime) -> datetime:
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _recover(ops: Backfills, manifest_id: str, *kinds: Submission) -> dict[str, str]:
+    """Settle the attempts of `kinds` left without an outcome: record the backfill each one
+    submitted, or that it submitted none. Per kind, the newest backfill recorded so."""
+    events = ops.store.events(manifest_id)
+    by_event = {kind.requested: kind for kind in kinds}
+    settled = {e.get("attempt") for e in events if e["event"] not in REQUESTED}
+    pending = [e for e in events if e["event"] in by_event and e["attempt"] not in settled]
+    if not pending:
+        return {}
+    since = min(_moment(e["at"]) for e in pending) - CLOCK_SLACK
+    submitted = {
+        b.tags[ATTEMPT_TAG]: b.backfill_id
+        for b in ops.webserver.backfills_since(since.timestamp())
+        if b.tags.get(MANIFEST_TAG) == manifest_id and ATTEMPT_TAG in b.tags
+    }
+    recovered: dict[str, str] = {}
+    for requested in pending:
+        kind, attempt = by_event[requested["event"]], requested["attempt"]
+        if attempt not in submitted:
+            ops.store.record(manifest_id, kind.not_submitted, ops.clock(), attempt=attempt)
+            continue
+        fields = {k: v for k, v in requested.items() if k not in ("event", "at", "attempt")}
+        backfill_id = recovered[kind.what] = submitted[attempt]
+        ops.store.record(
+            manifest_id,
+            kind.done,
+            ops.clock(),
+            attempt=attempt,
+            backfill_id=backfill_id,
+            recovered=True,
+            **fields,
+        )
+    return recovered
+
+
+def _submit(
+    ops: Backfills,
+    manifest: Manifest,
+    partitions: Iterable[AssetRange],
+    kind: Submission,
+    **fields: Any,
+) -> str:
+    """Submit `partitions` as one attempt of `kind`; `fields` go into both of its events."""
+    attempt = uuid.uuid4().hex
+    ops.store.record(manifest.id, kind.requested, ops.clock(), attempt=attempt, **fields)
     tags = {
         MANIFEST_TAG: manifest.id,
+        ATTEMPT_TAG: attempt,
         LANE_TAG: BACKFILL_LANE,
         PRIORITY_TAG: BACKFILL_PRIORITY,
         MODE_TAG: manifest.mode,
         SIDE_EFFECTS_TAG: "true" if manifest.side_effects_allowed else "false",
     }
-    return ops.webserver.launch_backfill(
+    backfill_id = ops.webserver.launch_backfill(
         [
             PartitionRange(r.asset.split("."), r.start.isoformat(), r.end.isoformat())
-            for r in ranges
+            for r in partitions
         ],
         tags,
-        title=f"{manifest.id} ({what})",
+        title=f"{manifest.id} ({kind.what})",
         description=manifest.reason,
     )
+    ops.store.record(
+        manifest.id, kind.done, ops.clock(), attempt=attempt, backfill_id=backfill_id, **fields
+    )
+    return backfill_id
 
 
 def failed_ranges(ops: Backfills, manifest_id: str) -> list[AssetRange]:
@@ -88,10 +178,16 @@ def failed_ranges(ops: Backfills, manifest_id: str) -> list[AssetRange]:
 
 
 def retry(ops: Backfills, manifest_id: str) -> str:
-    """Re-launch only the partitions that failed (not published), once the backfill ended."""
+    """Re-launch only the partitions that failed (not published), once the backfill ended.
+
+    Refused on any drift of the code or of the raw inputs of the days it recomputes.
+    """
     manifest = ops.store.get(manifest_id)
     if manifest.mode == DRY_RUN:
         raise BackfillError("a dry run publishes nothing; plan a new dry run instead")
+    recovered = _recover(ops, manifest_id, LAUNCH, RETRY)
+    if RETRY.what in recovered:
+        return recovered[RETRY.what]
     if not ops.progress(manifest_id).finished:
         raise BackfillError(f"{manifest_id} is still running; wait or cancel it first")
     missing = failed_ranges(ops, manifest_id)
@@ -104,21 +200,21 @@ def retry(ops: Backfills, manifest_id: str) -> str:
         for r in missing
         if r.asset in UPSTREAM[export]
     ]
-    backfill_id = _submit(ops, manifest, [*missing, *extra], "retry")
-    ops.store.record(
-        manifest_id,
-        "retried",
-        ops.clock(),
-        backfill_id=backfill_id,
+    refuse_drift(ops, manifest, [*missing, *extra])
+    return _submit(
+        ops,
+        manifest,
+        [*missing, *extra],
+        RETRY,
         ranges=[{"asset": r.asset, "start": r.start, "end": r.end} for r in missing],
     )
-    return backfill_id
 
 
 def cancel(ops: Backfills, manifest_id: str) -> list[str]:
-    """Cancel every backfill of the manifest that is still running; a cancellation is recorded
-    only when one was."""
+    """Cancel every backfill of the manifest that is still running (an interrupted submission's
+    too); a cancellation is recorded only when one was."""
     ops.store.get(manifest_id)
+    _recover(ops, manifest_id, LAUNCH, RETRY)
     cancelled = []
     for backfill_id in ops.store.backfill_ids(manifest_id):
         if ops.webserver.backfill(backfill_id).status not in TERMINAL_BACKFILL_STATES:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from finsight_assets.lib.backfills import evidence, launch, plan, progress, rollback
+from finsight_assets.lib.backfills.identity import Identity, NamedIdentity, SessionIdentity
 from finsight_assets.lib.backfills.manifests import AssetRange, Manifest
 from finsight_assets.lib.backfills.planning import Prices, pipeline_config
 from finsight_assets.lib.backfills.report.model import BackfillEvidence
@@ -34,6 +35,7 @@ class Backfills:
     """The backfill operations of one FinSight home."""
 
     store: ManifestStore
+    identity: Identity
     lake: Lake
     connect: Connect
     webserver: DagsterWebserver
@@ -53,8 +55,11 @@ class Backfills:
         """Scope, estimate and write an immutable manifest; nothing runs yet (see plan.plan)."""
         return plan.plan(self, **request)
 
-    def approve(self, manifest_id: str, by: str) -> list[dict[str, Any]]:
-        return self.store.approve(manifest_id, by, self.clock())
+    def approve(
+        self, manifest_id: str, by: str | None, digest: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Approve as the acting person (`identity`), optionally naming the digest reviewed."""
+        return self.store.approve(manifest_id, self.identity.who(by), self.clock(), digest)
 
     def launch(self, manifest_id: str) -> str:
         return launch.launch(self, manifest_id)
@@ -103,12 +108,17 @@ def open_backfills(
     """The backfill operations of `settings`' home, against its webserver.
 
     The lake and warehouse are the embedded default's unless given (production passes its
-    S3 lake and Snowflake warehouse).
+    S3 lake and Snowflake warehouse). The manifests live in that warehouse, and there, in
+    production, the session says who acts.
     """
+    connect = connect or duckdb_connector(settings.warehouse_path, lock_attempts)
     return Backfills(
-        store=ManifestStore(settings.manifests_dir),
+        store=ManifestStore(connect),
+        identity=SessionIdentity(connect)
+        if settings.warehouse_kind == "snowflake"
+        else NamedIdentity(),
         lake=lake or LocalLake(settings.lake),
-        connect=connect or duckdb_connector(settings.warehouse_path, lock_attempts),
+        connect=connect,
         webserver=DagsterWebserver(settings.webserver_url),
         clock=clock,
         first_business_date=settings.start_date,

@@ -1,105 +1,255 @@
-"""Where manifests live: one folder per FinSight home, each manifest written once, with
-append-only approvals and events beside it.
+"""Where manifests live: one operations store per environment, in the warehouse's audit schema.
 
-A manifest file is written once (`<id>.json`, exclusive create) and never changed; what happens
-to it later (approvals, launches, retries, cancellations, rollbacks, failures) is appended to
-`<id>.approvals.jsonl` and `<id>.events.jsonl`.
+Every CLI, sensor and run of an environment opens the same warehouse (the DuckDB file of the
+embedded default, the Snowflake account in prod), so they all see the same backfills. The
+warehouse rather than the lake, because it is transactional on both engines, every operation
+already holds a connection to it, its rows sit beside the partition versions they explain, and
+in prod its session says who is acting (`identity.py`).
+
+The store only ever INSERTs and SELECTs (in prod its role is granted nothing else):
+- `backfill_manifests`: a manifest written once, as its canonical JSON with that text's SHA-256;
+- `backfill_approvals`: who approved which digest of a manifest;
+- `backfill_events`: what happened to it later (launches, retries, cancellations, rollbacks,
+  failures), in the order recorded.
+A manifest id under which the store holds anything but one row whose digest matches its text,
+or whose text is not the canonical form of a manifest with that id, is refused on every load.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from finsight_assets.lib.backfills.manifests import Manifest, ManifestError, json_default
 from finsight_assets.lib.contract.run_tags import is_manifest_id
+from finsight_assets.lib.engines.warehouse import Connect, Warehouse, bind
+from finsight_assets.lib.wap.audit_schema import AUDIT_SCHEMA
 
 logger = logging.getLogger(__name__)
 
+MANIFESTS = f"{AUDIT_SCHEMA}.backfill_manifests"
+APPROVALS = f"{AUDIT_SCHEMA}.backfill_approvals"
+EVENTS = f"{AUDIT_SCHEMA}.backfill_events"
+EVENT_SEQUENCE = f"{AUDIT_SCHEMA}.backfill_events_seq"
+
+
+def canonical_json(document: Mapping[str, Any]) -> str:
+    """The one text of a JSON document: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default
+    )
+
+
+def digest_of(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def person_key(name: str) -> str:
+    """Who a name is, for comparing people: `Ann`, ` ann ` and `ANN` are one person."""
+    return " ".join(name.split()).casefold()
+
+
+def create_tables(warehouse: Warehouse) -> None:
+    warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS {AUDIT_SCHEMA}")
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {MANIFESTS} (manifest_id VARCHAR, digest VARCHAR, "
+        "body VARCHAR, written_at TIMESTAMP WITH TIME ZONE)"
+    )
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {APPROVALS} (manifest_id VARCHAR, digest VARCHAR, "
+        "approver VARCHAR, approver_key VARCHAR, approved_at TIMESTAMP WITH TIME ZONE)"
+    )
+    warehouse.execute(f"CREATE SEQUENCE IF NOT EXISTS {EVENT_SEQUENCE}")
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {EVENTS} (seq BIGINT, manifest_id VARCHAR, event VARCHAR, "
+        "recorded_at TIMESTAMP WITH TIME ZONE, fields VARCHAR)"
+    )
+
+
+def _checked(manifest_id: str) -> str:
+    if not is_manifest_id(manifest_id):
+        raise ManifestError(f"not a manifest id: {manifest_id!r}")
+    return manifest_id
+
+
+def _manifest_from_rows(manifest_id: str, rows: list[tuple[Any, ...]]) -> tuple[Manifest, str]:
+    """The manifest and its digest, if the store holds exactly one true copy of it."""
+    if not rows:
+        raise ManifestError(f"no manifest {manifest_id} in the operations store")
+    if len(rows) > 1:
+        raise ManifestError(
+            f"the operations store holds {len(rows)} manifests under {manifest_id}; "
+            "refusing all of them"
+        )
+    digest, body = rows[0]
+    if digest_of(body) != digest:
+        raise ManifestError(
+            f"manifest {manifest_id} was changed after it was written: its text no longer "
+            f"matches its digest {digest}"
+        )
+    try:
+        manifest = Manifest.from_json(json.loads(body))
+    except (ValueError, KeyError, TypeError) as error:
+        raise ManifestError(f"manifest {manifest_id} is not a manifest: {error}") from error
+    if manifest.id != manifest_id or canonical_json(manifest.to_json()) != body:
+        raise ManifestError(f"the text stored as manifest {manifest_id} is not that manifest")
+    return manifest, digest
+
 
 class ManifestStore:
-    """Manifests under one folder (`$FINSIGHT_HOME/manifests`)."""
+    """The environment's manifests, approvals and events, in its warehouse."""
 
-    def __init__(self, root: Path):
-        self.root = root
+    def __init__(self, connect: Connect):
+        self._connect = connect
+        self._ready = False
 
-    def _path(self, manifest_id: str, suffix: str) -> Path:
-        if not is_manifest_id(manifest_id):
-            raise ManifestError(f"not a manifest id: {manifest_id!r}")
-        return self.root / f"{manifest_id}{suffix}"
+    @contextmanager
+    def _open(self) -> Iterator[Warehouse]:
+        with self._connect() as warehouse:
+            if not self._ready:
+                create_tables(warehouse)
+                self._ready = True
+            yield warehouse
+
+    def _load(self, manifest_id: str) -> tuple[Manifest, str]:
+        with self._open() as warehouse:
+            rows = warehouse.fetchall(
+                f"SELECT digest, body FROM {MANIFESTS} WHERE manifest_id = ?",
+                [_checked(manifest_id)],
+            )
+        return _manifest_from_rows(manifest_id, rows)
 
     def create(self, manifest: Manifest) -> Manifest:
-        """Write the manifest once; a second write of the same id fails."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self._path(manifest.id, ".json")
-        payload = json.dumps(manifest.to_json(), indent=2, sort_keys=True)
-        with open(path, "x", encoding="utf-8") as handle:
-            handle.write(payload + "\n")
-        os.chmod(path, 0o444)
+        """Write the manifest once; an id the store already holds is refused."""
+        body = canonical_json(manifest.to_json())
+        moment, moment_params = bind(manifest.created_at)
+        with self._open() as warehouse:
+            # Both engines answer an INSERT with the number of rows it inserted.
+            [(inserted,)] = warehouse.fetchall(
+                f"INSERT INTO {MANIFESTS} (manifest_id, digest, body, written_at) "
+                f"SELECT ?, ?, ?, {moment} "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {MANIFESTS} WHERE manifest_id = ?)",
+                [_checked(manifest.id), digest_of(body), body, *moment_params, manifest.id],
+            )
+        if not inserted:
+            raise ManifestError(f"the operations store already holds a manifest {manifest.id}")
         return manifest
 
     def exists(self, manifest_id: str) -> bool:
-        return self._path(manifest_id, ".json").is_file()
+        with self._open() as warehouse:
+            return bool(
+                warehouse.fetchall(
+                    f"SELECT 1 FROM {MANIFESTS} WHERE manifest_id = ?", [_checked(manifest_id)]
+                )
+            )
 
     def get(self, manifest_id: str) -> Manifest:
-        path = self._path(manifest_id, ".json")
-        if not path.is_file():
-            raise ManifestError(f"no manifest {manifest_id} under {self.root}")
-        return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+        return self._load(manifest_id)[0]
+
+    def digest(self, manifest_id: str) -> str:
+        """The SHA-256 of the manifest's canonical JSON: what an approval names."""
+        return self._load(manifest_id)[1]
 
     def list(self) -> list[Manifest]:
-        """Every manifest in the store; a file that is not one is skipped with a warning."""
-        if not self.root.is_dir():
-            return []
+        """Every manifest in the store; one that does not load is skipped with a warning."""
+        with self._open() as warehouse:
+            rows = warehouse.fetchall(f"SELECT manifest_id, digest, body FROM {MANIFESTS}")
+        by_id: dict[str, list[tuple[Any, ...]]] = {}
+        for manifest_id, digest, body in rows:
+            by_id.setdefault(manifest_id, []).append((digest, body))
         manifests = []
-        for path in sorted(self.root.glob("*.json")):
+        for manifest_id, copies in sorted(by_id.items()):
             try:
-                manifests.append(self.get(path.stem))
-            except (ManifestError, ValueError, KeyError, TypeError) as error:
-                logger.warning("%s is not a manifest, skipped: %s", path, error)
+                manifests.append(_manifest_from_rows(_checked(manifest_id), copies)[0])
+            except ManifestError as error:
+                logger.warning("manifest %r skipped: %s", manifest_id, error)
         return sorted(manifests, key=lambda m: (m.created_at, m.id))
 
-    def _append(self, manifest_id: str, suffix: str, record: Mapping[str, Any]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self._path(manifest_id, suffix), "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(dict(record), default=json_default, sort_keys=True) + "\n")
+    def approve(
+        self, manifest_id: str, by: str, at: datetime, digest: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Record `by`'s approval of the manifest's digest (`digest`, if given, must be it).
 
-    def _read(self, manifest_id: str, suffix: str) -> list[dict[str, Any]]:
-        path = self._path(manifest_id, suffix)
-        if not path.is_file():
-            return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-    def approve(self, manifest_id: str, by: str, at: datetime) -> list[dict[str, Any]]:
-        """Record an approval; the requester and repeated approvers do not count."""
-        manifest = self.get(manifest_id)
-        name = by.strip()
-        if not name:
+        The requester cannot approve, and each person approves once, names compared trimmed
+        and case-insensitively.
+        """
+        manifest, current = self._load(manifest_id)
+        if digest is not None and digest != current:
+            raise ManifestError(
+                f"{manifest_id} has digest {current}, not {digest}: review it again"
+            )
+        name, key = " ".join(by.split()), person_key(by)
+        if not key:
             raise ManifestError("an approval needs the approver's name")
-        if name == manifest.requested_by:
+        if key == person_key(manifest.requested_by):
             raise ManifestError(f"{name} requested {manifest_id} and cannot approve it")
-        if any(a["by"] == name for a in self.approvals(manifest_id)):
+        if any(person_key(a["by"]) == key for a in self.approvals(manifest_id)):
             raise ManifestError(f"{name} has already approved {manifest_id}")
-        self._append(manifest_id, ".approvals.jsonl", {"by": name, "at": at})
-        self.record(manifest_id, "approved", at, by=name)
+        moment, moment_params = bind(at)
+        with self._open() as warehouse:
+            warehouse.execute(
+                f"INSERT INTO {APPROVALS} (manifest_id, digest, approver, approver_key, "
+                f"approved_at) VALUES (?, ?, ?, ?, {moment})",
+                [manifest_id, current, name, key, *moment_params],
+            )
+        self.record(manifest_id, "approved", at, by=name, digest=current)
         return self.approvals(manifest_id)
 
     def approvals(self, manifest_id: str) -> list[dict[str, Any]]:
-        return self._read(manifest_id, ".approvals.jsonl")
+        """The approvals that count: of the manifest's digest, one per person, not the
+        requester's, first approval first."""
+        manifest, current = self._load(manifest_id)
+        with self._open() as warehouse:
+            rows = warehouse.fetchall(
+                f"SELECT approver, approver_key, approved_at, digest FROM {APPROVALS} "
+                "WHERE manifest_id = ? ORDER BY approved_at, approver_key",
+                [manifest_id],
+            )
+        counted: dict[str, dict[str, Any]] = {}
+        for approver, key, approved_at, digest in rows:
+            if digest == current and key != person_key(manifest.requested_by):
+                counted.setdefault(
+                    key, {"by": approver, "at": approved_at.isoformat(), "digest": digest}
+                )
+        return list(counted.values())
 
     def is_approved(self, manifest_id: str) -> bool:
         return len(self.approvals(manifest_id)) >= self.get(manifest_id).approvals_required
 
     def record(self, manifest_id: str, event: str, at: datetime, **fields: Any) -> None:
-        self._append(manifest_id, ".events.jsonl", {"event": event, "at": at, **fields})
+        """Append an event to the manifest's history."""
+        moment, moment_params = bind(at)
+        with self._open() as warehouse:
+            warehouse.execute(
+                f"INSERT INTO {EVENTS} (seq, manifest_id, event, recorded_at, fields) "
+                f"SELECT {warehouse.next_value_sql(EVENT_SEQUENCE)}, ?, ?, {moment}, ?",
+                [_checked(manifest_id), event, *moment_params, canonical_json(fields)],
+            )
 
     def events(self, manifest_id: str) -> list[dict[str, Any]]:
-        return self._read(manifest_id, ".events.jsonl")
+        with self._open() as warehouse:
+            rows = warehouse.fetchall(
+                f"SELECT event, recorded_at, fields FROM {EVENTS} WHERE manifest_id = ? "
+                "ORDER BY seq",
+                [_checked(manifest_id)],
+            )
+        return [
+            {**json.loads(fields), "event": event, "at": recorded_at.isoformat()}
+            for event, recorded_at, fields in rows
+        ]
+
+    def launched(self) -> set[str]:
+        """The manifests that were ever launched, in one query."""
+        with self._open() as warehouse:
+            rows = warehouse.fetchall(
+                f"SELECT DISTINCT manifest_id FROM {EVENTS} WHERE event = ?", ["launched"]
+            )
+        return {manifest_id for (manifest_id,) in rows}
 
     def backfill_ids(self, manifest_id: str) -> list[str]:
         """The Dagster backfills launched for this manifest, first launch first."""

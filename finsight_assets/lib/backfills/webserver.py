@@ -93,6 +93,18 @@ class BackfillState:
     tags: Mapping[str, str]
 
 
+@dataclass(frozen=True)
+class BackfillSummary:
+    backfill_id: str
+    status: str
+    created: float
+    tags: Mapping[str, str]
+
+
+# How many backfills one page of a listing holds.
+BACKFILLS_PER_PAGE = 100
+
+
 def _run(data: Mapping[str, Any]) -> RunSummary:
     return RunSummary(
         run_id=data["runId"],
@@ -222,6 +234,32 @@ class DagsterWebserver:
             runs=[_run(r) for r in result.get("runs") or []],
             tags={t["key"]: t["value"] for t in result.get("tags") or []},
         )
+
+    def backfills_since(self, created_after: float) -> list[BackfillSummary]:
+        """Every backfill created after the POSIX timestamp, newest first, page by page."""
+        found: list[BackfillSummary] = []
+        cursor = None
+        while True:
+            page = self._execute(
+                documents.BACKFILLS,
+                "partitionBackfillsOrError",
+                "PartitionBackfills",
+                filters={"createdAfter": created_after},
+                cursor=cursor,
+                limit=BACKFILLS_PER_PAGE,
+            )["results"]
+            found.extend(
+                BackfillSummary(
+                    backfill_id=b["id"],
+                    status=b["status"],
+                    created=b["timestamp"],
+                    tags={t["key"]: t["value"] for t in b["tags"]},
+                )
+                for b in page
+            )
+            if len(page) < BACKFILLS_PER_PAGE:
+                return found
+            cursor = page[-1]["id"]
 
     def cancel_backfill(self, backfill_id: str) -> None:
         self._execute(

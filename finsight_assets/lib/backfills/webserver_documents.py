@@ -65,3 +65,14 @@ query RunDetails($id: ID!) {
   }
 }
 """)
+
+# Backfills newest first, a page at a time: the cursor is the last id of the page before.
+BACKFILLS = gql("""
+query Backfills($filters: BulkActionsFilter, $cursor: String, $limit: Int) {
+  partitionBackfillsOrError(filters: $filters, cursor: $cursor, limit: $limit) {
+    __typename
+    ... on PartitionBackfills { results { id status timestamp tags { key value } } }
+    ... on PythonError { message }
+  }
+}
+""")

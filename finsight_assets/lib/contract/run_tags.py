@@ -7,6 +7,8 @@ MODE_TAG = "finsight/mode"
 LANE_TAG = "finsight/lane"
 MANIFEST_TAG = "finsight/manifest_id"
 SIDE_EFFECTS_TAG = "finsight/allow_side_effects"
+# One launch or retry of a manifest: finds its Dagster backfill again after a crash.
+ATTEMPT_TAG = "finsight/attempt"
 BACKFILL_ID_TAG = "dagster/backfill"
 PRIORITY_TAG = "dagster/priority"
 RANGE_START_TAG = "dagster/asset_partition_range_start"

@@ -76,14 +76,16 @@ class DuckDBWarehouse:
             f"INSERT INTO {table} ({names}) SELECT {names} FROM read_parquet([{paths}])"
         )
 
-    def fetch_arrow_batches(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    def fetch_arrow_batches(
+        self, sql: str, batch_rows: int, params: Sequence[Any] = ()
+    ) -> Iterator[pa.RecordBatch]:
         """Stream a query's result in Arrow batches, so no step holds a whole partition."""
-        reader = self.connection.sql(sql).to_arrow_reader(batch_rows)
-        yield from reader
+        relation = self.connection.sql(sql, params=list(params) or None)
+        yield from relation.to_arrow_reader(batch_rows)
 
-    def export_csv(self, sql: str, path: str) -> None:
-        """Write a query's result as a CSV file with a header."""
-        self.connection.execute(f"COPY ({sql}) TO {string_literal(path)} (FORMAT CSV, HEADER)")
+    def export_csv(self, sql: str, path: str, params: Sequence[Any] = ()) -> None:
+        """Write a query's result as a CSV file with a header (COPY takes the query's params)."""
+        self._run(f"COPY ({sql}) TO {string_literal(path)} (FORMAT CSV, HEADER)", params)
 
     def next_value_sql(self, sequence: str) -> str:
         return f"nextval({string_literal(sequence)})"

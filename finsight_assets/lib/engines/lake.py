@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -20,12 +20,14 @@ import pyarrow as pa
 
 @dataclass(frozen=True)
 class LakeFile:
-    """One landed file: where it is, its name within the partition, its size and content digest."""
+    """One landed file: where it is, its name within the partition, its size and content digest,
+    and when it last landed (None where the store does not say)."""
 
     uri: str
     name: str
     size: int
     digest: str
+    modified_at: datetime | None = None
 
 
 # Digests by (path, size, modification time): long-lived processes (the sensor daemon's code
@@ -122,7 +124,11 @@ class LocalLake:
         files = sorted(p for p in folder.iterdir() if p.is_file() and is_data_file(p.name))
         return [
             LakeFile(
-                uri=str(path), name=path.name, size=path.stat().st_size, digest=sha256_of_file(path)
+                uri=str(path),
+                name=path.name,
+                size=path.stat().st_size,
+                digest=sha256_of_file(path),
+                modified_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
             )
             for path in files
         ]

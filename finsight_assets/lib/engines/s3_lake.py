@@ -79,6 +79,7 @@ class S3Lake:
             name=key.rsplit("/", 1)[-1],
             size=int(item["Size"]),
             digest=str(item["ETag"]).strip('"'),
+            modified_at=item.get("LastModified"),
         )
 
     def raw_files(self, table: str, business_date: date) -> list[LakeFile]:

@@ -127,28 +127,30 @@ class SnowflakeWarehouse:
                     "FORCE = TRUE"
                 )
 
-    def _arrow_batches(self, sql: str) -> Iterator[pa.RecordBatch]:
+    def _arrow_batches(self, sql: str, params: Sequence[Any]) -> Iterator[pa.RecordBatch]:
         """The result's batches in the contract's Arrow types (see `arrow_types.conform`)."""
         with self.connection.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(sql, list(params) or None)
             schema = result_schema(cursor.description)
             for table in cursor.fetch_arrow_batches():
                 for batch in table.to_batches():
                     # Snowflake upper-cases unquoted names; the contract's are lower case.
                     yield conform(batch.rename_columns(schema.names), schema)
 
-    def fetch_arrow_batches(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    def fetch_arrow_batches(
+        self, sql: str, batch_rows: int, params: Sequence[Any] = ()
+    ) -> Iterator[pa.RecordBatch]:
         """Stream a query's result in Arrow batches (the connector's result chunks)."""
-        for batch in self._arrow_batches(sql):
+        for batch in self._arrow_batches(sql, params):
             for start in range(0, batch.num_rows, batch_rows):
                 yield batch.slice(start, batch_rows)
 
-    def export_csv(self, sql: str, path: str) -> None:
+    def export_csv(self, sql: str, path: str, params: Sequence[Any] = ()) -> None:
         """Write a query's result as a CSV file with a header, streamed batch by batch."""
         with self.connection.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM ({sql}) LIMIT 0")
+            cursor.execute(f"SELECT * FROM ({sql}) LIMIT 0", list(params) or None)
             names = [column[0].lower() for column in cursor.description]
-        batches = self._arrow_batches(sql)
+        batches = self._arrow_batches(sql, params)
         first = next(batches, None)
         if first is None:
             # No rows: the header alone, as DuckDB's COPY writes it.

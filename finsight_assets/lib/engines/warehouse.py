@@ -1,4 +1,5 @@
-"""The warehouse interface: the few statements that differ between engines, and SQL literals.
+"""The warehouse interface: the few statements that differ between engines, and how values
+reach SQL (bound parameters; safe literals only for text the code made).
 
 Everything else (gold SQL, audits, the publish protocol) is plain SQL that DuckDB and Snowflake
 both run. The flavours: `duckdb_warehouse.py` (the embedded default), `snowflake_warehouse.py`.
@@ -14,20 +15,6 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 
-def date_literal(value: date) -> str:
-    """A SQL date literal; dates only ever reach SQL through this, never as free text."""
-    if not isinstance(value, date):
-        raise TypeError(f"expected a date, got {value!r}")
-    return f"DATE '{value:%Y-%m-%d}'"
-
-
-def timestamp_literal(value: datetime) -> str:
-    """A SQL instant from an aware datetime (naive ones are refused: they have no zone)."""
-    if value.tzinfo is None:
-        raise ValueError(f"timestamp {value!r} has no time zone")
-    return f"CAST({string_literal(value.isoformat())} AS TIMESTAMP WITH TIME ZONE)"
-
-
 def string_literal(value: str) -> str:
     """A SQL string literal, for text the code itself made (constants, the files it listed);
     anything else is a bound parameter (`bind`). Engines disagree on backslashes (Snowflake
@@ -38,10 +25,6 @@ def string_literal(value: str) -> str:
             f"not a safe SQL literal (quote, backslash or control character): {value!r}"
         )
     return f"'{value}'"
-
-
-def date_list(values: Sequence[date]) -> str:
-    return ", ".join(date_literal(value) for value in sorted(values))
 
 
 def bind(value: Any) -> tuple[str, list[Any]]:
@@ -102,9 +85,11 @@ class Warehouse(Protocol):
 
     def compare_hash_sql(self, columns: Sequence[str]) -> str: ...
 
-    def fetch_arrow_batches(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]: ...
+    def fetch_arrow_batches(
+        self, sql: str, batch_rows: int, params: Sequence[Any] = ()
+    ) -> Iterator[pa.RecordBatch]: ...
 
-    def export_csv(self, sql: str, path: str) -> None: ...
+    def export_csv(self, sql: str, path: str, params: Sequence[Any] = ()) -> None: ...
 
     def next_value_sql(self, sequence: str) -> str: ...
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from finsight_assets.lib.contract.tables import GOLD_DAILY_CUSTOMER_SUMMARY
 from finsight_assets.lib.engines.lake import Lake
-from finsight_assets.lib.engines.warehouse import Warehouse, date_literal
+from finsight_assets.lib.engines.warehouse import Warehouse, bind
 
 
 def partner_export_name(business_date: date) -> str:
@@ -19,11 +19,13 @@ def write_partner_export(warehouse: Warehouse, lake: Lake, business_date: date) 
     """The day's customer summaries as CSV under the lake's exports/; whole or not at all."""
     name = partner_export_name(business_date)
     columns = ", ".join(GOLD_DAILY_CUSTOMER_SUMMARY.business_columns)
+    day, params = bind(business_date)
     with tempfile.TemporaryDirectory(prefix="finsight-export-") as scratch:
         local = Path(scratch) / name
         warehouse.export_csv(
             f"SELECT {columns} FROM {GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name} "
-            f"WHERE business_date = {date_literal(business_date)} ORDER BY customer_id",
+            f"WHERE business_date = {day} ORDER BY customer_id",
             str(local),
+            params,
         )
         return lake.put_export(local, name)

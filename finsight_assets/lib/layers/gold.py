@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from finsight_assets.lib.contract import tables as contract
 from finsight_assets.lib.contract.run_tags import DRY_RUN
@@ -78,11 +79,12 @@ def _publish_gold(
     run: RunInfo,
     code_version: str,
     inputs: _Inputs,
-    candidate_sql: str,
+    candidate: tuple[str, Sequence[Any]],
     predecessor: tuple[date, str | None] | None = None,
     rolls_forward: bool = False,
     input_versions: dict[date, str] | None = None,
 ) -> LayerResult:
+    candidate_sql, candidate_params = candidate
     results, versions = publish.write_audit_publish(
         warehouse,
         table,
@@ -93,6 +95,7 @@ def _publish_gold(
         predecessor=predecessor,
         rolls_forward=rolls_forward,
         sources=inputs.versions,
+        candidate_params=candidate_params,
     )
     return LayerResult(
         audits={table.qualified_name: results},

@@ -1,22 +1,26 @@
 """The gold tables as set-based SQL in the subset DuckDB and Snowflake both run.
 
 Each function returns a SELECT of a table's business columns for a range of business dates,
-reading the published silver tables (and, for balances, the published previous day).
+reading the published silver tables (and, for balances, the published previous day), and the
+parameters its `?` placeholders take, in order: the dates are bound, never written into the text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from finsight_assets.lib.contract import tables as contract
-from finsight_assets.lib.engines.warehouse import date_literal
+from finsight_assets.lib.engines.warehouse import bind
 
 MONEY = contract.MONEY_SQL
 
 
-def _range(dates: Sequence[date]) -> str:
-    return f"BETWEEN {date_literal(min(dates))} AND {date_literal(max(dates))}"
+def _range(dates: Sequence[date]) -> tuple[str, list[Any]]:
+    low, low_params = bind(min(dates))
+    high, high_params = bind(max(dates))
+    return f"BETWEEN {low} AND {high}", low_params + high_params
 
 
 def _sum_usd_of(event_type: str) -> str:
@@ -26,9 +30,10 @@ def _sum_usd_of(event_type: str) -> str:
     )
 
 
-def daily_customer_summary(dates: Sequence[date]) -> str:
+def daily_customer_summary(dates: Sequence[date]) -> tuple[str, list[Any]]:
     """One row per customer and day with at least one silver transaction."""
-    return f"""
+    dates_sql, params = _range(dates)
+    sql = f"""
 SELECT business_date,
        customer_id,
        CAST(COUNT(*) AS BIGINT) AS txn_count,
@@ -39,14 +44,16 @@ SELECT business_date,
        {_sum_usd_of("FEE")} AS fee_usd,
        CAST(SUM(signed_amount_usd) AS {MONEY}) AS net_flow_usd
 FROM silver.transactions
-WHERE business_date {_range(dates)}
+WHERE business_date {dates_sql}
 GROUP BY business_date, customer_id
 """
+    return sql, params
 
 
-def segment_daily_report(dates: Sequence[date]) -> str:
+def segment_daily_report(dates: Sequence[date]) -> tuple[str, list[Any]]:
     """Activity per segment and country; customers missing from the snapshot count as UNKNOWN/ZZ."""
-    return f"""
+    dates_sql, params = _range(dates)
+    sql = f"""
 SELECT t.business_date,
        COALESCE(c.segment, '{contract.UNKNOWN_SEGMENT}') AS segment,
        COALESCE(c.country, '{contract.UNKNOWN_COUNTRY}') AS country,
@@ -56,13 +63,14 @@ SELECT t.business_date,
 FROM silver.transactions AS t
 LEFT JOIN silver.customers AS c
   ON c.business_date = t.business_date AND c.customer_id = t.customer_id
-WHERE t.business_date {_range(dates)}
+WHERE t.business_date {dates_sql}
 GROUP BY t.business_date, COALESCE(c.segment, '{contract.UNKNOWN_SEGMENT}'),
          COALESCE(c.country, '{contract.UNKNOWN_COUNTRY}')
 """
+    return sql, params
 
 
-def account_daily_balance(dates: Sequence[date]) -> str:
+def account_daily_balance(dates: Sequence[date]) -> tuple[str, list[Any]]:
     """Closing balance per account and day, from the previous day's published closing balance.
 
     Every account seen before or within the range gets a row on every day from its first
@@ -71,9 +79,19 @@ def account_daily_balance(dates: Sequence[date]) -> str:
     days = sorted(set(dates))
     if days != [days[0] + timedelta(days=i) for i in range(len(days))]:
         raise ValueError("account_daily_balance needs a contiguous range of business dates")
-    calendar = " UNION ALL ".join(f"SELECT {date_literal(d)} AS business_date" for d in days)
-    previous = date_literal(days[0] - timedelta(days=1))
-    return f"""
+    calendar_days = [bind(d) for d in days]
+    calendar = " UNION ALL ".join(f"SELECT {sql} AS business_date" for sql, _ in calendar_days)
+    previous, previous_params = bind(days[0] - timedelta(days=1))
+    flow_dates, flow_params = _range(days)
+    first, first_params = bind(days[0])
+    # In the order their placeholders appear in the statement.
+    params = [
+        *(value for _, values in calendar_days for value in values),
+        *previous_params,
+        *flow_params,
+        *first_params,
+    ]
+    sql = f"""
 WITH calendar AS ({calendar}),
 opening AS (
   SELECT account_id, customer_id, closing_balance_usd
@@ -84,13 +102,13 @@ flows AS (
   SELECT business_date, account_id, MAX(customer_id) AS customer_id,
          SUM(signed_amount_usd) AS net_flow_usd
   FROM silver.transactions
-  WHERE business_date {_range(days)}
+  WHERE business_date {flow_dates}
   GROUP BY business_date, account_id
 ),
 accounts AS (
   SELECT account_id, MAX(customer_id) AS customer_id, MIN(first_date) AS first_date
   FROM (
-    SELECT account_id, customer_id, {date_literal(days[0])} AS first_date FROM opening
+    SELECT account_id, customer_id, {first} AS first_date FROM opening
     UNION ALL
     SELECT account_id, customer_id, business_date AS first_date FROM flows
   ) AS seen
@@ -114,3 +132,4 @@ LEFT JOIN flows
   ON flows.business_date = grid.business_date AND flows.account_id = grid.account_id
 LEFT JOIN opening ON opening.account_id = grid.account_id
 """
+    return sql, params

@@ -66,8 +66,10 @@ def stage(
     predecessor: tuple[date, str | None] | None = None,
     rolls_forward: bool = False,
     sources: Mapping[str, Mapping[date, str]] | None = None,
+    candidate_params: Sequence[Any] = (),
 ) -> StagedPartitions:
-    """Stage the rows `candidate_sql` selects (business columns) for the given partitions.
+    """Stage the rows `candidate_sql` selects (business columns) for the given partitions;
+    `candidate_params` fill its `?` placeholders.
 
     Rows whose business_date is not among `input_versions` are not staged.
     """
@@ -82,7 +84,7 @@ def stage(
         f"CREATE OR REPLACE TABLE {staged_name} AS "
         f"SELECT {business}, {lineage} FROM ({candidate_sql}) AS candidate "
         f"JOIN {values} ON candidate.business_date = lineage.business_date",
-        params,
+        [*candidate_params, *params],
     )
     return StagedPartitions(
         table=table,
@@ -247,6 +249,7 @@ def write_audit_publish(
     rolls_forward: bool = False,
     checks: Sequence[Check] | None = None,
     sources: Mapping[str, Mapping[date, str]] | None = None,
+    candidate_params: Sequence[Any] = (),
 ) -> tuple[list[AuditResult], list[PartitionVersion]]:
     """Stage, audit and (unless a blocking audit fails or the run is a dry run) publish."""
     staged = stage(
@@ -259,6 +262,7 @@ def write_audit_publish(
         predecessor,
         rolls_forward,
         sources,
+        candidate_params,
     )
     try:
         results = audit(warehouse, staged, checks=checks)

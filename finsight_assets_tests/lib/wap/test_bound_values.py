@@ -10,12 +10,10 @@ import pytest
 
 from finsight_assets.lib.contract.run_tags import MANIFEST_TAG, manifest_id_of
 from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
-from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.warehouse import string_literal
 from finsight_assets.lib.wap import audit_schema, publish
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets.lib.wap.rollback import rollback
-from finsight_assets_tests.fakesnowflake import fake_snowflake
 from finsight_assets_tests.lib.wap.test_publish import candidates
 
 DAY = date(2025, 3, 3)
@@ -26,15 +24,6 @@ HOSTILE = [
     "\\'; DELETE FROM audit.current_versions; --",
     'double "quotes" and ; semicolons',
 ]
-
-
-@pytest.fixture(params=["duckdb", "snowflake"])
-def connect(request, tmp_path, monkeypatch):
-    if request.param == "duckdb":
-        yield duckdb_connector(tmp_path / "warehouse.duckdb")
-    else:
-        with fake_snowflake(tmp_path, monkeypatch) as snow:
-            yield snow
 
 
 @pytest.mark.parametrize("text", HOSTILE)

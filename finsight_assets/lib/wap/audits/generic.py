@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
-from finsight_assets.lib.engines.warehouse import Warehouse, date_list
+from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
 
 VALIDATION_BATCH_ROWS = 200_000
@@ -94,7 +94,7 @@ def diff_against_published(
     Evidence, not a gate: a backfill is expected to change rows.
     """
     table = staged.table
-    dates = date_list(staged.dates)
+    dates, date_params = bound(staged.dates)
     business = table.business_columns
     row_hash = warehouse.compare_hash_sql(business)
     published = f"SELECT * FROM {table.qualified_name} WHERE business_date IN ({dates})"
@@ -121,8 +121,10 @@ def diff_against_published(
             f"FROM ({published}) AS pub) AS sides GROUP BY business_date, row_hash) AS net "
             "GROUP BY business_date"
         )
+    # `published` holds the only placeholders, once in each statement that reads it.
     counts = {
-        row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in warehouse.fetchall(counts_sql)
+        row[0]: (int(row[1]), int(row[2]), int(row[3]))
+        for row in warehouse.fetchall(counts_sql, date_params)
     }
     totals: dict[date, dict[str, str]] = {}
     if table.money_columns:
@@ -130,7 +132,8 @@ def diff_against_published(
         before = {
             r[0]: r[1:]
             for r in warehouse.fetchall(
-                f"SELECT business_date, {sums} FROM ({published}) AS pub GROUP BY 1"
+                f"SELECT business_date, {sums} FROM ({published}) AS pub GROUP BY 1",
+                date_params,
             )
         }
         after = {

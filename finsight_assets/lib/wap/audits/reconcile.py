@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from finsight_assets.lib.engines.warehouse import Warehouse, date_list, date_literal, string_literal
+from finsight_assets.lib.engines.warehouse import Warehouse, bind, bound, string_literal
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
 
 
@@ -66,7 +66,7 @@ def reconciles_with_silver(
     """Per date, the staged gold net flow (and transaction count, where the table has one)
     equals silver.transactions'."""
     has_count = "txn_count" in staged.table.business_columns
-    dates = date_list(staged.dates)
+    dates, date_params = bound(staged.dates)
     count_sql = "SUM(txn_count)" if has_count else "0"
     gold = {
         r[0]: (r[1] or Decimal(0), int(r[2] or 0))
@@ -79,7 +79,8 @@ def reconciles_with_silver(
         r[0]: (r[1] or Decimal(0), int(r[2] or 0))
         for r in warehouse.fetchall(
             "SELECT business_date, SUM(signed_amount_usd), COUNT(*) FROM silver.transactions "
-            f"WHERE business_date IN ({dates}) GROUP BY 1"
+            f"WHERE business_date IN ({dates}) GROUP BY 1",
+            date_params,
         )
     }
     by_date: dict[date, bool] = {}
@@ -106,32 +107,32 @@ def balance_continuity(
     warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInputs
 ) -> AuditOutcome:
     """Each staged day opens at the previous day's closing balance, and no account disappears."""
-    first = staged.dates[0]
-    previous_day = first - timedelta(days=1)
-    chain = (
-        f"SELECT business_date, account_id, net_flow_usd, closing_balance_usd "
+    first, first_params = bind(staged.dates[0])
+    previous, previous_params = bind(staged.dates[0] - timedelta(days=1))
+    last, last_params = bind(staged.dates[-1])
+    # The chain is one CTE, so its date is bound once; parameters in placeholder order.
+    rows = warehouse.fetchall(
+        "WITH chain AS ("
+        "SELECT business_date, account_id, net_flow_usd, closing_balance_usd "
         f"FROM {staged.staging_table} UNION ALL "
         "SELECT business_date, account_id, net_flow_usd, closing_balance_usd "
-        f"FROM {staged.table.qualified_name} WHERE business_date = {date_literal(previous_day)}"
-    )
-    rows = warehouse.fetchall(
+        f"FROM {staged.table.qualified_name} WHERE business_date = {previous}) "
         "SELECT today.business_date, "
         "SUM(CASE WHEN today.account_id IS NULL THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN today.account_id IS NOT NULL AND today.closing_balance_usd - "
         "today.net_flow_usd <> COALESCE(yesterday.closing_balance_usd, 0) THEN 1 ELSE 0 END) "
-        f"FROM (SELECT * FROM ({chain}) AS c WHERE business_date >= {date_literal(first)}) "
-        "AS today "
-        f"LEFT JOIN ({chain}) AS yesterday ON yesterday.account_id = today.account_id "
+        f"FROM (SELECT * FROM chain WHERE business_date >= {first}) AS today "
+        "LEFT JOIN chain AS yesterday ON yesterday.account_id = today.account_id "
         "AND yesterday.business_date = today.business_date - 1 "
         "GROUP BY 1 "
         "UNION ALL "
         "SELECT yesterday.business_date + 1, COUNT(*), 0 "
-        f"FROM ({chain}) AS yesterday LEFT JOIN ({chain}) AS today "
+        "FROM chain AS yesterday LEFT JOIN chain AS today "
         "ON today.account_id = yesterday.account_id "
         "AND today.business_date = yesterday.business_date + 1 "
-        f"WHERE today.account_id IS NULL AND yesterday.business_date >= "
-        f"{date_literal(previous_day)} AND yesterday.business_date < "
-        f"{date_literal(staged.dates[-1])} GROUP BY 1"
+        f"WHERE today.account_id IS NULL AND yesterday.business_date >= {previous} "
+        f"AND yesterday.business_date < {last} GROUP BY 1",
+        [*previous_params, *first_params, *previous_params, *last_params],
     )
     broken: dict[date, int] = {}
     for business_date, dropped, mismatched in rows:

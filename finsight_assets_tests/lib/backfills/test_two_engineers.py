@@ -1,0 +1,104 @@
+"""Two engineers, one shared operations store: a plan by one, an approval by the other, the
+launch sees it; a forged or edited manifest is refused. Each step is its own process, on the
+embedded default (the `finsight` command, names given) and on the Snowflake flavour (fakesnow
+kept on disk, who acts is the session's user)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from finsight_assets.lib.backfills.store import MANIFESTS
+from finsight_assets.lib.settings import REPOSITORY_ROOT
+
+FINSIGHT = Path(sys.executable).parent / "finsight"
+
+
+def finsight(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "FINSIGHT_HOME": str(home),
+        "FINSIGHT_START_DATE": "2025-03-01",
+        "DAGSTER_WEBSERVER_URL": "http://127.0.0.1:9",
+    }
+    env.pop("FINSIGHT_ENV", None)
+    return subprocess.run(
+        [str(FINSIGHT), *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def said(result: subprocess.CompletedProcess) -> str:
+    """What a command told its user, as one line (the console wraps long lines)."""
+    return " ".join((result.stdout + result.stderr).split())
+
+
+def test_two_engineers_on_the_embedded_default(tmp_path):
+    home = tmp_path / "finsight"
+    planned = finsight(
+        home, "backfill", "plan", "--start", "2025-03-01", "--end", "2025-03-08",
+        "--reason", "fix FX", "--requested-by", "Ann", "--json",
+    )  # fmt: skip
+    assert planned.returncode == 0, said(planned)
+    manifest_id = json.loads(planned.stdout)["id"]
+
+    refused = finsight(home, "backfill", "launch", manifest_id)
+    assert refused.returncode == 1 and "needs 1 approval" in said(refused)
+    for requester in (" ann", "ANN"):
+        self_approval = finsight(home, "backfill", "approve", manifest_id, "--by", requester)
+        assert self_approval.returncode == 1 and "cannot approve" in said(self_approval)
+    approved = finsight(home, "backfill", "approve", manifest_id, "--by", "bob", "--json")
+    assert approved.returncode == 0, said(approved)
+    again = finsight(home, "backfill", "approve", manifest_id, "--by", "BOB ")
+    assert again.returncode == 1 and "already approved" in said(again)
+
+    launched = finsight(home, "backfill", "launch", manifest_id)
+    # Past the approval gate: only the (absent) webserver stops it.
+    assert launched.returncode != 0 and "webserver" in said(launched).lower(), said(launched)
+    assert "approval" not in said(launched)
+
+    with duckdb.connect(str(home / "warehouse.duckdb")) as connection:
+        connection.execute(
+            f"UPDATE {MANIFESTS} SET body = REPLACE(body, '\"approvals_required\":1', "
+            "'\"approvals_required\":0') WHERE manifest_id = ?",
+            [manifest_id],
+        )
+    edited = finsight(home, "backfill", "launch", manifest_id)
+    assert edited.returncode == 1 and "changed after it was written" in said(edited)
+    listed = finsight(home, "backfill", "list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+
+
+def engineer(db: Path, lake: Path, user: str, action: str, argument: str = "") -> tuple[int, dict]:
+    done = subprocess.run(
+        [sys.executable, "-m", "finsight_assets_tests.lib.backfills.engineer",
+         str(db), str(lake), user, action, argument],
+        capture_output=True, text=True, timeout=300, cwd=REPOSITORY_ROOT,
+    )  # fmt: skip
+    assert done.stdout, done.stderr
+    return done.returncode, json.loads(done.stdout.splitlines()[-1])
+
+
+def test_two_engineers_on_the_snowflake_flavour(tmp_path):
+    db, lake = tmp_path / "account", tmp_path / "lake"
+    db.mkdir()
+    lake.mkdir()
+    code, planned = engineer(db, lake, "ANN", "plan", "2025-03-08")
+    assert code == 0 and planned["requested_by"] == "ANN", planned
+    manifest_id = planned["id"]
+
+    code, refused = engineer(db, lake, "ANN", "approve", manifest_id)
+    assert code == 1 and "cannot approve" in refused["error"]
+    code, by_hand = engineer(db, lake, "BOB", "approve-as", f"{manifest_id}:carol")
+    assert code == 1 and "refused here" in by_hand["error"]
+    code, approvals = engineer(db, lake, "BOB", "approve", manifest_id)
+    assert code == 0 and [a["by"] for a in approvals] == ["BOB"]
+
+    code, seen = engineer(db, lake, "CAROL", "status", manifest_id)
+    assert seen == {"approved": True, "approvals": ["BOB"]}
+    code, launched = engineer(db, lake, "CAROL", "launch", manifest_id)
+    assert code == 1 and launched["kind"] == "WebserverUnavailable", launched
