@@ -13,7 +13,7 @@ DEMO_START_FILE := $(FINSIGHT_HOME)/demo_start_date
 DEMO_DAYS ?= 60
 DEMO_ROWS_PER_DAY ?= 20000
 
-.PHONY: install demo test dev lint bench clean prod-services
+.PHONY: install demo test dev lint bench clean test-services
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -30,14 +30,16 @@ demo: install
 	rm -rf "$(FINSIGHT_HOME)"
 	$(VENV)/bin/finsight demo --days $(DEMO_DAYS) --rows-per-day $(DEMO_ROWS_PER_DAY)
 
-# PostgreSQL server binaries for the production-instance test, which starts its own server.
-# Debian keeps initdb in /usr/lib/postgresql/<N>/bin, off PATH.
-prod-services:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+# What the tests need from Debian: PostgreSQL server binaries for the production-instance test
+# (which starts its own server; Debian keeps initdb in /usr/lib/postgresql/<N>/bin, off PATH),
+# and Chromium for the browser tests of the Dagster UI (Playwright drives it, never downloads).
+test-services:
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; } && \
+	  command -v chromium >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq --no-install-recommends postgresql; }
+	    apt-get install -y -qq --no-install-recommends postgresql chromium; }
 
-test: install prod-services
+test: install test-services
 	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests benchmarks
 	$(VENV)/bin/python -m pytest -q
 

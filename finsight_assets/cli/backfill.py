@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from finsight_assets.cli.backfill_output import console, emit, fail, show_manifest, watch
@@ -172,7 +173,7 @@ def list_manifests(as_json: JsonOption = False) -> None:
     rows = [
         {
             "id": m.id,
-            "status": backfills.store.status(m.id),
+            "status": backfills.stage(m.id),
             "mode": m.mode,
             "source": m.source,
             "range": f"{m.requested_start}..{m.requested_end}",
@@ -183,7 +184,12 @@ def list_manifests(as_json: JsonOption = False) -> None:
     ]
 
     def human() -> None:
-        table = Table("id", "status", "mode", "source", "range", "reason", "by")
+        # The id is what a user copies: never cut; the other columns fold instead.
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+        table.add_column("id", no_wrap=True, min_width=max((len(r["id"]) for r in rows), default=2))
+        table.add_column("status", min_width=9)
+        for name, width in (("mode", 8), ("source", 6), ("range", 10), ("reason", 6), ("by", 3)):
+            table.add_column(name, overflow="fold", min_width=width)
         for r in rows:
             table.add_row(
                 r["id"],
@@ -210,7 +216,7 @@ def status(manifest_id: str, as_json: JsonOption = False) -> None:
     payload: dict[str, Any] = {
         "manifest": manifest.to_json(),
         "digest": backfills.store.digest(manifest_id),
-        "status": backfills.store.status(manifest_id),
+        "status": backfills.stage(manifest_id),
         "approvals": backfills.store.approvals(manifest_id),
         "events": backfills.store.events(manifest_id),
     }

@@ -50,7 +50,7 @@ def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
     approvals = backfills.store.approvals(manifest.id)
     console.print(
         f"approvals: {len(approvals)} of {manifest.approvals_required} "
-        f"{', '.join(a['by'] for a in approvals)}  status: {backfills.store.status(manifest.id)}"
+        f"{', '.join(a['by'] for a in approvals)}  status: {backfills.stage(manifest.id)}"
     )
 
 

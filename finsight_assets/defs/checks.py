@@ -1,11 +1,26 @@
-"""Audits as Dagster asset checks: specs from the check registry, results from the audits."""
+"""Audits as Dagster asset checks: specs from the check registry, one evaluation per partition.
+
+A range run's `AssetCheckResult` carries no partition, so the UI would show every day of a
+batched backfill but one as skipped. Each audit's verdict on each business date is logged
+instead as that partition's `AssetCheckEvaluation`, with that day's figures, judging that day's
+materialization; the assets are subsettable, so Dagster does not also wait for one result per
+check.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 
 import dagster as dg
+
+# The type of the public `AssetCheckEvaluation`'s documented `target_materialization_data`
+# argument, which Dagster does not export at its top level. Without it a logged evaluation
+# judges no materialization, and the UI's partition view shows the day as not checked.
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
 
 from finsight_assets.defs.keys import asset_key
 from finsight_assets.lib.contract.tables import TableSpec
@@ -29,42 +44,61 @@ def check_specs(
     ]
 
 
-def check_results(table: TableSpec, results: Sequence[AuditResult]) -> list[dg.AssetCheckResult]:
-    """Audit results as check results; they must be exactly the table's declared checks."""
+def _target(record: dg.EventLogRecord) -> AssetCheckEvaluationTargetMaterializationData:
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    )
+
+
+def check_evaluations(
+    table: TableSpec,
+    results: Sequence[AuditResult],
+    dates: Sequence[date],
+    judged: Mapping[date, dg.EventLogRecord] | None = None,
+) -> list[dg.AssetCheckEvaluation]:
+    """Each audit's verdict on each of `dates`, tied to the materialization of that day it
+    judged (`judged`; none when nothing was published); the audits must be the table's
+    declared checks."""
     if results:
         verify_declared(table.qualified_name, results)
+    judged = judged or {}
     return [
-        dg.AssetCheckResult(
+        dg.AssetCheckEvaluation(
             asset_key=asset_key(table),
             check_name=result.name,
-            passed=result.passed,
+            passed=result.passed_on(d),
+            partition=d.isoformat(),
+            target_materialization_data=_target(judged[d]) if d in judged else None,
+            blocking=result.blocking,
             severity=dg.AssetCheckSeverity.ERROR if result.blocking else dg.AssetCheckSeverity.WARN,
             description=result.summary,
             metadata={
                 "summary": result.summary,
-                "details": dg.MetadataValue.json(
-                    json.loads(json.dumps(result.metadata, default=str))
+                "figures": dg.MetadataValue.json(
+                    json.loads(json.dumps(result.figures_on(d), default=str))
                 ),
             },
         )
         for result in results
+        for d in sorted(dates)
     ]
 
 
 def not_evaluated(
-    context: dg.AssetExecutionContext, table: TableSpec, reason: str
-) -> list[dg.AssetCheckResult]:
-    """Results for checks that had nothing to check (a dry run's gold without silver): Dagster
-    needs one per declared check; the description says none was evaluated and why."""
+    table: TableSpec, dates: Sequence[date], reason: str
+) -> list[dg.AssetCheckEvaluation]:
+    """Evaluations for checks that had nothing to check (a dry run's gold without silver): the
+    description says none was evaluated and why."""
     return [
-        dg.AssetCheckResult(
+        dg.AssetCheckEvaluation(
             asset_key=asset_key(table),
-            check_name=key.name,
+            check_name=check.name,
             passed=True,
+            partition=d.isoformat(),
             severity=dg.AssetCheckSeverity.WARN,
             description=f"not evaluated: {reason}",
             metadata={"evaluated": False, "reason": reason},
         )
-        for key in context.assets_def.check_keys
-        if key.asset_key == asset_key(table)
+        for check in checks_of(table.qualified_name)
+        for d in sorted(dates)
     ]

@@ -1,24 +1,29 @@
-"""Turn what a lib computation did into Dagster events: check results, materializations, failure."""
+"""Turn what a lib computation did into Dagster events: materializations, check evaluations,
+failure."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from typing import Any
 
 import dagster as dg
 
-from finsight_assets.defs.checks import check_results, not_evaluated
+from finsight_assets.defs.checks import check_evaluations, not_evaluated
 from finsight_assets.defs.keys import asset_key
 from finsight_assets.defs.resources.local import WarehouseResource
+from finsight_assets.defs.run_context import business_dates
 from finsight_assets.lib.contract.tables import TableSpec
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.model import AuditFailed, LayerResult, PartitionVersion, RunInfo
 
 
-def _version_metadata(versions: Sequence[PartitionVersion]) -> dict[str, Any]:
-    return {
-        "dagster/row_count": sum(v.row_count for v in versions),
+def _version_metadata(versions: Sequence[PartitionVersion], partitions: int) -> dict[str, Any]:
+    """What a step published, as its materialization's metadata. Dagster gives every partition
+    of a range run the same metadata, so a row count is set only for a one-partition run; each
+    day's rows are in `versions`."""
+    metadata: dict[str, Any] = {
         "partitions_published": len(versions),
         "versions": dg.MetadataValue.json(
             {
@@ -33,22 +38,45 @@ def _version_metadata(versions: Sequence[PartitionVersion]) -> dict[str, Any]:
             }
         ),
     }
+    if partitions == 1:
+        metadata["dagster/row_count"] = sum(v.row_count for v in versions)
+    return metadata
 
 
-def _log_partition_materializations(
-    context: dg.AssetExecutionContext, table: TableSpec, versions: Sequence[PartitionVersion]
-) -> None:
+def _partition_materializations(
+    table: TableSpec, versions: Sequence[PartitionVersion]
+) -> Iterator[dg.AssetMaterialization]:
+    """One materialization per published partition, with that partition's own row count."""
     for version in versions:
-        context.log_event(
-            dg.AssetMaterialization(
-                asset_key=asset_key(table),
-                partition=version.business_date.isoformat(),
-                metadata={
-                    "dagster/row_count": version.row_count,
-                    "version_id": version.version_id,
-                },
-            )
+        yield dg.AssetMaterialization(
+            asset_key=asset_key(table),
+            partition=version.business_date.isoformat(),
+            metadata={"dagster/row_count": version.row_count, "version_id": version.version_id},
         )
+
+
+def _this_runs_materializations(
+    context: dg.AssetExecutionContext, table: TableSpec, dates: Sequence[date]
+) -> dict[date, dg.EventLogRecord]:
+    """The materialization records this run just wrote for `dates`, by date."""
+    if not dates:
+        return {}
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=asset_key(table), asset_partitions=[d.isoformat() for d in dates]
+        ),
+        limit=len(dates) * 4,
+    ).records
+    return {
+        date.fromisoformat(r.partition_key): r
+        for r in reversed(records)
+        if r.run_id == context.run.run_id and r.partition_key
+    }
+
+
+def _log(context: dg.AssetExecutionContext, events: Sequence[dg.AssetCheckEvaluation]) -> None:
+    for event in events:
+        context.log_event(event)
 
 
 def run_and_report(
@@ -57,41 +85,47 @@ def run_and_report(
     run: RunInfo,
     warehouse: WarehouseResource,
     compute: Callable[[], LayerResult],
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
     """Run a write-audit-publish computation and report it; raise if anything was not published.
 
-    A blocking audit failure publishes nothing (its check results are still reported). Raw
-    partitions that broke the contract fail the step after the other partitions are published.
-    Partitions published beyond the run's own (a balance chain rolled forward) are listed in the
-    materialization's metadata.
+    Every audit's verdict on every audited day is that partition's check evaluation, tied to
+    the materialization it judged (`defs/checks.py`). A blocking audit failure publishes
+    nothing; raw partitions that broke the contract fail the step after the other partitions
+    are published (each its own materialization). A table published with a selected one but
+    not selected itself (the UI can pick one of silver's pair) is reported the same way.
     """
     started = time.perf_counter()
+    own = business_dates(context)
     try:
         result = compute()
     except AuditFailed as error:
         for table in tables:
-            yield from check_results(table, error.audits.get(table.qualified_name, []))
+            _log(context, check_evaluations(table, error.audits.get(table.qualified_name, []), own))
         raise dg.Failure(description=str(error)) from error
-    own = set(context.partition_keys)
     for table in tables:
         versions = result.versions.get(table.qualified_name, [])
-        beyond = [v for v in versions if v.business_date.isoformat() not in own]
-        if result.failed:
-            _log_partition_materializations(context, table, versions)
-            yield from check_results(table, result.audits.get(table.qualified_name, []))
-            continue
-        metadata = _version_metadata(versions)
-        # Days a balance chain was rolled forward to are in the metadata, not materializations
-        # of those partitions: a batched backfill must still run its own run for them.
-        metadata["rolled_forward_to"] = [v.business_date.isoformat() for v in beyond]
-        metadata["mode"] = run.mode
-        metadata["published"] = bool(versions)
+        beyond = [v for v in versions if v.business_date not in own]
+        if result.failed or asset_key(table) not in context.selected_asset_keys:
+            # No output: the step fails, or the table was published with a selected one.
+            yield from _partition_materializations(
+                table, [v for v in versions if v.business_date in own]
+            )
+        else:
+            metadata = _version_metadata(versions, len(own))
+            # Days a balance chain was rolled forward to are in the metadata, not
+            # materializations of those partitions: a batched backfill still runs their runs.
+            metadata["rolled_forward_to"] = [v.business_date.isoformat() for v in beyond]
+            metadata["mode"] = run.mode
+            metadata["published"] = bool(versions)
+            if result.skipped:
+                metadata["skipped"] = result.skipped
+            yield dg.MaterializeResult(asset_key=asset_key(table), metadata=metadata)
+        audited = sorted((set(own) - set(result.failed)) | set(result.withheld))
+        judged = _this_runs_materializations(context, table, audited)
+        audits = result.audits.get(table.qualified_name, [])
+        _log(context, check_evaluations(table, audits, audited, judged))
         if result.skipped:
-            metadata["skipped"] = result.skipped
-        yield dg.MaterializeResult(asset_key=asset_key(table), metadata=metadata)
-        yield from check_results(table, result.audits.get(table.qualified_name, []))
-        if result.skipped:
-            yield from not_evaluated(context, table, result.skipped)
+            _log(context, not_evaluated(table, own, result.skipped))
     with warehouse.connect() as connection:
         audit_schema.record_run_step(
             connection,

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from finsight_assets.lib.backfills import evidence, launch, plan, progress, rollback
+from finsight_assets.lib.backfills import evidence, launch, lifecycle, plan, progress, rollback
 from finsight_assets.lib.backfills.identity import Identity, NamedIdentity, SessionIdentity
 from finsight_assets.lib.backfills.manifests import AssetRange, Manifest
 from finsight_assets.lib.backfills.planning import Prices, pipeline_config
@@ -75,6 +75,10 @@ class Backfills:
 
     def progress(self, manifest_id: str) -> progress.Progress:
         return progress.progress(self, manifest_id)
+
+    def stage(self, manifest_id: str) -> str:
+        """Where the backfill is in its life (see lifecycle.py)."""
+        return lifecycle.stage(self, manifest_id)
 
     def rollback(self, manifest_id: str, *, force: bool = False) -> dict[str, dict[str, Any]]:
         return rollback.rollback(self, manifest_id, force=force)

@@ -255,13 +255,3 @@ class ManifestStore:
         """The Dagster backfills launched for this manifest, first launch first."""
         ids = [e["backfill_id"] for e in self.events(manifest_id) if e.get("backfill_id")]
         return list(dict.fromkeys(ids))
-
-    def status(self, manifest_id: str) -> str:
-        """planned, approved, launched, cancelled or rolled_back: the latest lifecycle step."""
-        events = [e["event"] for e in self.events(manifest_id)]
-        for state in ("rolled_back", "cancelled"):
-            if state in events:
-                return state
-        if any(e in ("launched", "retried") for e in events):
-            return "launched"
-        return "approved" if self.is_approved(manifest_id) else "planned"

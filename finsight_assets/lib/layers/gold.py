@@ -85,7 +85,7 @@ def _publish_gold(
     input_versions: dict[date, str] | None = None,
 ) -> LayerResult:
     candidate_sql, candidate_params = candidate
-    results, versions = publish.write_audit_publish(
+    results, published = publish.write_audit_publish(
         warehouse,
         table,
         run,
@@ -99,7 +99,9 @@ def _publish_gold(
     )
     return LayerResult(
         audits={table.qualified_name: results},
-        versions={table.qualified_name: versions} if versions else {},
+        versions={table.qualified_name: published.versions} if published.versions else {},
+        failed=published.withheld,
+        withheld=published.withheld,
     )
 
 

@@ -273,7 +273,10 @@ def _stage_load_audit_publish(
                     for staged in staged_all:
                         publish.withdraw(warehouse, staged, d)
                 if staged_all and staged_all[0].dates:
-                    for version in publish.publish_audited(warehouse, result.audits, *staged_all):
+                    published = publish.publish_audited(warehouse, result.audits, *staged_all)
+                    result.withheld.update(published.withheld)
+                    result.failed.update(published.withheld)
+                    for version in published.versions:
                         result.versions.setdefault(version.table_name, []).append(version)
             finally:
                 for staged in staged_all:

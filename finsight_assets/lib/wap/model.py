@@ -89,6 +89,13 @@ class AuditResult:
     def passed_on(self, business_date: date) -> bool:
         return self.passed if self.by_date is None else self.by_date.get(business_date, True)
 
+    def figures_on(self, business_date: date) -> Mapping[str, Any]:
+        """What the audit measured on one day (all it measured, if it did not go by day)."""
+        by_date = self.metadata.get("by_date")
+        if isinstance(by_date, Mapping) and business_date.isoformat() in by_date:
+            return by_date[business_date.isoformat()]
+        return {k: v for k, v in self.metadata.items() if k != "by_date"}
+
 
 @dataclass(frozen=True)
 class PartitionVersion:
@@ -109,13 +116,25 @@ class PartitionVersion:
     manifest_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Published:
+    """What a publish put live, and the dates it held back: a blocking audit failed on them."""
+
+    versions: list[PartitionVersion] = field(default_factory=list)
+    # Date -> which blocking audits failed on it; those dates' current versions are unchanged.
+    withheld: dict[date, str] = field(default_factory=dict)
+
+
 @dataclass
 class LayerResult:
     """What one silver or gold computation did: per table, its audits and published versions."""
 
     audits: dict[str, list[AuditResult]] = field(default_factory=dict)
     versions: dict[str, list[PartitionVersion]] = field(default_factory=dict)
+    # Every date not published, with why.
     failed: dict[date, str] = field(default_factory=dict)
+    # Those of them audited and held back by a blocking audit (their verdicts are reported).
+    withheld: dict[date, str] = field(default_factory=dict)
     raw_rows: int = 0
     # Why nothing was computed (a dry run's gold without published silver), if so.
     skipped: str | None = None

@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from finsight_assets.lib.contract.lineage import SELF_DEPENDENT
 from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import (
@@ -35,6 +36,7 @@ from finsight_assets.lib.wap.model import (
     AuditInputs,
     AuditResult,
     PartitionVersion,
+    Published,
     RunInfo,
     StagedPartitions,
 )
@@ -123,21 +125,13 @@ def audit(
                 blocking=result.blocking,
                 detail=result.summary,
                 checked_at=staged.run.clock,
-                metadata=_partition_metadata(result, d),
+                metadata=json.dumps(result.figures_on(d), default=str, sort_keys=True),
             )
             for result in results
             for d in staged.dates
         ],
     )
     return results
-
-
-def _partition_metadata(result: AuditResult, d: date) -> str:
-    """The slice of an audit's metadata about one partition, as JSON (the whole of it if none)."""
-    by_date = result.metadata.get("by_date")
-    if isinstance(by_date, Mapping) and d.isoformat() in by_date:
-        return json.dumps(by_date[d.isoformat()], default=str, sort_keys=True)
-    return json.dumps(result.metadata, default=str, sort_keys=True)
 
 
 def _partition_stats(warehouse: Warehouse, staged: StagedPartitions) -> dict[date, tuple[int, str]]:
@@ -250,8 +244,9 @@ def write_audit_publish(
     checks: Sequence[Check] | None = None,
     sources: Mapping[str, Mapping[date, str]] | None = None,
     candidate_params: Sequence[Any] = (),
-) -> tuple[list[AuditResult], list[PartitionVersion]]:
-    """Stage, audit and (unless a blocking audit fails or the run is a dry run) publish."""
+) -> tuple[list[AuditResult], Published]:
+    """Stage, audit and publish, holding back the dates a blocking audit failed on (see
+    `publish_audited`)."""
     staged = stage(
         warehouse,
         table,
@@ -271,16 +266,43 @@ def write_audit_publish(
         drop_staged(warehouse, staged)
 
 
+def blocked_dates(
+    audits: Mapping[str, Sequence[AuditResult]], dates: Iterable[date]
+) -> dict[date, str]:
+    """The dates a blocking audit failed on, each with which ones (table, check, summary)."""
+    blocked: dict[date, list[str]] = {}
+    for table, results in audits.items():
+        for result in results:
+            if result.blocking:
+                for d in dates:
+                    if not result.passed_on(d):
+                        blocked.setdefault(d, []).append(
+                            f"{table} {result.name} ({result.summary})"
+                        )
+    return {d: "blocking audit failed: " + "; ".join(why) for d, why in sorted(blocked.items())}
+
+
 def publish_audited(
     warehouse: Warehouse,
     audits: Mapping[str, Sequence[AuditResult]],
     *staged_tables: StagedPartitions,
-) -> list[PartitionVersion]:
-    """Publish the audited tables together, unless a blocking audit failed (AuditFailed) or the
-    run is a dry run (nothing published)."""
-    if any(r.blocking and not r.passed for results in audits.values() for r in results):
-        raise AuditFailed(audits)
+) -> Published:
+    """Publish the audited tables together, the dates a blocking audit failed on held back.
+
+    Nothing is published (AuditFailed) when every date failed, or when a failing table is a
+    chain (each day opens at the previous close: publishing days around a failed one would
+    break it). A dry run publishes nothing.
+    """
+    dates = sorted({d for staged in staged_tables for d in staged.dates})
+    blocked = blocked_dates(audits, dates)
+    if blocked:
+        chain = any(staged.table.qualified_name in SELF_DEPENDENT for staged in staged_tables)
+        if chain or set(blocked) >= set(dates):
+            raise AuditFailed(audits)
+        for d in blocked:
+            for staged in staged_tables:
+                withdraw(warehouse, staged, d)
     if any(staged.run.mode == DRY_RUN for staged in staged_tables):
         logger.info("dry run: %s audited, not published", ", ".join(audits))
-        return []
-    return publish(warehouse, *staged_tables)
+        return Published([], blocked)
+    return Published(publish(warehouse, *staged_tables), blocked)

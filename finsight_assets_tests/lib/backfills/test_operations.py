@@ -146,7 +146,7 @@ def test_cancel_records_a_cancellation_only_when_something_ran(loaded):
     manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(1))
     assert loaded.cancel(manifest.id) == []
     assert [e["event"] for e in loaded.store.events(manifest.id)] == ["planned"]
-    assert loaded.store.status(manifest.id) == "approved"
+    assert loaded.stage(manifest.id) == "planned"
     with pytest.raises(ManifestError):
         loaded.cancel("bf-unknown")
 

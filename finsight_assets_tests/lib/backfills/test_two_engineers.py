@@ -19,9 +19,10 @@ from finsight_assets.lib.settings import REPOSITORY_ROOT
 FINSIGHT = Path(sys.executable).parent / "finsight"
 
 
-def finsight(home: Path, *args: str) -> subprocess.CompletedProcess:
+def finsight(home: Path, *args: str, columns: int = 200) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
+        "COLUMNS": str(columns),
         "FINSIGHT_HOME": str(home),
         "FINSIGHT_START_DATE": "2025-03-01",
         "DAGSTER_WEBSERVER_URL": "http://127.0.0.1:9",
@@ -48,6 +49,9 @@ def test_two_engineers_on_the_embedded_default(tmp_path):
 
     refused = finsight(home, "backfill", "launch", manifest_id)
     assert refused.returncode == 1 and "needs 1 approval" in said(refused)
+    # In an 80-column terminal the id, which a user copies, is whole.
+    listed = finsight(home, "backfill", "list", columns=80)
+    assert manifest_id in listed.stdout and "awaiting" in listed.stdout, listed.stdout
     for requester in (" ann", "ANN"):
         self_approval = finsight(home, "backfill", "approve", manifest_id, "--by", requester)
         assert self_approval.returncode == 1 and "cannot approve" in said(self_approval)

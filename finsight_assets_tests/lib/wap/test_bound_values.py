@@ -30,7 +30,7 @@ HOSTILE = [
 def test_hostile_text_is_stored_verbatim_and_never_executed(connect, text):
     with connect() as warehouse:
         run = RunInfo(run_id=text, mode="LIVE", clock=CLOCK)
-        _, (version,) = publish.write_audit_publish(
+        _, published = publish.write_audit_publish(
             warehouse,
             SILVER_CUSTOMERS,
             run,
@@ -39,6 +39,7 @@ def test_hostile_text_is_stored_verbatim_and_never_executed(connect, text):
             candidate_sql=candidates(DAY, ("C1", "RETAIL")),
             checks=[],
         )
+        (version,) = published.versions
         rollback(warehouse, SILVER_CUSTOMERS, [version.version_id], run, note=text)
         (stored,) = audit_schema.get_versions(warehouse, [version.version_id])
         assert (stored.run_id, stored.code_version, stored.input_version) == (text, text, text)

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from finsight_assets.defs.build import build_definitions
-from finsight_assets.defs.checks import check_results
+from finsight_assets.defs.checks import check_evaluations
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS, TABLES, TABLES_BY_NAME
 from finsight_assets.lib.settings import Settings
@@ -51,11 +51,39 @@ def result(name: str) -> AuditResult:
 
 def test_a_result_without_a_declaration_or_a_declaration_without_a_result_fails():
     declared = [result(c.name) for c in checks_of(SILVER_CUSTOMERS.qualified_name)]
-    assert len(check_results(SILVER_CUSTOMERS, declared)) == len(declared)
+    days = [date(2025, 3, 1), date(2025, 3, 2)]
+    evaluations = check_evaluations(SILVER_CUSTOMERS, declared, days)
+    assert sorted((e.check_name, e.partition) for e in evaluations) == sorted(
+        (c.name, d.isoformat()) for c in declared for d in days
+    )
     with pytest.raises(UndeclaredCheck, match="no result for"):
-        check_results(SILVER_CUSTOMERS, declared[1:])
+        check_evaluations(SILVER_CUSTOMERS, declared[1:], days)
     with pytest.raises(UndeclaredCheck, match="not declared"):
-        check_results(SILVER_CUSTOMERS, [*declared, result("made_up")])
+        check_evaluations(SILVER_CUSTOMERS, [*declared, result("made_up")], days)
+
+
+def test_each_day_gets_its_own_verdict_and_figures():
+    first, second = date(2025, 3, 1), date(2025, 3, 2)
+    count = AuditResult(
+        name="count_identity",
+        passed=False,
+        summary="one day off",
+        metadata={"by_date": {first.isoformat(): {"raw": 10}, second.isoformat(): {"raw": 12}}},
+        by_date={first: True, second: False},
+    )
+    others = [result(c.name) for c in checks_of(SILVER_CUSTOMERS.qualified_name)[1:]]
+    assert checks_of(SILVER_CUSTOMERS.qualified_name)[0].name == "count_identity"
+    evaluations = {
+        (e.check_name, e.partition): e
+        for e in check_evaluations(SILVER_CUSTOMERS, [count, *others], [first, second])
+    }
+    one, two = (
+        evaluations["count_identity", "2025-03-01"],
+        evaluations["count_identity", "2025-03-02"],
+    )
+    assert (one.passed, two.passed) == (True, False)
+    assert one.metadata["figures"].value == {"raw": 10}
+    assert two.metadata["figures"].value == {"raw": 12}
 
 
 def test_a_run_records_a_verdict_of_every_declared_check_for_every_partition(spark, home):

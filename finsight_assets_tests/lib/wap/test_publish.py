@@ -60,7 +60,7 @@ def warehouse(tmp_path: Path):
 
 
 def publish_customers(wh, run_id, day, *customers, audits=(), mode=LIVE):
-    return publish.write_audit_publish(
+    results, published = publish.write_audit_publish(
         wh,
         SILVER_CUSTOMERS,
         run(run_id, mode),
@@ -69,6 +69,7 @@ def publish_customers(wh, run_id, day, *customers, audits=(), mode=LIVE):
         candidates(day, *customers),
         checks=list(audits),
     )
+    return results, published.versions
 
 
 def table_rows(wh) -> list[tuple]:
@@ -126,6 +127,57 @@ def test_a_failing_blocking_audit_publishes_nothing(warehouse):
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'staging'"
     )
     assert staging == []
+
+
+FAILS_ON_OTHER_DAY = Check(
+    "fails_on_other_day",
+    lambda wh, staged, inputs: AuditOutcome(
+        passed=False,
+        summary="planted failure on one day",
+        by_date={d: d != OTHER_DAY for d in staged.dates},
+    ),
+    blocking=True,
+    description="planted",
+)
+
+
+def test_the_days_a_blocking_audit_passed_publish_and_the_others_are_held_back(warehouse):
+    publish_customers(warehouse, "r1", OTHER_DAY, ("C9", "RETAIL"))
+    before_other = table_rows(warehouse)
+    _, published = publish.write_audit_publish(
+        warehouse,
+        SILVER_CUSTOMERS,
+        run("batch"),
+        "1",
+        {DAY: "input-a", OTHER_DAY: "input-b"},
+        f"{candidates(DAY, ('C1', 'SMB'))} UNION ALL {candidates(OTHER_DAY, ('C9', 'SMB'))}",
+        checks=[FAILS_ON_OTHER_DAY],
+    )
+    assert [v.business_date for v in published.versions] == [DAY]
+    assert list(published.withheld) == [OTHER_DAY]
+    assert "fails_on_other_day (planted failure on one day)" in published.withheld[OTHER_DAY]
+    rows = table_rows(warehouse)
+    assert [r for r in rows if r[0] == OTHER_DAY] == [r for r in before_other if r[0] == OTHER_DAY]
+    assert [r[1] for r in rows if r[0] == DAY] == ["C1"]
+
+
+def test_a_chain_table_publishes_no_day_when_one_fails(warehouse):
+    from finsight_assets.lib.contract.tables import GOLD_ACCOUNT_DAILY_BALANCE
+
+    empty = f"SELECT {', '.join(GOLD_ACCOUNT_DAILY_BALANCE.business_columns)} FROM " + (
+        f"{GOLD_ACCOUNT_DAILY_BALANCE.qualified_name} WHERE 1 = 0"
+    )
+    with pytest.raises(AuditFailed, match="fails_on_other_day"):
+        publish.write_audit_publish(
+            warehouse,
+            GOLD_ACCOUNT_DAILY_BALANCE,
+            run("chain"),
+            "1",
+            {DAY: "a", OTHER_DAY: "b"},
+            empty,
+            checks=[FAILS_ON_OTHER_DAY],
+        )
+    assert audit_schema.all_current_versions(warehouse) == {}
 
 
 def test_a_failing_non_blocking_audit_still_publishes(warehouse):

@@ -1,0 +1,56 @@
+"""A batched run publishes the days whose blocking audits pass and holds back the others, and
+the Dagster UI shows each audit's verdict per day: in a real browser, the Checks tab's partition
+view counts the days that passed and the days that failed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from finsight_assets.cli.materialize import materialize_range
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.layers import gold_sql
+from finsight_assets.lib.settings import Settings
+from finsight_assets_tests.browser import browser_page, check_partition_statuses, webserver
+from finsight_assets_tests.pipeline import query
+
+START = date(2025, 3, 1)
+
+
+def day(n: int) -> date:
+    return START + timedelta(days=n)
+
+
+def test_each_day_of_a_range_run_publishes_and_shows_its_own_verdict(spark, home, monkeypatch):
+    generate_raw(home / "lake", START, day(4), rows_per_day=300, seed=12)
+    settings = Settings.from_env()
+    # Three days in one range run, all audits passing.
+    assert [o.success for o in materialize_range(settings, START, day(2))] == [True]
+    # Two more days in one run, with a gold transform that counts the last day's rows twice:
+    # unique_key fails on that day alone, which is held back; the other day publishes.
+    correct = gold_sql.daily_customer_summary
+
+    def double_counting_the_last_day(dates):
+        sql, params = correct(dates)
+        again = f"SELECT * FROM ({sql}) AS again WHERE business_date = CAST(? AS DATE)"
+        return f"{sql} UNION ALL {again}", [*params, *params, day(4).isoformat()]
+
+    monkeypatch.setattr(gold_sql, "daily_customer_summary", double_counting_the_last_day)
+    (outcome,) = materialize_range(settings, day(3), day(4))
+    assert not outcome.success
+    errors = " ".join(outcome.errors)
+    assert f"{day(4)}: blocking audit failed: gold.daily_customer_summary" in errors
+    assert "unique_key (" in errors
+    assert f"{day(3)}:" not in errors
+    published = query(
+        home,
+        "SELECT c.business_date, v.run_id FROM audit.current_versions c JOIN "
+        "audit.partition_versions v USING (version_id) "
+        "WHERE c.table_name = 'gold.daily_customer_summary' ORDER BY 1",
+    )
+    assert [d for d, _ in published] == [day(n) for n in range(4)]
+
+    with webserver(home, START.isoformat()) as url, browser_page() as page:
+        silver = check_partition_statuses(page, url, "silver/transactions", "count_identity")
+        gold = check_partition_statuses(page, url, "gold/daily_customer_summary", "unique_key")
+    assert (silver["Passed"], silver["Failed"], silver["Skipped"]) == (5, 0, 0)
+    assert (gold["Passed"], gold["Failed"], gold["Skipped"]) == (4, 1, 0)

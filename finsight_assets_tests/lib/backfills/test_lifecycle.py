@@ -1,0 +1,41 @@
+"""A backfill's lifecycle stage, derived from its events, approvals and Dagster's progress."""
+
+from __future__ import annotations
+
+from finsight_assets.lib.backfills import lifecycle
+from finsight_assets.lib.backfills.lifecycle import stage_of
+from finsight_assets.lib.backfills.progress import Progress
+from finsight_assets.lib.backfills.webserver import BackfillState
+from finsight_assets.lib.contract.run_tags import BACKFILL, DRY_RUN
+
+PLANNED = [{"event": "planned"}]
+LAUNCHED = [*PLANNED, {"event": "launched", "backfill_id": "b1"}]
+
+
+def seen(status: str, done: int, failed: int, targeted: int = 4) -> Progress:
+    state = BackfillState(backfill_id="b1", status=status, assets=[], runs=[], tags={})
+    return Progress("m", [state], targeted, done, failed, 0, 0, 1.0, status != "REQUESTED")
+
+
+def test_before_launch_it_waits_for_approval_or_is_planned():
+    assert stage_of(PLANNED, False, BACKFILL, None) == lifecycle.AWAITING_APPROVAL
+    assert stage_of(PLANNED, True, BACKFILL, None) == lifecycle.PLANNED
+
+
+def test_after_launch_dagster_says_how_it_went():
+    assert stage_of(LAUNCHED, True, BACKFILL, seen("REQUESTED", 1, 0)) == lifecycle.RUNNING
+    assert stage_of(LAUNCHED, True, BACKFILL, seen("COMPLETED", 4, 0)) == lifecycle.PUBLISHED
+    assert stage_of(LAUNCHED, True, DRY_RUN, seen("COMPLETED", 4, 0)) == lifecycle.AUDITED
+    partial = seen("COMPLETED_FAILED", 3, 1)
+    assert stage_of(LAUNCHED, True, BACKFILL, partial) == lifecycle.PARTIALLY_FAILED
+    assert stage_of(LAUNCHED, True, BACKFILL, seen("FAILED", 0, 4)) == lifecycle.FAILED
+    assert stage_of(LAUNCHED, True, BACKFILL, None) == lifecycle.LAUNCHED_UNKNOWN
+
+
+def test_a_cancel_in_the_ui_is_a_cancel_not_failures():
+    cancelled_in_ui = seen("CANCELED", 1, 3)
+    assert stage_of(LAUNCHED, True, BACKFILL, cancelled_in_ui) == lifecycle.CANCELLED
+    cancelled_here = [*LAUNCHED, {"event": "cancelled"}]
+    assert stage_of(cancelled_here, True, BACKFILL, seen("COMPLETED", 1, 3)) == lifecycle.CANCELLED
+    rolled_back = [*LAUNCHED, {"event": "rolled_back"}]
+    assert stage_of(rolled_back, True, BACKFILL, seen("COMPLETED", 4, 0)) == lifecycle.ROLLED_BACK
