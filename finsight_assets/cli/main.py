@@ -55,6 +55,16 @@ def _logging(
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_not_ungated_check_notices)
+
+
+def _not_ungated_check_notices(record: logging.LogRecord) -> bool:
+    """Drop Dagster's "blocking asset check emitted no result" notice: checks report per
+    partition (defs/checks.py), and a failed blocking audit fails its step, so nothing
+    downstream runs on it."""
+    message = record.getMessage()
+    return not (message.startswith("Blocking asset check") and "emitted no result" in message)
 
 
 @data_app.command("generate")
