@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -78,40 +79,41 @@ class SnowflakeWarehouseResource(WarehouseResource):
             yield warehouse
 
 
-def _snowflake(lane: str) -> SnowflakeResource:
-    upper = lane.upper()
+def _snowflake_as(**who: Any) -> SnowflakeResource:
+    """A connection to the account's database as `who` (user, authentication, role,
+    warehouse), in the session every FinSight connection has."""
     return SnowflakeResource(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
-        user=dg.EnvVar(f"SNOWFLAKE_{upper}_USER"),
-        # Key-pair authentication (PEM text from the secrets manager): service users have no
-        # passwords.
-        private_key=dg.EnvVar(f"SNOWFLAKE_{upper}_PRIVATE_KEY"),
         database=dg.EnvVar("SNOWFLAKE_DATABASE"),
-        role=dg.EnvVar(f"SNOWFLAKE_{upper}_ROLE"),
-        warehouse=dg.EnvVar(f"SNOWFLAKE_{upper}_WAREHOUSE"),
         timezone=SESSION_PARAMETERS["TIMEZONE"],
         additional_snowflake_connection_args={
             "session_parameters": dict(SESSION_PARAMETERS),
             **CONNECTION_ARGUMENTS,
         },
+        **who,
+    )
+
+
+def _snowflake(lane: str) -> SnowflakeResource:
+    upper = lane.upper()
+    return _snowflake_as(
+        user=dg.EnvVar(f"SNOWFLAKE_{upper}_USER"),
+        # Key-pair authentication (PEM text from the secrets manager): service users have no
+        # passwords.
+        private_key=dg.EnvVar(f"SNOWFLAKE_{upper}_PRIVATE_KEY"),
+        role=dg.EnvVar(f"SNOWFLAKE_{upper}_ROLE"),
+        warehouse=dg.EnvVar(f"SNOWFLAKE_{upper}_WAREHOUSE"),
     )
 
 
 def _operator_snowflake() -> SnowflakeResource:
     """The engineer at the `finsight` command, as their own Snowflake user (SSO by default):
     the session's CURRENT_USER() is who plans, approves and rolls back."""
-    return SnowflakeResource(
-        account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
+    return _snowflake_as(
         user=dg.EnvVar("SNOWFLAKE_OPERATOR_USER"),
         authenticator=dg.EnvVar("SNOWFLAKE_OPERATOR_AUTHENTICATOR"),
-        database=dg.EnvVar("SNOWFLAKE_DATABASE"),
         role=dg.EnvVar("SNOWFLAKE_OPERATOR_ROLE"),
         warehouse=dg.EnvVar("SNOWFLAKE_BACKFILL_WAREHOUSE"),
-        timezone=SESSION_PARAMETERS["TIMEZONE"],
-        additional_snowflake_connection_args={
-            "session_parameters": dict(SESSION_PARAMETERS),
-            **CONNECTION_ARGUMENTS,
-        },
     )
 
 
