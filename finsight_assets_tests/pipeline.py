@@ -29,13 +29,15 @@ def run_pipeline(
     first: date | None = None,
     manifest_id: str | None = None,
     connect: Connect | None = None,
+    hold: bool = False,
 ) -> dict[str, LayerResult]:
     """Materialize silver and gold for `dates` the way the assets do, in dependency order.
 
-    The warehouse is the home's DuckDB file unless `connect` opens another one.
+    The warehouse is the home's DuckDB file unless `connect` opens another one; `hold` runs
+    as a backfill that needs approval.
     """
     mode = BACKFILL if manifest_id else LIVE
-    run = RunInfo(run_id=run_id, mode=mode, clock=CLOCK, manifest_id=manifest_id)
+    run = RunInfo(run_id=run_id, mode=mode, clock=CLOCK, manifest_id=manifest_id, hold=hold)
     lake = LocalLake(home / "lake")
 
     connect = connect or duckdb_connector(home / "warehouse.duckdb")

@@ -19,10 +19,12 @@ from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.backfills.report.files import write_report
 from finsight_assets.lib.backfills.webserver import DagsterApiError, WebserverUnavailable
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.wap.hold import HeldPublish
 from finsight_assets.lib.wap.model import PublishError
 
 app = typer.Typer(
-    help="Backfills: plan, approve, launch, watch, report, roll back.", no_args_is_help=True
+    help="Backfills: plan, launch, watch, approve or reject what they hold, report, roll back.",
+    no_args_is_help=True,
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
@@ -105,29 +107,83 @@ def plan(
 @app.command()
 def approve(
     manifest_id: str,
+    evidence: Annotated[
+        str, typer.Option(help="The evidence digest you reviewed (`status` prints it).")
+    ],
     by: Annotated[
         str | None,
         typer.Option(help="The approver (embedded default; prod takes the session's user)."),
     ] = None,
-    digest: Annotated[
-        str | None, typer.Option(help="The manifest digest you reviewed (`show` prints it).")
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a held backfill's evidence; the last approval it needs publishes it."""
+    backfills = service()
+    try:
+        approval = backfills.approve(manifest_id, by, evidence)
+    except WebserverUnavailable as error:
+        raise fail(error, 3) from error
+    except (ManifestError, PublishError) as error:
+        raise fail(error) from error
+
+    def human() -> None:
+        console.print(
+            f"{manifest_id}: {len(approval.approvals)} of {approval.required} approval(s)"
+        )
+        if approval.published is not None:
+            _say_published(manifest_id, approval.published)
+
+    emit(as_json, approval.to_json(), human)
+    if approval.published is not None and approval.published.refused:
+        raise typer.Exit(1)
+
+
+def _say_published(manifest_id: str, outcome: HeldPublish) -> None:
+    console.print(f"published {len(outcome.published)} held partition version(s)")
+    for (table, d), why in sorted(outcome.refused.items()):
+        console.print(f"refused {table} {d}: {why}", style="red", markup=False)
+    if outcome.refused:
+        console.print(f"recompute them: finsight backfill retry {manifest_id}", markup=False)
+
+
+@app.command()
+def publish(manifest_id: str, as_json: JsonOption = False) -> None:
+    """Publish an approved backfill's held versions (after an interrupted publish)."""
+    backfills = service()
+    try:
+        outcome = backfills.publish_held(manifest_id)
+    except WebserverUnavailable as error:
+        raise fail(error, 3) from error
+    except (ManifestError, PublishError) as error:
+        raise fail(error) from error
+    emit(
+        as_json,
+        {"id": manifest_id, "published": len(outcome.published), "refused": len(outcome.refused)},
+        lambda: _say_published(manifest_id, outcome),
+    )
+    if outcome.refused:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reject(
+    manifest_id: str,
+    reason: Annotated[str, typer.Option(help="Why the evidence is rejected.")],
+    by: Annotated[
+        str | None,
+        typer.Option(help="Who rejects (embedded default; prod takes the session's user)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Approve a manifest's digest (the requester cannot approve; each person counts once)."""
+    """Reject a held backfill: discard what it holds; nothing published changes."""
     backfills = service()
     try:
-        approvals = backfills.approve(manifest_id, by, digest)
-        manifest = backfills.store.get(manifest_id)
+        discarded = backfills.reject(manifest_id, by, reason)
     except ManifestError as error:
         raise fail(error) from error
-    payload = {"id": manifest_id, "approvals": approvals, "required": manifest.approvals_required}
     emit(
         as_json,
-        payload,
-        lambda: console.print(
-            f"{manifest_id}: {len(approvals)} of {manifest.approvals_required} approval(s)"
-        ),
+        {"id": manifest_id, "discarded": discarded},
+        lambda: console.print(f"rejected {manifest_id}: {discarded} held version(s) discarded"),
     )
 
 
@@ -137,7 +193,8 @@ def launch(
     wait: Annotated[bool, typer.Option(help="Watch progress until it ends.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Submit an approved manifest to Dagster as an asset backfill on the backfill lane."""
+    """Submit a manifest to Dagster as an asset backfill on the backfill lane (one that needs
+    approval holds what it computes until approved)."""
     _submit(manifest_id, "launched", Backfills.launch, wait, as_json)
 
 
@@ -216,8 +273,9 @@ def status(manifest_id: str, as_json: JsonOption = False) -> None:
     payload: dict[str, Any] = {
         "manifest": manifest.to_json(),
         "digest": backfills.store.digest(manifest_id),
+        "evidence_digest": backfills.evidence_digest(manifest_id),
         "status": backfills.stage(manifest_id),
-        "approvals": backfills.store.approvals(manifest_id),
+        "approvals": backfills.approvals(manifest_id),
         "events": backfills.store.events(manifest_id),
     }
     progress = None

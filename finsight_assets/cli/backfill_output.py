@@ -15,6 +15,7 @@ from rich.table import Table
 from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.operations import Backfills
 from finsight_assets.lib.backfills.webserver import WebserverUnavailable
+from finsight_assets.lib.contract.lineage import SELF_DEPENDENT
 
 console = Console()
 POLL_SECONDS = 3.0
@@ -41,17 +42,33 @@ def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
     for r in manifest.ranges:
         table.add_row(r.asset, r.start.isoformat(), r.end.isoformat(), str(r.days))
     console.print(table)
+    reach = [
+        r for r in manifest.ranges if r.asset in SELF_DEPENDENT and r.end > manifest.requested_end
+    ]
+    for r in reach:
+        console.print(
+            f"balance roll-forward: {r.asset} is recomputed to {r.end}, "
+            f"{(r.end - manifest.requested_end).days} day(s) past the requested range "
+            "(the report shows the accounts and money it moves)"
+        )
     if manifest.estimate is not None:
         e = manifest.estimate
         console.print(
             f"estimate: {e.raw_rows:,} raw rows, {e.raw_bytes / 1e6:,.1f} MB, ~{e.seconds:,.0f} s, "
             f"{e.vcpu_hours} vCPU-h, ${e.cost_usd} ({e.rows_per_second:,.0f} rows/s, {e.basis})"
         )
-    approvals = backfills.store.approvals(manifest.id)
+    approvals = backfills.approvals(manifest.id)
     console.print(
         f"approvals: {len(approvals)} of {manifest.approvals_required} "
         f"{', '.join(a['by'] for a in approvals)}  status: {backfills.stage(manifest.id)}"
     )
+    evidence = backfills.evidence_digest(manifest.id)
+    if evidence is not None:
+        console.print(
+            f"held for approval; evidence: {evidence}\n"
+            f"  finsight backfill report {manifest.id}   (what changes)\n"
+            f"  finsight backfill approve {manifest.id} --evidence {evidence}"
+        )
 
 
 def watch(backfills: Backfills, manifest_id: str, as_json: bool) -> None:
@@ -98,11 +115,14 @@ def watch(backfills: Backfills, manifest_id: str, as_json: bool) -> None:
             for r in failed
         ],
     }
+    held = backfills.evidence_digest(manifest_id) is not None
+    payload["held_for_approval"] = held
     emit(
         as_json,
         payload,
         lambda: console.print(
-            f"{manifest_id}: {progress.done} partition(s) published, {len(failed)} range(s) failed"
+            f"{manifest_id}: {progress.done} partition(s) "
+            f"{'held for approval' if held else 'published'}, {len(failed)} range(s) failed"
         ),
     )
     if failed or progress.failed:

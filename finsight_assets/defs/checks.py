@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import dagster as dg
 
@@ -24,6 +25,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from finsight_assets.defs.keys import asset_key
 from finsight_assets.lib.contract.tables import TableSpec
+from finsight_assets.lib.wap.audit_schema import CheckRecord
 from finsight_assets.lib.wap.checks import checks_of, verify_declared
 from finsight_assets.lib.wap.model import AuditResult
 
@@ -50,6 +52,32 @@ def _target(record: dg.EventLogRecord) -> AssetCheckEvaluationTargetMaterializat
     )
 
 
+def _evaluation(
+    table: TableSpec,
+    check_name: str,
+    passed: bool,
+    blocking: bool,
+    business_date: date,
+    summary: str,
+    figures: Mapping[str, Any],
+    judged: dg.EventLogRecord | None,
+) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(
+        asset_key=asset_key(table),
+        check_name=check_name,
+        passed=passed,
+        partition=business_date.isoformat(),
+        target_materialization_data=_target(judged) if judged is not None else None,
+        blocking=blocking,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        description=summary,
+        metadata={
+            "summary": summary,
+            "figures": dg.MetadataValue.json(json.loads(json.dumps(figures, default=str))),
+        },
+    )
+
+
 def check_evaluations(
     table: TableSpec,
     results: Sequence[AuditResult],
@@ -63,24 +91,39 @@ def check_evaluations(
         verify_declared(table.qualified_name, results)
     judged = judged or {}
     return [
-        dg.AssetCheckEvaluation(
-            asset_key=asset_key(table),
-            check_name=result.name,
-            passed=result.passed_on(d),
-            partition=d.isoformat(),
-            target_materialization_data=_target(judged[d]) if d in judged else None,
-            blocking=result.blocking,
-            severity=dg.AssetCheckSeverity.ERROR if result.blocking else dg.AssetCheckSeverity.WARN,
-            description=result.summary,
-            metadata={
-                "summary": result.summary,
-                "figures": dg.MetadataValue.json(
-                    json.loads(json.dumps(result.figures_on(d), default=str))
-                ),
-            },
+        _evaluation(
+            table,
+            result.name,
+            result.passed_on(d),
+            result.blocking,
+            d,
+            result.summary,
+            result.figures_on(d),
+            judged.get(d),
         )
         for result in results
         for d in sorted(dates)
+    ]
+
+
+def recorded_evaluations(
+    table: TableSpec, records: Sequence[CheckRecord], judged: dg.EventLogRecord
+) -> list[dg.AssetCheckEvaluation]:
+    """The verdicts recorded in the audit schema for one partition version, judging the
+    materialization that reported it live (a held version published on approval, a version
+    a rollback restored)."""
+    return [
+        _evaluation(
+            table,
+            r.check_name,
+            bool(r.passed),
+            bool(r.blocking),
+            r.business_date,
+            r.detail,
+            json.loads(r.metadata or "{}"),
+            judged,
+        )
+        for r in records
     ]
 
 

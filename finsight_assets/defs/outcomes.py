@@ -103,7 +103,8 @@ def run_and_report(
             _log(context, check_evaluations(table, error.audits.get(table.qualified_name, []), own))
         raise dg.Failure(description=str(error)) from error
     for table in tables:
-        versions = result.versions.get(table.qualified_name, [])
+        held = result.held.get(table.qualified_name, [])
+        versions = result.versions.get(table.qualified_name, []) or held
         beyond = [v for v in versions if v.business_date not in own]
         if result.failed or asset_key(table) not in context.selected_asset_keys:
             # No output: the step fails, or the table was published with a selected one.
@@ -112,14 +113,23 @@ def run_and_report(
             )
         else:
             metadata = _version_metadata(versions, len(own))
-            # Days a balance chain was rolled forward to are in the metadata, not
-            # materializations of those partitions: a batched backfill still runs their runs.
             metadata["rolled_forward_to"] = [v.business_date.isoformat() for v in beyond]
             metadata["mode"] = run.mode
-            metadata["published"] = bool(versions)
+            metadata["published"] = bool(versions) and not held
+            if held:
+                metadata["held_for_approval"] = (
+                    f"not live: held for approval of {run.manifest_id} "
+                    f"(finsight backfill status {run.manifest_id})"
+                )
             if result.skipped:
                 metadata["skipped"] = result.skipped
             yield dg.MaterializeResult(asset_key=asset_key(table), metadata=metadata)
+            if not held:
+                # The later days a balance chain rolled forward to changed too: each is that
+                # partition's latest materialization, with its own rows. (The chain runs its
+                # whole backfill range in one run, so no later run of the backfill targets
+                # them.) Held days are reported when published (`defs/sensors.py`).
+                yield from _partition_materializations(table, beyond)
         audited = sorted((set(own) - set(result.failed)) | set(result.withheld))
         judged = _this_runs_materializations(context, table, audited)
         audits = result.audits.get(table.qualified_name, [])
@@ -134,7 +144,11 @@ def run_and_report(
                 asset=",".join(t.qualified_name for t in tables),
                 partitions=len(own),
                 raw_rows=result.raw_rows,
-                rows_written=sum(v.row_count for vs in result.versions.values() for v in vs),
+                rows_written=sum(
+                    v.row_count
+                    for vs in [*result.versions.values(), *result.held.values()]
+                    for v in vs
+                ),
                 seconds=time.perf_counter() - started,
                 run_started_at=run.clock,
             ),

@@ -6,6 +6,7 @@ from datetime import UTC, date
 
 import dagster as dg
 
+from finsight_assets.defs.backfill_scope import needs_approval
 from finsight_assets.lib.contract.run_tags import (
     BACKFILL,
     BACKFILL_ID_TAG,
@@ -18,6 +19,7 @@ from finsight_assets.lib.contract.run_tags import (
     SIDE_EFFECTS_TAG,
     manifest_id_of,
 )
+from finsight_assets.lib.engines.warehouse import Connect
 from finsight_assets.lib.wap.model import RunInfo
 
 
@@ -43,8 +45,10 @@ def run_mode(tags: dict[str, str]) -> str:
     return BACKFILL if BACKFILL_ID_TAG in tags else LIVE
 
 
-def run_info(context: dg.AssetExecutionContext) -> RunInfo:
-    """The run's identity, with its clock taken from when the run was created (never now())."""
+def run_info(context: dg.AssetExecutionContext, connect: Connect) -> RunInfo:
+    """The run's identity, with its clock taken from when the run was created (never now());
+    a run of a backfill that needs approval holds what it computes (`connect` opens the
+    warehouse holding its manifest)."""
     record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp if record is not None else None
     if created is None:
@@ -55,11 +59,15 @@ def run_info(context: dg.AssetExecutionContext) -> RunInfo:
         manifest_id = manifest_id_of(tags)
     except ValueError as error:
         raise dg.Failure(str(error)) from error
+    mode = run_mode(tags)
     return RunInfo(
         run_id=context.run.run_id,
-        mode=run_mode(tags),
+        mode=mode,
         clock=clock,
         manifest_id=manifest_id,
+        hold=mode == BACKFILL
+        and manifest_id is not None
+        and needs_approval(context, manifest_id, connect),
     )
 
 

@@ -4,11 +4,14 @@ All run by default: nobody has to switch them on in the UI.
 """
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
 
+from finsight_assets.defs.backfill_scope import requested_dates
+from finsight_assets.defs.checks import recorded_evaluations
+from finsight_assets.defs.keys import asset_key
 from finsight_assets.defs.resources.local import LakeResource, WarehouseResource
 from finsight_assets.lib.backfills.late_data import (
     AUTOMATIC_PLANS_PER_INPUT,
@@ -25,9 +28,15 @@ from finsight_assets.lib.backfills.webserver import (
     WebserverUnavailable,
 )
 from finsight_assets.lib.contract.run_tags import MANIFEST_TAG, manifest_id_of, ui_manifest_id
+from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.wap import audit_schema
 
 SENSOR_INTERVAL_SECONDS = 15
+CHANGE_DESCRIPTIONS = {
+    "publish": "held backfill version published on approval",
+    "rollback": "restored by a rollback",
+}
 INPUT_CHANGED = "input changed"
 LAUNCHED_FROM_UI = "launched from the UI"
 
@@ -58,10 +67,8 @@ def _running(context: dg.SensorEvaluationContext) -> Callable[[str], bool]:
     return running
 
 
-def _launch_if_unattended(backfills: Backfills, manifest_id: str, log) -> None:
-    """Launch a sensor's manifest that needs no approval; leave it planned otherwise."""
-    if not backfills.store.is_approved(manifest_id):
-        return
+def _launch(backfills: Backfills, manifest_id: str, log) -> None:
+    """Launch a sensor's manifest (one that needs approval holds what it computes)."""
     try:
         backfill_id = backfills.launch(manifest_id)
         log.info(f"launched {manifest_id} as backfill {backfill_id}")
@@ -71,26 +78,16 @@ def _launch_if_unattended(backfills: Backfills, manifest_id: str, log) -> None:
 
 def _plan_ui_backfill(backfills: Backfills, backfill, manifest_id: str) -> None:
     """The manifest of a backfill launched from the UI, recorded as launched."""
-    requested: dict[str, list[date]] = {}
-    for item in backfill.asset_backfill_data.target_subset.iterate_asset_partitions():
-        if item.partition_key is not None:
-            requested.setdefault(item.asset_key.to_user_string().replace("/", "."), []).append(
-                date.fromisoformat(item.partition_key)
-            )
     backfills.plan(
         reason=LAUNCHED_FROM_UI,
         requested_by=backfill.tags.get("user", "dagster-ui"),
-        requested_dates=requested,
+        requested_dates=requested_dates(backfill),
         source="ui",
         manifest_id=manifest_id,
         dagster_backfill_id=backfill.backfill_id,
     )
     backfills.store.record(
-        manifest_id,
-        "launched",
-        datetime.now(UTC),
-        backfill_id=backfill.backfill_id,
-        note="launched from the UI: approval matrix not applied",
+        manifest_id, "launched", datetime.now(UTC), backfill_id=backfill.backfill_id
     )
 
 
@@ -105,7 +102,7 @@ def build_sensors(settings: Settings) -> list:
         f"deliveries), once they have been quiet for {settings.late_data_quiet_seconds} s "
         "(FINSIGHT_LATE_DATA_QUIET_SECONDS); plans again a day whose backfill ended with the day "
         f"still off its raw input (up to {AUTOMATIC_PLANS_PER_INPUT} times per input); launches "
-        "what needs no approval.",
+        "what it plans (what needs approval is held for it).",
     )
     def raw_input_changes(
         context: dg.SensorEvaluationContext, lake: LakeResource, warehouse: WarehouseResource
@@ -127,7 +124,7 @@ def build_sensors(settings: Settings) -> list:
             launched = backfills.store.launched()
             unlaunched = [m.id for m in manifests if m.source == "sensor" and m.id not in launched]
             for manifest_id in unlaunched:
-                _launch_if_unattended(backfills, manifest_id, context.log)
+                _launch(backfills, manifest_id, context.log)
             if replan.given_up:
                 context.log.warning(
                     f"raw input of {', '.join(map(str, replan.given_up))} changed and was "
@@ -149,7 +146,7 @@ def build_sensors(settings: Settings) -> list:
         except duckdb.IOException:
             return dg.SkipReason(WAREHOUSE_BUSY)
         context.log.info(f"planned {manifest.id} for {replan.plan}")
-        _launch_if_unattended(backfills, manifest.id, context.log)
+        _launch(backfills, manifest.id, context.log)
         return dg.SkipReason(f"planned {manifest.id}")
 
     @dg.sensor(
@@ -206,4 +203,60 @@ def build_sensors(settings: Settings) -> list:
         )
         context.log.warning(f"backfill {manifest_id}: run {context.dagster_run.run_id} failed")
 
-    return [raw_input_changes, backfill_manifests, backfill_run_failures]
+    @dg.sensor(
+        name="published_outside_runs",
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Reports each partition whose published rows changed outside a run (a held "
+        "backfill published on approval, a rollback) as that partition's latest "
+        "materialization, with its own row count and its audits' verdicts.",
+    )
+    def published_outside_runs(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+        after = int(context.cursor or 0)
+        try:
+            with warehouse.connect(lock_attempts=SENSOR_LOCK_ATTEMPTS) as connection:
+                changes, last = audit_schema.unreported_changes(connection, after)
+                records = audit_schema.checks_of_runs(connection, {c.run_id for c in changes})
+        except duckdb.IOException:
+            return dg.SkipReason(WAREHOUSE_BUSY)
+        for change in changes:
+            report_change(context.instance, change, records)
+        context.update_cursor(str(last))
+        return dg.SkipReason(f"reported {len(changes)} change(s)" if changes else "no change")
+
+    return [raw_input_changes, backfill_manifests, backfill_run_failures, published_outside_runs]
+
+
+def report_change(
+    instance: dg.DagsterInstance,
+    change: audit_schema.UnreportedChange,
+    records: list[audit_schema.CheckRecord],
+) -> None:
+    """One partition's change as its latest materialization, then its recorded verdicts
+    judging that materialization."""
+    table = TABLES_BY_NAME[change.table_name]
+    partition = change.business_date.isoformat()
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=asset_key(table),
+            partition=partition,
+            description=CHANGE_DESCRIPTIONS[change.action],
+            metadata={
+                "dagster/row_count": change.row_count,
+                "version_id": change.version_id,
+                "computed_by_run": change.run_id,
+            },
+        )
+    )
+    judged = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key(table), asset_partitions=[partition]), limit=1
+    ).records[0]
+    mine = [
+        r
+        for r in records
+        if r.run_id == change.run_id
+        and r.table_name == change.table_name
+        and r.business_date == change.business_date
+    ]
+    for evaluation in recorded_evaluations(table, mine, judged):
+        instance.report_runless_asset_event(evaluation)

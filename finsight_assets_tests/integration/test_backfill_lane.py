@@ -96,18 +96,31 @@ def test_plan_approve_launch_wait_report_rollback(stack, tmp_path):
     assert manifest["input_versions"][day(2).isoformat()]["transactions"]
     assert manifest["estimate"]["raw_rows"] > 0
 
-    refused = stack.finsight("backfill", "launch", manifest["id"])
-    assert refused.returncode != 0 and "needs 1 approval" in refused.stdout
-    self_approval = stack.finsight("backfill", "approve", manifest["id"], "--by", "ann")
-    assert self_approval.returncode != 0
-    approved = finsight_json(stack, "backfill", "approve", manifest["id"], "--by", "bob")
-    assert [a["by"] for a in approved["approvals"]] == ["bob"]
-
     exports = stack.home / "lake" / "exports"
     for path in exports.glob("*.csv"):
         path.unlink()
+    # It needs an approval: its runs compute and audit, and hold what they would publish.
     launched = stack.finsight("backfill", "launch", manifest["id"], "--wait", timeout=900)
     assert launched.returncode == 0, launched.stdout + launched.stderr
+    assert "held for approval" in launched.stdout
+    assert current_versions(stack.home) == before
+    status = finsight_json(stack, "backfill", "status", manifest["id"])
+    assert status["status"] == "awaiting approval", status["status"]
+    evidence = status["evidence_digest"]
+    report = finsight_json(stack, "backfill", "report", manifest["id"], "--out", str(tmp_path))
+    held_report = (tmp_path / report["markdown"].split("/")[-1]).read_text()
+    assert "held for approval" in held_report and evidence in held_report
+
+    self_approval = stack.finsight(
+        "backfill", "approve", manifest["id"], "--by", "ann", "--evidence", evidence
+    )
+    assert self_approval.returncode != 0
+    approved = finsight_json(
+        stack, "backfill", "approve", manifest["id"], "--by", "bob", "--evidence", evidence
+    )
+    assert [a["by"] for a in approved["approvals"]] == ["bob"]
+    assert approved["published"] > 0 and approved["refused"] == {}
+    assert finsight_json(stack, "backfill", "status", manifest["id"])["status"] == "published"
 
     after = current_versions(stack.home)
     for d in range(2, 9):
@@ -133,10 +146,33 @@ def test_plan_approve_launch_wait_report_rollback(stack, tmp_path):
     assert modes == [("BACKFILL",)]
     # The side-effect guard: a backfill without permission writes no partner file.
     assert list(exports.glob("*.csv")) == []
+    # The UI shows each published day as its latest materialization, with its own rows.
+    published_rows = dict(
+        query(
+            stack.home,
+            "SELECT c.business_date, v.row_count FROM audit.current_versions c JOIN "
+            "audit.partition_versions v USING (version_id) "
+            "WHERE c.table_name = 'silver.transactions'",
+        )
+    )
+    latest = wait_for(
+        lambda: (
+            found := stack.webserver.latest_materializations(
+                ["silver", "transactions"], [day(d).isoformat() for d in range(2, 9)]
+            )
+        )
+        and all("approval" in (m.get("description") or "") for m in found.values())
+        and found,
+        60,
+        "the held publish to show in Dagster",
+    )
+    for d in range(2, 9):
+        assert latest[day(d).isoformat()]["row_count"] == published_rows[day(d)]
 
     report = finsight_json(stack, "backfill", "report", manifest["id"], "--out", str(tmp_path))
     markdown = (tmp_path / report["markdown"].split("/")[-1]).read_text()
     assert manifest["id"] in markdown and "bob" in markdown and "silver.transactions" in markdown
+    assert "held for approval" not in markdown
     assert (tmp_path / report["chart"].split("/")[-1]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     rolled = finsight_json(stack, "backfill", "rollback", manifest["id"])

@@ -57,7 +57,7 @@ def _gold_asset(
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         """One gold table: SQL over the published silver, audited and published."""
-        run = run_info(context)
+        run = run_info(context, warehouse.connect)
 
         def compute() -> LayerResult:
             with warehouse.connect() as connection:

@@ -41,7 +41,7 @@ def _run_silver(
     lake: LakeResource,
     warehouse: WarehouseResource,
 ):
-    run = run_info(context)
+    run = run_info(context, warehouse.connect)
     yield from run_and_report(
         context,
         tables,

@@ -1,4 +1,4 @@
-"""Drift: where the code and raw inputs a manifest was planned and approved on differ from now.
+"""Drift: where the code and raw inputs a manifest was planned on differ from now.
 
 Every manifest is held to it, whatever its source (CLI, sensor, UI) and however many approvals
 it needs: a manifest is the record of what its backfill computes from, so a launch or retry that
@@ -26,7 +26,7 @@ CODE_VERSION, GIT_COMMIT, RAW_INPUT = "code version", "git commit", "raw input"
 
 @dataclass(frozen=True)
 class Drift:
-    """One thing that differs: what it is, which one, its approved value and its value now."""
+    """One thing that differs: what it is, which one, its planned value and its value now."""
 
     what: str
     key: str
@@ -70,7 +70,7 @@ def refuse_drift(ops: Backfills, manifest: Manifest, ranges: Iterable[AssetRange
     found = drift(ops, manifest, days)
     if found:
         raise BackfillError(
-            f"{manifest.id} was approved on other code or inputs than now: "
+            f"{manifest.id} was planned on other code or inputs than now: "
             f"{'; '.join(str(d) for d in found)}. Plan it again on today's code and inputs "
             f"(finsight backfill plan --start {manifest.requested_start} "
             f"--end {manifest.requested_end} ...) and launch the new manifest"

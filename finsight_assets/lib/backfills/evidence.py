@@ -1,5 +1,6 @@
-"""Gather a backfill's evidence: per partition, rows before and after, the diff and every check
-verdict; the runs and their timings; the manifest, approvals and events."""
+"""Gather a backfill's evidence: per partition (published, or held for approval), rows before
+and after, the diff and every check verdict; the runs and their timings; the manifest,
+approvals and events."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from finsight_assets.lib.backfills.report.model import (
 )
 from finsight_assets.lib.contract.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.audit_schema import ManifestVersion
 from finsight_assets.lib.wap.checks import DIFF_AGAINST_PUBLISHED
 
 if TYPE_CHECKING:
@@ -23,8 +25,24 @@ if TYPE_CHECKING:
 
 
 def evidence(ops: Backfills, manifest_id: str) -> BackfillEvidence:
+    """What the backfill published and what it holds for approval, partition by partition."""
     manifest = ops.store.get(manifest_id)
-    versions = ops.published_versions(manifest_id)
+    held = {
+        (h.version.table_name, h.version.business_date, h.version.version_id)
+        for h in ops.held(manifest_id)
+    }
+    versions = ops.published_versions(manifest_id) + [
+        ManifestVersion(
+            h.version.table_name,
+            h.version.business_date,
+            h.version.version_id,
+            h.version.replaced_version_id,
+            h.version.row_count,
+            h.version.run_id,
+            seq=0,
+        )
+        for h in ops.held(manifest_id)
+    ]
     with ops.connect() as warehouse:
         replaced = [v.replaced_version_id for v in versions if v.replaced_version_id]
         counts = audit_schema.row_counts(warehouse, replaced)
@@ -35,6 +53,7 @@ def evidence(ops: Backfills, manifest_id: str) -> BackfillEvidence:
             checks.setdefault(key, []).append(record)
     partitions = []
     for v in versions:
+        is_held = (v.table_name, v.business_date, v.version_id) in held
         found = checks.get((v.table_name, v.business_date, v.run_id), [])
         diff = next(
             (json.loads(c.metadata) for c in found if c.check_name == DIFF_AGAINST_PUBLISHED.name),
@@ -57,15 +76,18 @@ def evidence(ops: Backfills, manifest_id: str) -> BackfillEvidence:
                 version_id=v.version_id,
                 replaced_version_id=v.replaced_version_id,
                 run_id=v.run_id,
-                rolled_back=current.get((v.table_name, v.business_date)) != v.version_id,
+                rolled_back=not is_held
+                and current.get((v.table_name, v.business_date)) != v.version_id,
+                held=is_held,
             )
         )
     return BackfillEvidence(
         manifest=manifest,
-        approvals=ops.store.approvals(manifest_id),
+        approvals=ops.approvals(manifest_id),
         events=ops.store.events(manifest_id),
         partitions=partitions,
         runs=_run_timings(ops, manifest_id),
+        evidence_digest=ops.evidence_digest(manifest_id),
     )
 
 

@@ -61,19 +61,14 @@ REQUESTED = frozenset({LAUNCH.requested, RETRY.requested})
 def launch(ops: Backfills, manifest_id: str) -> str:
     """Submit the manifest as a Dagster asset backfill on the backfill lane, once.
 
-    Refused unless approved, if launched already, and on any drift from what was approved
-    (see drift.py).
+    A backfill the approval matrix asks approval for holds what it computes until approved
+    (`approval.py`). Refused if launched already, and on any drift of code or inputs from what
+    it was planned on (see drift.py).
     """
     manifest = ops.store.get(manifest_id)
     recovered = _recover(ops, manifest_id, LAUNCH)
     if LAUNCH.what in recovered:
         return recovered[LAUNCH.what]
-    if not ops.store.is_approved(manifest_id):
-        given = len(ops.store.approvals(manifest_id))
-        raise BackfillError(
-            f"{manifest_id} needs {manifest.approvals_required} approval(s) and has {given}: "
-            f"finsight backfill approve {manifest_id} --by NAME"
-        )
     if ops.store.backfill_ids(manifest_id):
         raise BackfillError(f"{manifest_id} was launched already; use status, retry or cancel")
     refuse_drift(ops, manifest, manifest.ranges)
@@ -154,11 +149,12 @@ def _submit(
 
 
 def failed_ranges(ops: Backfills, manifest_id: str) -> list[AssetRange]:
-    """The manifest's warehouse partitions that no run of it has published, and, for the
-    balance chain, every day from the earliest unpublished day it is computed from (a
+    """The manifest's warehouse partitions that no run of it has published or holds, and, for
+    the balance chain, every day from the earliest such day it is computed from (a
     roll-forward may have published later days from the old silver)."""
     manifest = ops.store.get(manifest_id)
     published = {(v.table_name, v.business_date) for v in ops.published_versions(manifest_id)}
+    published |= {(h.version.table_name, h.version.business_date) for h in ops.held(manifest_id)}
     missing: dict[str, set[date]] = {}
     for r in manifest.ranges:
         if r.asset in TABLES_BY_NAME:

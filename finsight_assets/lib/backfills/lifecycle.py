@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from finsight_assets.lib.backfills.approval import PUBLISHED_HELD, evidence_digest
+from finsight_assets.lib.backfills.approval import REJECTED as REJECTED_EVENT
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES, Progress, progress
 from finsight_assets.lib.backfills.webserver import WebserverUnavailable
 from finsight_assets.lib.contract.run_tags import DRY_RUN
@@ -14,9 +16,13 @@ from finsight_assets.lib.contract.run_tags import DRY_RUN
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills
 
-AWAITING_APPROVAL = "awaiting approval"
 PLANNED = "planned"
 RUNNING = "running"
+# Its runs ended holding their partitions; the matrix's approvals of that evidence are missing.
+AWAITING_APPROVAL = "awaiting approval"
+# Approved, and still holding: the publish was interrupted or refused to start; `publish` again.
+HELD = "held"
+REJECTED = "rejected"
 PUBLISHED = "published"
 AUDITED = "audited (dry run)"
 PARTIALLY_FAILED = "partially failed"
@@ -30,25 +36,38 @@ CANCELLED_BACKFILL_STATES = frozenset({"CANCELED", "CANCELLED", "CANCELING"})
 
 
 def stage_of(
-    events: Sequence[Mapping[str, Any]], approved: bool, mode: str, seen: Progress | None
+    events: Sequence[Mapping[str, Any]],
+    mode: str,
+    seen: Progress | None,
+    holds: bool = False,
+    approved: bool = False,
 ) -> str:
-    """The lifecycle stage of a manifest from its events, its approvals and (once launched)
-    its progress in Dagster (None: launched, but Dagster did not answer)."""
+    """The lifecycle stage of a manifest from its events, (once launched) its progress in
+    Dagster (None: launched, but Dagster did not answer), whether it holds partitions for
+    approval, and whether the matrix's approvals of what it holds are in."""
     kinds = {e["event"] for e in events}
     if "rolled_back" in kinds:
         return ROLLED_BACK
-    if not any(e.get("backfill_id") for e in events):
-        return PLANNED if approved else AWAITING_APPROVAL
-    if seen is None:
-        return CANCELLED if "cancelled" in kinds else LAUNCHED_UNKNOWN
-    statuses = {b.status for b in seen.backfills}
-    if "cancelled" in kinds or statuses & CANCELLED_BACKFILL_STATES:
-        return CANCELLED
-    if not statuses <= TERMINAL_BACKFILL_STATES:
-        return RUNNING
-    if seen.failed == 0 and seen.done >= seen.targeted:
+    if REJECTED_EVENT in kinds:
+        return REJECTED
+    publishes = [e for e in events if e["event"] == PUBLISHED_HELD]
+    if any(e.get("backfill_id") for e in events):
+        if seen is None:
+            return CANCELLED if "cancelled" in kinds else LAUNCHED_UNKNOWN
+        statuses = {b.status for b in seen.backfills}
+        if "cancelled" in kinds or statuses & CANCELLED_BACKFILL_STATES:
+            return CANCELLED
+        if not statuses <= TERMINAL_BACKFILL_STATES:
+            return RUNNING
+    elif not (holds or publishes):
+        return PLANNED
+    if holds:
+        return HELD if approved else AWAITING_APPROVAL
+    refused = bool(publishes and publishes[-1].get("refused"))
+    computed = seen is None or (seen.failed == 0 and seen.done >= seen.targeted)
+    if computed and not refused:
         return AUDITED if mode == DRY_RUN else PUBLISHED
-    return PARTIALLY_FAILED if seen.done else FAILED
+    return PARTIALLY_FAILED if seen is None or seen.done else FAILED
 
 
 def stage(ops: Backfills, manifest_id: str) -> str:
@@ -61,4 +80,6 @@ def stage(ops: Backfills, manifest_id: str) -> str:
             seen = progress(ops, manifest_id)
         except WebserverUnavailable:
             seen = None
-    return stage_of(events, ops.store.is_approved(manifest_id), manifest.mode, seen)
+    current = evidence_digest(ops, manifest_id)
+    approved = current is not None and ops.store.is_approved(manifest_id, current)
+    return stage_of(events, manifest.mode, seen, holds=current is not None, approved=approved)

@@ -1,9 +1,9 @@
 """Backfills as operations: the `Backfills` of one FinSight home, and how to open it.
 
-Each operation lives in a module of its own (`plan.py`, `launch.py`, `progress.py`,
-`rollback.py`, `evidence.py`); this class holds what they share (the manifest store, the lake,
-the warehouse, the webserver, the clock) and is what the `finsight backfill` command, the
-sensors and the demo call.
+Each operation lives in a module of its own (`plan.py`, `launch.py`, `approval.py`,
+`progress.py`, `rollback.py`, `evidence.py`); this class holds what they share (the manifest
+store, the lake, the warehouse, the webserver, the clock) and is what the `finsight backfill`
+command, the sensors and the demo call.
 """
 
 from __future__ import annotations
@@ -15,7 +15,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from finsight_assets.lib.backfills import evidence, launch, lifecycle, plan, progress, rollback
+from finsight_assets.lib.backfills import (
+    approval,
+    evidence,
+    launch,
+    lifecycle,
+    plan,
+    progress,
+    rollback,
+)
 from finsight_assets.lib.backfills.identity import Identity, NamedIdentity, SessionIdentity
 from finsight_assets.lib.backfills.manifests import AssetRange, Manifest
 from finsight_assets.lib.backfills.planning import Prices, pipeline_config
@@ -27,7 +35,8 @@ from finsight_assets.lib.engines.lake import Lake, LocalLake
 from finsight_assets.lib.engines.warehouse import Connect
 from finsight_assets.lib.settings import REPOSITORY_ROOT, Settings
 from finsight_assets.lib.wap import audit_schema
-from finsight_assets.lib.wap.audit_schema import ManifestVersion
+from finsight_assets.lib.wap.audit_schema import HeldVersion, ManifestVersion
+from finsight_assets.lib.wap.hold import HeldPublish
 
 
 @dataclass
@@ -55,11 +64,29 @@ class Backfills:
         """Scope, estimate and write an immutable manifest; nothing runs yet (see plan.plan)."""
         return plan.plan(self, **request)
 
-    def approve(
-        self, manifest_id: str, by: str | None, digest: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Approve as the acting person (`identity`), optionally naming the digest reviewed."""
-        return self.store.approve(manifest_id, self.identity.who(by), self.clock(), digest)
+    def held(self, manifest_id: str) -> list[HeldVersion]:
+        """The versions the backfill holds for approval."""
+        return approval.held(self, manifest_id)
+
+    def evidence_digest(self, manifest_id: str) -> str | None:
+        """What an approval names: the manifest and the versions it holds (None: none)."""
+        return approval.evidence_digest(self, manifest_id)
+
+    def approvals(self, manifest_id: str) -> list[dict[str, Any]]:
+        """The approvals of the evidence held now."""
+        current = self.evidence_digest(manifest_id)
+        return self.store.approvals(manifest_id, current) if current else []
+
+    def approve(self, manifest_id: str, by: str | None, digest: str) -> approval.Approval:
+        """Approve the held evidence `digest` as the acting person (`identity`); the last
+        approval the matrix asks for publishes it."""
+        return approval.approve(self, manifest_id, by, digest)
+
+    def publish_held(self, manifest_id: str) -> HeldPublish:
+        return approval.publish(self, manifest_id)
+
+    def reject(self, manifest_id: str, by: str | None, reason: str) -> int:
+        return approval.reject(self, manifest_id, by, reason)
 
     def launch(self, manifest_id: str) -> str:
         return launch.launch(self, manifest_id)

@@ -8,7 +8,8 @@ in prod its session says who is acting (`identity.py`).
 
 The store only ever INSERTs and SELECTs (in prod its role is granted nothing else):
 - `backfill_manifests`: a manifest written once, as its canonical JSON with that text's SHA-256;
-- `backfill_approvals`: who approved which digest of a manifest;
+- `backfill_approvals`: who approved which evidence digest of a manifest (what its held
+  versions are, `evidence.evidence_digest`);
 - `backfill_events`: what happened to it later (launches, retries, cancellations, rollbacks,
   failures), in the order recorded.
 A manifest id under which the store holds anything but one row whose digest matches its text,
@@ -171,24 +172,25 @@ class ManifestStore:
         return sorted(manifests, key=lambda m: (m.created_at, m.id))
 
     def approve(
-        self, manifest_id: str, by: str, at: datetime, digest: str | None = None
+        self, manifest_id: str, by: str, at: datetime, digest: str, current: str
     ) -> list[dict[str, Any]]:
-        """Record `by`'s approval of the manifest's digest (`digest`, if given, must be it).
+        """Record `by`'s approval of `digest`, the evidence digest the approver reviewed, which
+        must be `current` (the caller's digest of what is under review now).
 
-        The requester cannot approve, and each person approves once, names compared trimmed
-        and case-insensitively.
+        The requester cannot approve, and each person approves a digest once, names compared
+        trimmed and case-insensitively.
         """
-        manifest, current = self._load(manifest_id)
-        if digest is not None and digest != current:
+        manifest = self.get(manifest_id)
+        if digest != current:
             raise ManifestError(
-                f"{manifest_id} has digest {current}, not {digest}: review it again"
+                f"{manifest_id}'s evidence is {current}, not {digest}: review it again"
             )
         name, key = " ".join(by.split()), person_key(by)
         if not key:
             raise ManifestError("an approval needs the approver's name")
         if key == person_key(manifest.requested_by):
             raise ManifestError(f"{name} requested {manifest_id} and cannot approve it")
-        if any(person_key(a["by"]) == key for a in self.approvals(manifest_id)):
+        if any(person_key(a["by"]) == key for a in self.approvals(manifest_id, current)):
             raise ManifestError(f"{name} has already approved {manifest_id}")
         moment, moment_params = bind(at)
         with self._open() as warehouse:
@@ -198,28 +200,29 @@ class ManifestStore:
                 [manifest_id, current, name, key, *moment_params],
             )
         self.record(manifest_id, "approved", at, by=name, digest=current)
-        return self.approvals(manifest_id)
+        return self.approvals(manifest_id, current)
 
-    def approvals(self, manifest_id: str) -> list[dict[str, Any]]:
-        """The approvals that count: of the manifest's digest, one per person, not the
+    def approvals(self, manifest_id: str, current: str) -> list[dict[str, Any]]:
+        """The approvals that count: of the digest under review, one per person, not the
         requester's, first approval first."""
-        manifest, current = self._load(manifest_id)
+        manifest = self.get(manifest_id)
         with self._open() as warehouse:
             rows = warehouse.fetchall(
-                f"SELECT approver, approver_key, approved_at, digest FROM {APPROVALS} "
-                "WHERE manifest_id = ? ORDER BY approved_at, approver_key",
-                [manifest_id],
+                f"SELECT approver, approver_key, approved_at FROM {APPROVALS} "
+                "WHERE manifest_id = ? AND digest = ? ORDER BY approved_at, approver_key",
+                [manifest_id, current],
             )
         counted: dict[str, dict[str, Any]] = {}
-        for approver, key, approved_at, digest in rows:
-            if digest == current and key != person_key(manifest.requested_by):
+        for approver, key, approved_at in rows:
+            if key != person_key(manifest.requested_by):
                 counted.setdefault(
-                    key, {"by": approver, "at": approved_at.isoformat(), "digest": digest}
+                    key, {"by": approver, "at": approved_at.isoformat(), "digest": current}
                 )
         return list(counted.values())
 
-    def is_approved(self, manifest_id: str) -> bool:
-        return len(self.approvals(manifest_id)) >= self.get(manifest_id).approvals_required
+    def is_approved(self, manifest_id: str, current: str) -> bool:
+        required = self.get(manifest_id).approvals_required
+        return len(self.approvals(manifest_id, current)) >= required
 
     def record(self, manifest_id: str, event: str, at: datetime, **fields: Any) -> None:
         """Append an event to the manifest's history."""

@@ -282,6 +282,28 @@ class DagsterWebserver:
             )
         )
 
+    def latest_materializations(
+        self, asset_path: Sequence[str], partitions: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Per partition, its latest materialization as the UI shows it: run, description,
+        row count."""
+        found = self._execute(
+            documents.LATEST_MATERIALIZATIONS,
+            "assetOrError",
+            "Asset",
+            assetKey={"path": list(asset_path)},
+            partitions=list(partitions),
+        )
+        latest: dict[str, dict[str, Any]] = {}
+        for event in sorted(found["assetMaterializations"], key=lambda e: float(e["timestamp"])):
+            rows = {m["label"]: m.get("intValue") for m in event["metadataEntries"]}
+            latest[event["partition"]] = {
+                "run_id": event["runId"],
+                "description": event["description"],
+                "row_count": rows.get("dagster/row_count"),
+            }
+        return latest
+
     def run(self, run_id: str) -> RunSummary:
         # Status first, then the rest: a run's times fill in only as its status moves on, so a
         # finished status always comes with its end time (the other order could miss it).

@@ -76,3 +76,17 @@ query Backfills($filters: BulkActionsFilter, $cursor: String, $limit: Int) {
   }
 }
 """)
+
+LATEST_MATERIALIZATIONS = gql("""
+query Materializations($assetKey: AssetKeyInput!, $partitions: [String!]) {
+  assetOrError(assetKey: $assetKey) {
+    __typename
+    ... on Asset {
+      assetMaterializations(partitions: $partitions) {
+        partition runId description timestamp
+        metadataEntries { label ... on IntMetadataEntry { intValue } }
+      }
+    }
+  }
+}
+""")

@@ -1,4 +1,8 @@
-"""Gold end to end: SQL in the warehouse from the published silver tables, write-audit-publish."""
+"""Gold end to end: SQL in the warehouse from the published silver tables, write-audit-publish.
+
+A run whose backfill needs approval reads its own held versions (silver, and the balance chain's
+opening day) where it holds them and the published ones elsewhere, and holds what it computes.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers import gold_sql
 from finsight_assets.lib.layers.raw_files import combine_versions
-from finsight_assets.lib.wap import audit_schema, publish
+from finsight_assets.lib.wap import audit_schema, hold, publish
 from finsight_assets.lib.wap.model import LayerResult, PublishError, RunInfo
 
 
@@ -30,15 +34,63 @@ class _Inputs:
     input_versions: dict[date, str]
 
 
+def _readable(
+    warehouse: Warehouse, run: RunInfo, table: contract.TableSpec, dates: Sequence[date]
+) -> dict[date, tuple[str, str]]:
+    """Per date, the (version id, input version) a run reads of a table: its backfill's held
+    version where it holds one, else the published one."""
+    found = {
+        p.business_date: (p.version_id, p.input_version)
+        for p in audit_schema.published_partitions(warehouse, table.qualified_name, dates)
+    }
+    if run.hold and run.manifest_id:
+        wanted = set(dates)
+        for h in audit_schema.held_versions(warehouse, run.manifest_id, table.qualified_name):
+            if h.version.business_date in wanted:
+                found[h.version.business_date] = (h.version.version_id, h.version.input_version)
+    return found
+
+
+def _reads(run: RunInfo, tables: Sequence[contract.TableSpec]) -> tuple[dict[str, str], str, list]:
+    """For a holding run: the relation names gold SQL reads the tables from, and the WITH
+    clause (with its parameters) defining them as the held versions over the published ones."""
+    if not (run.hold and run.manifest_id):
+        return {}, "", []
+    reads: dict[str, str] = {}
+    definitions: list[str] = []
+    params: list[Any] = []
+    for table in tables:
+        held = hold.overlay(run, table)
+        if held is None:
+            continue
+        name = reads[table.qualified_name] = f"held_over_{table.schema}_{table.name}"
+        definitions.append(f"{name} AS ({held[0]})")
+        params.extend(held[1])
+    return reads, "WITH " + ", ".join(definitions) + " ", params
+
+
+def _candidate(
+    run: RunInfo,
+    tables: Sequence[contract.TableSpec],
+    sql_of: Callable[[dict[str, str]], tuple[str, Sequence[Any]]],
+) -> tuple[str, list[Any]]:
+    """The candidate SELECT, reading held versions when the run holds (see `_reads`)."""
+    reads, prefix, params = _reads(run, tables)
+    sql, sql_params = sql_of(reads)
+    if not prefix:
+        return sql, list(sql_params)
+    return f"{prefix}SELECT * FROM ({sql}) AS candidate_rows", [*params, *sql_params]
+
+
 def _silver_inputs(
-    warehouse: Warehouse, sources: Sequence[contract.TableSpec], dates: Sequence[date]
+    warehouse: Warehouse,
+    run: RunInfo,
+    sources: Sequence[contract.TableSpec],
+    dates: Sequence[date],
 ) -> _Inputs:
-    published: dict[str, dict[date, audit_schema.PublishedPartition]] = {}
+    published: dict[str, dict[date, tuple[str, str]]] = {}
     for source in sources:
-        found = {
-            p.business_date: p
-            for p in audit_schema.published_partitions(warehouse, source.qualified_name, dates)
-        }
+        found = _readable(warehouse, run, source, dates)
         missing = [d.isoformat() for d in dates if d not in found]
         if missing:
             raise MissingInput(
@@ -48,11 +100,11 @@ def _silver_inputs(
         published[source.qualified_name] = found
     return _Inputs(
         versions={
-            name: {d: p.version_id for d, p in found.items()} for name, found in published.items()
+            name: {d: version for d, (version, _) in found.items()}
+            for name, found in published.items()
         },
         input_versions={
-            d: combine_versions(*(found[d].input_version for found in published.values()))
-            for d in dates
+            d: combine_versions(*(found[d][1] for found in published.values())) for d in dates
         },
     )
 
@@ -100,6 +152,7 @@ def _publish_gold(
     return LayerResult(
         audits={table.qualified_name: results},
         versions={table.qualified_name: published.versions} if published.versions else {},
+        held={table.qualified_name: published.held} if published.held else {},
         failed=published.withheld,
         withheld=published.withheld,
     )
@@ -115,8 +168,12 @@ def build_daily_customer_summary(
         contract.GOLD_DAILY_CUSTOMER_SUMMARY,
         run,
         code_version,
-        _silver_inputs(warehouse, [contract.SILVER_TRANSACTIONS], dates),
-        gold_sql.daily_customer_summary(dates),
+        _silver_inputs(warehouse, run, [contract.SILVER_TRANSACTIONS], dates),
+        _candidate(
+            run,
+            [contract.SILVER_TRANSACTIONS],
+            lambda reads: gold_sql.daily_customer_summary(dates, reads),
+        ),
     )
 
 
@@ -130,8 +187,14 @@ def build_segment_daily_report(
         contract.GOLD_SEGMENT_DAILY_REPORT,
         run,
         code_version,
-        _silver_inputs(warehouse, [contract.SILVER_TRANSACTIONS, contract.SILVER_CUSTOMERS], dates),
-        gold_sql.segment_daily_report(dates),
+        _silver_inputs(
+            warehouse, run, [contract.SILVER_TRANSACTIONS, contract.SILVER_CUSTOMERS], dates
+        ),
+        _candidate(
+            run,
+            [contract.SILVER_TRANSACTIONS, contract.SILVER_CUSTOMERS],
+            lambda reads: gold_sql.segment_daily_report(dates, reads),
+        ),
     )
 
 
@@ -155,7 +218,10 @@ def build_account_daily_balance(
     previous_day = start - timedelta(days=1)
     predecessor: tuple[date, str | None] | None = None
     if start > first_business_date:
-        previous = audit_schema.current_versions(warehouse, table.qualified_name, [previous_day])
+        previous = {
+            d: version
+            for d, (version, _) in _readable(warehouse, run, table, [previous_day]).items()
+        }
         if previous_day not in previous:
             raise MissingInput(
                 f"{table.qualified_name} is not published for {previous_day}, the opening "
@@ -165,7 +231,7 @@ def build_account_daily_balance(
     latest = audit_schema.latest_published_dates(warehouse).get(table.qualified_name)
     last = max(max(dates), latest) if latest else max(dates)
     chain_dates = [start + timedelta(days=i) for i in range((last - start).days + 1)]
-    silver = _silver_inputs(warehouse, [contract.SILVER_TRANSACTIONS], chain_dates)
+    silver = _silver_inputs(warehouse, run, [contract.SILVER_TRANSACTIONS], chain_dates)
     chain = predecessor[1] if predecessor else "start"
     return _publish_gold(
         warehouse,
@@ -173,7 +239,11 @@ def build_account_daily_balance(
         run,
         code_version,
         silver,
-        gold_sql.account_daily_balance(chain_dates),
+        _candidate(
+            run,
+            [contract.SILVER_TRANSACTIONS, table],
+            lambda reads: gold_sql.account_daily_balance(chain_dates, reads),
+        ),
         predecessor=predecessor,
         rolls_forward=True,
         input_versions={

@@ -3,11 +3,13 @@
 Each function returns a SELECT of a table's business columns for a range of business dates,
 reading the published silver tables (and, for balances, the published previous day), and the
 parameters its `?` placeholders take, in order: the dates are bound, never written into the text.
+`reads` names the relation each table is read from instead (a held backfill reads its own held
+versions over the published ones, `gold.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,6 +17,11 @@ from finsight_assets.lib.contract import tables as contract
 from finsight_assets.lib.engines.warehouse import bind
 
 MONEY = contract.MONEY_SQL
+Reads = Mapping[str, str]
+
+
+def _read(reads: Reads | None, table: contract.TableSpec) -> str:
+    return (reads or {}).get(table.qualified_name, table.qualified_name)
 
 
 def _range(dates: Sequence[date]) -> tuple[str, list[Any]]:
@@ -30,7 +37,9 @@ def _sum_usd_of(event_type: str) -> str:
     )
 
 
-def daily_customer_summary(dates: Sequence[date]) -> tuple[str, list[Any]]:
+def daily_customer_summary(
+    dates: Sequence[date], reads: Reads | None = None
+) -> tuple[str, list[Any]]:
     """One row per customer and day with at least one silver transaction."""
     dates_sql, params = _range(dates)
     sql = f"""
@@ -43,14 +52,16 @@ SELECT business_date,
        {_sum_usd_of("WITHDRAWAL")} AS withdrawal_usd,
        {_sum_usd_of("FEE")} AS fee_usd,
        CAST(SUM(signed_amount_usd) AS {MONEY}) AS net_flow_usd
-FROM silver.transactions
+FROM {_read(reads, contract.SILVER_TRANSACTIONS)}
 WHERE business_date {dates_sql}
 GROUP BY business_date, customer_id
 """
     return sql, params
 
 
-def segment_daily_report(dates: Sequence[date]) -> tuple[str, list[Any]]:
+def segment_daily_report(
+    dates: Sequence[date], reads: Reads | None = None
+) -> tuple[str, list[Any]]:
     """Activity per segment and country; customers missing from the snapshot count as UNKNOWN/ZZ."""
     dates_sql, params = _range(dates)
     sql = f"""
@@ -60,8 +71,8 @@ SELECT t.business_date,
        CAST(COUNT(DISTINCT t.customer_id) AS BIGINT) AS active_customers,
        CAST(COUNT(*) AS BIGINT) AS txn_count,
        CAST(SUM(t.signed_amount_usd) AS {MONEY}) AS net_flow_usd
-FROM silver.transactions AS t
-LEFT JOIN silver.customers AS c
+FROM {_read(reads, contract.SILVER_TRANSACTIONS)} AS t
+LEFT JOIN {_read(reads, contract.SILVER_CUSTOMERS)} AS c
   ON c.business_date = t.business_date AND c.customer_id = t.customer_id
 WHERE t.business_date {dates_sql}
 GROUP BY t.business_date, COALESCE(c.segment, '{contract.UNKNOWN_SEGMENT}'),
@@ -70,7 +81,9 @@ GROUP BY t.business_date, COALESCE(c.segment, '{contract.UNKNOWN_SEGMENT}'),
     return sql, params
 
 
-def account_daily_balance(dates: Sequence[date]) -> tuple[str, list[Any]]:
+def account_daily_balance(
+    dates: Sequence[date], reads: Reads | None = None
+) -> tuple[str, list[Any]]:
     """Closing balance per account and day, from the previous day's published closing balance.
 
     Every account seen before or within the range gets a row on every day from its first
@@ -95,13 +108,13 @@ def account_daily_balance(dates: Sequence[date]) -> tuple[str, list[Any]]:
 WITH calendar AS ({calendar}),
 opening AS (
   SELECT account_id, customer_id, closing_balance_usd
-  FROM gold.account_daily_balance
+  FROM {_read(reads, contract.GOLD_ACCOUNT_DAILY_BALANCE)}
   WHERE business_date = {previous}
 ),
 flows AS (
   SELECT business_date, account_id, MAX(customer_id) AS customer_id,
          SUM(signed_amount_usd) AS net_flow_usd
-  FROM silver.transactions
+  FROM {_read(reads, contract.SILVER_TRANSACTIONS)}
   WHERE business_date {flow_dates}
   GROUP BY business_date, account_id
 ),

@@ -15,6 +15,7 @@ from decimal import Decimal
 import pyarrow.parquet as pq
 
 from finsight_assets.lib.contract import tables as contract
+from finsight_assets.lib.contract.lineage import UPSTREAM
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.spark import SilverEngine
 from finsight_assets.lib.engines.warehouse import Connect, Warehouse, string_literal
@@ -134,7 +135,7 @@ def build_silver_transactions(
             "transactions",
             _TRANSACTION_OUTCOME_COLUMNS,
             silver_spark.TRANSACTION_OUTCOMES,
-            ("transactions", "fx_rates"),
+            raw_tables_of(contract.SILVER_TRANSACTIONS.qualified_name),
         ),
         files=files,
         usd_rates={d: rates[d] for d in files},
@@ -173,7 +174,10 @@ def build_silver_customers(
         code_version,
         engine=engine,
         outcomes=_Outcomes(
-            "customers", _CUSTOMER_OUTCOME_COLUMNS, silver_spark.CUSTOMER_OUTCOMES, ("customers",)
+            "customers",
+            _CUSTOMER_OUTCOME_COLUMNS,
+            silver_spark.CUSTOMER_OUTCOMES,
+            raw_tables_of(contract.SILVER_CUSTOMERS.qualified_name),
         ),
         files=files,
         tables=[(contract.SILVER_CUSTOMERS, "VALID")],
@@ -204,6 +208,22 @@ def input_version(lake: Lake, raw_tables: Sequence[str], business_date: date) ->
     return combined_input_version(
         [data_version(lake.raw_files(table, business_date)) for table in raw_tables]
     )
+
+
+def raw_tables_of(table_name: str) -> tuple[str, ...]:
+    """The raw tables a silver table is computed from, in the order their versions combine
+    (none for a table computed from other tables)."""
+    upstream = UPSTREAM.get(table_name, ())
+    if not all(name.startswith("raw.") for name in upstream):
+        return ()
+    return tuple(name.split(".", 1)[1] for name in upstream)
+
+
+def input_now(lake: Lake, table_name: str, business_date: date) -> str | None:
+    """The input version a silver table's partition would be computed from now (None for a
+    table not computed from raw files)."""
+    raw_tables = raw_tables_of(table_name)
+    return input_version(lake, raw_tables, business_date) if raw_tables else None
 
 
 def _changed_inputs(
@@ -278,6 +298,8 @@ def _stage_load_audit_publish(
                     result.failed.update(published.withheld)
                     for version in published.versions:
                         result.versions.setdefault(version.table_name, []).append(version)
+                    for version in published.held:
+                        result.held.setdefault(version.table_name, []).append(version)
             finally:
                 for staged in staged_all:
                     publish.drop_staged(warehouse, staged)

@@ -4,6 +4,8 @@ partition_versions  one row per published version of a table partition (immutabl
 current_versions    which version of each partition readers see now;
 publish_log         every publish and rollback, in order (a sequence numbers them);
 check_results       every audit's verdict per partition and run;
+held_versions       candidate versions held for approval (what each was computed from, what
+                    it would replace), until published or discarded;
 run_steps           how long each step took for how many rows (what estimates come from).
 
 Nothing else in the code names these tables.
@@ -12,6 +14,7 @@ Nothing else in the code names these tables.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,6 +26,12 @@ from finsight_assets.lib.wap.model import ConcurrentPublish, PartitionVersion
 AUDIT_SCHEMA = "audit"
 PUBLISH_LOG_SEQUENCE = f"{AUDIT_SCHEMA}.publish_log_seq"
 _VERSION_FIELDS = tuple(f.name for f in dataclasses.fields(PartitionVersion))
+HELD_VERSIONS = f"{AUDIT_SCHEMA}.held_versions"
+# A held version: a partition version, the publish unit it belongs to (the tables one step
+# publishes together), and the source partitions it was computed from.
+_HELD_FIELDS = (*_VERSION_FIELDS, "unit", "sources")
+# The publish-log note of a publish that no Dagster step reported (a held publish on approval).
+HELD_PUBLISH_NOTE = "held version published on approval"
 _LOG_COLUMNS = (
     "table_name, business_date, action, version_id, previous_version_id, run_id, logged_at, note"
 )
@@ -55,6 +64,13 @@ def create(warehouse: Warehouse, lock_names: Sequence[str]) -> None:
         "table_name VARCHAR, business_date DATE, run_id VARCHAR, check_name VARCHAR, "
         "passed BOOLEAN, blocking BOOLEAN, detail VARCHAR, checked_at TIMESTAMP WITH TIME ZONE, "
         "metadata VARCHAR)"
+    )
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {HELD_VERSIONS} ("
+        "version_id VARCHAR, table_name VARCHAR, business_date DATE, run_id VARCHAR, "
+        "code_version VARCHAR, input_version VARCHAR, mode VARCHAR, row_count BIGINT, "
+        "checksum VARCHAR, published_at TIMESTAMP WITH TIME ZONE, replaced_version_id VARCHAR, "
+        "predecessor_version_id VARCHAR, manifest_id VARCHAR, unit VARCHAR, sources VARCHAR)"
     )
     warehouse.execute(
         f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.publish_locks ("
@@ -255,6 +271,111 @@ def log_changes(
         f"SELECT {seq}, {_LOG_COLUMNS} FROM (VALUES {rows}) AS logged ({_LOG_COLUMNS})",
         params,
     )
+
+
+# -- held versions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeldVersion:
+    """A candidate version held for approval: `version.replaced_version_id` is the version it
+    was computed against (it publishes only over that one), `version.published_at` when it
+    was held; `sources` maps each source table to the version of the same day it was read."""
+
+    version: PartitionVersion
+    unit: str
+    sources: Mapping[str, str]
+
+
+def record_held(warehouse: Warehouse, held: Sequence[HeldVersion]) -> None:
+    rows, params = bound_rows(
+        [
+            *(getattr(h.version, f) for f in _VERSION_FIELDS),
+            h.unit,
+            json.dumps(dict(h.sources), sort_keys=True),
+        ]
+        for h in held
+    )
+    warehouse.execute(
+        f"INSERT INTO {HELD_VERSIONS} ({', '.join(_HELD_FIELDS)}) VALUES {rows}", params
+    )
+
+
+def held_versions(
+    warehouse: Warehouse, manifest_id: str, table_name: str | None = None
+) -> list[HeldVersion]:
+    """The versions a manifest holds (of one table), by table and date."""
+    where, params = "manifest_id = ?", [manifest_id]
+    if table_name is not None:
+        where, params = f"{where} AND table_name = ?", [*params, table_name]
+    rows = warehouse.fetchall(
+        f"SELECT {', '.join(_HELD_FIELDS)} FROM {HELD_VERSIONS} WHERE {where} "
+        "ORDER BY table_name, business_date",
+        params,
+    )
+    n = len(_VERSION_FIELDS)
+    return [HeldVersion(PartitionVersion(*row[:n]), row[n], json.loads(row[n + 1])) for row in rows]
+
+
+def forget_held(warehouse: Warehouse, version_ids: Sequence[str]) -> None:
+    if version_ids:
+        listed, params = bound(sorted(version_ids))
+        warehouse.execute(f"DELETE FROM {HELD_VERSIONS} WHERE version_id IN ({listed})", params)
+
+
+def held_overlay(
+    table_name: str, held_table: str, columns: Sequence[str], manifest_id: str
+) -> tuple[str, list[Any]]:
+    """A SELECT of the table as the manifest's held versions would leave it: the held rows
+    where it holds a partition, the published rows elsewhere."""
+    names = ", ".join(columns)
+    held = f"SELECT {{column}} FROM {HELD_VERSIONS} WHERE table_name = ? AND manifest_id = ?"
+    sql = (
+        f"SELECT {names} FROM {table_name} WHERE business_date NOT IN "
+        f"({held.format(column='business_date')}) "
+        f"UNION ALL SELECT {names} FROM {held_table} WHERE _version_id IN "
+        f"({held.format(column='version_id')})"
+    )
+    return sql, [table_name, manifest_id, table_name, manifest_id]
+
+
+@dataclass(frozen=True)
+class UnreportedChange:
+    """A change of published rows that no Dagster step reported: a held version published on
+    approval, or a rollback. `seq` orders the publish log; `run_id` computed the version."""
+
+    seq: int
+    table_name: str
+    business_date: date
+    action: str
+    version_id: str
+    row_count: int
+    run_id: str
+
+
+def unreported_changes(
+    warehouse: Warehouse, after_seq: int, limit: int = 500
+) -> tuple[list[UnreportedChange], int]:
+    """The held publishes and rollbacks logged after `after_seq` whose version is still the
+    current one (a later publish reported itself), and the last sequence number looked at."""
+    rows = warehouse.fetchall(
+        "SELECT l.seq, l.table_name, l.business_date, l.action, l.version_id, v.row_count, "
+        "v.run_id, c.version_id "
+        f"FROM {AUDIT_SCHEMA}.publish_log AS l "
+        f"LEFT JOIN {AUDIT_SCHEMA}.partition_versions AS v ON v.version_id = l.version_id "
+        f"LEFT JOIN {AUDIT_SCHEMA}.current_versions AS c "
+        "ON c.table_name = l.table_name AND c.business_date = l.business_date "
+        "WHERE l.seq > ? AND (l.action = 'rollback' OR l.note = ?) ORDER BY l.seq "
+        f"LIMIT {int(limit)}",
+        [after_seq, HELD_PUBLISH_NOTE],
+    )
+    last = max((int(row[0]) for row in rows), default=after_seq)
+    changes = [
+        UnreportedChange(int(seq), table, d, action, version, int(count), run_id)
+        for seq, table, d, action, version, count, run_id, current in rows
+        if version is not None and version == current
+    ]
+    return changes, last
 
 
 # -- what one backfill published --------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Where the protocol keeps things in the warehouse: the published tables, their history twins
-(replaced versions, for rollback), staging (candidates no reader looks at) and the audit schema."""
+(replaced versions, for rollback), their held twins (audited candidates awaiting approval),
+staging (candidates no reader looks at) and the audit schema."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from finsight_assets.lib.wap import audit_schema
 
 STAGING_SCHEMA = "staging"
 HISTORY_SCHEMA = "history"
+HELD_SCHEMA = "held"
 
 
 def table_ddl(table: TableSpec, qualified_name: str | None = None) -> str:
@@ -22,6 +24,10 @@ def history_table(table: TableSpec) -> str:
     return f"{HISTORY_SCHEMA}.{table.schema}__{table.name}"
 
 
+def held_table(table: TableSpec) -> str:
+    return f"{HELD_SCHEMA}.{table.schema}__{table.name}"
+
+
 def staging_table(name: str, run_id: str) -> str:
     """A run's own staging table: `name` plus the run id's first alphanumerics."""
     suffix = "".join(ch for ch in run_id if ch.isalnum())[:12] or "adhoc"
@@ -29,10 +35,11 @@ def staging_table(name: str, run_id: str) -> str:
 
 
 def ensure_schema(warehouse: Warehouse) -> None:
-    """Create the silver, gold, staging, history and audit schemas and tables if missing."""
-    for schema in ("silver", "gold", STAGING_SCHEMA, HISTORY_SCHEMA):
+    """Create the silver, gold, staging, history, held and audit schemas and tables if missing."""
+    for schema in ("silver", "gold", STAGING_SCHEMA, HISTORY_SCHEMA, HELD_SCHEMA):
         warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in TABLES:
         warehouse.execute(table_ddl(table))
         warehouse.execute(table_ddl(table, history_table(table)))
+        warehouse.execute(table_ddl(table, held_table(table)))
     audit_schema.create(warehouse, [table.qualified_name for table in TABLES])

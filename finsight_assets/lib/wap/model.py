@@ -46,6 +46,8 @@ class RunInfo:
     mode: str
     clock: datetime
     manifest_id: str | None = None
+    # The run's backfill needs approval: what it would publish is held (`hold.py`).
+    hold: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -123,6 +125,8 @@ class Published:
     versions: list[PartitionVersion] = field(default_factory=list)
     # Date -> which blocking audits failed on it; those dates' current versions are unchanged.
     withheld: dict[date, str] = field(default_factory=dict)
+    # What a run whose backfill needs approval held instead of publishing.
+    held: list[PartitionVersion] = field(default_factory=list)
 
 
 @dataclass
@@ -131,6 +135,8 @@ class LayerResult:
 
     audits: dict[str, list[AuditResult]] = field(default_factory=dict)
     versions: dict[str, list[PartitionVersion]] = field(default_factory=dict)
+    # Per table, the versions held for approval instead of published.
+    held: dict[str, list[PartitionVersion]] = field(default_factory=dict)
     # Every date not published, with why.
     failed: dict[date, str] = field(default_factory=dict)
     # Those of them audited and held back by a blocking audit (their verdicts are reported).

@@ -24,13 +24,13 @@ from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import (
     Warehouse,
     bind,
-    bound,
     bound_rows,
 )
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.checks import Check, checks_of, run_check
 from finsight_assets.lib.wap.guards import check_chain, check_sources, locked_transaction
-from finsight_assets.lib.wap.layout import history_table, staging_table
+from finsight_assets.lib.wap.hold import hold
+from finsight_assets.lib.wap.layout import staging_table
 from finsight_assets.lib.wap.model import (
     AuditFailed,
     AuditInputs,
@@ -40,6 +40,7 @@ from finsight_assets.lib.wap.model import (
     RunInfo,
     StagedPartitions,
 )
+from finsight_assets.lib.wap.replace import partition_stats, replace_partitions
 
 logger = logging.getLogger(__name__)
 
@@ -134,21 +135,9 @@ def audit(
     return results
 
 
-def _partition_stats(warehouse: Warehouse, staged: StagedPartitions) -> dict[date, tuple[int, str]]:
-    row_hash = warehouse.row_hash_sql(staged.table.business_columns)
-    rows = warehouse.fetchall(
-        f"SELECT business_date, COUNT(*), SUM({row_hash}) FROM {staged.staging_table} "
-        "GROUP BY business_date"
-    )
-    stats = {d: (0, "0:0") for d in staged.dates}
-    for business_date, count, total in rows:
-        stats[business_date] = (int(count), f"{int(count)}:{int(total) % (1 << 64):016x}")
-    return stats
-
-
 def publish(warehouse: Warehouse, *staged_tables: StagedPartitions) -> list[PartitionVersion]:
     """Swap the staged partitions of one or more tables in, in one transaction; record versions."""
-    stats = {id(staged): _partition_stats(warehouse, staged) for staged in staged_tables}
+    stats = {id(staged): partition_stats(warehouse, staged) for staged in staged_tables}
     versions: list[PartitionVersion] = []
     names = [staged.table.qualified_name for staged in staged_tables]
     sources = [source for staged in staged_tables for source in staged.sources]
@@ -167,22 +156,10 @@ def _swap(
     warehouse: Warehouse, staged: StagedPartitions, stats: Mapping[date, tuple[int, str]]
 ) -> list[PartitionVersion]:
     """Inside the caller's transaction: keep the replaced rows, swap, record the versions."""
-    table = staged.table
-    name = table.qualified_name
-    dates, date_params = bound(staged.dates)
-    columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
+    name = staged.table.qualified_name
     check_chain(warehouse, staged)
     check_sources(warehouse, staged)
     replaced = audit_schema.current_versions(warehouse, name, staged.dates)
-    warehouse.execute(
-        f"INSERT INTO {history_table(table)} ({columns}) SELECT {columns} FROM {name} "
-        f"WHERE business_date IN ({dates})",
-        date_params,
-    )
-    warehouse.execute(f"DELETE FROM {name} WHERE business_date IN ({dates})", date_params)
-    warehouse.execute(
-        f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {staged.staging_table}"
-    )
     versions = [
         PartitionVersion(
             version_id=staged.version_ids[d],
@@ -201,21 +178,8 @@ def _swap(
         )
         for d in staged.dates
     ]
-    audit_schema.record_versions(warehouse, versions)
-    audit_schema.swap_current(
-        warehouse,
-        name,
-        expected={d: replaced.get(d) for d in staged.dates},
-        new={v.business_date: v.version_id for v in versions},
-    )
-    audit_schema.log_changes(
-        warehouse,
-        name,
-        "publish",
-        {v.business_date: (v.version_id, v.replaced_version_id) for v in versions},
-        staged.run.run_id,
-        staged.run.clock,
-        note="",
+    replace_partitions(
+        warehouse, staged.table, versions, (f"SELECT {{columns}} FROM {staged.staging_table}", [])
     )
     return versions
 
@@ -291,7 +255,8 @@ def publish_audited(
 
     Nothing is published (AuditFailed) when every date failed, or when a failing table is a
     chain (each day opens at the previous close: publishing days around a failed one would
-    break it). A dry run publishes nothing.
+    break it). A dry run publishes nothing; a run whose backfill needs approval holds what
+    would be published (`hold.py`).
     """
     dates = sorted({d for staged in staged_tables for d in staged.dates})
     blocked = blocked_dates(audits, dates)
@@ -305,4 +270,7 @@ def publish_audited(
     if any(staged.run.mode == DRY_RUN for staged in staged_tables):
         logger.info("dry run: %s audited, not published", ", ".join(audits))
         return Published([], blocked)
+    if staged_tables[0].run.hold:
+        stats = {id(staged): partition_stats(warehouse, staged) for staged in staged_tables}
+        return Published([], blocked, held=hold(warehouse, stats, *staged_tables))
     return Published(publish(warehouse, *staged_tables), blocked)

@@ -21,6 +21,7 @@ from finsight_assets.lib.backfills.webserver import WebserverUnavailable
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.settings import Settings
 from finsight_assets_tests.fakesnowflake import fake_snowflake
+from finsight_assets_tests.held import hold_customers
 
 FIRST = date(2025, 3, 1)
 UNREACHABLE_WEBSERVER = "http://127.0.0.1:9"
@@ -35,15 +36,20 @@ def act(backfills: Backfills, action: str, argument: str | None) -> object:
             end=date.fromisoformat(argument or "2025-03-08"),
         )
         return {"id": manifest.id, "requested_by": manifest.requested_by}
+    if action == "hold":
+        held = hold_customers(backfills.connect, backfills.lake, argument or "", FIRST, "C1", "C2")
+        return {"held": [v.version_id for v in held]}
     if action == "approve":
-        return backfills.approve(argument or "", None)
+        manifest_id, digest = (argument or "").split(" ", 1)
+        return backfills.approve(manifest_id, None, digest).to_json()
     if action == "approve-as":
-        manifest_id, name = (argument or "").split(":", 1)
-        return backfills.approve(manifest_id, name)
+        manifest_id, name, digest = (argument or "").split(" ", 2)
+        return backfills.approve(manifest_id, name, digest).to_json()
     if action == "status":
         return {
-            "approved": backfills.store.is_approved(argument or ""),
-            "approvals": [a["by"] for a in backfills.store.approvals(argument or "")],
+            "stage": backfills.stage(argument or ""),
+            "digest": backfills.evidence_digest(argument or ""),
+            "approvals": [a["by"] for a in backfills.approvals(argument or "")],
         }
     if action == "launch":
         return backfills.launch(argument or "")

@@ -8,10 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.backfills import lifecycle
 from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError, approvals_required
 from finsight_assets.lib.backfills.operations import open_backfills
 from finsight_assets.lib.contract import code_versions
 from finsight_assets.lib.settings import Settings
+from finsight_assets_tests.held import hold_customers
 from finsight_assets_tests.pipeline import query, run_pipeline
 
 FIRST = date(2025, 3, 1)
@@ -55,23 +57,58 @@ def test_a_plan_scopes_downstream_and_rolls_the_balance_forward(loaded):
     assert loaded.store.get(manifest.id) == manifest
 
 
-def test_approvals_and_launch_refusals(loaded):
+def test_approval_is_of_the_held_evidence_and_publishes_it(loaded):
     manifest = loaded.plan(
         reason="fix",
         requested_by="ann",
-        start=day(0),
-        end=day(3),
         requested_dates={"silver.customers": [day(i) for i in range(8)]},
     )
     assert manifest.approvals_required == 1
-    with pytest.raises(BackfillError, match="needs 1 approval"):
-        loaded.launch(manifest.id)
+    with pytest.raises(ManifestError, match="holds nothing to approve"):
+        loaded.approve(manifest.id, "bob", "sha256:x")
+    hold_customers(loaded.connect, loaded.lake, manifest.id, day(1), "C1")
+    first = loaded.evidence_digest(manifest.id)
+    assert loaded.stage(manifest.id) == lifecycle.AWAITING_APPROVAL
     with pytest.raises(ManifestError, match="cannot approve"):
-        loaded.approve(manifest.id, "ann")
-    loaded.approve(manifest.id, "bob")
-    with pytest.raises(ManifestError, match="already approved"):
-        loaded.approve(manifest.id, "bob")
-    assert loaded.store.is_approved(manifest.id)
+        loaded.approve(manifest.id, "ann", first)
+    # A retry that holds anew changes the evidence: an approval of the old one is refused.
+    hold_customers(loaded.connect, loaded.lake, manifest.id, day(1), "C1", "C2")
+    with pytest.raises(ManifestError, match="review it again"):
+        loaded.approve(manifest.id, "bob", first)
+    approval = loaded.approve(manifest.id, "bob", loaded.evidence_digest(manifest.id))
+    assert approval.published is not None and not approval.published.refused
+    assert [v.table_name for v in approval.published.published] == ["silver.customers"]
+    assert loaded.stage(manifest.id) == lifecycle.PUBLISHED
+    with loaded.connect() as warehouse:
+        rows = warehouse.fetchall(
+            "SELECT customer_id FROM silver.customers WHERE business_date = ? ORDER BY 1",
+            [day(1)],
+        )
+    assert rows == [("C1",), ("C2",)]
+    assert loaded.evidence_digest(manifest.id) is None
+
+
+def test_rejecting_discards_what_is_held(loaded):
+    manifest = loaded.plan(
+        reason="fix",
+        requested_by="ann",
+        requested_dates={"silver.customers": [day(i) for i in range(8)]},
+    )
+    with loaded.connect() as warehouse:
+        before = warehouse.fetchall("SELECT * FROM silver.customers ORDER BY ALL")
+    hold_customers(loaded.connect, loaded.lake, manifest.id, day(1), "C9")
+    assert loaded.reject(manifest.id, "bob", "wrong FX file") == 1
+    assert loaded.stage(manifest.id) == lifecycle.REJECTED
+    assert loaded.held(manifest.id) == []
+    with loaded.connect() as warehouse:
+        assert warehouse.fetchall("SELECT * FROM silver.customers ORDER BY ALL") == before
+
+
+def test_a_backfill_under_the_threshold_needs_no_approval(loaded):
+    manifest = loaded.plan(reason="fix", requested_by="ann", start=day(0), end=day(2))
+    assert manifest.approvals_required == 0
+    with pytest.raises(ManifestError, match="needs no approval"):
+        loaded.approve(manifest.id, "bob", "sha256:x")
 
 
 def test_stale_code_scopes_exactly_what_an_older_version_wrote(loaded, monkeypatch):

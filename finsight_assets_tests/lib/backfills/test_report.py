@@ -466,3 +466,23 @@ def test_a_planned_manifest_shows_its_estimated_rows_and_seconds(home: Path):
     assert f"| raw rows | {planned.raw_rows:,} | — |" in estimate
     assert f"| wall seconds | {seconds} | — |" in estimate
     assert f"| cost_usd | {planned.cost_usd} | — |" in estimate
+
+
+def test_a_held_backfill_says_so_and_how_far_its_balance_chain_reaches():
+    base = realistic()
+    balance = [
+        replace(p, held=True, total_change={"closing_balance_usd": f"{p.business_date.day}.05"})
+        for p in base.partitions
+        if p.table == "gold.account_daily_balance"
+    ]
+    held = replace(base, partitions=balance, evidence_digest="sha256:" + "ab" * 32)
+    markdown = render_markdown(held, None)
+    assert f"held for approval, not live; evidence `sha256:{'ab' * 32}`" in markdown
+    assert f"finsight backfill approve {MANIFEST.id} --evidence sha256:" in markdown
+    reach = section(markdown, "Balance roll-forward")
+    # Requested up to 2025-03-07; the chain was recomputed to 2025-03-09.
+    assert "**Days past 2025-03-07:** 2 (2025-03-08 → 2025-03-09)" in reach
+    assert "**Account rows changed:** 311 (at most 156 in a day)" in reach
+    assert "17.10 USD summed over those days (last day: 9.05 USD)" in reach
+    assert row_for(markdown, "gold.account_daily_balance", date(2025, 3, 9)).count("(held)") == 1
+    assert "held for approval" not in render_markdown(base, None)

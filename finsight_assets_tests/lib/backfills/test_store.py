@@ -22,6 +22,8 @@ from finsight_assets_tests.fakesnowflake import fake_snowflake
 from finsight_assets_tests.lib.backfills.test_report import MANIFEST
 
 AT = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+# What an approver reviewed: the digest of a backfill's held evidence (`approval.py`).
+EVIDENCE = "sha256:" + "e" * 64
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ def test_a_forged_copy_under_the_same_id_is_refused(store, connect):
     with pytest.raises(ManifestError, match="holds 2 manifests"):
         store.get(MANIFEST.id)
     with pytest.raises(ManifestError, match="holds 2 manifests"):
-        store.approve(MANIFEST.id, "bob", AT)
+        store.approve(MANIFEST.id, "bob", AT, EVIDENCE, EVIDENCE)
 
 
 def test_a_text_that_is_not_the_manifest_it_claims_is_refused(connect):
@@ -93,32 +95,34 @@ def test_people_are_compared_trimmed_and_case_insensitively(store):
     # MANIFEST needs two approvals and was requested by dana.ops.
     for requester in ("dana.ops", " DANA.OPS ", "Dana.Ops"):
         with pytest.raises(ManifestError, match="cannot approve"):
-            store.approve(MANIFEST.id, requester, AT)
-    store.approve(MANIFEST.id, "bob", AT)
+            store.approve(MANIFEST.id, requester, AT, EVIDENCE, EVIDENCE)
+    store.approve(MANIFEST.id, "bob", AT, EVIDENCE, EVIDENCE)
     for again in ("BOB", " bob", "Bob "):
         with pytest.raises(ManifestError, match="already approved"):
-            store.approve(MANIFEST.id, again, AT)
-    assert not store.is_approved(MANIFEST.id)
-    approvals = store.approve(MANIFEST.id, " Carol  Smith ", AT + timedelta(minutes=1))
+            store.approve(MANIFEST.id, again, AT, EVIDENCE, EVIDENCE)
+    assert not store.is_approved(MANIFEST.id, EVIDENCE)
+    later = AT + timedelta(minutes=1)
+    approvals = store.approve(MANIFEST.id, " Carol  Smith ", later, EVIDENCE, EVIDENCE)
     assert [a["by"] for a in approvals] == ["bob", "Carol Smith"]
-    assert {a["digest"] for a in approvals} == {store.digest(MANIFEST.id)}
-    assert store.is_approved(MANIFEST.id)
+    assert {a["digest"] for a in approvals} == {EVIDENCE}
+    assert store.is_approved(MANIFEST.id, EVIDENCE)
     assert [e["event"] for e in store.events(MANIFEST.id)] == ["approved", "approved"]
 
 
-def test_an_approval_names_the_digest_reviewed(store, connect):
+def test_an_approval_names_the_evidence_reviewed(store, connect):
     with pytest.raises(ManifestError, match="review it again"):
-        store.approve(MANIFEST.id, "bob", AT, digest="sha256:0000")
-    store.approve(MANIFEST.id, "bob", AT, digest=store.digest(MANIFEST.id))
+        store.approve(MANIFEST.id, "bob", AT, "sha256:0000", EVIDENCE)
+    store.approve(MANIFEST.id, "bob", AT, EVIDENCE, EVIDENCE)
     with connect() as warehouse:
         warehouse.execute(
             f"INSERT INTO {APPROVALS} (manifest_id, digest, approver, approver_key, approved_at) "
             "VALUES (?, ?, ?, ?, CAST(? AS TIMESTAMP WITH TIME ZONE))",
-            [MANIFEST.id, "sha256:of-another-text", "carol", "carol", AT.isoformat()],
+            [MANIFEST.id, "sha256:of-other-evidence", "carol", "carol", AT.isoformat()],
         )
-    # An approval of another text does not count.
-    assert [a["by"] for a in store.approvals(MANIFEST.id)] == ["bob"]
-    assert not store.is_approved(MANIFEST.id)
+    # An approval of other evidence (what was held before a retry, say) does not count.
+    assert [a["by"] for a in store.approvals(MANIFEST.id, EVIDENCE)] == ["bob"]
+    assert not store.is_approved(MANIFEST.id, EVIDENCE)
+    assert [a["by"] for a in store.approvals(MANIFEST.id, "sha256:of-other-evidence")] == ["carol"]
 
 
 def test_events_keep_their_order_and_fields_verbatim(store):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from decimal import Decimal
 from typing import Any
 
 from finsight_assets.lib.backfills.manifests import Estimate, Manifest
@@ -31,7 +32,10 @@ from finsight_assets.lib.backfills.report.model import (
     PartitionEvidence,
     RunTiming,
 )
+from finsight_assets.lib.contract.lineage import SELF_DEPENDENT
 
+# The money a balance roll-forward moves.
+BALANCE_COLUMN = "closing_balance_usd"
 # Estimate fields set against an actual in their own row; the others follow, by name.
 _ESTIMATE_AGAINST_ACTUALS = ("partitions", "raw_rows", "seconds")
 _ESTIMATE_DETAILS = sorted(
@@ -64,6 +68,14 @@ def _summary_section(evidence: BackfillEvidence) -> list[str]:
         f"- **Approvals:** {_approvals_line(manifest, evidence.approvals)}",
         f"- **Git commit:** `{one_line(manifest.git_commit)}`",
     ]
+    if evidence.evidence_digest:
+        held = sum(1 for p in evidence.partitions if p.held)
+        lines[2:2] = [
+            f"- **Status:** {held:,} partition version(s) held for approval, not live; "
+            f"evidence `{evidence.evidence_digest}`",
+            f"- **To approve:** `finsight backfill approve {one_line(manifest.id)} "
+            f"--evidence {evidence.evidence_digest}`",
+        ]
     code_versions = manifest.code_versions
     if not code_versions:
         return [*lines, f"- **Code versions:** {NONE}"]
@@ -101,9 +113,10 @@ def _run_seconds(runs: Sequence[RunTiming]) -> float | None:
 
 
 def _actual_partitions(partitions: Sequence[PartitionEvidence]) -> str:
-    published = sum(1 for p in partitions if p.version_id is not None)
+    held = sum(1 for p in partitions if p.held)
+    published = sum(1 for p in partitions if p.version_id is not None and not p.held)
     rolled_back = sum(1 for p in partitions if p.rolled_back)
-    detail = f"{published:,} published"
+    detail = f"{published:,} published" + (f", {held:,} held for approval" if held else "")
     if rolled_back:
         detail += f", {rolled_back:,} rolled back"
     return f"{len(partitions):,} ({detail})"
@@ -133,6 +146,29 @@ def _estimate_section(evidence: BackfillEvidence) -> list[str]:
     if estimate is not None:
         table.extend((name, number(getattr(estimate, name)), NONE) for name in _ESTIMATE_DETAILS)
     return ["## Estimate vs actual", "", *markdown_table(("metric", "estimate", "actual"), table)]
+
+
+def _roll_forward_section(evidence: BackfillEvidence) -> list[str]:
+    """How far the balance chain reached past the requested days: days, account rows and the
+    closing balances they moved (every later day opens at the changed close)."""
+    end = evidence.manifest.requested_end
+    beyond = sorted(
+        (p for p in evidence.partitions if p.table in SELF_DEPENDENT and p.business_date > end),
+        key=lambda p: p.business_date,
+    )
+    lines = ["## Balance roll-forward", ""]
+    if not beyond:
+        return [*lines, "_No day past the requested range changes._"]
+    accounts = [(p.added or 0) + (p.removed or 0) + (p.changed or 0) for p in beyond]
+    moved = [Decimal(p.total_change.get(BALANCE_COLUMN, "0")) for p in beyond]
+    return [
+        *lines,
+        f"- **Days past {end.isoformat()}:** {len(beyond):,} "
+        f"({beyond[0].business_date.isoformat()} → {beyond[-1].business_date.isoformat()})",
+        f"- **Account rows changed:** {sum(accounts):,} (at most {max(accounts):,} in a day)",
+        f"- **Closing balances moved:** {sum(moved)} USD summed over those days "
+        f"(last day: {moved[-1]} USD)",
+    ]
 
 
 # --- partitions, checks, runs, events -----------------------------------------------------------
@@ -176,7 +212,7 @@ def _partition_row(p: PartitionEvidence) -> tuple[str, ...]:
         count(p.changed),
         _total_change_cell(p.total_change),
         _checks_cell(p.checks),
-        short_id(p.version_id),
+        short_id(p.version_id) + (" (held)" if p.held else ""),
         short_id(p.replaced_version_id),
         "yes" if p.rolled_back else "no",
     )
@@ -276,6 +312,7 @@ def render_markdown(evidence: BackfillEvidence, chart_name: str | None) -> str:
         _summary_section(evidence),
         _scope_section(evidence.manifest),
         _estimate_section(evidence),
+        _roll_forward_section(evidence),
         _partitions_section(evidence.partitions),
         _checks_section(evidence.partitions),
         _runs_section(evidence.runs),

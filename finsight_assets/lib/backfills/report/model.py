@@ -37,6 +37,8 @@ class PartitionEvidence:
     replaced_version_id: str | None
     run_id: str | None
     rolled_back: bool = False
+    # Computed and audited, held for approval: not live yet.
+    held: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,5 @@ class BackfillEvidence:
     events: Sequence[Mapping[str, Any]]
     partitions: Sequence[PartitionEvidence]
     runs: Sequence[RunTiming]
+    # The digest an approval names while the backfill holds partitions (`approval.py`).
+    evidence_digest: str | None = None

@@ -1,5 +1,6 @@
 """Audits that reconcile staged partitions with what they were computed from: raw row counts,
-silver's sums, the previous day's closing balances.
+silver's sums, the previous day's closing balances (a holding run's own held versions where it
+holds them, `hold.relation`).
 
 Each is a function `(warehouse, staged, inputs) -> AuditOutcome`, declared in `lib/wap/checks.py`.
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from finsight_assets.lib.contract.tables import SILVER_TRANSACTIONS
 from finsight_assets.lib.engines.warehouse import Warehouse, bind, bound, string_literal
+from finsight_assets.lib.wap.hold import relation
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
 
 
@@ -75,12 +78,13 @@ def reconciles_with_silver(
             f"FROM {staged.staging_table} GROUP BY 1"
         )
     }
+    source, source_params = relation(staged.run, SILVER_TRANSACTIONS)
     silver = {
         r[0]: (r[1] or Decimal(0), int(r[2] or 0))
         for r in warehouse.fetchall(
-            "SELECT business_date, SUM(signed_amount_usd), COUNT(*) FROM silver.transactions "
+            f"SELECT business_date, SUM(signed_amount_usd), COUNT(*) FROM {source} "
             f"WHERE business_date IN ({dates}) GROUP BY 1",
-            date_params,
+            [*source_params, *date_params],
         )
     }
     by_date: dict[date, bool] = {}
@@ -110,13 +114,14 @@ def balance_continuity(
     first, first_params = bind(staged.dates[0])
     previous, previous_params = bind(staged.dates[0] - timedelta(days=1))
     last, last_params = bind(staged.dates[-1])
+    opening, opening_params = relation(staged.run, staged.table)
     # The chain is one CTE, so its date is bound once; parameters in placeholder order.
     rows = warehouse.fetchall(
         "WITH chain AS ("
         "SELECT business_date, account_id, net_flow_usd, closing_balance_usd "
         f"FROM {staged.staging_table} UNION ALL "
         "SELECT business_date, account_id, net_flow_usd, closing_balance_usd "
-        f"FROM {staged.table.qualified_name} WHERE business_date = {previous}) "
+        f"FROM {opening} WHERE business_date = {previous}) "
         "SELECT today.business_date, "
         "SUM(CASE WHEN today.account_id IS NULL THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN today.account_id IS NOT NULL AND today.closing_balance_usd - "
@@ -132,7 +137,7 @@ def balance_continuity(
         "AND today.business_date = yesterday.business_date + 1 "
         f"WHERE today.account_id IS NULL AND yesterday.business_date >= {previous} "
         f"AND yesterday.business_date < {last} GROUP BY 1",
-        [*previous_params, *first_params, *previous_params, *last_params],
+        [*opening_params, *previous_params, *first_params, *previous_params, *last_params],
     )
     broken: dict[date, int] = {}
     for business_date, dropped, mismatched in rows:

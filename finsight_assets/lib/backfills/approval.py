@@ -1,0 +1,149 @@
+"""Approval on the evidence: a backfill that needs approval holds its audited partitions
+(`lib/wap/hold.py`); people approve the evidence digest of what it holds; the last approval
+the matrix asks for publishes the held versions (seconds, no recompute); a rejection discards
+them.
+
+The evidence digest names the manifest (its digest) and every held version (table, date,
+version id, rows, checksum, the version it replaces): a retry that holds anything anew changes
+it, so approvals of the old evidence no longer count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from finsight_assets.lib.backfills.manifests import ManifestError
+from finsight_assets.lib.backfills.store import canonical_json, digest_of
+from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
+from finsight_assets.lib.contract.run_tags import BACKFILL
+from finsight_assets.lib.layers.silver import input_now
+from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.hold import HeldPublish, discard_held, publish_held
+from finsight_assets.lib.wap.model import RunInfo
+
+if TYPE_CHECKING:
+    from finsight_assets.lib.backfills.operations import Backfills
+
+PUBLISHED_HELD = "published_held"
+REJECTED = "rejected"
+
+
+def held(ops: Backfills, manifest_id: str) -> list[audit_schema.HeldVersion]:
+    with ops.connect() as warehouse:
+        return audit_schema.held_versions(warehouse, manifest_id)
+
+
+def evidence_digest(ops: Backfills, manifest_id: str) -> str | None:
+    """The digest an approval names: the manifest and what it holds (None: nothing held)."""
+    versions = held(ops, manifest_id)
+    if not versions:
+        return None
+    body = {
+        "manifest": ops.store.digest(manifest_id),
+        "held": [
+            [
+                h.version.table_name,
+                h.version.business_date.isoformat(),
+                h.version.version_id,
+                h.version.row_count,
+                h.version.checksum,
+                h.version.replaced_version_id,
+            ]
+            for h in versions
+        ],
+    }
+    return digest_of(canonical_json(body))
+
+
+@dataclass(frozen=True)
+class Approval:
+    """Who has approved the evidence, how many the matrix asks for, and what publishing did
+    (None until the last approval)."""
+
+    approvals: list[dict[str, Any]]
+    required: int
+    published: HeldPublish | None
+
+    def to_json(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"approvals": self.approvals, "required": self.required}
+        if self.published is not None:
+            payload["published"] = len(self.published.published)
+            payload["refused"] = {
+                f"{table} {d}": why for (table, d), why in sorted(self.published.refused.items())
+            }
+        return payload
+
+
+def _review(ops: Backfills, manifest_id: str) -> str:
+    """The evidence digest under review; refuses while nothing is ready to approve."""
+    manifest = ops.store.get(manifest_id)
+    if manifest.approvals_required == 0:
+        raise ManifestError(f"{manifest_id} needs no approval: its runs publish as they finish")
+    if ops.store.backfill_ids(manifest_id) and not ops.progress(manifest_id).finished:
+        raise ManifestError(
+            f"{manifest_id} is still computing: approve once `finsight backfill status "
+            f"{manifest_id}` says awaiting approval"
+        )
+    current = evidence_digest(ops, manifest_id)
+    if current is None:
+        raise ManifestError(
+            f"{manifest_id} holds nothing to approve: launch it, and approve its evidence "
+            "once its runs have held their partitions"
+        )
+    return current
+
+
+def approve(ops: Backfills, manifest_id: str, by: str | None, digest: str) -> Approval:
+    """Record the acting person's approval of the evidence `digest`; the approval that
+    completes the matrix publishes the held versions."""
+    current = _review(ops, manifest_id)
+    approvals = ops.store.approve(manifest_id, ops.identity.who(by), ops.clock(), digest, current)
+    required = ops.store.get(manifest_id).approvals_required
+    published = publish(ops, manifest_id) if len(approvals) >= required else None
+    return Approval(approvals, required, published)
+
+
+def publish(ops: Backfills, manifest_id: str) -> HeldPublish:
+    """Publish the approved held versions (again after an interruption: what is still held)."""
+    current = _review(ops, manifest_id)
+    if not ops.store.is_approved(manifest_id, current):
+        raise ManifestError(f"{manifest_id}'s evidence {current} is not approved yet")
+    at = ops.clock()
+    run = RunInfo(f"approved-{manifest_id}", BACKFILL, at, manifest_id)
+    with ops.connect() as warehouse:
+        outcome = publish_held(
+            warehouse,
+            manifest_id,
+            run,
+            CODE_VERSIONS,
+            lambda table, d: input_now(ops.lake, table, d),
+        )
+    ops.store.record(
+        manifest_id,
+        PUBLISHED_HELD,
+        at,
+        digest=current,
+        published=len(outcome.published),
+        refused=[
+            {"asset": table, "date": d.isoformat(), "why": why}
+            for (table, d), why in sorted(outcome.refused.items())
+        ],
+    )
+    return outcome
+
+
+def reject(ops: Backfills, manifest_id: str, by: str | None, reason: str) -> int:
+    """Discard what the backfill holds; nothing published changes. Returns how many versions."""
+    manifest = ops.store.get(manifest_id)
+    who = ops.identity.who(by)
+    if not reason.strip():
+        raise ManifestError("a rejection needs a --reason")
+    if manifest.approvals_required == 0:
+        raise ManifestError(f"{manifest_id} needs no approval and holds nothing to reject")
+    with ops.connect() as warehouse:
+        discarded = discard_held(warehouse, manifest_id)
+    ops.store.record(
+        manifest_id, REJECTED, ops.clock(), by=who, reason=reason.strip(), discarded=len(discarded)
+    )
+    return len(discarded)
