@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from finsight_assets.defs.evidence import build_evidence_sensor, evidence_asset
 from finsight_assets.defs.exports.assets import build_export_assets
 from finsight_assets.defs.gold.assets import build_gold_assets
 from finsight_assets.defs.partitions import backfill_policy, daily_partitions
@@ -24,10 +25,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *build_silver_assets(partitions, policy),
             *build_gold_assets(partitions, policy, settings),
             *build_export_assets(partitions, policy),
+            evidence_asset,
         ],
         jobs=[daily_job, raw_observation_job],
         schedules=[build_daily_schedule(daily_job)],
-        sensors=build_sensors(settings),
+        sensors=[*build_sensors(settings), build_evidence_sensor(settings)],
         resources=resources_for(settings),
         # Spark is the parallelism inside a step; steps run one after another in the run's
         # process, sharing one Spark session and never contending for the warehouse file.

@@ -13,7 +13,7 @@ import dagster as dg
 from finsight_assets.defs.checks import check_evaluations, not_evaluated
 from finsight_assets.defs.keys import asset_key
 from finsight_assets.defs.resources.local import WarehouseResource
-from finsight_assets.defs.run_context import business_dates
+from finsight_assets.defs.run_context import business_dates, run_lane
 from finsight_assets.lib.contract.tables import TableSpec
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.model import AuditFailed, LayerResult, PartitionVersion, RunInfo
@@ -115,6 +115,11 @@ def run_and_report(
             metadata = _version_metadata(versions, len(own))
             metadata["rolled_forward_to"] = [v.business_date.isoformat() for v in beyond]
             metadata["mode"] = run.mode
+            # What the run's tags say for CLI backfills; a UI backfill's runs carry only
+            # Dagster's tags (the project cannot add its own), so each output records them.
+            metadata["lane"] = run_lane(dict(context.run.tags))
+            if run.manifest_id:
+                metadata["manifest_id"] = run.manifest_id
             metadata["published"] = bool(versions) and not held
             if held:
                 metadata["held_for_approval"] = (

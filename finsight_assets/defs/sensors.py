@@ -22,7 +22,10 @@ from finsight_assets.lib.backfills.late_data import (
 )
 from finsight_assets.lib.backfills.manifests import BackfillError
 from finsight_assets.lib.backfills.operations import Backfills, open_backfills
-from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
+from finsight_assets.lib.backfills.progress import (
+    COMPLETED_BACKFILL_STATES,
+    TERMINAL_BACKFILL_STATES,
+)
 from finsight_assets.lib.backfills.webserver import (
     DagsterApiError,
     WebserverUnavailable,
@@ -47,7 +50,10 @@ SENSOR_LOCK_ATTEMPTS = 5
 WAREHOUSE_BUSY = "the warehouse is busy (a run holds it); next tick"
 
 
-def _backfills(settings: Settings, lake: LakeResource, warehouse: WarehouseResource) -> Backfills:
+def sensor_backfills(
+    settings: Settings, lake: LakeResource, warehouse: WarehouseResource
+) -> Backfills:
+    """The backfill operations as a sensor tick uses them: a busy warehouse is a skip."""
     # Sensors act at the orchestration boundary: the wall clock is the tick's clock.
     return open_backfills(
         settings,
@@ -74,6 +80,18 @@ def _launch(backfills: Backfills, manifest_id: str, log) -> None:
         log.info(f"launched {manifest_id} as backfill {backfill_id}")
     except (WebserverUnavailable, DagsterApiError, BackfillError) as error:
         log.warning(f"{manifest_id} stays planned: {error}")
+
+
+def _complete(backfills: Backfills, manifest_id: str, log) -> str | None:
+    """Launch the scope a UI backfill's selection left out (silver alone: gold and exports)."""
+    try:
+        backfill_id = backfills.complete(manifest_id)
+    except (WebserverUnavailable, DagsterApiError, BackfillError) as error:
+        log.warning(f"{manifest_id}: the rest of its scope is not launched: {error}")
+        return None
+    if backfill_id:
+        log.info(f"{manifest_id}: launched the rest of its scope as backfill {backfill_id}")
+    return backfill_id
 
 
 def _plan_ui_backfill(backfills: Backfills, backfill, manifest_id: str) -> None:
@@ -107,7 +125,7 @@ def build_sensors(settings: Settings) -> list:
     def raw_input_changes(
         context: dg.SensorEvaluationContext, lake: LakeResource, warehouse: WarehouseResource
     ):
-        backfills = _backfills(settings, lake, warehouse)
+        backfills = sensor_backfills(settings, lake, warehouse)
         now = datetime.now(UTC)
         try:
             with backfills.connect() as connection:
@@ -153,29 +171,38 @@ def build_sensors(settings: Settings) -> list:
         name="backfill_manifests",
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Gives every backfill launched without a manifest (from the UI) its manifest.",
+        description="Gives every backfill launched without a manifest (from the UI) its "
+        "manifest, and once its selection has computed, launches the rest of that manifest's "
+        "scope on the backfill lane (gold and exports after silver alone).",
     )
     def backfill_manifests(
         context: dg.SensorEvaluationContext, lake: LakeResource, warehouse: WarehouseResource
     ):
-        backfills = _backfills(settings, lake, warehouse)
-        created = []
+        backfills = sensor_backfills(settings, lake, warehouse)
+        created, completing = [], []
         try:
             for backfill in context.instance.get_backfills(limit=50):
                 if MANIFEST_TAG in backfill.tags or backfill.asset_backfill_data is None:
                     continue
                 manifest_id = ui_manifest_id(backfill.backfill_id)
-                if backfills.store.exists(manifest_id):
-                    continue
-                try:
-                    _plan_ui_backfill(backfills, backfill, manifest_id)
-                except (BackfillError, ValueError) as error:
-                    context.log.warning(f"no manifest for backfill {backfill.backfill_id}: {error}")
-                    continue
-                created.append(manifest_id)
+                if not backfills.store.exists(manifest_id):
+                    try:
+                        _plan_ui_backfill(backfills, backfill, manifest_id)
+                    except (BackfillError, ValueError) as error:
+                        context.log.warning(
+                            f"no manifest for backfill {backfill.backfill_id}: {error}"
+                        )
+                        continue
+                    created.append(manifest_id)
+                elif backfill.status.value in COMPLETED_BACKFILL_STATES:
+                    completion = _complete(backfills, manifest_id, context.log)
+                    if completion:
+                        completing.append(manifest_id)
         except duckdb.IOException:
             return dg.SkipReason(f"{WAREHOUSE_BUSY} (created {created})")
-        return dg.SkipReason(f"created {created}" if created else "every backfill has a manifest")
+        if not (created or completing):
+            return dg.SkipReason("every backfill has a manifest and its whole scope")
+        return dg.SkipReason(f"created {created}; completing the scope of {completing}")
 
     @dg.run_failure_sensor(
         name="backfill_run_failures",
@@ -193,7 +220,7 @@ def build_sensors(settings: Settings) -> list:
         if manifest_id is None:
             return
         message = context.failure_event.message or "run failed"
-        backfills = _backfills(settings, lake, warehouse)
+        backfills = sensor_backfills(settings, lake, warehouse)
         backfills.store.record(
             manifest_id,
             "run_failed",

@@ -1,8 +1,10 @@
 """`make demo`: the daily load, then a corrected re-delivery backfilled on its own lane.
 
-The story: 60 days land and are materialized; upstream re-delivers corrected files for five days
+The story: 60 days land and are materialized; upstream re-delivers corrected files for a week
 of history; the late-data sensor scopes and launches the backfill on the backfill lane while the
-daily run for yesterday goes first; the evidence report is written; the backfill is rolled back.
+daily run for yesterday goes first; a week needs an approval, so the backfill computes, audits
+and holds; a reviewer approves its evidence and the held versions publish in seconds; the
+evidence report is written; the backfill is rolled back.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from finsight_assets.lib.backfills.store import MANIFESTS
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.settings import Settings
 
-CORRECTED_DAYS = 5
+# A week: the approval matrix asks one approval (lib/backfills/manifests.py).
+CORRECTED_DAYS = 7
+REVIEWER = "demo-reviewer"
 DEMO_DAYS_PER_RUN = 10
 # The demo's deliveries land at once; a short quiet period keeps the story moving.
 DEMO_LATE_DATA_QUIET_SECONDS = 15
@@ -129,17 +133,20 @@ def _story(settings, stack: DagsterStack, first, last, console: Console, clock) 
     if backfills.failed_ranges(manifest.id):
         console.print("a partition of the backfill refused to publish; retrying it alone")
         stack.finsight("backfill", "retry", manifest.id, "--wait")
+
+    console.rule("6. held for approval; a reviewer approves the evidence")
+    _approve(stack, backfills, manifest.id, console)
     console.print(
         f"{corrected[0]} silver amount total: {before} -> {_silver_total(settings, corrected[0])}"
     )
 
-    console.rule("6. evidence")
+    console.rule("7. evidence")
     report = stack.finsight(
         "backfill", "report", manifest.id, "--out", str(settings.home / "reports")
     )
     console.print(report.stdout.strip())
 
-    console.rule("7. rollback")
+    console.rule("8. rollback")
     rolled = stack.finsight("backfill", "rollback", manifest.id)
     console.print(rolled.stdout.strip() or rolled.stderr.strip())
     if rolled.returncode != 0:
@@ -164,6 +171,31 @@ def _story(settings, stack: DagsterStack, first, last, console: Console, clock) 
         f"{_silver_total(settings, corrected[0])} (was {before})"
     )
     console.print(f"manifests: {MANIFESTS} in {settings.warehouse_path}")
+
+
+def _approve(stack: DagsterStack, backfills, manifest_id: str, console: Console) -> None:
+    """Approve the held evidence as the reviewer and time approval to published; a refusal (the
+    daily lane moved the balance chain meanwhile) is recomputed by a retry and approved again."""
+    for _ in range(2):
+        status = backfills.stage(manifest_id)
+        evidence = backfills.evidence_digest(manifest_id)
+        console.print(f"{manifest_id}: {status}; evidence {evidence}")
+        console.print(
+            "published rows unchanged while held; the evidence is in the Dagster UI "
+            "(operations/backfill_evidence) and in `finsight backfill report`"
+        )
+        started = time.monotonic()
+        approved = stack.finsight(
+            "backfill", "approve", manifest_id, "--by", REVIEWER, "--evidence", evidence or ""
+        )
+        seconds = time.monotonic() - started
+        console.print(approved.stdout.strip() or approved.stderr.strip())
+        console.print(f"approval to published: {seconds:.1f} s (the finsight command, end to end)")
+        if approved.returncode == 0:
+            return
+        console.print("part of it was refused; recomputing it alone, then approving again")
+        stack.finsight("backfill", "retry", manifest_id, "--wait")
+    raise SystemExit(f"{manifest_id} did not publish on approval")
 
 
 def demo_range(today_in_new_york: date, days: int) -> tuple[date, date]:

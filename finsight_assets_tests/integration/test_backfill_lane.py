@@ -157,12 +157,14 @@ def test_plan_approve_launch_wait_report_rollback(stack, tmp_path):
     )
     latest = wait_for(
         lambda: (
-            found := stack.webserver.latest_materializations(
-                ["silver", "transactions"], [day(d).isoformat() for d in range(2, 9)]
+            (
+                found := stack.webserver.latest_materializations(
+                    ["silver", "transactions"], [day(d).isoformat() for d in range(2, 9)]
+                )
             )
-        )
-        and all("approval" in (m.get("description") or "") for m in found.values())
-        and found,
+            and all("approval" in (m.get("description") or "") for m in found.values())
+            and found
+        ),
         60,
         "the held publish to show in Dagster",
     )
@@ -269,7 +271,7 @@ def test_a_failed_partition_is_retried_alone_and_a_fixed_input_planned_again(sta
         120,
         "the failure sensor to record the failed run",
     )
-    # On the inputs it was approved on, a retry re-runs the failed day alone (and fails again).
+    # On the inputs it was planned on, a retry re-runs the failed day alone (and fails again).
     retried = stack.finsight("backfill", "retry", manifest["id"], "--wait", timeout=900)
     assert retried.returncode == 1, retried.stdout + retried.stderr
     (event,) = [e for e in store.events(manifest["id"]) if e["event"] == "retried"]
@@ -278,7 +280,7 @@ def test_a_failed_partition_is_retried_alone_and_a_fixed_input_planned_again(sta
         {"asset": "silver.transactions", "start": day(21).isoformat(), "end": day(21).isoformat()}
     ]
 
-    # Fixing the input is drift from what was approved: the retry refuses, a new plan runs.
+    # Fixing the input is drift from what it was planned on: the retry refuses, a new plan runs.
     bad.unlink()
     refused = stack.finsight("backfill", "retry", manifest["id"])
     said = " ".join((refused.stdout + refused.stderr).split())
@@ -307,7 +309,6 @@ def test_side_effects_run_when_the_manifest_allows_them(stack):
 
 def test_the_daily_run_overtakes_a_running_backfill(stack):
     manifest = plan(stack, day(0), day(19))
-    finsight_json(stack, "backfill", "approve", manifest["id"], "--by", "bob")
     launched = finsight_json(stack, "backfill", "launch", manifest["id"])
     backfill_id = launched["backfill_id"]
     wait_for(

@@ -69,6 +69,8 @@ def evidence(ops: Backfills, manifest_id: str) -> BackfillEvidence:
                 removed=diff.get("removed"),
                 changed=diff.get("changed"),
                 total_change=diff.get("total_change", {}),
+                total_before=diff.get("total_before", {}),
+                total_after=diff.get("total_after", {}),
                 checks=[
                     CheckEvidence(c.check_name, bool(c.passed), bool(c.blocking), c.detail)
                     for c in found

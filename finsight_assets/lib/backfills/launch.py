@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Any
 from finsight_assets.lib.backfills.drift import refuse_drift
 from finsight_assets.lib.backfills.manifests import AssetRange, BackfillError, Manifest
 from finsight_assets.lib.backfills.planning import contiguous_runs, days_between
-from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
+from finsight_assets.lib.backfills.progress import (
+    COMPLETED_BACKFILL_STATES,
+    TERMINAL_BACKFILL_STATES,
+)
 from finsight_assets.lib.backfills.webserver import PartitionRange
 from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, UPSTREAM
 from finsight_assets.lib.contract.run_tags import (
@@ -55,7 +58,10 @@ class Submission:
 
 LAUNCH = Submission("launch", "launch_requested", "launched", "launch_not_submitted")
 RETRY = Submission("retry", "retry_requested", "retried", "retry_not_submitted")
-REQUESTED = frozenset({LAUNCH.requested, RETRY.requested})
+COMPLETE = Submission(
+    "completion", "completion_requested", "completion_launched", "completion_not_submitted"
+)
+REQUESTED = frozenset({LAUNCH.requested, RETRY.requested, COMPLETE.requested})
 
 
 def launch(ops: Backfills, manifest_id: str) -> str:
@@ -189,6 +195,37 @@ def retry(ops: Backfills, manifest_id: str) -> str:
     missing = failed_ranges(ops, manifest_id)
     if not missing:
         raise BackfillError(f"{manifest_id} has no failed partition to retry")
+    return _submit_missing(ops, manifest, missing, RETRY)
+
+
+def complete(ops: Backfills, manifest_id: str) -> str | None:
+    """Launch, once, the part of a backfill's scope its Dagster selection left out (gold and the
+    export for a UI backfill of silver alone), after that selection computed without a failure.
+    None when nothing was left out, or when it is not time (still running, or failed: a person
+    retries, which covers the same partitions)."""
+    manifest = ops.store.get(manifest_id)
+    if manifest.mode == DRY_RUN:
+        return None
+    recovered = _recover(ops, manifest_id, COMPLETE)
+    if COMPLETE.what in recovered:
+        return recovered[COMPLETE.what]
+    if any(e["event"] == COMPLETE.requested for e in ops.store.events(manifest_id)):
+        return None
+    seen = ops.progress(manifest_id)
+    if (
+        not seen.finished
+        or seen.failed
+        or any(b.status not in COMPLETED_BACKFILL_STATES for b in seen.backfills)
+    ):
+        return None
+    missing = failed_ranges(ops, manifest_id)
+    return _submit_missing(ops, manifest, missing, COMPLETE) if missing else None
+
+
+def _submit_missing(
+    ops: Backfills, manifest: Manifest, missing: list[AssetRange], kind: Submission
+) -> str:
+    """Submit the missing warehouse ranges and the exports downstream of them, refusing drift."""
     exports = sorted({r.asset for r in manifest.ranges if r.asset not in TABLES_BY_NAME})
     extra = [
         AssetRange(export, r.start, r.end)
@@ -201,7 +238,7 @@ def retry(ops: Backfills, manifest_id: str) -> str:
         ops,
         manifest,
         [*missing, *extra],
-        RETRY,
+        kind,
         ranges=[{"asset": r.asset, "start": r.start, "end": r.end} for r in missing],
     )
 
@@ -210,7 +247,7 @@ def cancel(ops: Backfills, manifest_id: str) -> list[str]:
     """Cancel every backfill of the manifest that is still running (an interrupted submission's
     too); a cancellation is recorded only when one was."""
     ops.store.get(manifest_id)
-    _recover(ops, manifest_id, LAUNCH, RETRY)
+    _recover(ops, manifest_id, LAUNCH, RETRY, COMPLETE)
     cancelled = []
     for backfill_id in ops.store.backfill_ids(manifest_id):
         if ops.webserver.backfill(backfill_id).status not in TERMINAL_BACKFILL_STATES:

@@ -94,6 +94,9 @@ class Backfills:
     def retry(self, manifest_id: str) -> str:
         return launch.retry(self, manifest_id)
 
+    def complete(self, manifest_id: str) -> str | None:
+        return launch.complete(self, manifest_id)
+
     def cancel(self, manifest_id: str) -> list[str]:
         return launch.cancel(self, manifest_id)
 

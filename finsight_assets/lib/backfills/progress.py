@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 TERMINAL_BACKFILL_STATES = frozenset(
     {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED", "CANCELLED"}
 )
+# Ended with every targeted partition computed.
+COMPLETED_BACKFILL_STATES = frozenset({"COMPLETED", "COMPLETED_SUCCESS"})
 # The manifest events that start runs.
-LAUNCH_EVENTS = ("launched", "retried")
+LAUNCH_EVENTS = ("launched", "retried", "completion_launched")
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,10 @@ def progress(ops: Backfills, manifest_id: str) -> Progress:
     latest = states[-1]
     targeted = sum(r.days for r in manifest.ranges if r.asset in TABLES_BY_NAME)
     versions = ops.published_versions(manifest_id)
-    done = len({(v.table_name, v.business_date) for v in versions})
+    done = len(
+        {(v.table_name, v.business_date) for v in versions}
+        | {(h.version.table_name, h.version.business_date) for h in ops.held(manifest_id)}
+    )
     if manifest.mode == DRY_RUN:
         done = sum(a.materialized for a in latest.assets)
     launched = [

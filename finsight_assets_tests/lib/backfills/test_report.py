@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,12 @@ import pytest
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.manifests import AssetRange, Estimate, Manifest
 from finsight_assets.lib.backfills.operations import open_backfills
-from finsight_assets.lib.backfills.report.chart import render_chart
+from finsight_assets.lib.backfills.report.chart import (
+    CHART_DPI,
+    CHART_SIZE_INCHES,
+    money_panels,
+    render_chart,
+)
 from finsight_assets.lib.backfills.report.files import write_report
 from finsight_assets.lib.backfills.report.markdown import render_markdown
 from finsight_assets.lib.backfills.report.model import (
@@ -27,6 +33,7 @@ from finsight_assets.lib.contract.run_tags import BACKFILL, DRY_RUN
 from finsight_assets.lib.settings import Settings
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CHART_PIXELS = tuple(round(inches * CHART_DPI) for inches in CHART_SIZE_INCHES)
 START = date(2025, 3, 3)
 RUN_A = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 RUN_B = "9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4"
@@ -315,7 +322,7 @@ def test_chart_is_a_png_of_the_expected_size(tmp_path: Path):
 
     data = path.read_bytes()
     assert data.startswith(PNG_SIGNATURE)
-    assert png_size(data) == (1210, 770)
+    assert png_size(data) == CHART_PIXELS
     assert len(data) > 30_000
 
 
@@ -336,7 +343,7 @@ def test_chart_of_many_dates_and_tables_draws_lines(tmp_path: Path):
     data = render_chart(evidence, tmp_path / "big.png").read_bytes()
 
     assert data.startswith(PNG_SIGNATURE)
-    assert png_size(data) == (1210, 770)
+    assert png_size(data) == CHART_PIXELS
     assert len(data) > 30_000
 
 
@@ -384,7 +391,7 @@ def test_empty_evidence_still_renders_both_files(tmp_path: Path):
     assert "| raw rows | — | — |" in text and "| rows published | — | — |" in text
     data = chart.read_bytes()
     assert data.startswith(PNG_SIGNATURE)
-    assert png_size(data) == (1210, 770)
+    assert png_size(data) == CHART_PIXELS
     assert len(data) > 5_000
 
 
@@ -486,3 +493,47 @@ def test_a_held_backfill_says_so_and_how_far_its_balance_chain_reaches():
     assert "17.10 USD summed over those days (last day: 9.05 USD)" in reach
     assert row_for(markdown, "gold.account_daily_balance", date(2025, 3, 9)).count("(held)") == 1
     assert "held for approval" not in render_markdown(base, None)
+
+
+def money_evidence(days: int) -> BackfillEvidence:
+    """`days` days of net flow and balances, each day's after 1.05 USD (net flow) and
+    (day + 1) * 10.00 USD (balances) above its before."""
+    partitions = []
+    for day in range(days):
+        for table, column, before, after in (
+            ("gold.daily_customer_summary", "net_flow_usd", "1000.00", "1001.05"),
+            (
+                "gold.account_daily_balance",
+                "closing_balance_usd",
+                "50000.00",
+                f"{50000 + 10 * (day + 1)}.00",
+            ),
+        ):
+            partitions.append(
+                partition(
+                    table,
+                    day,
+                    100,
+                    100,
+                    changed=3,
+                    total_before={column: before},
+                    total_after={column: after},
+                    total_change={column: str(Decimal(after) - Decimal(before))},
+                )
+            )
+    return BackfillEvidence(MANIFEST, [], [], partitions, [])
+
+
+def test_the_chart_shows_what_moved_in_money_exactly(tmp_path: Path):
+    panels = dict(money_panels(money_evidence(3).partitions))
+    assert list(panels) == ["net flow (USD)", "closing balances (USD)"]
+    dates, before, after = panels["closing balances (USD)"]
+    assert dates == [START + timedelta(days=i) for i in range(3)]
+    assert before == [Decimal("50000.00")] * 3
+    assert after == [Decimal("50010.00"), Decimal("50020.00"), Decimal("50030.00")]
+    assert all(isinstance(v, Decimal) for v in panels["net flow (USD)"][2])
+
+
+def test_the_chart_of_180_days_renders_at_its_size(tmp_path: Path):
+    data = render_chart(money_evidence(180), tmp_path / "half-year.png").read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and png_size(data) == CHART_PIXELS

@@ -7,9 +7,11 @@ draws the same picture.
 
 from __future__ import annotations
 
+import io
 import textwrap
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.report.format import one_line, sorted_partitions, table_names
 from finsight_assets.lib.backfills.report.model import BackfillEvidence, PartitionEvidence
 
-CHART_SIZE_INCHES = (11.0, 7.0)
+CHART_SIZE_INCHES = (12.0, 9.0)
 CHART_DPI = 110
 MAX_BAR_DATES = 31
 MAX_LABELLED_DATES = 14
@@ -223,6 +225,63 @@ def _plot_diffs(ax: Any, partitions: Sequence[PartitionEvidence]) -> None:
     ax.legend(fontsize=8, ncols=3, loc="upper center")
 
 
+# What moved in money, per business date: (table, column, title), the first with figures per
+# panel. Net flow comes from gold when the backfill recomputed it, else from silver.
+MONEY_PANELS = (
+    (
+        ("gold.daily_customer_summary", "net_flow_usd", "net flow (USD)"),
+        ("silver.transactions", "signed_amount_usd", "net flow (USD, silver)"),
+    ),
+    (("gold.account_daily_balance", "closing_balance_usd", "closing balances (USD)"),),
+)
+
+
+def _money_series(
+    partitions: Sequence[PartitionEvidence], table: str, column: str
+) -> tuple[list[date], list[Decimal], list[Decimal]]:
+    """(dates, sum before, sum after) of one money column, exact, where both are known."""
+    rows = sorted(
+        (p for p in partitions if p.table == table and column in p.total_after),
+        key=lambda p: p.business_date,
+    )
+    return (
+        [p.business_date for p in rows],
+        [Decimal(p.total_before.get(column, "0")) for p in rows],
+        [Decimal(p.total_after[column]) for p in rows],
+    )
+
+
+def _plot_money(ax: Any, title: str, series: tuple[list, list, list]) -> None:
+    """Before (dashed grey) and after (blue) per business date; the gap is what moved. Plotted
+    positions only: the report's figures stay exact decimal text."""
+    import matplotlib.dates as mdates
+
+    dates, before, after = series
+    xs = [float(mdates.date2num(d)) for d in dates]
+    ax.plot(xs, [float(v) for v in before], color=BEFORE_COLOR, linestyle="--", label="before")
+    ax.plot(xs, [float(v) for v in after], color=AFTER_COLOR, linewidth=1.4, label="after")
+    if len(xs) <= MAX_BAR_DATES:
+        ax.scatter(xs, [float(v) for v in after], color=AFTER_COLOR, s=10, zorder=3)
+    moved = sum((a - b for a, b in zip(after, before, strict=True)), Decimal(0))
+    ax.set_title(f"{title}: before vs after (moved {moved:,} in all)", fontsize=10)
+    ax.yaxis.set_major_formatter("{x:,.2f}")
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    _format_date_axis(ax, dates)
+    ax.legend(fontsize=8, loc="best")
+
+
+def money_panels(partitions: Sequence[PartitionEvidence]) -> list[tuple[str, tuple]]:
+    panels = []
+    for choices in MONEY_PANELS:
+        for table, column, title in choices:
+            series = _money_series(partitions, table, column)
+            if series[0]:
+                panels.append((title, series))
+                break
+    return panels
+
+
 def _draw_nothing(figure: Any, manifest: Manifest) -> None:
     ax = figure.add_subplot()
     ax.set_axis_off()
@@ -254,31 +313,45 @@ def _draw_evidence(figure: Any, partitions: Sequence[PartitionEvidence]) -> None
     tables = table_names(ordered)
     table_rows = -(-len(tables) // CHART_COLUMNS)
     columns = -(-len(tables) // table_rows)
-    grid = figure.add_gridspec(table_rows + 1, columns)
+    money = money_panels(ordered)
+    grid = figure.add_gridspec(table_rows + 1 + bool(money), columns * max(len(money), 1))
+    width = max(len(money), 1)
     for i, table in enumerate(tables):
-        ax = figure.add_subplot(grid[i // columns, i % columns])
+        row, column = i // columns, (i % columns) * width
+        ax = figure.add_subplot(grid[row, column : column + width])
         _plot_table_rows(ax, table, [p for p in ordered if p.table == table])
-    _plot_diffs(figure.add_subplot(grid[table_rows, :]), ordered)
+    for i, (title, series) in enumerate(money):
+        ax = figure.add_subplot(grid[table_rows, i * columns : (i + 1) * columns])
+        _plot_money(ax, title, series)
+    _plot_diffs(figure.add_subplot(grid[table_rows + bool(money), :]), ordered)
 
 
-def render_chart(evidence: BackfillEvidence, path: Path) -> Path:
-    """Draw the backfill's chart as a PNG at `path` and return `path`.
+def chart_png(evidence: BackfillEvidence, dpi: int = CHART_DPI) -> bytes:
+    """The backfill's chart as PNG bytes, `CHART_SIZE_INCHES` at `dpi`.
 
     One panel per table with rows before vs after per business date (rolled-back partitions
-    hatched), and one panel with added + removed + changed rows per date. Without anything to
-    plot the picture says "nothing published". Uses the Agg canvas directly, so it neither needs
-    nor changes a global matplotlib backend.
+    hatched); what moved in money per date (net flow, closing balances: before and after); and
+    added + removed + changed rows per date. Without anything to plot the picture says "nothing
+    published". Uses the Agg canvas directly, so it neither needs nor changes a global
+    matplotlib backend.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=CHART_SIZE_INCHES, dpi=CHART_DPI, layout="constrained")
+    figure = Figure(figsize=CHART_SIZE_INCHES, dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
     figure.suptitle(_chart_title(evidence.manifest), fontsize=12, fontweight="bold")
     if _has_counts(evidence.partitions):
         _draw_evidence(figure, evidence.partitions)
     else:
         _draw_nothing(figure, evidence.manifest)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def render_chart(evidence: BackfillEvidence, path: Path) -> Path:
+    """Draw the backfill's chart (`chart_png`) as a PNG file at `path` and return `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", dpi=CHART_DPI, metadata={"Software": None})
+    path.write_bytes(chart_png(evidence))
     return path

@@ -7,7 +7,7 @@ approvals and events, per-partition counts and diffs, check outcomes and run tim
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -39,6 +39,9 @@ class PartitionEvidence:
     rolled_back: bool = False
     # Computed and audited, held for approval: not live yet.
     held: bool = False
+    # Per money column, the partition's sum published before and in this version (exact text).
+    total_before: Mapping[str, str] = field(default_factory=dict)
+    total_after: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,8 @@ def diff_against_published(
         for row in warehouse.fetchall(counts_sql, date_params)
     }
     totals: dict[date, dict[str, str]] = {}
+    sums_before: dict[str, dict[str, str]] = {}
+    sums_after: dict[str, dict[str, str]] = {}
     if table.money_columns:
         sums = ", ".join(f"SUM({column})" for column in table.money_columns)
         before = {
@@ -149,12 +151,22 @@ def diff_against_published(
                 column: _money((n or Decimal(0)) - (o or Decimal(0)))
                 for column, o, n in zip(table.money_columns, old, new, strict=True)
             }
+            sums_before[d.isoformat()] = {
+                column: _money(o or Decimal(0))
+                for column, o in zip(table.money_columns, old, strict=True)
+            }
+            sums_after[d.isoformat()] = {
+                column: _money(n or Decimal(0))
+                for column, n in zip(table.money_columns, new, strict=True)
+            }
     per_date = {
         d.isoformat(): {
             "added": counts.get(d, (0, 0, 0))[0],
             "removed": counts.get(d, (0, 0, 0))[1],
             "changed": counts.get(d, (0, 0, 0))[2],
             "total_change": totals.get(d.isoformat(), {}),
+            "total_before": sums_before.get(d.isoformat(), {}),
+            "total_after": sums_after.get(d.isoformat(), {}),
         }
         for d in staged.dates
     }
