@@ -15,6 +15,7 @@ from pathlib import Path
 
 import requests
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from finsight_assets.dev.stack import BIN, free_port
 from finsight_assets.lib.settings import REPOSITORY_ROOT
@@ -85,3 +86,60 @@ def check_partition_statuses(page: Page, url: str, asset: str, check: str) -> di
     page.get_by_text("Partitions", exact=True).last.click()
     page.get_by_text(re.compile(r"Passed \(\d+\)")).first.wait_for(timeout=60_000)
     return {name: int(count) for name, count in STATUS_COUNT.findall(page.inner_text("body"))}
+
+
+CREATED_BACKFILL = re.compile(r"Created backfill (\w+)")
+
+
+def launch_backfill_from_ui(page: Page, url: str, asset: str, first: str, last: str) -> str:
+    """Launch a backfill of `asset`'s partitions `first`..`last` through the asset page's
+    Materialize dialog, as a person would; the Dagster backfill's id."""
+    page.goto(f"{url}/assets/{asset}")
+    materialize = page.get_by_role("button", name="Materialize").first
+    materialize.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    _dismiss_newsletter(page)
+    materialize.click()
+    dialog = page.locator(".dagster-dialog").filter(has_text="Launch runs to materialize")
+    dialog.get_by_text("Partition selection").wait_for(timeout=60_000)
+    # The launcher shows the last 90 days unless asked for all; the banner renders late.
+    show_all = dialog.get_by_text("Show all partitions")
+    try:
+        show_all.wait_for(timeout=10_000)
+        show_all.click()
+    except PlaywrightTimeout:
+        pass
+    field = dialog.locator("input[type=text]").first
+    field.fill(f"[{first}...{last}]")
+    field.press("Enter")
+    dialog.get_by_role("button", name="Launch backfill").click()
+    page.get_by_text(CREATED_BACKFILL).first.wait_for(timeout=60_000)
+    found = CREATED_BACKFILL.search(page.inner_text("body"))
+    assert found, "the UI did not say which backfill it created"
+    return found.group(1)
+
+
+def cancel_backfill_in_ui(page: Page, url: str, backfill_id: str) -> None:
+    """Cancel a backfill from its page's menu, confirming in the dialog."""
+    page.goto(f"{url}/runs/b/{backfill_id}")
+    page.get_by_text("Partition selection").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    _dismiss_newsletter(page)
+    page.get_by_role("button").last.click()
+    page.get_by_role("menuitem", name="Cancel backfill").click()
+    page.locator(".dagster-dialog").get_by_role("button", name="Cancel backfill").click()
+    page.get_by_text(re.compile("Canceling|Canceled")).first.wait_for(timeout=60_000)
+
+
+def evidence_in_ui(page: Page, url: str, manifest_id: str) -> tuple[str, int]:
+    """The backfill evidence report the UI shows for a manifest (its partition of
+    operations/backfill_evidence): the Markdown's text, and how many inline PNG charts."""
+    page.goto(f"{url}/assets/operations/backfill_evidence?view=partitions&partition={manifest_id}")
+    show = page.get_by_text("[Show Markdown]").first
+    show.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    _dismiss_newsletter(page)
+    show.click()
+    report = page.locator(".dagster-dialog")
+    report.get_by_text(f"Backfill {manifest_id}").first.wait_for(timeout=30_000)
+    return report.inner_text(), report.locator("img[src^='data:image/png']").count()

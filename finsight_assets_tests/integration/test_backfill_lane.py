@@ -20,6 +20,13 @@ from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.store import ManifestStore
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.settings import Settings
+from finsight_assets_tests.browser import (
+    browser_page,
+    cancel_backfill_in_ui,
+    check_partition_statuses,
+    evidence_in_ui,
+    launch_backfill_from_ui,
+)
 from finsight_assets_tests.pipeline import query
 
 S = date(2025, 3, 1)
@@ -212,6 +219,102 @@ def test_a_backfill_launched_from_the_ui_gets_a_manifest(stack):
         f"SELECT table_name, business_date FROM audit.partition_versions WHERE manifest_id = '{manifest_id}'",
     )
     assert ("silver.customers", day(12)) in versions
+
+
+def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_cancel(stack):
+    """The Dagster UI's partition backfill launcher, in headless Chromium, for 8 days of silver
+    customers: the approval matrix asks one approval, so the backfill (and the gold it leaves
+    out, completed on the backfill lane) holds; approving publishes; the Checks tab shows each
+    day's verdict; a backfill cancelled in the UI reads cancelled."""
+    store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
+    first, last = day(10), day(17)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    before = current_versions(stack.home)
+    with browser_page() as page:
+        backfill_id = launch_backfill_from_ui(
+            page, stack.url, "silver/customers", first.isoformat(), last.isoformat()
+        )
+    manifest_id = f"ui-{backfill_id}"
+    wait_for(lambda: store.exists(manifest_id), 120, "the UI backfill's manifest")
+    manifest = store.get(manifest_id)
+    assert manifest.source == "ui" and manifest.approvals_required == 1
+    assert {r.asset for r in manifest.ranges} >= {"silver.customers", "gold.segment_daily_report"}
+
+    state = wait_backfill(stack, backfill_id)
+    assert state.status.startswith("COMPLETED") and state.runs
+    # On the backfill lane: the queue's lane limit keys on dagster/backfill; each output says so.
+    assert all(r.tags.get("dagster/backfill") == backfill_id for r in state.runs)
+    status = wait_for(
+        lambda: (
+            (s := finsight_json(stack, "backfill", "status", manifest_id))["status"]
+            == "awaiting approval"
+            and s
+        ),
+        600,
+        "the UI backfill and the rest of its scope to hold for approval",
+        every=5,
+    )
+    assert len(store.backfill_ids(manifest_id)) == 2  # the UI's, and the completion of its scope
+    held_at = current_versions(stack.home)
+    for table in ("silver.customers", "gold.segment_daily_report"):
+        for d in days:
+            assert held_at[(table, d)] == before[(table, d)], (table, d)
+
+    approved = finsight_json(
+        stack, "backfill", "approve", manifest_id, "--by", "bob",
+        "--evidence", status["evidence_digest"],
+    )  # fmt: skip
+    assert approved["refused"] == {} and approved["published"] == 2 * len(days)
+    after = current_versions(stack.home)
+    for table in ("silver.customers", "gold.segment_daily_report"):
+        for d in days:
+            assert after[(table, d)] != before[(table, d)], (table, d)
+    assert finsight_json(stack, "backfill", "status", manifest_id)["status"] == "published"
+    wait_for(
+        lambda: all(
+            "approval" in (m["description"] or "")
+            for m in stack.webserver.latest_materializations(
+                ["silver", "customers"], [d.isoformat() for d in days]
+            ).values()
+        ),
+        90,
+        "the published days to show as their latest materializations",
+    )
+    wait_for(
+        lambda: (
+            "published"
+            in (
+                stack.webserver.latest_materializations(
+                    ["operations", "backfill_evidence"], [manifest_id]
+                )
+                .get(manifest_id, {})
+                .get("description")
+                or ""
+            )
+        ),
+        120,
+        "the published backfill's evidence in the UI",
+    )
+    with browser_page() as page:
+        report, charts = evidence_in_ui(page, stack.url, manifest_id)
+        verdicts = check_partition_statuses(page, stack.url, "silver/customers", "unique_key")
+        with_cancel = launch_backfill_from_ui(
+            page, stack.url, "silver/customers", day(0).isoformat(), day(7).isoformat()
+        )
+        cancel_backfill_in_ui(page, stack.url, with_cancel)
+    materialized = len(
+        query(
+            stack.home, "SELECT * FROM audit.current_versions WHERE table_name = 'silver.customers'"
+        )
+    )
+    assert (verdicts["Passed"], verdicts["Failed"]) == (materialized, 0), verdicts
+    assert "Balance roll-forward" in report and "silver.customers" in report and charts == 1
+    assert verdicts.get("Skipped", 0) == 0, verdicts
+
+    cancelled = f"ui-{with_cancel}"
+    wait_for(lambda: store.exists(cancelled), 120, "the cancelled backfill's manifest")
+    wait_backfill(stack, with_cancel)
+    assert finsight_json(stack, "backfill", "status", cancelled)["status"] == "cancelled"
 
 
 def redeliver_corrected(lake, d: date) -> None:

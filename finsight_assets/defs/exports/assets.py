@@ -4,7 +4,12 @@ import dagster as dg
 
 from finsight_assets.defs.keys import key_of, upstream_keys
 from finsight_assets.defs.resources.local import LakeResource, WarehouseResource
-from finsight_assets.defs.run_context import business_dates, run_mode, side_effects_allowed
+from finsight_assets.defs.run_context import (
+    business_dates,
+    run_info,
+    run_mode,
+    side_effects_allowed,
+)
 from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract.run_tags import SIDE_EFFECTS_TAG
 from finsight_assets.lib.layers.exports import write_partner_export
@@ -29,11 +34,18 @@ def build_export_assets(
     ):
         """The partner's daily CSV of customer summaries under the lake's exports/."""
         tags = dict(context.run.tags)
+        reason = None
         if not side_effects_allowed(tags):
             reason = (
                 f"suppressed: a {run_mode(tags)} run writes no partner files unless its "
                 f"manifest allows side effects ({SIDE_EFFECTS_TAG}=true)"
             )
+        elif run_info(context, warehouse.connect).hold:
+            reason = (
+                "suppressed: the backfill is held for approval, and its gold is not live; "
+                "export those days once it is published"
+            )
+        if reason is not None:
             context.log.info(reason)
             # Reported as a materialization that wrote nothing, so a backfill counts the
             # partition as done rather than failed; the metadata says why.

@@ -4,7 +4,7 @@ import dagster as dg
 
 from finsight_assets.defs.resources.local import LakeResource
 from finsight_assets.lib.contract.tables import RAW_TABLES
-from finsight_assets.lib.layers.raw_files import observed_versions
+from finsight_assets.lib.layers.raw_files import landed_days_metadata, observed_versions
 
 DESCRIPTIONS = {
     "transactions": "Transaction events as delivered by upstream, one folder per business date.",
@@ -25,6 +25,13 @@ def _raw_asset(table: str, partitions_def: dg.TimeWindowPartitionsDefinition):
         landed = lake.get_lake().raw_partitions(table)
         versions = observed_versions(landed, partitions_def.get_partition_keys())
         context.log.info("observed %d partition(s) of raw/%s", len(versions), table)
+        # Dagster's partition view counts materializations only, and raw is observed, never
+        # materialized: which days landed is said here, in the asset's latest observation.
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=context.asset_key, metadata=landed_days_metadata(landed, versions)
+            )
+        )
         return dg.DataVersionsByPartition(versions)
 
     return _observe

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 PUBLISHED_HELD = "published_held"
 REJECTED = "rejected"
+# Lifecycle's word for a backfill whose runs (or the completion of its scope) are not done.
+RUNNING = "running"
 
 
 def held(ops: Backfills, manifest_id: str) -> list[audit_schema.HeldVersion]:
@@ -80,7 +82,7 @@ def _review(ops: Backfills, manifest_id: str) -> str:
     manifest = ops.store.get(manifest_id)
     if manifest.approvals_required == 0:
         raise ManifestError(f"{manifest_id} needs no approval: its runs publish as they finish")
-    if ops.store.backfill_ids(manifest_id) and not ops.progress(manifest_id).finished:
+    if ops.store.backfill_ids(manifest_id) and ops.stage(manifest_id) == RUNNING:
         raise ManifestError(
             f"{manifest_id} is still computing: approve once `finsight backfill status "
             f"{manifest_id}` says awaiting approval"

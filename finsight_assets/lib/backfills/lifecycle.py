@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from finsight_assets.lib.backfills.approval import PUBLISHED_HELD, evidence_digest
+from finsight_assets.lib.backfills.approval import PUBLISHED_HELD, RUNNING, evidence_digest
 from finsight_assets.lib.backfills.approval import REJECTED as REJECTED_EVENT
+from finsight_assets.lib.backfills.launch import COMPLETE, failed_ranges
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES, Progress, progress
 from finsight_assets.lib.backfills.webserver import WebserverUnavailable
 from finsight_assets.lib.contract.run_tags import DRY_RUN
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills
 
 PLANNED = "planned"
-RUNNING = "running"
 # Its runs ended holding their partitions; the matrix's approvals of that evidence are missing.
 AWAITING_APPROVAL = "awaiting approval"
 # Approved, and still holding: the publish was interrupted or refused to start; `publish` again.
@@ -41,10 +41,12 @@ def stage_of(
     seen: Progress | None,
     holds: bool = False,
     approved: bool = False,
+    completing: bool = False,
 ) -> str:
     """The lifecycle stage of a manifest from its events, (once launched) its progress in
     Dagster (None: launched, but Dagster did not answer), whether it holds partitions for
-    approval, and whether the matrix's approvals of what it holds are in."""
+    approval, whether the matrix's approvals of what it holds are in, and whether the rest of a
+    UI backfill's scope is still to be launched (`launch.complete`)."""
     kinds = {e["event"] for e in events}
     if "rolled_back" in kinds:
         return ROLLED_BACK
@@ -57,7 +59,7 @@ def stage_of(
         statuses = {b.status for b in seen.backfills}
         if "cancelled" in kinds or statuses & CANCELLED_BACKFILL_STATES:
             return CANCELLED
-        if not statuses <= TERMINAL_BACKFILL_STATES:
+        if not statuses <= TERMINAL_BACKFILL_STATES or completing:
             return RUNNING
     elif not (holds or publishes):
         return PLANNED
@@ -82,4 +84,19 @@ def stage(ops: Backfills, manifest_id: str) -> str:
             seen = None
     current = evidence_digest(ops, manifest_id)
     approved = current is not None and ops.store.is_approved(manifest_id, current)
-    return stage_of(events, manifest.mode, seen, holds=current is not None, approved=approved)
+    completing = (
+        manifest.source == "ui"
+        and seen is not None
+        and seen.finished
+        and not seen.failed
+        and not any(e["event"] == COMPLETE.requested for e in events)
+        and bool(failed_ranges(ops, manifest_id))
+    )
+    return stage_of(
+        events,
+        manifest.mode,
+        seen,
+        holds=current is not None,
+        approved=approved,
+        completing=completing,
+    )

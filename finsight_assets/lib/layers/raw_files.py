@@ -69,6 +69,22 @@ def observed_versions(
     }
 
 
+def landed_days_metadata(
+    landed: Mapping[date, Sequence[LakeFile]], observed: Mapping[str, str]
+) -> dict[str, object]:
+    """What an observation says of a raw table: which days have files, and the observed days
+    without any (gaps before the latest delivery)."""
+    with_files = sorted(d for d, files in landed.items() if files)
+    gaps = sorted(key for key in observed if date.fromisoformat(key) not in set(with_files))
+    return {
+        "days_with_files": len(with_files),
+        "first_day": with_files[0].isoformat() if with_files else "none",
+        "last_day": with_files[-1].isoformat() if with_files else "none",
+        "observed_days": len(observed),
+        "days_without_files": ", ".join(gaps) if gaps else "none",
+    }
+
+
 def combine_versions(*versions: str) -> str:
     """One version for a computation that read several inputs, in the order given."""
     return hashlib.sha256("|".join(versions).encode()).hexdigest()[:16]

@@ -15,12 +15,13 @@ from finsight_assets.lib.contract.tables import (
     GOLD_DAILY_CUSTOMER_SUMMARY,
     SILVER_CUSTOMERS,
     SILVER_TRANSACTIONS,
+    TABLES_BY_NAME,
 )
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.layers import gold
 from finsight_assets.lib.layers.exports import write_partner_export
-from finsight_assets.lib.wap import publish
+from finsight_assets.lib.wap import hold, publish
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets_tests.lib.wap.test_publish import candidates
 
@@ -172,3 +173,55 @@ def test_the_duckdb_export_is_byte_identical_to_a_date_literal_copy(tmp_path):
         )
     bound = tmp_path / "lake" / "exports" / export.rsplit("/", 1)[-1]
     assert bound.read_bytes() == literal.read_bytes()
+
+
+def test_a_held_backfill_reads_its_own_held_silver_and_publishes_it_on_both_engines(connect):
+    """Gold of a holding run reads the held silver over the published (a CTE of bound
+    parameters), holds what it computes, and the held versions publish as computed."""
+    with connect() as warehouse:
+        _publish_silver(warehouse)
+        live = RunInfo("gold", "LIVE", CLOCK)
+        gold.build_daily_customer_summary(warehouse, live, [DAY1, DAY2], "1")
+        gold.build_account_daily_balance(warehouse, live, [DAY1, DAY2], "1", DAY1)
+        held_run = RunInfo("held", "BACKFILL", CLOCK, manifest_id="bf-held", hold=True)
+        # A corrected delivery for DAY1: C1's deposit is 200.00, held for approval.
+        corrected = " UNION ALL ".join(
+            [
+                _transaction(DAY1, "E1", "A1", "C1", "DEPOSIT", "200.00"),
+                _transaction(DAY1, "E2", "A1", "C1", "PURCHASE", "30.00"),
+                _transaction(DAY1, "E3", "A2", "C2", "DEPOSIT", "50.00"),
+            ]
+        )
+        publish.write_audit_publish(
+            warehouse, SILVER_TRANSACTIONS, held_run, "1", {DAY1: "in2"}, corrected, checks=[]
+        )
+        recording = Recording(warehouse)
+        summary = gold.build_daily_customer_summary(recording, held_run, [DAY1], "1")
+        balance = gold.build_account_daily_balance(recording, held_run, [DAY1], "1", DAY1)
+        assert _passed(summary) and _passed(balance)
+        assert [sql for sql, _ in recording.sent if DATE_TEXT.search(sql)] == []
+        published = "SELECT closing_balance_usd FROM gold.account_daily_balance "
+        published += "WHERE account_id = 'A1' ORDER BY business_date"
+        assert warehouse.fetchall(published) == [(Decimal("70.00"),), (Decimal("69.00"),)]
+        outcome = hold.publish_held(
+            warehouse,
+            "bf-held",
+            RunInfo("approved", "BACKFILL", CLOCK, manifest_id="bf-held"),
+            {name: "1" for name in TABLES_BY_NAME},
+            lambda table, d: None,
+        )
+        assert outcome.refused == {}
+        assert {(v.table_name, v.business_date) for v in outcome.published} == {
+            ("silver.transactions", DAY1),
+            ("gold.daily_customer_summary", DAY1),
+            ("gold.account_daily_balance", DAY1),
+            ("gold.account_daily_balance", DAY2),
+        }
+        # The chain rolled forward from the held silver: both days moved by the 100.00.
+        assert warehouse.fetchall(published) == [(Decimal("170.00"),), (Decimal("169.00"),)]
+        net = warehouse.fetchall(
+            "SELECT net_flow_usd FROM gold.daily_customer_summary "
+            "WHERE business_date = ? AND customer_id = 'C1'",
+            [DAY1],
+        )
+        assert net == [(Decimal("170.00"),)]
