@@ -41,7 +41,7 @@ test-services:
 
 test: install test-services
 	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests benchmarks
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q --durations=12
 
 # The webserver and the daemon (schedule, sensors, backfills) on 127.0.0.1:3000.
 dev: install

@@ -76,13 +76,26 @@ def _dismiss_newsletter(page: Page) -> None:
         skip.first.click()
 
 
+def _click_past_popups(page: Page, target, attempts: int = 6) -> None:
+    """Click `target`; a popup the UI opens on its own (the newsletter offer) is dismissed and
+    the click tried again."""
+    for _ in range(attempts - 1):
+        try:
+            target.click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            _dismiss_newsletter(page)
+            page.keyboard.press("Escape")
+    target.click()
+
+
 def check_partition_statuses(page: Page, url: str, asset: str, check: str) -> dict[str, int]:
     """The counts the asset's Checks tab shows in `check`'s Partitions view (Passed, Failed...)."""
     page.goto(f"{url}/assets/{asset}?view=checks")
     page.get_by_text(check, exact=True).first.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     _dismiss_newsletter(page)
-    page.get_by_text(check, exact=True).first.click()
+    _click_past_popups(page, page.get_by_text(check, exact=True).first)
     page.get_by_text("Partitions", exact=True).last.click()
     page.get_by_text(re.compile(r"Passed \(\d+\)")).first.wait_for(timeout=60_000)
     return {name: int(count) for name, count in STATUS_COUNT.findall(page.inner_text("body"))}
@@ -99,7 +112,7 @@ def launch_backfill_from_ui(page: Page, url: str, asset: str, first: str, last: 
     materialize.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     _dismiss_newsletter(page)
-    materialize.click()
+    _click_past_popups(page, materialize)
     dialog = page.locator(".dagster-dialog").filter(has_text="Launch runs to materialize")
     dialog.get_by_text("Partition selection").wait_for(timeout=60_000)
     # The launcher shows the last 90 days unless asked for all; the banner renders late.
@@ -125,7 +138,7 @@ def cancel_backfill_in_ui(page: Page, url: str, backfill_id: str) -> None:
     page.get_by_text("Partition selection").wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     _dismiss_newsletter(page)
-    page.get_by_role("button").last.click()
+    _click_past_popups(page, page.get_by_role("button").last)
     page.get_by_role("menuitem", name="Cancel backfill").click()
     page.locator(".dagster-dialog").get_by_role("button", name="Cancel backfill").click()
     page.get_by_text(re.compile("Canceling|Canceled")).first.wait_for(timeout=60_000)
@@ -139,7 +152,7 @@ def evidence_in_ui(page: Page, url: str, manifest_id: str) -> tuple[str, int]:
     show.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     _dismiss_newsletter(page)
-    show.click()
+    _click_past_popups(page, show)
     report = page.locator(".dagster-dialog")
     report.get_by_text(f"Backfill {manifest_id}").first.wait_for(timeout=30_000)
     return report.inner_text(), report.locator("img[src^='data:image/png']").count()

@@ -134,7 +134,14 @@ def build_sensors(settings: Settings) -> list:
             dates = {d.isoformat() for ds in changed.values() for d in ds}
             manifests = backfills.store.list()
             candidates = [
-                (m, manifest_state(backfills.store.events(m.id), _running(context)))
+                (
+                    m,
+                    manifest_state(
+                        backfills.store.events(m.id),
+                        _running(context),
+                        holds=bool(backfills.held(m.id)),
+                    ),
+                )
                 for m in manifests
                 if dates & set(m.input_versions)
             ]

@@ -54,14 +54,17 @@ AUTOMATIC_PLANS_PER_INPUT = 2
 WAITING, RUNNING, ENDED, LEFT_ALONE = "waiting", "running", "ended", "left alone"
 
 
-def manifest_state(events: Sequence[Mapping[str, Any]], running: Callable[[str], bool]) -> str:
-    """Left alone (rolled back or cancelled: a person's decision), waiting (not launched yet),
-    running (one of its Dagster backfills has not ended) or ended."""
+def manifest_state(
+    events: Sequence[Mapping[str, Any]], running: Callable[[str], bool], holds: bool = False
+) -> str:
+    """Left alone (rolled back, cancelled or rejected: a person's decision), waiting (not
+    launched yet, or holding its partitions for approval), running (one of its Dagster
+    backfills has not ended) or ended."""
     kinds = {e["event"] for e in events}
-    if kinds & {"rolled_back", "cancelled"}:
+    if kinds & {"rolled_back", "cancelled", "rejected"}:
         return LEFT_ALONE
     backfill_ids = [e["backfill_id"] for e in events if e.get("backfill_id")]
-    if not backfill_ids:
+    if not backfill_ids or holds:
         return WAITING
     return RUNNING if any(running(b) for b in backfill_ids) else ENDED
 

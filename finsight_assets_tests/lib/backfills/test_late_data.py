@@ -88,6 +88,9 @@ def test_the_manifest_states_that_hold_a_replan_back():
     assert manifest_state(launched, lambda b: False) == ENDED
     assert manifest_state([*launched, {"event": "rolled_back"}], lambda b: False) == LEFT_ALONE
     assert manifest_state([*launched, {"event": "cancelled"}], lambda b: False) == LEFT_ALONE
+    # Held for approval: a person decides, the sensor does not plan the day again.
+    assert manifest_state(launched, lambda b: False, holds=True) == WAITING
+    assert manifest_state([*launched, {"event": "rejected"}], lambda b: False) == LEFT_ALONE
 
 
 class SecondFileLandsMidRun(LocalSparkEngine):
