@@ -25,6 +25,8 @@ CREATE SCHEMA IF NOT EXISTS FINSIGHT.SILVER;
 CREATE SCHEMA IF NOT EXISTS FINSIGHT.GOLD;
 CREATE SCHEMA IF NOT EXISTS FINSIGHT.STAGING;
 CREATE SCHEMA IF NOT EXISTS FINSIGHT.HISTORY;
+-- Held backfill versions, awaiting approval (lib/wap/hold.py).
+CREATE SCHEMA IF NOT EXISTS FINSIGHT.HELD;
 CREATE SCHEMA IF NOT EXISTS FINSIGHT.AUDIT;
 USE ROLE ACCOUNTADMIN;
 GRANT OWNERSHIP ON FUTURE TABLES IN DATABASE FINSIGHT TO ROLE FINSIGHT_PIPELINE;
@@ -58,8 +60,9 @@ GRANT ROLE FINSIGHT_DAILY TO USER FINSIGHT_DAILY;
 GRANT ROLE FINSIGHT_BACKFILL TO USER FINSIGHT_BACKFILL;
 
 -- Engineers run `finsight backfill` as themselves (SSO), so the session's CURRENT_USER() is who
--- plans, approves and rolls back. Their role writes through the owner role (a rollback rewrites
--- published tables); the operations store (AUDIT.BACKFILL_*) is only ever inserted into.
+-- plans, approves and rolls back. Their role writes through the owner role (approving publishes
+-- the held versions and a rollback restores, both rewriting published tables);
+-- the operations store (AUDIT.BACKFILL_*) is only ever inserted into.
 CREATE ROLE IF NOT EXISTS FINSIGHT_OPERATOR;
 GRANT ROLE FINSIGHT_PIPELINE TO ROLE FINSIGHT_OPERATOR;
 GRANT USAGE ON WAREHOUSE FINSIGHT_BACKFILL_WH TO ROLE FINSIGHT_OPERATOR;

@@ -29,8 +29,8 @@ def test_each_day_of_a_range_run_publishes_and_shows_its_own_verdict(spark, home
     # unique_key fails on that day alone, which is held back; the other day publishes.
     correct = gold_sql.daily_customer_summary
 
-    def double_counting_the_last_day(dates):
-        sql, params = correct(dates)
+    def double_counting_the_last_day(dates, reads=None):
+        sql, params = correct(dates, reads)
         again = f"SELECT * FROM ({sql}) AS again WHERE business_date = CAST(? AS DATE)"
         return f"{sql} UNION ALL {again}", [*params, *params, day(4).isoformat()]
 

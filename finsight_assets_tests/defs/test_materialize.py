@@ -113,8 +113,8 @@ def test_a_buggy_transform_is_caught_by_a_blocking_check(spark, home, monkeypatc
 
     correct = gold_sql.daily_customer_summary
 
-    def double_counting(dates):
-        sql, params = correct(dates)
+    def double_counting(dates, reads=None):
+        sql, params = correct(dates, reads)
         return f"{sql} UNION ALL {sql}", [*params, *params]
 
     monkeypatch.setattr(gold_sql, "daily_customer_summary", double_counting)

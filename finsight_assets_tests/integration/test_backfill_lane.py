@@ -227,7 +227,8 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
     out, completed on the backfill lane) holds; approving publishes; the Checks tab shows each
     day's verdict; a backfill cancelled in the UI reads cancelled."""
     store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
-    first, last = day(10), day(17)
+    # Days no other test's backfill touches while this one holds (a UI test backfills day 12).
+    first, last = day(2), day(9)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     before = current_versions(stack.home)
     with browser_page() as page:
@@ -315,6 +316,8 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
     wait_for(lambda: store.exists(cancelled), 120, "the cancelled backfill's manifest")
     wait_backfill(stack, with_cancel)
     assert finsight_json(stack, "backfill", "status", cancelled)["status"] == "cancelled"
+    refused = stack.finsight("backfill", "approve", cancelled, "--by", "bob", "--evidence", "x")
+    assert refused.returncode == 1 and "is cancelled" in refused.stdout, refused.stdout
 
 
 def redeliver_corrected(lake, d: date) -> None:

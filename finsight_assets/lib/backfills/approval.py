@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 
 PUBLISHED_HELD = "published_held"
 REJECTED = "rejected"
-# Lifecycle's word for a backfill whose runs (or the completion of its scope) are not done.
+# Lifecycle's words for a backfill whose runs (or the completion of its scope) are not done,
+# and for one cancelled: neither has evidence to approve.
 RUNNING = "running"
+CANCELLED = "cancelled"
 
 
 def held(ops: Backfills, manifest_id: str) -> list[audit_schema.HeldVersion]:
@@ -82,10 +84,12 @@ def _review(ops: Backfills, manifest_id: str) -> str:
     manifest = ops.store.get(manifest_id)
     if manifest.approvals_required == 0:
         raise ManifestError(f"{manifest_id} needs no approval: its runs publish as they finish")
-    if ops.store.backfill_ids(manifest_id) and ops.stage(manifest_id) == RUNNING:
+    stage = ops.stage(manifest_id)
+    if stage in (RUNNING, CANCELLED):
         raise ManifestError(
-            f"{manifest_id} is still computing: approve once `finsight backfill status "
-            f"{manifest_id}` says awaiting approval"
+            f"{manifest_id} is {stage}: approve once `finsight backfill status {manifest_id}` "
+            "says awaiting approval"
+            + (" (a cancelled backfill is rejected or planned again)" if stage == CANCELLED else "")
         )
     current = evidence_digest(ops, manifest_id)
     if current is None:

@@ -30,14 +30,14 @@ class Drift:
 
     what: str
     key: str
-    approved: str | None
+    planned: str | None
     now: str | None
 
     def __str__(self) -> str:
         name = {CODE_VERSION: f"{self.what} of {self.key}", RAW_INPUT: f"{self.what} {self.key}"}
         return (
             f"{name.get(self.what, self.what)}: "
-            f"approved {self.approved or 'none'}, now {self.now or 'none'}"
+            f"planned {self.planned or 'none'}, now {self.now or 'none'}"
         )
 
 
@@ -55,11 +55,11 @@ def drift(ops: Backfills, manifest: Manifest, days: Iterable[date] | None = None
     wanted = recorded if days is None else recorded & set(days)
     now = raw_input_versions(ops.lake, wanted)
     for d in sorted(now):
-        approved = manifest.input_versions[d]
+        planned = manifest.input_versions[d]
         found.extend(
-            Drift(RAW_INPUT, f"{d} {table}", approved.get(table), now[d].get(table))
-            for table in sorted({*approved, *now[d]})
-            if approved.get(table) != now[d].get(table)
+            Drift(RAW_INPUT, f"{d} {table}", planned.get(table), now[d].get(table))
+            for table in sorted({*planned, *now[d]})
+            if planned.get(table) != now[d].get(table)
         )
     return found
 

@@ -7,7 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from finsight_assets.lib.backfills.approval import PUBLISHED_HELD, RUNNING, evidence_digest
+from finsight_assets.lib.backfills.approval import (
+    CANCELLED,
+    PUBLISHED_HELD,
+    RUNNING,
+    evidence_digest,
+)
 from finsight_assets.lib.backfills.approval import REJECTED as REJECTED_EVENT
 from finsight_assets.lib.backfills.launch import COMPLETE, failed_ranges
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES, Progress, progress
@@ -27,7 +32,6 @@ PUBLISHED = "published"
 AUDITED = "audited (dry run)"
 PARTIALLY_FAILED = "partially failed"
 FAILED = "failed"
-CANCELLED = "cancelled"
 ROLLED_BACK = "rolled back"
 # Launched, but Dagster could not be asked how it went.
 LAUNCHED_UNKNOWN = "launched (Dagster unreachable)"

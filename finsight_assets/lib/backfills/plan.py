@@ -32,6 +32,10 @@ PUBLISH_POLICY = (
     "write-audit-publish: one transaction per run and table, "
     "blocking checks before publish, replaced versions kept for rollback"
 )
+HELD_PUBLISH_POLICY = (
+    "; held until {n} approval(s) of the evidence, then published without recompute, one "
+    "transaction per publish unit, refusing what changed meanwhile"
+)
 # The lane's limit in dagster.yaml (tag_concurrency_limits on dagster/backfill), recorded.
 MAX_CONCURRENT_BACKFILL_RUNS = 2
 
@@ -83,6 +87,7 @@ def plan(
     inputs = raw_input_versions(ops.lake, impacted)
     raw_dates = sorted({d for a, ds in dates.items() if a.startswith("silver.") for d in ds})
     runs = math.ceil(len(impacted) / ops.days_per_run) if ops.days_per_run else 1
+    required = approvals_required(len(every))
     created = ops.clock()
     manifest = Manifest(
         id=manifest_id or f"bf-{created:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
@@ -99,14 +104,15 @@ def plan(
         git_commit=ops.git_commit,
         config_hash=config_hash(ops.config),
         fx_version=fx_version(inputs),
-        publish_policy=PUBLISH_POLICY,
+        publish_policy=PUBLISH_POLICY
+        + (HELD_PUBLISH_POLICY.format(n=required) if required and not dry_run else ""),
         side_effects_allowed=allow_side_effects,
         limits={
             "days_per_run": ops.days_per_run or len(impacted),
             "max_concurrent_backfill_runs": MAX_CONCURRENT_BACKFILL_RUNS,
         },
         estimate=estimate(ops.lake, raw_dates, rate, runs, ops.prices),
-        approvals_required=approvals_required(len(every)),
+        approvals_required=required,
         dagster_backfill_id=dagster_backfill_id,
     )
     ops.store.create(manifest)

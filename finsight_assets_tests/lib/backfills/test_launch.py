@@ -1,4 +1,4 @@
-"""Launch and retry: refused on drift from what was approved, and never submitted twice when the
+"""Launch and retry: refused on drift from what was planned, and never submitted twice when the
 process dies between submitting and recording (against a real webserver, with no daemon)."""
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def test_a_drifted_code_version_refuses_the_launch_and_names_it(ops, monkeypatch
     ]
     with pytest.raises(BackfillError) as refused:
         ops.launch(manifest_id)
-    assert "code version of silver.transactions: approved 1, now 2" in str(refused.value)
+    assert "code version of silver.transactions: planned 1, now 2" in str(refused.value)
     assert "Plan it again" in str(refused.value)
     assert events(ops, manifest_id) == ["planned"]
 
@@ -113,7 +113,7 @@ def test_a_raw_file_rewritten_after_the_plan_refuses_the_launch(ops, home):
     assert now != approved
     # Refused before the webserver is asked anything (there is none at this URL).
     with pytest.raises(
-        BackfillError, match=f"raw input {day(1)} transactions: approved {approved}, now {now}"
+        BackfillError, match=f"raw input {day(1)} transactions: planned {approved}, now {now}"
     ):
         ops.launch(manifest_id)
     assert events(ops, manifest_id) == ["planned"]
@@ -122,7 +122,7 @@ def test_a_raw_file_rewritten_after_the_plan_refuses_the_launch(ops, home):
 def test_another_git_commit_refuses_the_launch(ops):
     manifest_id = planned(ops)
     moved = replace(ops, git_commit="f" * 40)
-    with pytest.raises(BackfillError, match=f"git commit: approved {ops.git_commit}, now f{{40}}"):
+    with pytest.raises(BackfillError, match=f"git commit: planned {ops.git_commit}, now f{{40}}"):
         moved.launch(manifest_id)
 
 
@@ -211,7 +211,7 @@ def test_a_raw_file_rewritten_after_the_plan_refuses_the_retry(live, home, monke
     live.launch(manifest_id)
     ended(monkeypatch, live)
     redeliver(home, day(1))
-    with pytest.raises(BackfillError, match=f"raw input {day(1)} transactions: approved"):
+    with pytest.raises(BackfillError, match=f"raw input {day(1)} transactions: planned"):
         live.retry(manifest_id)
     assert events(live, manifest_id)[-1] == "launched"
 
