@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
+import sqlalchemy.exc
 
 from finsight_assets.defs.backfill_scope import requested_dates
 from finsight_assets.defs.checks import recorded_evaluations
@@ -254,7 +255,7 @@ def build_sensors(settings: Settings) -> list:
         except duckdb.IOException:
             return dg.SkipReason(WAREHOUSE_BUSY)
         for change in changes:
-            report_change(context.instance, change, records)
+            report_change(context.instance, change, records, context.log)
         context.update_cursor(str(last))
         return dg.SkipReason(f"reported {len(changes)} change(s)" if changes else "no change")
 
@@ -265,11 +266,19 @@ def report_change(
     instance: dg.DagsterInstance,
     change: audit_schema.UnreportedChange,
     records: list[audit_schema.CheckRecord],
+    log,
 ) -> None:
-    """One partition's change as its latest materialization, then its recorded verdicts
-    judging that materialization."""
+    """One partition's change as its latest materialization (its audits' verdicts in its
+    metadata), then those verdicts as check evaluations judging it."""
     table = TABLES_BY_NAME[change.table_name]
     partition = change.business_date.isoformat()
+    mine = [
+        r
+        for r in records
+        if r.run_id == change.run_id
+        and r.table_name == change.table_name
+        and r.business_date == change.business_date
+    ]
     instance.report_runless_asset_event(
         dg.AssetMaterialization(
             asset_key=asset_key(table),
@@ -279,18 +288,22 @@ def report_change(
                 "dagster/row_count": change.row_count,
                 "version_id": change.version_id,
                 "computed_by_run": change.run_id,
+                "checks": dg.MetadataValue.json(
+                    {r.check_name: "passed" if r.passed else "failed" for r in mine}
+                ),
             },
         )
     )
     judged = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=asset_key(table), asset_partitions=[partition]), limit=1
     ).records[0]
-    mine = [
-        r
-        for r in records
-        if r.run_id == change.run_id
-        and r.table_name == change.table_name
-        and r.business_date == change.business_date
-    ]
     for evaluation in recorded_evaluations(table, mine, judged):
-        instance.report_runless_asset_event(evaluation)
+        try:
+            instance.report_runless_asset_event(evaluation)
+        except sqlalchemy.exc.IntegrityError:
+            # Dagster keeps one run-less evaluation per check and partition; the verdict is in
+            # the materialization's metadata and in audit.check_results.
+            log.warning(
+                f"{change.table_name} {partition} {evaluation.check_name}: Dagster already "
+                "holds a run-less verdict for this partition; this one is in the metadata"
+            )

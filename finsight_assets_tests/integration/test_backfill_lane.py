@@ -227,8 +227,8 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
     out, completed on the backfill lane) holds; approving publishes; the Checks tab shows each
     day's verdict; a backfill cancelled in the UI reads cancelled."""
     store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
-    # Days no other test's backfill touches while this one holds (a UI test backfills day 12).
-    first, last = day(2), day(9)
+    # A week no other backfill of this module has touched before it (7 days: one approval).
+    first, last = day(13), day(19)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     before = current_versions(stack.home)
     with browser_page() as page:
