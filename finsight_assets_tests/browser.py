@@ -115,16 +115,25 @@ def launch_backfill_from_ui(page: Page, url: str, asset: str, first: str, last: 
     _click_past_popups(page, materialize)
     dialog = page.locator(".dagster-dialog").filter(has_text="Launch runs to materialize")
     dialog.get_by_text("Partition selection").wait_for(timeout=60_000)
-    # The launcher shows the last 90 days unless asked for all; the banner renders late.
-    show_all = dialog.get_by_text("Show all partitions")
-    try:
-        show_all.wait_for(timeout=10_000)
-        show_all.click()
-    except PlaywrightTimeout:
-        pass
-    field = dialog.locator("input[type=text]").first
-    field.fill(f"[{first}...{last}]")
-    field.press("Enter")
+    # The launcher shows the last 90 days unless asked for all; the banner renders late, and
+    # a range typed before the partitions load is dropped: type it until the dialog counts it.
+    selected = dialog.get_by_text(re.compile(r"^[1-9]\d* partitions?$"))
+    for _ in range(5):
+        show_all = dialog.get_by_text("Show all partitions")
+        if show_all.count():
+            show_all.click()
+        field = dialog.locator("input[type=text]").first
+        field.fill(f"[{first}...{last}]")
+        field.press("Enter")
+        try:
+            selected.first.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            # "Could not find partitions for provided range": the range was outside the view.
+            ok = page.get_by_role("button", name="OK", exact=True)
+            if ok.count():
+                ok.first.click()
+            page.wait_for_timeout(2_000)
     dialog.get_by_role("button", name="Launch backfill").click()
     page.get_by_text(CREATED_BACKFILL).first.wait_for(timeout=60_000)
     found = CREATED_BACKFILL.search(page.inner_text("body"))
