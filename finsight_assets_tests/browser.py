@@ -134,7 +134,7 @@ def launch_backfill_from_ui(page: Page, url: str, asset: str, first: str, last: 
             if ok.count():
                 ok.first.click()
             page.wait_for_timeout(2_000)
-    dialog.get_by_role("button", name="Launch backfill").click()
+    _click_past_popups(page, dialog.get_by_role("button", name="Launch backfill"))
     page.get_by_text(CREATED_BACKFILL).first.wait_for(timeout=60_000)
     found = CREATED_BACKFILL.search(page.inner_text("body"))
     assert found, "the UI did not say which backfill it created"
