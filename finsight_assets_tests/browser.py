@@ -119,9 +119,10 @@ def launch_backfill_from_ui(page: Page, url: str, asset: str, first: str, last: 
     # a range typed before the partitions load is dropped: type it until the dialog counts it.
     selected = dialog.get_by_text(re.compile(r"^[1-9]\d* partitions?$"))
     for _ in range(5):
+        _dismiss_newsletter(page)
         show_all = dialog.get_by_text("Show all partitions")
         if show_all.count():
-            show_all.click()
+            _click_past_popups(page, show_all)
         field = dialog.locator("input[type=text]").first
         field.fill(f"[{first}...{last}]")
         field.press("Enter")
