@@ -73,7 +73,10 @@ def browser_page() -> Iterator[Page]:
 def _dismiss_newsletter(page: Page) -> None:
     skip = page.get_by_text("Skip", exact=True)
     if skip.count():
-        skip.first.click()
+        try:
+            skip.first.click(timeout=3_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
 
 
 def _click_past_popups(page: Page, target, attempts: int = 6) -> None:
