@@ -270,11 +270,12 @@ def status(manifest_id: str, as_json: JsonOption = False) -> None:
         manifest = backfills.store.get(manifest_id)
     except ManifestError as error:
         raise fail(error) from error
+    now = backfills.standing(manifest_id)
     payload: dict[str, Any] = {
         "manifest": manifest.to_json(),
         "digest": backfills.store.digest(manifest_id),
-        "evidence_digest": backfills.evidence_digest(manifest_id),
-        "status": backfills.stage(manifest_id),
+        "evidence_digest": now.evidence_digest,
+        "status": now.stage,
         "approvals": backfills.approvals(manifest_id),
         "events": backfills.store.events(manifest_id),
     }

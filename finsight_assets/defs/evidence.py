@@ -8,10 +8,9 @@ import base64
 import json
 
 import dagster as dg
-import duckdb
 
 from finsight_assets.defs.resources.local import LakeResource, WarehouseResource
-from finsight_assets.defs.sensors import WAREHOUSE_BUSY, sensor_backfills
+from finsight_assets.defs.sensors import sensor_backfills, skips_while_warehouse_busy
 from finsight_assets.lib.backfills import lifecycle
 from finsight_assets.lib.backfills.manifests import ManifestError
 from finsight_assets.lib.backfills.operations import Backfills
@@ -46,11 +45,13 @@ def evidence_markdown(backfills: Backfills, manifest_id: str) -> str:
     return render_markdown(evidence, f"data:image/png;base64,{chart}")
 
 
-def _materialization(backfills: Backfills, manifest_id: str, stage: str) -> dg.AssetMaterialization:
-    digest = backfills.evidence_digest(manifest_id)
+def _materialization(
+    backfills: Backfills, manifest_id: str, now: lifecycle.Standing
+) -> dg.AssetMaterialization:
+    digest = now.evidence_digest
     metadata: dict[str, object] = {
         "report": dg.MetadataValue.md(evidence_markdown(backfills, manifest_id)),
-        "stage": stage,
+        "stage": now.stage,
     }
     if digest is not None:
         metadata["evidence_digest"] = digest
@@ -60,7 +61,7 @@ def _materialization(backfills: Backfills, manifest_id: str, stage: str) -> dg.A
     return dg.AssetMaterialization(
         asset_key=EVIDENCE_KEY,
         partition=manifest_id,
-        description=f"{manifest_id}: {stage}",
+        description=f"{manifest_id}: {now.stage}",
         metadata=metadata,
     )
 
@@ -74,6 +75,7 @@ def build_evidence_sensor(settings: Settings) -> dg.SensorDefinition:
         "command) as its partition of operations/backfill_evidence once its runs end, and "
         "again whenever its stage or evidence changes.",
     )
+    @skips_while_warehouse_busy
     def backfill_evidence(
         context: dg.SensorEvaluationContext, lake: LakeResource, warehouse: WarehouseResource
     ):
@@ -92,13 +94,11 @@ def build_evidence_sensor(settings: Settings) -> dg.SensorDefinition:
                 statuses = [recent[i] for i in ids if i in recent]
                 if not statuses or not set(statuses) <= TERMINAL_BACKFILL_STATES:
                     continue
-                stage = lifecycle.stage(backfills, manifest.id)
-                fingerprint = f"{stage}|{backfills.evidence_digest(manifest.id)}|{statuses}"
+                now = lifecycle.standing(backfills, manifest.id)
+                fingerprint = f"{now.stage}|{now.evidence_digest}|{statuses}"
                 checked[manifest.id] = fingerprint
                 if reported.get(manifest.id) != fingerprint:
-                    events.append(_materialization(backfills, manifest.id, stage))
-        except duckdb.IOException:
-            return dg.SkipReason(WAREHOUSE_BUSY)
+                    events.append(_materialization(backfills, manifest.id, now))
         except (WebserverUnavailable, DagsterApiError, ManifestError) as error:
             return dg.SkipReason(f"evidence not reported this tick: {error}")
         if not events:

@@ -3,6 +3,7 @@
 All run by default: nobody has to switch them on in the UI.
 """
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -64,6 +65,19 @@ def sensor_backfills(
     )
 
 
+def skips_while_warehouse_busy(tick):
+    """The sensor tick, skipped when the warehouse is busy (see SENSOR_LOCK_ATTEMPTS)."""
+
+    @functools.wraps(tick)
+    def guarded(*args, **kwargs):
+        try:
+            return tick(*args, **kwargs)
+        except duckdb.IOException:
+            return dg.SkipReason(WAREHOUSE_BUSY)
+
+    return guarded
+
+
 def _running(context: dg.SensorEvaluationContext) -> Callable[[str], bool]:
     """Whether a Dagster backfill has not ended yet, from the instance."""
 
@@ -123,54 +137,52 @@ def build_sensors(settings: Settings) -> list:
         f"still off its raw input (up to {AUTOMATIC_PLANS_PER_INPUT} times per input); launches "
         "what it plans (what needs approval is held for it).",
     )
+    @skips_while_warehouse_busy
     def raw_input_changes(
         context: dg.SensorEvaluationContext, lake: LakeResource, warehouse: WarehouseResource
     ):
         backfills = sensor_backfills(settings, lake, warehouse)
         now = datetime.now(UTC)
-        try:
-            with backfills.connect() as connection:
-                published = published_inputs(connection)
-            changed = changed_inputs(published, backfills.lake)
-            dates = {d.isoformat() for ds in changed.values() for d in ds}
-            manifests = backfills.store.list()
-            candidates = [
-                (
-                    m,
-                    manifest_state(
-                        backfills.store.events(m.id),
-                        _running(context),
-                        holds=bool(backfills.held(m.id)),
-                    ),
-                )
-                for m in manifests
-                if dates & set(m.input_versions)
-            ]
-            replan = to_replan(changed, candidates, backfills.lake, now, quiet)
-            launched = backfills.store.launched()
-            unlaunched = [m.id for m in manifests if m.source == "sensor" and m.id not in launched]
-            for manifest_id in unlaunched:
-                _launch(backfills, manifest_id, context.log)
-            if replan.given_up:
-                context.log.warning(
-                    f"raw input of {', '.join(map(str, replan.given_up))} changed and was "
-                    f"backfilled {AUTOMATIC_PLANS_PER_INPUT} times without the day taking it: "
-                    "see those backfills' runs, then plan by hand"
-                )
-            if not replan.plan:
-                if replan.settling:
-                    return dg.SkipReason(
-                        f"files still landing for {', '.join(map(str, replan.settling))}"
-                    )
-                return dg.SkipReason("no published partition's raw input needs a backfill")
-            manifest = backfills.plan(
-                reason=INPUT_CHANGED,
-                requested_by="sensor:raw_input_changes",
-                requested_dates=replan.plan,
-                source="sensor",
+        with backfills.connect() as connection:
+            published = published_inputs(connection)
+        changed = changed_inputs(published, backfills.lake)
+        dates = {d.isoformat() for ds in changed.values() for d in ds}
+        manifests = backfills.store.list()
+        candidates = [
+            (
+                m,
+                manifest_state(
+                    backfills.store.events(m.id),
+                    _running(context),
+                    holds=bool(backfills.held(m.id)),
+                ),
             )
-        except duckdb.IOException:
-            return dg.SkipReason(WAREHOUSE_BUSY)
+            for m in manifests
+            if dates & set(m.input_versions)
+        ]
+        replan = to_replan(changed, candidates, backfills.lake, now, quiet)
+        launched = backfills.store.launched()
+        unlaunched = [m.id for m in manifests if m.source == "sensor" and m.id not in launched]
+        for manifest_id in unlaunched:
+            _launch(backfills, manifest_id, context.log)
+        if replan.given_up:
+            context.log.warning(
+                f"raw input of {', '.join(map(str, replan.given_up))} changed and was "
+                f"backfilled {AUTOMATIC_PLANS_PER_INPUT} times without the day taking it: "
+                "see those backfills' runs, then plan by hand"
+            )
+        if not replan.plan:
+            if replan.settling:
+                return dg.SkipReason(
+                    f"files still landing for {', '.join(map(str, replan.settling))}"
+                )
+            return dg.SkipReason("no published partition's raw input needs a backfill")
+        manifest = backfills.plan(
+            reason=INPUT_CHANGED,
+            requested_by="sensor:raw_input_changes",
+            requested_dates=replan.plan,
+            source="sensor",
+        )
         context.log.info(f"planned {manifest.id} for {replan.plan}")
         _launch(backfills, manifest.id, context.log)
         return dg.SkipReason(f"planned {manifest.id}")
@@ -183,31 +195,27 @@ def build_sensors(settings: Settings) -> list:
         "manifest, and once its selection has computed, launches the rest of that manifest's "
         "scope on the backfill lane (gold and exports after silver alone).",
     )
+    @skips_while_warehouse_busy
     def backfill_manifests(
         context: dg.SensorEvaluationContext, lake: LakeResource, warehouse: WarehouseResource
     ):
         backfills = sensor_backfills(settings, lake, warehouse)
         created, completing = [], []
-        try:
-            for backfill in context.instance.get_backfills(limit=50):
-                if MANIFEST_TAG in backfill.tags or backfill.asset_backfill_data is None:
+        for backfill in context.instance.get_backfills(limit=50):
+            if MANIFEST_TAG in backfill.tags or backfill.asset_backfill_data is None:
+                continue
+            manifest_id = ui_manifest_id(backfill.backfill_id)
+            if not backfills.store.exists(manifest_id):
+                try:
+                    _plan_ui_backfill(backfills, backfill, manifest_id)
+                except (BackfillError, ValueError) as error:
+                    context.log.warning(f"no manifest for backfill {backfill.backfill_id}: {error}")
                     continue
-                manifest_id = ui_manifest_id(backfill.backfill_id)
-                if not backfills.store.exists(manifest_id):
-                    try:
-                        _plan_ui_backfill(backfills, backfill, manifest_id)
-                    except (BackfillError, ValueError) as error:
-                        context.log.warning(
-                            f"no manifest for backfill {backfill.backfill_id}: {error}"
-                        )
-                        continue
-                    created.append(manifest_id)
-                elif backfill.status.value in COMPLETED_BACKFILL_STATES:
-                    completion = _complete(backfills, manifest_id, context.log)
-                    if completion:
-                        completing.append(manifest_id)
-        except duckdb.IOException:
-            return dg.SkipReason(f"{WAREHOUSE_BUSY} (created {created})")
+                created.append(manifest_id)
+            elif backfill.status.value in COMPLETED_BACKFILL_STATES:
+                completion = _complete(backfills, manifest_id, context.log)
+                if completion:
+                    completing.append(manifest_id)
         if not (created or completing):
             return dg.SkipReason("every backfill has a manifest and its whole scope")
         return dg.SkipReason(f"created {created}; completing the scope of {completing}")
@@ -246,14 +254,12 @@ def build_sensors(settings: Settings) -> list:
         "backfill published on approval, a rollback) as that partition's latest "
         "materialization, with its own row count and its audits' verdicts.",
     )
+    @skips_while_warehouse_busy
     def published_outside_runs(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         after = int(context.cursor or 0)
-        try:
-            with warehouse.connect(lock_attempts=SENSOR_LOCK_ATTEMPTS) as connection:
-                changes, last = audit_schema.unreported_changes(connection, after)
-                records = audit_schema.checks_of_runs(connection, {c.run_id for c in changes})
-        except duckdb.IOException:
-            return dg.SkipReason(WAREHOUSE_BUSY)
+        with warehouse.connect(lock_attempts=SENSOR_LOCK_ATTEMPTS) as connection:
+            changes, last = audit_schema.unreported_changes(connection, after)
+            records = audit_schema.checks_of_runs(connection, {c.run_id for c in changes})
         for change in changes:
             report_change(context.instance, change, records, context.log)
         context.update_cursor(str(last))

@@ -177,9 +177,9 @@ def _approve(stack: DagsterStack, backfills, manifest_id: str, console: Console)
     """Approve the held evidence as the reviewer and time approval to published; a refusal (the
     daily lane moved the balance chain meanwhile) is recomputed by a retry and approved again."""
     for _ in range(2):
-        status = backfills.stage(manifest_id)
-        evidence = backfills.evidence_digest(manifest_id)
-        console.print(f"{manifest_id}: {status}; evidence {evidence}")
+        now = backfills.standing(manifest_id)
+        evidence = now.evidence_digest
+        console.print(f"{manifest_id}: {now.stage}; evidence {evidence}")
         console.print(
             "published rows unchanged while held; the evidence is in the Dagster UI "
             "(operations/backfill_evidence) and in `finsight backfill report`"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from finsight_assets.lib.backfills.manifests import ManifestError
+from finsight_assets.lib.backfills.stages import CANCELLED, RUNNING
 from finsight_assets.lib.backfills.store import canonical_json, digest_of
 from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract.run_tags import BACKFILL
@@ -27,10 +28,6 @@ if TYPE_CHECKING:
 
 PUBLISHED_HELD = "published_held"
 REJECTED = "rejected"
-# Lifecycle's words for a backfill whose runs (or the completion of its scope) are not done,
-# and for one cancelled: neither has evidence to approve.
-RUNNING = "running"
-CANCELLED = "cancelled"
 
 
 def held(ops: Backfills, manifest_id: str) -> list[audit_schema.HeldVersion]:
@@ -84,20 +81,20 @@ def _review(ops: Backfills, manifest_id: str) -> str:
     manifest = ops.store.get(manifest_id)
     if manifest.approvals_required == 0:
         raise ManifestError(f"{manifest_id} needs no approval: its runs publish as they finish")
-    stage = ops.stage(manifest_id)
+    now = ops.standing(manifest_id)
+    stage = now.stage
     if stage in (RUNNING, CANCELLED):
         raise ManifestError(
             f"{manifest_id} is {stage}: approve once `finsight backfill status {manifest_id}` "
             "says awaiting approval"
             + (" (a cancelled backfill is rejected or planned again)" if stage == CANCELLED else "")
         )
-    current = evidence_digest(ops, manifest_id)
-    if current is None:
+    if now.evidence_digest is None:
         raise ManifestError(
             f"{manifest_id} holds nothing to approve: launch it, and approve its evidence "
             "once its runs have held their partitions"
         )
-    return current
+    return now.evidence_digest
 
 
 def approve(ops: Backfills, manifest_id: str, by: str | None, digest: str) -> Approval:
@@ -106,7 +103,7 @@ def approve(ops: Backfills, manifest_id: str, by: str | None, digest: str) -> Ap
     current = _review(ops, manifest_id)
     approvals = ops.store.approve(manifest_id, ops.identity.who(by), ops.clock(), digest, current)
     required = ops.store.get(manifest_id).approvals_required
-    published = publish(ops, manifest_id) if len(approvals) >= required else None
+    published = _publish(ops, manifest_id, current) if len(approvals) >= required else None
     return Approval(approvals, required, published)
 
 
@@ -115,6 +112,11 @@ def publish(ops: Backfills, manifest_id: str) -> HeldPublish:
     current = _review(ops, manifest_id)
     if not ops.store.is_approved(manifest_id, current):
         raise ManifestError(f"{manifest_id}'s evidence {current} is not approved yet")
+    return _publish(ops, manifest_id, current)
+
+
+def _publish(ops: Backfills, manifest_id: str, current: str) -> HeldPublish:
+    """Publish what is held, whose evidence `current` the matrix has approved."""
     at = ops.clock()
     run = RunInfo(f"approved-{manifest_id}", BACKFILL, at, manifest_id)
     with ops.connect() as warehouse:

@@ -5,36 +5,32 @@ and one cancelled in the UI is cancelled, not failed)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from finsight_assets.lib.backfills.approval import (
-    CANCELLED,
-    PUBLISHED_HELD,
-    RUNNING,
-    evidence_digest,
-)
-from finsight_assets.lib.backfills.approval import REJECTED as REJECTED_EVENT
+from finsight_assets.lib.backfills import approval
+from finsight_assets.lib.backfills.approval import PUBLISHED_HELD, evidence_digest
 from finsight_assets.lib.backfills.launch import COMPLETE, failed_ranges
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES, Progress, progress
+from finsight_assets.lib.backfills.stages import (
+    AUDITED,
+    AWAITING_APPROVAL,
+    CANCELLED,
+    FAILED,
+    HELD,
+    LAUNCHED_UNKNOWN,
+    PARTIALLY_FAILED,
+    PLANNED,
+    PUBLISHED,
+    REJECTED,
+    ROLLED_BACK,
+    RUNNING,
+)
 from finsight_assets.lib.backfills.webserver import WebserverUnavailable
 from finsight_assets.lib.contract.run_tags import DRY_RUN
 
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills
-
-PLANNED = "planned"
-# Its runs ended holding their partitions; the matrix's approvals of that evidence are missing.
-AWAITING_APPROVAL = "awaiting approval"
-# Approved, and still holding: the publish was interrupted or refused to start; `publish` again.
-HELD = "held"
-REJECTED = "rejected"
-PUBLISHED = "published"
-AUDITED = "audited (dry run)"
-PARTIALLY_FAILED = "partially failed"
-FAILED = "failed"
-ROLLED_BACK = "rolled back"
-# Launched, but Dagster could not be asked how it went.
-LAUNCHED_UNKNOWN = "launched (Dagster unreachable)"
 
 CANCELLED_BACKFILL_STATES = frozenset({"CANCELED", "CANCELLED", "CANCELING"})
 
@@ -54,7 +50,7 @@ def stage_of(
     kinds = {e["event"] for e in events}
     if "rolled_back" in kinds:
         return ROLLED_BACK
-    if REJECTED_EVENT in kinds:
+    if approval.REJECTED in kinds:
         return REJECTED
     publishes = [e for e in events if e["event"] == PUBLISHED_HELD]
     if any(e.get("backfill_id") for e in events):
@@ -76,8 +72,16 @@ def stage_of(
     return PARTIALLY_FAILED if seen is None or seen.done else FAILED
 
 
-def stage(ops: Backfills, manifest_id: str) -> str:
-    """The manifest's lifecycle stage now (see `stage_of`)."""
+@dataclass(frozen=True)
+class Standing:
+    """A backfill's stage now and the evidence digest of what it holds (None: nothing held)."""
+
+    stage: str
+    evidence_digest: str | None
+
+
+def standing(ops: Backfills, manifest_id: str) -> Standing:
+    """The manifest's lifecycle stage (see `stage_of`) and the evidence it holds."""
     manifest = ops.store.get(manifest_id)
     events = ops.store.events(manifest_id)
     seen = None
@@ -96,7 +100,7 @@ def stage(ops: Backfills, manifest_id: str) -> str:
         and not any(e["event"] == COMPLETE.requested for e in events)
         and bool(failed_ranges(ops, manifest_id))
     )
-    return stage_of(
+    stage = stage_of(
         events,
         manifest.mode,
         seen,
@@ -104,3 +108,4 @@ def stage(ops: Backfills, manifest_id: str) -> str:
         approved=approved,
         completing=completing,
     )
+    return Standing(stage, current)

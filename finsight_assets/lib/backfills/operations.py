@@ -108,7 +108,11 @@ class Backfills:
 
     def stage(self, manifest_id: str) -> str:
         """Where the backfill is in its life (see lifecycle.py)."""
-        return lifecycle.stage(self, manifest_id)
+        return self.standing(manifest_id).stage
+
+    def standing(self, manifest_id: str) -> lifecycle.Standing:
+        """Its stage and the evidence digest of what it holds."""
+        return lifecycle.standing(self, manifest_id)
 
     def rollback(self, manifest_id: str, *, force: bool = False) -> dict[str, dict[str, Any]]:
         return rollback.rollback(self, manifest_id, force=force)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.backfills import lifecycle
+from finsight_assets.lib.backfills import stages
 from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError, approvals_required
 from finsight_assets.lib.backfills.operations import open_backfills
 from finsight_assets.lib.contract import code_versions
@@ -68,7 +68,7 @@ def test_approval_is_of_the_held_evidence_and_publishes_it(loaded):
         loaded.approve(manifest.id, "bob", "sha256:x")
     hold_customers(loaded.connect, loaded.lake, manifest.id, day(1), "C1")
     first = loaded.evidence_digest(manifest.id)
-    assert loaded.stage(manifest.id) == lifecycle.AWAITING_APPROVAL
+    assert loaded.stage(manifest.id) == stages.AWAITING_APPROVAL
     with pytest.raises(ManifestError, match="cannot approve"):
         loaded.approve(manifest.id, "ann", first)
     # A retry that holds anew changes the evidence: an approval of the old one is refused.
@@ -78,7 +78,7 @@ def test_approval_is_of_the_held_evidence_and_publishes_it(loaded):
     approval = loaded.approve(manifest.id, "bob", loaded.evidence_digest(manifest.id))
     assert approval.published is not None and not approval.published.refused
     assert [v.table_name for v in approval.published.published] == ["silver.customers"]
-    assert loaded.stage(manifest.id) == lifecycle.PUBLISHED
+    assert loaded.stage(manifest.id) == stages.PUBLISHED
     with loaded.connect() as warehouse:
         rows = warehouse.fetchall(
             "SELECT customer_id FROM silver.customers WHERE business_date = ? ORDER BY 1",
@@ -98,7 +98,7 @@ def test_rejecting_discards_what_is_held(loaded):
         before = warehouse.fetchall("SELECT * FROM silver.customers ORDER BY ALL")
     hold_customers(loaded.connect, loaded.lake, manifest.id, day(1), "C9")
     assert loaded.reject(manifest.id, "bob", "wrong FX file") == 1
-    assert loaded.stage(manifest.id) == lifecycle.REJECTED
+    assert loaded.stage(manifest.id) == stages.REJECTED
     assert loaded.held(manifest.id) == []
     with loaded.connect() as warehouse:
         assert warehouse.fetchall("SELECT * FROM silver.customers ORDER BY ALL") == before
