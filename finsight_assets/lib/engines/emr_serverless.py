@@ -62,6 +62,7 @@ JOB_SQL_CONF: Mapping[str, str] = {
         "spark.sql.parquet.outputTimestampType",
         "spark.sql.parquet.compression.codec",
         "spark.sql.sources.partitionOverwriteMode",
+        "spark.sql.ansi.enabled",
     )
 }
 

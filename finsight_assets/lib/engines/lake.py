@@ -70,8 +70,15 @@ def folder_date(folder: str) -> date | None:
 
 
 def is_data_file(name: str) -> bool:
-    """A Parquet file a reader should read: not hidden, not a marker."""
-    return name.endswith(".parquet") and not name.startswith((".", "_"))
+    """A file of data: any name ending in `.parquet`, whatever its first character (CONTRACT.md:
+    `_late.parquet` is data); markers, checksums and temporary files are not."""
+    return name.endswith(".parquet")
+
+
+def hidden_from_spark(name: str) -> bool:
+    """Whether Spark's file listing skips a file of this name, even when named explicitly
+    (`_x` without an `=`, `.x`): silver reads such a raw file through an alias."""
+    return (name.startswith("_") and "=" not in name) or name.startswith(".")
 
 
 EXPORTS_FOLDER = "exports"
@@ -91,6 +98,8 @@ class Lake(Protocol):
     def parquet_files(self, uri: str) -> list[str]: ...
 
     def remove_staging(self, uri: str) -> None: ...
+
+    def alias(self, uri: str, alias_uri: str) -> None: ...
 
     def put_export(self, local_path: Path, name: str) -> str: ...
 
@@ -161,3 +170,10 @@ class LocalLake:
 
     def remove_staging(self, uri: str) -> None:
         shutil.rmtree(uri, ignore_errors=True)
+
+    def alias(self, uri: str, alias_uri: str) -> None:
+        """Make a file readable under another name (a symbolic link; the file is untouched)."""
+        target = Path(alias_uri)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
+        target.symlink_to(Path(uri).resolve())

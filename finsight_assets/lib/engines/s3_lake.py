@@ -129,6 +129,13 @@ class S3Lake:
         local_path.unlink(missing_ok=True)
         return self._uri(key)
 
+    def alias(self, uri: str, alias_uri: str) -> None:
+        """Make an object readable under another key (a server-side copy; the object is
+        untouched)."""
+        bucket, key = split_s3_uri(uri)
+        alias_bucket, alias_key = split_s3_uri(alias_uri)
+        self.client.copy({"Bucket": bucket, "Key": key}, alias_bucket, alias_key)
+
     def remove_staging(self, uri: str) -> None:
         bucket, key = split_s3_uri(uri)
         keys = [{"Key": item["Key"]} for item in self._objects(key.rstrip("/") + "/")]

@@ -19,6 +19,12 @@ LOCAL_SPARK_CONFIG: Mapping[str, str] = {
     "spark.log.level": "ERROR",
     "spark.driver.memory": "4g",
     "spark.sql.sources.partitionOverwriteMode": "static",
+    # Arithmetic that overflows fails instead of giving NULL, whatever the Spark release's
+    # default (EMR's Spark 3 releases have it off); silver checks amount_usd's range itself.
+    "spark.sql.ansi.enabled": "true",
+    # Raw folders are read as plain files: a stale Hadoop `.crc` beside a data file is not data
+    # and must not fail its day (CONTRACT.md).
+    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
 }
 
 # Backfill runs may take more of the machine for longer; the daily lane keeps the defaults.

@@ -4,6 +4,12 @@ Each transform writes every raw row once with its `outcome`, so the warehouse ca
 rows into their tables and prove that none was lost:
 - transactions: VALID, REJECTED (with reason_code) or DUPLICATE (a delivery dedup removed);
 - customers: VALID, SUPERSEDED (an older row of a repeated customer) or MISSING_ID.
+
+Every row also carries the raw file it came from (`source_file`) and, where the row makes its
+day uncomputable (CONTRACT.md, "Bad raw input"), the `problem`: text that is not UTF-8, or an
+amount_usd beyond decimal(18,2). The warehouse fails those days, naming the file and the rows;
+the rest of the batch goes on. Such a row's text is written made valid, so the staged files
+always load.
 """
 
 from __future__ import annotations
@@ -23,6 +29,15 @@ from finsight_assets.lib.contract.tables import BUSINESS_TIME_ZONE
 
 TRANSACTION_OUTCOMES = ("VALID", "REJECTED", "DUPLICATE")
 CUSTOMER_OUTCOMES = ("VALID", "SUPERSEDED", "MISSING_ID")
+
+# decimal(18,2) holds amounts below this in magnitude.
+MONEY_LIMIT = Decimal("1E+16")
+# What Python's str.strip() strips (CONTRACT.md: emails are trimmed so): every character whose
+# str.isspace() is true, as a regular expression class.
+PYTHON_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 _SPARK_TYPES = {
     "string": T.StringType(),
@@ -45,7 +60,8 @@ def spark_schema(table: str) -> T.StructType:
 def read_raw(
     spark: SparkSession, table: str, files_by_date: Mapping[date, Sequence[str]]
 ) -> DataFrame:
-    """The rows of the given raw files, with the business_date of the folder each came from."""
+    """The rows of the given raw files, with the business_date of the folder each came from and
+    the file itself (`source_file`)."""
     files = [path for d in sorted(files_by_date) for path in files_by_date[d]]
     date_of_file = F.regexp_extract(
         F.col("_metadata.file_path"), r"business_date=(\d{4}-\d{2}-\d{2})", 1
@@ -53,8 +69,39 @@ def read_raw(
     return (
         spark.read.schema(spark_schema(table))
         .parquet(*files)
-        .select("*", F.to_date(date_of_file).alias("business_date"))
+        .select(
+            "*",
+            F.to_date(date_of_file).alias("business_date"),
+            F.col("_metadata.file_path").alias("source_file"),
+        )
     )
+
+
+def _text_columns(table: str) -> list[str]:
+    return [f.name for f in spark_schema(table).fields if isinstance(f.dataType, T.StringType)]
+
+
+def _invalid_utf8(table: str) -> Column:
+    """The first text column of the row that is not valid UTF-8, as a problem (NULL: none)."""
+    problem: Column = F.lit(None).cast("string")
+    for name in reversed(_text_columns(table)):
+        problem = F.when(
+            ~F.is_valid_utf8(F.col(name)), F.lit(f"text that is not UTF-8 in column {name}")
+        ).otherwise(problem)
+    return problem
+
+
+def _made_valid(frame: DataFrame, table: str) -> DataFrame:
+    """The text of rows with a problem made valid UTF-8 (U+FFFD for bad bytes): their day fails,
+    and the staged file must still load to say which rows made it fail."""
+    for name in _text_columns(table):
+        frame = frame.withColumn(
+            name,
+            F.when(F.col("problem").isNull(), F.col(name)).otherwise(
+                F.make_valid_utf8(F.col(name))
+            ),
+        )
+    return frame
 
 
 def _rates(spark: SparkSession, usd_rates: Mapping[date, Mapping[str, object]]) -> DataFrame:
@@ -119,7 +166,19 @@ def transaction_outcomes(
     )
     usd_rate = F.when(F.col("currency") == contract.BASE_CURRENCY, F.lit(1).cast("decimal(18,8)"))
     usd_rate = usd_rate.otherwise(F.col("listed_usd_rate"))
-    amount_usd = F.round(F.col("amount") * F.col("usd_rate"), 2).cast("decimal(18,2)")
+    # Rounded at the product's own precision, then checked against decimal(18,2)'s range: a
+    # value beyond it is the day's problem, never a NULL or a wrapped amount.
+    exact_usd = F.round(F.col("amount") * F.col("usd_rate"), 2)
+    fits = F.abs(exact_usd) < F.lit(MONEY_LIMIT)
+    amount_usd = F.when(fits, exact_usd.cast("decimal(18,2)"))
+    overflow = F.when(
+        (F.col("outcome") == "VALID") & ~fits,
+        F.concat(
+            F.lit("amount * usd_rate = "),
+            exact_usd.cast("string"),
+            F.lit(" does not fit decimal(18,2)"),
+        ),
+    )
     signed = F.when(F.col("event_type").isin(*contract.CREDIT_EVENT_TYPES), F.col("amount_usd"))
     signed = signed.otherwise(-F.col("amount_usd")).cast("decimal(18,2)")
     reason = _reason_code(F.col("business_date"))
@@ -136,6 +195,8 @@ def transaction_outcomes(
         )
         .withColumn("amount_usd", F.when(F.col("outcome") == "VALID", amount_usd))
         .withColumn("signed_amount_usd", F.when(F.col("outcome") == "VALID", signed))
+        .withColumn("problem", F.coalesce(_invalid_utf8("transactions"), overflow))
+        .transform(lambda frame: _made_valid(frame, "transactions"))
         .drop("listed_usd_rate", "delivery_rank")
     )
 
@@ -152,9 +213,10 @@ def customer_outcomes(
             for name in ("created_at", "country", "segment", "kyc_status", "email", "full_name")
         ],
     )
-    # Trimmed of any white space (tabs and newlines too), like Python's str.strip().
-    trimmed = F.regexp_replace(F.col("email"), r"^\s+|\s+$", "")
-    email_sha256 = F.sha2(F.lower(trimmed), 256)
+    # Java's regular expressions, as Spark runs them: each character as a \uXXXX escape.
+    whitespace = "[" + "".join(f"\\u{ord(ch):04x}" for ch in PYTHON_WHITESPACE) + "]"
+    trimmed = F.regexp_replace(F.col("email"), f"^{whitespace}+|{whitespace}+$", "")
+    email_sha256 = F.when(trimmed != "", F.sha2(F.lower(trimmed), 256))
     return (
         raw.withColumn("snapshot_rank", F.row_number().over(latest_first))
         .withColumn(
@@ -163,6 +225,8 @@ def customer_outcomes(
             .when(F.col("snapshot_rank") > 1, F.lit("SUPERSEDED"))
             .otherwise(F.lit("VALID")),
         )
+        .withColumn("problem", _invalid_utf8("customers"))
+        .transform(lambda frame: _made_valid(frame, "customers"))
         .withColumn("email_sha256", email_sha256)
         .drop("snapshot_rank", "full_name", "email")
     )
