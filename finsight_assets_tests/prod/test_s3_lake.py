@@ -180,6 +180,8 @@ def test_the_observation_job_reads_data_versions_from_s3(landed, prod_env):
     )
     for item in listed["Contents"]:
         s3.delete_object(Bucket=bucket, Key=item["Key"])
+    for key in ("business_date=2026-02-30/part-0.parquet", "business_date=2025-03-09/_SUCCESS"):
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/raw/transactions/{key}", Body=b"")
     defs = build_definitions(Settings.from_env())
     result = defs.resolve_job_def("observe_raw").execute_in_process(
         instance=dg.DagsterInstance.ephemeral()
@@ -196,6 +198,15 @@ def test_the_observation_job_reads_data_versions_from_s3(landed, prod_env):
     # A day without files before the latest delivery is a gap; later days are not observed.
     assert observed[("transactions", gap.isoformat())].data_version == data_version([])
     assert ("transactions", (DAYS[-1] + timedelta(days=1)).isoformat()) not in observed
+    (summary,) = [
+        e.asset_observation_data.asset_observation.metadata
+        for e in result.get_asset_observation_events()
+        if e.asset_key.path[-1] == "transactions" and e.partition is None
+    ]
+    assert set(summary["folders_without_data"].value) == {
+        "business_date=2026-02-30",
+        "business_date=2025-03-09",
+    }
 
 
 def test_operator_commands_reach_snowflake_as_the_engineer(prod_env, tmp_path, monkeypatch):

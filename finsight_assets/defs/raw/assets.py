@@ -22,14 +22,22 @@ def _raw_asset(table: str, partitions_def: dg.TimeWindowPartitionsDefinition):
         group_name="raw",
     )
     def _observe(context, lake: LakeResource) -> dg.DataVersionsByPartition:
-        landed = lake.get_lake().raw_partitions(table)
+        raw = lake.get_lake()
+        landed = raw.raw_partitions(table)
         versions = observed_versions(landed, partitions_def.get_partition_keys())
         context.log.info("observed %d partition(s) of raw/%s", len(versions), table)
+        unread = raw.unread_folders(table)
+        for folder, why in unread.items():
+            context.log.warning(f"raw/{table}/{folder}: {why}")
         # Dagster's partition view counts materializations only, and raw is observed, never
         # materialized: which days landed is said here, in the asset's latest observation.
         context.log_event(
             dg.AssetObservation(
-                asset_key=context.asset_key, metadata=landed_days_metadata(landed, versions)
+                asset_key=context.asset_key,
+                metadata={
+                    **landed_days_metadata(landed, versions),
+                    "folders_without_data": dg.MetadataValue.json(unread),
+                },
             )
         )
         return dg.DataVersionsByPartition(versions)

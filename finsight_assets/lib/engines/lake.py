@@ -75,6 +75,16 @@ def is_data_file(name: str) -> bool:
     return name.endswith(".parquet")
 
 
+def unread_why(folder: str, names: list[str]) -> str | None:
+    """Why a folder under a raw table gives no data (None: it is a partition with data): its
+    name is not a valid `business_date=YYYY-MM-DD`, or it holds no `.parquet` file."""
+    if folder_date(folder) is None:
+        return "not a business_date=YYYY-MM-DD folder of a valid date: ignored"
+    if not any(is_data_file(name) for name in names):
+        return "holds no .parquet file: no data that day"
+    return None
+
+
 def hidden_from_spark(name: str) -> bool:
     """Whether Spark's file listing skips a file of this name, even when named explicitly
     (`_x` without an `=`, `.x`): silver reads such a raw file through an alias."""
@@ -90,6 +100,8 @@ class Lake(Protocol):
     def raw_files(self, table: str, business_date: date) -> list[LakeFile]: ...
 
     def raw_partitions(self, table: str) -> dict[date, list[LakeFile]]: ...
+
+    def unread_folders(self, table: str) -> dict[str, str]: ...
 
     def open_input(self, uri: str) -> pa.NativeFile: ...
 
@@ -125,6 +137,18 @@ class LocalLake:
             if d is not None and (files := self._files_in(folder)):
                 partitions[d] = files
         return dict(sorted(partitions.items()))
+
+    def unread_folders(self, table: str) -> dict[str, str]:
+        """The folders under raw/`table` that give no data, each with why (see `unread_why`)."""
+        table_root = self.root / "raw" / table
+        if not table_root.is_dir():
+            return {}
+        return {
+            folder.name: why
+            for folder in sorted(table_root.iterdir())
+            if folder.is_dir()
+            and (why := unread_why(folder.name, [p.name for p in folder.iterdir()]))
+        }
 
     @staticmethod
     def _files_in(folder: Path) -> list[LakeFile]:

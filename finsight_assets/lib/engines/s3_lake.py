@@ -24,6 +24,7 @@ from finsight_assets.lib.engines.lake import (
     folder_date,
     is_data_file,
     partition_folder,
+    unread_why,
 )
 
 # S3's DeleteObjects takes at most this many keys a call.
@@ -102,6 +103,20 @@ class S3Lake:
             if d is not None and "/" not in name and is_data_file(name):
                 partitions.setdefault(d, []).append(self._lake_file(item))
         return {d: sorted(files, key=lambda f: f.name) for d, files in sorted(partitions.items())}
+
+    def unread_folders(self, table: str) -> dict[str, str]:
+        """The folders (key prefixes) under raw/`table` that give no data, each with why."""
+        table_prefix = self._key("raw", table) + "/"
+        names: dict[str, list[str]] = {}
+        for item in self._objects(table_prefix):
+            folder, slash, name = item["Key"][len(table_prefix) :].partition("/")
+            if slash:
+                names.setdefault(folder, []).extend([name] if "/" not in name else [])
+        return {
+            folder: why
+            for folder, listed in sorted(names.items())
+            if (why := unread_why(folder, listed))
+        }
 
     def open_input(self, uri: str) -> pa.NativeFile:
         bucket, key = split_s3_uri(uri)

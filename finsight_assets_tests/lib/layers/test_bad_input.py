@@ -5,17 +5,21 @@ day's published version stays; the other day publishes; raw files are never chan
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from finsight_assets.defs.build import build_definitions
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.dev.synthetic.dates import is_transaction_free_day
+from finsight_assets.lib.settings import Settings
 from finsight_assets_tests import badinput
 from finsight_assets_tests.pipeline import query, run_pipeline
 
@@ -223,19 +227,23 @@ def test_an_amount_usd_beyond_decimal_18_2_names_the_file_and_the_event_ids(spar
 # Files that are data, and files that are not.
 
 
+def silver_event_ids(home: Path, prefix: str) -> list[str]:
+    """The event ids starting with `prefix` in silver, valid or rejected (one row each)."""
+    found = query(
+        home,
+        f"SELECT event_id FROM silver.transactions WHERE event_id LIKE '{prefix}%' UNION ALL "
+        f"SELECT event_id FROM silver.transactions_rejected WHERE event_id LIKE '{prefix}%'",
+    )
+    return sorted(r[0] for r in found)
+
+
 def test_a_file_named_with_an_underscore_is_data(spark, home):
     lake = home / "lake"
     late = badinput.read(lake, "transactions", BAD).slice(0, 2)
     late = badinput.with_column(late, "event_id", pa.array(["late-1", "late-2"]))
     pq.write_table(late, badinput.folder(lake, "transactions", BAD) / "_late.parquet")
-    results = rerun(spark, home)
-    assert not results["silver.transactions"].failed
-    found = query(
-        home,
-        "SELECT event_id FROM silver.transactions WHERE event_id LIKE 'late-%' "
-        "UNION ALL SELECT event_id FROM silver.transactions_rejected WHERE event_id LIKE 'late-%'",
-    )
-    assert sorted(r[0] for r in found) == ["late-1", "late-2"]
+    assert not rerun(spark, home)["silver.transactions"].failed
+    assert silver_event_ids(home, "late-") == ["late-1", "late-2"]
 
 
 def test_a_stale_crc_file_is_not_data_and_fails_nothing(spark, home):
@@ -255,6 +263,7 @@ def test_extra_columns_are_accepted(spark, home):
     extra = extra.append_column("loyalty_tier", pa.array(["gold", "silver"]))
     pq.write_table(extra, badinput.folder(lake, "transactions", BAD) / "extra.parquet")
     assert not rerun(spark, home)["silver.transactions"].failed
+    assert silver_event_ids(home, "extra-") == ["extra-1", "extra-2"]
 
 
 def test_a_flood_of_one_event_id_keeps_one_row_and_counts_every_other(spark, home):
@@ -265,12 +274,7 @@ def test_a_flood_of_one_event_id_keeps_one_row_and_counts_every_other(spark, hom
     pq.write_table(flood, badinput.folder(lake, "transactions", BAD) / "flood.parquet")
     results = rerun(spark, home)
     assert not results["silver.transactions"].failed
-    kept = query(
-        home,
-        "SELECT COUNT(*) FROM (SELECT event_id FROM silver.transactions WHERE event_id = 'flood' "
-        "UNION ALL SELECT event_id FROM silver.transactions_rejected WHERE event_id = 'flood')",
-    )
-    assert kept == [(1,)]
+    assert silver_event_ids(home, "flood") == ["flood"]
     identity = results["silver.transactions"].audits["silver.transactions"]
     assert all(a.passed for a in identity if a.name == "count_identity")
 
@@ -304,3 +308,38 @@ def test_emails_are_trimmed_as_python_strips_and_an_empty_one_hashes_to_null(spa
     )
     expected = hashlib.sha256(padded[0].strip().lower().encode()).hexdigest()
     assert hashed == {ids[0]: expected, ids[1]: None, ids[2]: None}
+
+
+# Folders that give no data are warned of where raw is observed.
+
+
+def test_folders_without_data_are_warnings_of_the_raw_observation(home, monkeypatch):
+    monkeypatch.setenv("FINSIGHT_HOME", str(home))
+    monkeypatch.setenv("FINSIGHT_START_DATE", BAD.isoformat())
+    raw = home / "lake" / "raw" / "transactions"
+    (raw / "business_date=2026-02-30").mkdir()
+    shutil.copy(
+        badinput.first_file(home / "lake", "transactions", BAD), raw / "business_date=2026-02-30"
+    )
+    empty = raw / f"business_date={(GOOD + timedelta(days=1)).isoformat()}"
+    empty.mkdir()
+    (empty / "_SUCCESS").write_bytes(b"")
+    instance = dg.DagsterInstance.ephemeral()
+    job = build_definitions(Settings.from_env()).resolve_job_def("observe_raw")
+    result = job.execute_in_process(instance=instance)
+    assert result.success
+    (summary,) = [
+        e.asset_observation_data.asset_observation.metadata
+        for e in result.get_asset_observation_events()
+        if e.asset_key.path[-1] == "transactions" and e.partition is None
+    ]
+    ignored = "not a business_date=YYYY-MM-DD folder of a valid date: ignored"
+    assert summary["folders_without_data"].value == {
+        "business_date=2026-02-30": ignored,
+        empty.name: "holds no .parquet file: no data that day",
+    }
+    warnings = [
+        e.user_message for e in instance.all_logs(result.run_id) if e.level == logging.WARNING
+    ]
+    assert f"raw/transactions/business_date=2026-02-30: {ignored}" in warnings
+    assert any(w.startswith(f"raw/transactions/{empty.name}: holds no .parquet") for w in warnings)
