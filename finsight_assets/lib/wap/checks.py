@@ -66,6 +66,14 @@ BALANCE_CONTINUITY = Check(
     description="Each day opens at the previous day's closing balance.",
 )
 
+CUSTOMERS_SNAPSHOT_PRESENT = Check(
+    "customers_snapshot_present",
+    reconcile.customers_snapshot_present,
+    blocking=False,
+    description="Each day has a customers snapshot; without one every customer counts under "
+    "UNKNOWN/ZZ.",
+)
+
 _SILVER = (COUNT_IDENTITY, UNIQUE_KEY, CONTRACT_SCHEMA, DIFF_AGAINST_PUBLISHED)
 _GOLD = (RECONCILES_WITH_SILVER, UNIQUE_KEY, CONTRACT_SCHEMA, DIFF_AGAINST_PUBLISHED)
 
@@ -75,7 +83,7 @@ TABLE_CHECKS: dict[str, tuple[Check, ...]] = {
     tables.SILVER_TRANSACTIONS_REJECTED.qualified_name: _SILVER,
     tables.SILVER_CUSTOMERS.qualified_name: _SILVER,
     tables.GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name: _GOLD,
-    tables.GOLD_SEGMENT_DAILY_REPORT.qualified_name: _GOLD,
+    tables.GOLD_SEGMENT_DAILY_REPORT.qualified_name: (*_GOLD, CUSTOMERS_SNAPSHOT_PRESENT),
     tables.GOLD_ACCOUNT_DAILY_BALANCE.qualified_name: (
         RECONCILES_WITH_SILVER,
         BALANCE_CONTINUITY,

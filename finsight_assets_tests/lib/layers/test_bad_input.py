@@ -343,3 +343,25 @@ def test_folders_without_data_are_warnings_of_the_raw_observation(home, monkeypa
     ]
     assert f"raw/transactions/business_date=2026-02-30: {ignored}" in warnings
     assert any(w.startswith(f"raw/transactions/{empty.name}: holds no .parquet") for w in warnings)
+
+
+def test_a_day_without_a_customers_snapshot_publishes_unknown_segments_with_a_warning(spark, home):
+    snapshot = badinput.folder(home / "lake", "customers", BAD)
+    shutil.move(snapshot, home / "withdrawn-snapshot")
+    results = rerun(spark, home)
+    segment = results["gold.segment_daily_report"]
+    assert not segment.failed
+    (check,) = [
+        a
+        for a in segment.audits["gold.segment_daily_report"]
+        if a.name == "customers_snapshot_present"
+    ]
+    assert not check.blocking
+    assert check.by_date == {BAD: False, GOOD: True}
+    assert "no customers snapshot on 2025-03-03" in check.summary
+    segments = query(
+        home,
+        "SELECT DISTINCT segment, country FROM gold.segment_daily_report "
+        f"WHERE business_date = DATE '{BAD}'",
+    )
+    assert segments == [("UNKNOWN", "ZZ")]

@@ -10,7 +10,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from finsight_assets.lib.contract.tables import SILVER_TRANSACTIONS
+from finsight_assets.lib.contract.tables import (
+    SILVER_CUSTOMERS,
+    SILVER_TRANSACTIONS,
+    UNKNOWN_SEGMENT,
+)
 from finsight_assets.lib.engines.warehouse import Warehouse, bind, bound, string_literal
 from finsight_assets.lib.wap.hold import relation
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
@@ -153,4 +157,46 @@ def balance_continuity(
         ),
         metadata={"broken_links": {d.isoformat(): n for d, n in sorted(bad.items())}},
         by_date={d: d not in bad for d in staged.dates},
+    )
+
+
+def customers_snapshot_present(
+    warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInputs
+) -> AuditOutcome:
+    """Each staged day has a customers snapshot in silver: without one, every active customer
+    of the day counts under UNKNOWN/ZZ (CONTRACT.md computes it so, with this warning)."""
+    dates, date_params = bound(staged.dates)
+    source, source_params = relation(staged.run, SILVER_CUSTOMERS)
+    snapshot = dict(
+        warehouse.fetchall(
+            f"SELECT business_date, COUNT(*) FROM {source} "
+            f"WHERE business_date IN ({dates}) GROUP BY 1",
+            [*source_params, *date_params],
+        )
+    )
+    unknown = dict(
+        warehouse.fetchall(
+            f"SELECT business_date, SUM(active_customers) FROM {staged.staging_table} "
+            f"WHERE segment = {string_literal(UNKNOWN_SEGMENT)} GROUP BY 1"
+        )
+    )
+    by_date = {d: int(snapshot.get(d, 0)) > 0 for d in staged.dates}
+    missing = [d.isoformat() for d, ok in by_date.items() if not ok]
+    return AuditOutcome(
+        passed=not missing,
+        summary=(
+            "every day has a customers snapshot"
+            if not missing
+            else f"no customers snapshot on {', '.join(missing)}: every customer is UNKNOWN/ZZ"
+        ),
+        metadata={
+            "by_date": {
+                d.isoformat(): {
+                    "snapshot_customers": int(snapshot.get(d, 0)),
+                    "unknown_active_customers": int(unknown.get(d, 0) or 0),
+                }
+                for d in staged.dates
+            }
+        },
+        by_date=by_date,
     )
