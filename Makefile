@@ -13,7 +13,7 @@ DEMO_START_FILE := $(FINSIGHT_HOME)/demo_start_date
 DEMO_DAYS ?= 60
 DEMO_ROWS_PER_DAY ?= 20000
 
-.PHONY: install demo test dev lint bench clean test-services
+.PHONY: install demo test dev lint bench clean test-services faults
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -42,6 +42,13 @@ test-services:
 test: install test-services
 	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests benchmarks
 	$(VENV)/bin/python -m pytest -q --durations=12
+
+# The fault suite: kill -9 of materialize, a held backfill's run, its approval and a rollback at
+# random moments (FAULT_TRIALS of them), each checked and recovered; one line per trial, then a
+# summary. The bad-input classes run with the tests (test_bad_input.py).
+FAULT_TRIALS ?= 20
+faults: install
+	time $(PYTHON) -m finsight_assets_tests.faults.crash --trials $(FAULT_TRIALS)
 
 # The webserver and the daemon (schedule, sensors, backfills) on 127.0.0.1:3000.
 dev: install

@@ -117,6 +117,8 @@ LINEAGE_COLUMN_NAMES = tuple(column.name for column in LINEAGE_COLUMNS)
 DATE = "DATE"
 TEXT = "VARCHAR"
 MONEY_SQL = "DECIMAL(18,2)"
+# MONEY_SQL holds amounts below this in magnitude: a larger one is an error, never NULL or wrapped.
+MONEY_LIMIT = 10**16
 RATE_SQL = "DECIMAL(18,8)"
 TIMESTAMP_SQL = "TIMESTAMP WITH TIME ZONE"
 COUNT_SQL = "BIGINT"

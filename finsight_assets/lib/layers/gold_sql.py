@@ -30,11 +30,17 @@ def _range(dates: Sequence[date]) -> tuple[str, list[Any]]:
     return f"BETWEEN {low} AND {high}", low_params + high_params
 
 
-def _sum_usd_of(event_type: str) -> str:
+def _money(expression: str) -> str:
+    """An amount as MONEY; NULL where it does not fit, which the blocking `money_fits` check
+    reports by day and key (a cast would fail the whole statement, naming no day)."""
     return (
-        f"CAST(COALESCE(SUM(CASE WHEN event_type = '{event_type}' THEN amount_usd END), 0) "
+        f"CAST(CASE WHEN ABS({expression}) < {contract.MONEY_LIMIT} THEN {expression} END "
         f"AS {MONEY})"
     )
+
+
+def _sum_usd_of(event_type: str) -> str:
+    return _money(f"COALESCE(SUM(CASE WHEN event_type = '{event_type}' THEN amount_usd END), 0)")
 
 
 def daily_customer_summary(
@@ -51,7 +57,7 @@ SELECT business_date,
        {_sum_usd_of("DEPOSIT")} AS deposit_usd,
        {_sum_usd_of("WITHDRAWAL")} AS withdrawal_usd,
        {_sum_usd_of("FEE")} AS fee_usd,
-       CAST(SUM(signed_amount_usd) AS {MONEY}) AS net_flow_usd
+       {_money("SUM(signed_amount_usd)")} AS net_flow_usd
 FROM {_read(reads, contract.SILVER_TRANSACTIONS)}
 WHERE business_date {dates_sql}
 GROUP BY business_date, customer_id
@@ -70,7 +76,7 @@ SELECT t.business_date,
        COALESCE(c.country, '{contract.UNKNOWN_COUNTRY}') AS country,
        CAST(COUNT(DISTINCT t.customer_id) AS BIGINT) AS active_customers,
        CAST(COUNT(*) AS BIGINT) AS txn_count,
-       CAST(SUM(t.signed_amount_usd) AS {MONEY}) AS net_flow_usd
+       {_money("SUM(t.signed_amount_usd)")} AS net_flow_usd
 FROM {_read(reads, contract.SILVER_TRANSACTIONS)} AS t
 LEFT JOIN {_read(reads, contract.SILVER_CUSTOMERS)} AS c
   ON c.business_date = t.business_date AND c.customer_id = t.customer_id
@@ -104,6 +110,11 @@ def account_daily_balance(
         *flow_params,
         *first_params,
     ]
+    closing = (
+        "COALESCE(opening.closing_balance_usd, 0) + SUM(COALESCE(flows.net_flow_usd, 0)) OVER ("
+        "PARTITION BY grid.account_id ORDER BY grid.business_date "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    )
     sql = f"""
 WITH calendar AS ({calendar}),
 opening AS (
@@ -134,12 +145,8 @@ grid AS (
 SELECT grid.business_date,
        grid.account_id,
        grid.customer_id,
-       CAST(COALESCE(flows.net_flow_usd, 0) AS {MONEY}) AS net_flow_usd,
-       CAST(COALESCE(opening.closing_balance_usd, 0)
-            + SUM(COALESCE(flows.net_flow_usd, 0)) OVER (
-                PARTITION BY grid.account_id ORDER BY grid.business_date
-                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS {MONEY})
-         AS closing_balance_usd
+       {_money("COALESCE(flows.net_flow_usd, 0)")} AS net_flow_usd,
+       {_money(closing)} AS closing_balance_usd
 FROM grid
 LEFT JOIN flows
   ON flows.business_date = grid.business_date AND flows.account_id = grid.account_id

@@ -30,8 +30,6 @@ from finsight_assets.lib.contract.tables import BUSINESS_TIME_ZONE
 TRANSACTION_OUTCOMES = ("VALID", "REJECTED", "DUPLICATE")
 CUSTOMER_OUTCOMES = ("VALID", "SUPERSEDED", "MISSING_ID")
 
-# decimal(18,2) holds amounts below this in magnitude.
-MONEY_LIMIT = Decimal("1E+16")
 # What Python's str.strip() strips (CONTRACT.md: emails are trimmed so): every character whose
 # str.isspace() is true, as a regular expression class.
 PYTHON_WHITESPACE = (
@@ -169,7 +167,7 @@ def transaction_outcomes(
     # Rounded at the product's own precision, then checked against decimal(18,2)'s range: a
     # value beyond it is the day's problem, never a NULL or a wrapped amount.
     exact_usd = F.round(F.col("amount") * F.col("usd_rate"), 2)
-    fits = F.abs(exact_usd) < F.lit(MONEY_LIMIT)
+    fits = F.abs(exact_usd) < F.lit(Decimal(contract.MONEY_LIMIT))
     amount_usd = F.when(fits, exact_usd.cast("decimal(18,2)"))
     overflow = F.when(
         (F.col("outcome") == "VALID") & ~fits,

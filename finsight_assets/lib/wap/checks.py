@@ -66,6 +66,12 @@ BALANCE_CONTINUITY = Check(
     description="Each day opens at the previous day's closing balance.",
 )
 
+MONEY_FITS = Check(
+    "money_fits",
+    generic.money_fits,
+    blocking=True,
+    description="Every amount fits decimal(18,2); a day with one that does not names it.",
+)
 CUSTOMERS_SNAPSHOT_PRESENT = Check(
     "customers_snapshot_present",
     reconcile.customers_snapshot_present,
@@ -75,7 +81,7 @@ CUSTOMERS_SNAPSHOT_PRESENT = Check(
 )
 
 _SILVER = (COUNT_IDENTITY, UNIQUE_KEY, CONTRACT_SCHEMA, DIFF_AGAINST_PUBLISHED)
-_GOLD = (RECONCILES_WITH_SILVER, UNIQUE_KEY, CONTRACT_SCHEMA, DIFF_AGAINST_PUBLISHED)
+_GOLD = (MONEY_FITS, RECONCILES_WITH_SILVER, UNIQUE_KEY, CONTRACT_SCHEMA, DIFF_AGAINST_PUBLISHED)
 
 # The checks of each table, in the order they run.
 TABLE_CHECKS: dict[str, tuple[Check, ...]] = {
@@ -85,6 +91,7 @@ TABLE_CHECKS: dict[str, tuple[Check, ...]] = {
     tables.GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name: _GOLD,
     tables.GOLD_SEGMENT_DAILY_REPORT.qualified_name: (*_GOLD, CUSTOMERS_SNAPSHOT_PRESENT),
     tables.GOLD_ACCOUNT_DAILY_BALANCE.qualified_name: (
+        MONEY_FITS,
         RECONCILES_WITH_SILVER,
         BALANCE_CONTINUITY,
         UNIQUE_KEY,

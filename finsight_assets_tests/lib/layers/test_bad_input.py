@@ -20,6 +20,7 @@ from finsight_assets.defs.build import build_definitions
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.dev.synthetic.dates import is_transaction_free_day
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.wap.model import AuditFailed
 from finsight_assets_tests import badinput
 from finsight_assets_tests.pipeline import query, run_pipeline
 
@@ -365,3 +366,33 @@ def test_a_day_without_a_customers_snapshot_publishes_unknown_segments_with_a_wa
         f"WHERE business_date = DATE '{BAD}'",
     )
     assert segments == [("UNKNOWN", "ZZ")]
+
+
+def test_a_day_sum_beyond_decimal_18_2_fails_that_day_of_gold_naming_the_customer(spark, home):
+    lake = home / "lake"
+    source = badinput.read(lake, "transactions", BAD).slice(0, 2)
+    customer = source.column("customer_id")[0].as_py()
+    account = source.column("account_id")[0].as_py()
+    source = badinput.with_column(source, "event_id", pa.array(["big-1", "big-2"]))
+    source = badinput.with_column(source, "customer_id", pa.array([customer] * 2))
+    source = badinput.with_column(source, "account_id", pa.array([account] * 2))
+    source = badinput.with_column(source, "event_type", pa.array(["DEPOSIT"] * 2))
+    source = badinput.with_column(source, "currency", pa.array(["USD"] * 2))
+    source = badinput.with_column(source, "amount", badinput.money(["9000000000000000.00"] * 2))
+    pq.write_table(source, badinput.folder(lake, "transactions", BAD) / "big.parquet")
+    before = {t: versions(home, t) for t in ("gold.daily_customer_summary", "silver.transactions")}
+    # The balance chain publishes whole or not at all: it refuses, naming the day and account.
+    with pytest.raises(AuditFailed, match=f"money_fits .*{BAD} account_id {account}"):
+        rerun(spark, home)
+    assert versions(home, "silver.transactions")[BAD][0] == "again"
+    summary = versions(home, "gold.daily_customer_summary")
+    assert summary[BAD] == before["gold.daily_customer_summary"][BAD]
+    assert summary[GOOD][0] == "again"
+    (verdict,) = query(
+        home,
+        "SELECT passed, detail FROM audit.check_results WHERE run_id = 'again' "
+        "AND table_name = 'gold.daily_customer_summary' AND check_name = 'money_fits' "
+        f"AND business_date = DATE '{BAD}'",
+    )
+    assert verdict[0] is False
+    assert f"customer_id {customer}: deposit_usd, net_flow_usd" in verdict[1]

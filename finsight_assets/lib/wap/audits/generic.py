@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
+from finsight_assets.lib.contract.tables import MONEY_SQL
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
 
@@ -177,4 +178,39 @@ def diff_against_published(
         passed=True,
         summary=f"{added} added, {removed} removed, {changed} changed",
         metadata={"added": added, "removed": removed, "changed": changed, "by_date": per_date},
+    )
+
+
+def money_fits(warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInputs) -> AuditOutcome:
+    """Every staged amount fits MONEY: gold SQL gives NULL for one that does not (`gold_sql`),
+    and this names the day, the row's key and the column."""
+    table = staged.table
+    money = [c.name for c in table.columns if c.sql_type == MONEY_SQL]
+    beyond = " OR ".join(f"{name} IS NULL" for name in money)
+    keys = [name for name in table.key or () if name != "business_date"]
+    counts = dict(
+        warehouse.fetchall(
+            f"SELECT business_date, COUNT(*) FROM {staged.staging_table} WHERE {beyond} GROUP BY 1"
+        )
+    )
+    examples = []
+    if counts:
+        flags = ", ".join(f"CASE WHEN {name} IS NULL THEN 1 ELSE 0 END" for name in money)
+        for row in warehouse.fetchall(
+            f"SELECT business_date, {', '.join([*keys, flags])} FROM {staged.staging_table} "
+            f"WHERE {beyond} ORDER BY business_date, {', '.join(keys or ['business_date'])} "
+            f"LIMIT {MAX_REPORTED_FAILURES}"
+        ):
+            key_values = zip(keys, row[1 : 1 + len(keys)], strict=True)
+            key = ", ".join(f"{name} {value}" for name, value in key_values)
+            columns = [name for name, flag in zip(money, row[1 + len(keys) :], strict=True) if flag]
+            examples.append(f"{row[0]} {key}: {', '.join(columns)}")
+    total = sum(int(n) for n in counts.values())
+    return AuditOutcome(
+        passed=total == 0,
+        summary="every amount fits decimal(18,2)"
+        if not total
+        else f"{total} row(s) with amounts beyond decimal(18,2): {'; '.join(examples[:5])}",
+        metadata={"beyond_range": examples},
+        by_date=_per_date_failures(counts, staged.dates),
     )

@@ -1,0 +1,111 @@
+"""One operation of the fault suite, run in its own process so it can be killed with kill -9:
+
+    python -m finsight_assets_tests.faults.operation KIND HOME
+
+KIND is a setup step (`setup`, `redeliver`) or an operation the crash trials kill:
+`materialize` (the `finsight materialize` code path), `backfill` (a run of a held backfill's
+manifest, as its Dagster runs execute), `approve` (approving publishes what it holds; again
+after an interruption it finishes the publish) and `rollback`. Each operation is idempotent,
+so running it again after a kill is the recovery.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from finsight_assets.cli.materialize import materialize_range
+from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.backfills.operations import open_backfills
+from finsight_assets.lib.contract.run_tags import (
+    BACKFILL_LANE,
+    LANE_TAG,
+    MANIFEST_TAG,
+    MODE_TAG,
+    SIDE_EFFECTS_TAG,
+)
+from finsight_assets.lib.settings import Settings
+
+FIRST = date(2025, 3, 3)
+DAYS = 8
+ROWS_PER_DAY = 500
+# The backfill: seven days (one approval), two of them re-delivered.
+BACKFILL_DAYS = 7
+REDELIVERED = (FIRST + timedelta(days=1), FIRST + timedelta(days=2))
+CLOCK = datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
+REVIEWER = "fault-reviewer"
+
+
+def environment(home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "FINSIGHT_HOME": str(home),
+        "FINSIGHT_START_DATE": FIRST.isoformat(),
+        "FINSIGHT_ENV": "local",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+
+
+def last_day(days: int = DAYS) -> date:
+    return FIRST + timedelta(days=days - 1)
+
+
+def _materialize(settings: Settings, end: date, tags: dict[str, str] | None = None) -> None:
+    outcomes = materialize_range(settings, FIRST, end, tags=tags)
+    failed = [error for o in outcomes for error in o.errors if not o.success]
+    if failed:
+        raise SystemExit("\n".join(failed))
+
+
+def _manifest_id(home: Path) -> str:
+    return (home / "manifest_id").read_text().strip()
+
+
+def main(kind: str, home: Path) -> None:
+    settings = Settings.from_env()
+    backfills = open_backfills(settings, lambda: CLOCK)
+    if kind == "setup":
+        generate_raw(home / "lake", FIRST, last_day(), rows_per_day=ROWS_PER_DAY, seed=31)
+        _materialize(settings, last_day(5))
+    elif kind == "materialize":
+        _materialize(settings, last_day())
+    elif kind == "redeliver":
+        for d in REDELIVERED:
+            generate_raw(home / "lake", d, d, rows_per_day=ROWS_PER_DAY, seed=97)
+        manifest = backfills.plan(
+            reason="corrected delivery",
+            requested_by="fault-suite",
+            start=FIRST,
+            end=last_day(BACKFILL_DAYS),
+        )
+        (home / "manifest_id").write_text(manifest.id)
+    elif kind == "backfill":
+        manifest = backfills.store.get(_manifest_id(home))
+        tags = {
+            MANIFEST_TAG: manifest.id,
+            LANE_TAG: BACKFILL_LANE,
+            MODE_TAG: manifest.mode,
+            SIDE_EFFECTS_TAG: "false",
+        }
+        _materialize(settings, last_day(BACKFILL_DAYS), tags)
+    elif kind == "approve":
+        manifest_id = _manifest_id(home)
+        digest = backfills.evidence_digest(manifest_id)
+        if digest is None:
+            return
+        if backfills.store.is_approved(manifest_id, digest):
+            backfills.publish_held(manifest_id)
+        else:
+            backfills.approve(manifest_id, REVIEWER, digest)
+    elif kind == "rollback":
+        manifest_id = _manifest_id(home)
+        if not any(e["event"] == "rolled_back" for e in backfills.store.events(manifest_id)):
+            backfills.rollback(manifest_id)
+    else:
+        raise SystemExit(f"unknown operation {kind!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]))
