@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +29,21 @@ from finsight_assets_tests.faults.operation import environment
 # the operations before it left.
 OPERATIONS = ("materialize", "backfill", "approve", "rollback")
 OPERATION_TIMEOUT_SECONDS = 600
+POLL_SECONDS = 0.02
 
 
-def run(kind: str, home: Path, kill_after: float | None = None) -> tuple[int | None, float]:
-    """Run an operation in a new process group; kill the group with SIGKILL after `kill_after`
-    seconds if it is still running. Returns its exit code (None: killed) and seconds taken."""
+def run(
+    kind: str,
+    home: Path,
+    kill_after: float | None = None,
+    kill_when: Callable[[Path], bool] | None = None,
+) -> tuple[int | None, float]:
+    """Run an operation in a new process group; kill the group with SIGKILL once `kill_when`
+    holds for the home, or after `kill_after` seconds, if it is still running. Returns its exit
+    code (None: killed) and the seconds taken."""
     log = (home.parent / f"{home.name}-{kind}.log").open("ab")
     started = time.monotonic()
+    deadline = started + (kill_after if kill_after is not None else OPERATION_TIMEOUT_SECONDS)
     child = subprocess.Popen(
         [sys.executable, "-m", "finsight_assets_tests.faults.operation", kind, str(home)],
         env=environment(home),
@@ -43,15 +52,43 @@ def run(kind: str, home: Path, kill_after: float | None = None) -> tuple[int | N
         start_new_session=True,
     )
     try:
-        code = child.wait(kill_after if kill_after is not None else OPERATION_TIMEOUT_SECONDS)
-        return code, time.monotonic() - started
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
-        _reap(child.pid)
-        return None, time.monotonic() - started
+        while child.poll() is None:
+            now = time.monotonic()
+            if now >= deadline or (kill_when is not None and kill_when(home)):
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+                _reap(child.pid)
+                return None, now - started
+            time.sleep(POLL_SECONDS)
+        return child.returncode, time.monotonic() - started
     finally:
         log.close()
+
+
+def spark_is_staging(home: Path) -> bool:
+    """Aim: a run's staged Parquet is being written (or loaded)."""
+    return any((home / "lake" / "staging").glob("*/run=*/*"))
+
+
+def warehouse_is_writing(home: Path) -> bool:
+    """Aim: the warehouse has writes not yet checkpointed (a staging, publish or swap)."""
+    return (home / "warehouse.duckdb.wal").exists()
+
+
+# How a trial chooses its moment: uniformly within the uninterrupted duration, or as soon as an
+# outside sign shows the operation inside a window (always bounded by that duration).
+AIMS: dict[str, Callable[[Path], bool] | None] = {
+    "random": None,
+    "staging": spark_is_staging,
+    "writing": warehouse_is_writing,
+}
+# The aims that apply to each operation (approve and rollback run no Spark).
+OPERATION_AIMS = {
+    "materialize": ("random", "staging", "writing"),
+    "backfill": ("random", "staging", "writing"),
+    "approve": ("random", "writing"),
+    "rollback": ("random", "writing"),
+}
 
 
 def _reap(group: int) -> None:
@@ -74,50 +111,48 @@ class Base:
     seconds: float
 
 
-def prepare(workdir: Path) -> dict[str, Base]:
-    """Run the setup and every operation once, uninterrupted, keeping the home before each."""
+def prepare(workdir: Path, kinds: tuple[str, ...] = OPERATIONS) -> dict[str, Base]:
+    """Run the setup and the operations up to the last of `kinds` once, uninterrupted, keeping
+    the home before each of `kinds`."""
     home = workdir / "home"
-    for step in ("setup",):
-        code, _ = run(step, home)
-        if code != 0:
-            raise RuntimeError(f"setup failed, see {home.parent / f'{home.name}-{step}.log'}")
+    if run("setup", home)[0] != 0:
+        raise RuntimeError(f"setup failed, see {workdir}/home-setup.log")
     bases = {}
-    for kind in OPERATIONS:
-        if kind == "backfill":
-            code, _ = run("redeliver", home)
-            if code != 0:
-                raise RuntimeError("redeliver failed")
+    for kind in OPERATIONS[: max(OPERATIONS.index(k) for k in kinds) + 1]:
+        if kind == "backfill" and run("redeliver", home)[0] != 0:
+            raise RuntimeError(f"redeliver failed, see {workdir}/home-redeliver.log")
         before = workdir / f"before-{kind}"
-        shutil.copytree(home, before)
+        if kind in kinds:
+            shutil.copytree(home, before)
         old = state.observe(home).fingerprints
         code, seconds = run(kind, home)
         if code != 0:
             raise RuntimeError(f"{kind} failed uninterrupted, see {workdir}/home-{kind}.log")
-        bases[kind] = Base(before, old, state.observe(home).fingerprints, seconds)
+        if kind in kinds:
+            bases[kind] = Base(before, old, state.observe(home).fingerprints, seconds)
     return bases
 
 
 @dataclass(frozen=True)
 class Trial:
     kind: str
+    aim: str
     at: float
     killed: bool
     problems: list[str]
 
     def line(self, number: int) -> str:
         verdict = "held" if not self.problems else "BROKEN: " + "; ".join(self.problems[:4])
-        moment = (
-            f"killed at {self.at:5.1f} s" if self.killed else f"finished before {self.at:5.1f} s"
-        )
-        return f"trial {number:2d} {self.kind:11s} {moment}: {verdict}"
+        moment = f"killed at {self.at:5.1f} s" if self.killed else f"ended at {self.at:5.1f} s"
+        return f"trial {number:2d} {self.kind:11s} {self.aim:8s} {moment}: {verdict}"
 
 
-def trial(kind: str, base: Base, at: float, workdir: Path) -> Trial:
-    home = workdir / f"trial-{kind}-{at:.2f}"
+def trial(kind: str, aim: str, base: Base, limit: float, workdir: Path) -> Trial:
+    home = workdir / f"trial-{kind}-{aim}-{limit:.2f}"
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(base.home, home)
     raw = state.raw_digests(home)
-    code, _ = run(kind, home, kill_after=at)
+    code, at = run(kind, home, kill_after=limit, kill_when=AIMS[aim])
     problems = []
     if code not in (None, 0):
         problems.append(f"exited {code} before the kill")
@@ -133,14 +168,23 @@ def trial(kind: str, base: Base, at: float, workdir: Path) -> Trial:
     problems += [f"left in staging: {name}" for name in recovered.leftovers]
     if state.raw_digests(home) != raw:
         problems.append("raw files changed")
-    shutil.rmtree(home, ignore_errors=True)
-    return Trial(kind, at, code is None, problems)
+    if not problems:
+        shutil.rmtree(home, ignore_errors=True)
+    return Trial(kind, aim, at, code is None, problems)
 
 
-def trials(count: int, seed: int, workdir: Path, emit=print) -> list[Trial]:
-    """`count` trials spread over the operations, each killed at a uniformly random moment of
-    the operation's uninterrupted duration."""
-    bases = prepare(workdir)
+def trials(
+    count: int,
+    seed: int,
+    workdir: Path,
+    kinds: tuple[str, ...] = OPERATIONS,
+    aim_offset: int = 0,
+    emit=print,
+) -> list[Trial]:
+    """`count` trials spread over the operations and their aims (the first aim of each kind is
+    its `aim_offset`-th); a random one is killed at a uniformly random moment of the
+    operation's uninterrupted duration."""
+    bases = prepare(workdir, kinds)
     emit(
         "uninterrupted: "
         + ", ".join(f"{kind} {base.seconds:.1f} s" for kind, base in bases.items())
@@ -148,9 +192,12 @@ def trials(count: int, seed: int, workdir: Path, emit=print) -> list[Trial]:
     rng = random.Random(seed)
     done = []
     for number in range(1, count + 1):
-        kind = OPERATIONS[(number - 1) % len(OPERATIONS)]
-        at = rng.uniform(0.1, 1.0) * bases[kind].seconds
-        done.append(trial(kind, bases[kind], at, workdir))
+        kind = kinds[(number - 1) % len(kinds)]
+        aims = OPERATION_AIMS[kind]
+        aim = aims[((number - 1) // len(kinds) + aim_offset) % len(aims)]
+        seconds = bases[kind].seconds
+        limit = rng.uniform(0.1, 1.0) * seconds if aim == "random" else seconds
+        done.append(trial(kind, aim, bases[kind], limit, workdir))
         emit(done[-1].line(number))
     return done
 

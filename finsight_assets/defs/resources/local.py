@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_pyspark import PySparkResource
 from dagster_pyspark.resources import spark_session_from_config
+from pydantic import PrivateAttr
 
 from finsight_assets.defs.run_context import BACKFILL_LANE, run_lane
 from finsight_assets.lib.engines.duckdb_warehouse import (
@@ -64,8 +65,15 @@ class DuckDBWarehouseResource(WarehouseResource):
 
     database: str
 
+    # A run's lane decides who goes first at the file lock (the daily lane); None outside runs.
+    _lane: str | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if context.dagster_run is not None:
+            self._lane = run_lane(dict(context.dagster_run.tags))
+
     def connect(self, lock_attempts: int | None = None) -> AbstractContextManager[DuckDBWarehouse]:
-        return duckdb_connector(Path(self.database), lock_attempts or LOCK_ATTEMPTS)()
+        return duckdb_connector(Path(self.database), lock_attempts or LOCK_ATTEMPTS, self._lane)()
 
 
 class LocalSparkResource(PySparkResource, SparkResource):

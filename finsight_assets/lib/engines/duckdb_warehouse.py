@@ -13,14 +13,23 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE
+from finsight_assets.lib.engines.owners import owner_alive, owner_tag
 from finsight_assets.lib.engines.warehouse import WriteConflict, string_literal
-from finsight_assets.lib.wap.layout import ensure_schema
+from finsight_assets.lib.wap.layout import ensure_schema, sweep_orphaned_staging
 
 logger = logging.getLogger(__name__)
 
-# How often a connection tries the DuckDB file while another process holds its write lock
-# (with growing pauses: about five minutes in all).
-LOCK_ATTEMPTS = 150
+# The marker a waiting daily run leaves beside the DuckDB file.
+DAILY_WAITING = "daily-waiting"
+
+# How often a connection tries the DuckDB file while another process holds its write lock, with
+# pauses growing to LOCK_PAUSE_SECONDS: about three hours in all, longer than any backfill step
+# holds it, so a run waits its turn rather than fail (a sensor tick tries a few times only).
+LOCK_PAUSE_SECONDS = 2.0
+LOCK_ATTEMPTS = 5400
+# How often a waiting connection says so in the log.
+LOCK_WAIT_REPORT_SECONDS = 60.0
 
 
 def _row_hash_text(columns: Sequence[str]) -> str:
@@ -101,35 +110,74 @@ class DuckDBWarehouse:
 
 @contextmanager
 def open_duckdb(
-    path: Path, *, read_only: bool = False, attempts: int = LOCK_ATTEMPTS
+    path: Path,
+    *,
+    read_only: bool = False,
+    attempts: int = LOCK_ATTEMPTS,
+    lane: str | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the DuckDB file, waiting while another process holds its write lock."""
+    """Open the DuckDB file, waiting while another process holds its write lock.
+
+    The daily lane goes first: while a daily run waits, it leaves a marker beside the file, and
+    a backfill run (`lane="backfill"`) does not try the lock until no live daily run waits.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1, attempts + 1):
-        try:
-            connection = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as error:
-            if attempt == attempts or "lock" not in str(error).lower():
-                raise
-            logger.info("warehouse %s is locked by another process; retrying", path)
-            time.sleep(min(0.2 * attempt, 2.0))
+    marker = path.with_name(f"{path.name}.{DAILY_WAITING}.{owner_tag()}")
+    started = reported = time.monotonic()
+    try:
+        for attempt in range(1, attempts + 1):
+            if lane == BACKFILL_LANE and _daily_waiting(path):
+                connection = None
+            else:
+                try:
+                    connection = duckdb.connect(str(path), read_only=read_only)
+                    break
+                except duckdb.IOException as error:
+                    if attempt == attempts or "lock" not in str(error).lower():
+                        raise
+                    if lane == DAILY_LANE:
+                        marker.touch()
+            if time.monotonic() - reported >= LOCK_WAIT_REPORT_SECONDS:
+                reported = time.monotonic()
+                logger.warning(
+                    "waiting %.0f s for the warehouse %s: another process holds it",
+                    reported - started,
+                    path,
+                )
+            time.sleep(min(0.2 * attempt, LOCK_PAUSE_SECONDS))
+    finally:
+        marker.unlink(missing_ok=True)
+    if connection is None:
+        raise duckdb.IOException(f"{path}: a daily run kept waiting for it")
     try:
         yield connection
     finally:
         connection.close()
 
 
+def _daily_waiting(path: Path) -> bool:
+    """Whether a live daily run waits for the file (a killed one's marker is removed)."""
+    waiting = False
+    for marker in path.parent.glob(f"{path.name}.{DAILY_WAITING}.*"):
+        if owner_alive(marker.name.rsplit(".", 1)[-1]):
+            waiting = True
+        else:
+            marker.unlink(missing_ok=True)
+    return waiting
+
+
 def duckdb_connector(
-    path: Path, attempts: int = LOCK_ATTEMPTS
+    path: Path, attempts: int = LOCK_ATTEMPTS, lane: str | None = None
 ) -> Callable[[], AbstractContextManager[DuckDBWarehouse]]:
-    """Short-lived, schema-ready connections to the DuckDB warehouse at `path`."""
+    """Short-lived, schema-ready connections to the DuckDB warehouse at `path` (for a run of
+    `lane`, which decides who goes first at the file lock)."""
 
     @contextmanager
     def connect() -> Iterator[DuckDBWarehouse]:
-        with open_duckdb(path, attempts=attempts) as connection:
+        with open_duckdb(path, attempts=attempts, lane=lane) as connection:
             warehouse = DuckDBWarehouse(connection)
             ensure_schema(warehouse)
+            sweep_orphaned_staging(warehouse)
             yield warehouse
 
     return connect

@@ -17,6 +17,8 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from finsight_assets.lib.engines.owners import owner_alive, owner_tag
+
 
 @dataclass(frozen=True)
 class LakeFile:
@@ -92,6 +94,8 @@ def hidden_from_spark(name: str) -> bool:
 
 
 EXPORTS_FOLDER = "exports"
+# Beside a run's staging, the aliases of the raw files Spark would not list (`hidden_from_spark`).
+STAGING_INPUTS_SUFFIX = "-inputs"
 
 
 class Lake(Protocol):
@@ -110,6 +114,8 @@ class Lake(Protocol):
     def parquet_files(self, uri: str) -> list[str]: ...
 
     def remove_staging(self, uri: str) -> None: ...
+
+    def sweep_staging(self) -> list[str]: ...
 
     def alias(self, uri: str, alias_uri: str) -> None: ...
 
@@ -170,8 +176,19 @@ class LocalLake:
         return pa.memory_map(uri)
 
     def staging_uri(self, table: str, run_id: str) -> str:
-        """A folder no reader looks at, private to one run, for one table's staged Parquet."""
-        return str(self.root / "staging" / table / f"run={run_id}")
+        """A folder no reader looks at, private to one run (and the process running it: see
+        `sweep_staging`), for one table's staged Parquet."""
+        return str(self.root / "staging" / table / f"run={run_id}.{owner_tag()}")
+
+    def sweep_staging(self) -> list[str]:
+        """Remove the staging folders whose owning process is gone (killed mid-run)."""
+        swept = []
+        for folder in sorted((self.root / "staging").glob("*/run=*")):
+            owner = folder.name.rsplit(".", 1)[-1].removesuffix(STAGING_INPUTS_SUFFIX)
+            if folder.is_dir() and not owner_alive(owner):
+                shutil.rmtree(folder, ignore_errors=True)
+                swept.append(str(folder))
+        return swept
 
     def parquet_files(self, uri: str) -> list[str]:
         """The data files a job wrote under a staging uri, in name order."""

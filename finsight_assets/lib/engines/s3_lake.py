@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -29,6 +29,9 @@ from finsight_assets.lib.engines.lake import (
 
 # S3's DeleteObjects takes at most this many keys a call.
 DELETE_BATCH = 1000
+# Longer than a backfill job may run on EMR Serverless (12 hours): staging this old is a killed
+# run's.
+STALE_STAGING = timedelta(hours=24)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -150,6 +153,22 @@ class S3Lake:
         bucket, key = split_s3_uri(uri)
         alias_bucket, alias_key = split_s3_uri(alias_uri)
         self.client.copy({"Bucket": bucket, "Key": key}, alias_bucket, alias_key)
+
+    def sweep_staging(self) -> list[str]:
+        """Remove staged objects older than any job can run (`STALE_STAGING`): a killed run's.
+        Run workers are on other machines, so age, not a process, says a run is gone."""
+        cutoff = datetime.now(UTC) - STALE_STAGING
+        stale = [
+            item["Key"]
+            for item in self._objects(self._key("staging") + "/")
+            if item["LastModified"] < cutoff
+        ]
+        for start in range(0, len(stale), DELETE_BATCH):
+            self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": k} for k in stale[start : start + DELETE_BATCH]]},
+            )
+        return [self._uri(key) for key in stale]
 
     def remove_staging(self, uri: str) -> None:
         bucket, key = split_s3_uri(uri)

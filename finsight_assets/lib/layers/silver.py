@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from finsight_assets.lib.contract import tables as contract
 from finsight_assets.lib.contract.lineage import UPSTREAM
-from finsight_assets.lib.engines.lake import Lake, hidden_from_spark
+from finsight_assets.lib.engines.lake import STAGING_INPUTS_SUFFIX, Lake, hidden_from_spark
 from finsight_assets.lib.engines.spark import SilverEngine
 from finsight_assets.lib.engines.warehouse import Connect, Warehouse, string_literal
 from finsight_assets.lib.layers import silver_spark
@@ -397,11 +397,13 @@ def _stage_load_audit_publish(
     loads them, stages each table's rows, audits them, and publishes all tables together."""
     result.raw_rows = sum(raw_rows.values())
     aliases: dict[str, str] = {}
+    for swept in lake.sweep_staging():
+        logger.info("removed %s: staging of a run that was killed", swept)
     uri = lake.staging_uri(f"silver_{outcomes.transform}", run.run_id)
     try:
         staged_files: list[str] = []
         if files:
-            files, aliases = _visible_to_spark(lake, files, f"{uri}-inputs")
+            files, aliases = _visible_to_spark(lake, files, f"{uri}{STAGING_INPUTS_SUFFIX}")
             unreadable = _run_spark(engine, lake, outcomes.transform, files, usd_rates or {}, uri)
             result.failed.update({d: _unaliased(why, aliases) for d, why in unreadable.items()})
             staged_files = lake.parquet_files(uri)
@@ -456,4 +458,4 @@ def _stage_load_audit_publish(
                 warehouse.execute(f"DROP TABLE IF EXISTS {outcome_table}")
     finally:
         lake.remove_staging(uri)
-        lake.remove_staging(f"{uri}-inputs")
+        lake.remove_staging(f"{uri}{STAGING_INPUTS_SUFFIX}")

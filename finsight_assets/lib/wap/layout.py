@@ -5,6 +5,7 @@ staging (candidates no reader looks at) and the audit schema."""
 from __future__ import annotations
 
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMNS, TABLES, TableSpec
+from finsight_assets.lib.engines.owners import owner_alive, owner_tag
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.wap import audit_schema
 
@@ -29,9 +30,26 @@ def held_table(table: TableSpec) -> str:
 
 
 def staging_table(name: str, run_id: str) -> str:
-    """A run's own staging table: `name` plus the run id's first alphanumerics."""
+    """A run's own staging table: `name`, the run id's first alphanumerics and the owning
+    process (`owners.py`)."""
     suffix = "".join(ch for ch in run_id if ch.isalnum())[:12] or "adhoc"
-    return f"{STAGING_SCHEMA}.{name}__{suffix}"
+    return f"{STAGING_SCHEMA}.{name}__{suffix}_{owner_tag()}"
+
+
+def sweep_orphaned_staging(warehouse: Warehouse) -> list[str]:
+    """Drop the staging tables whose owning process is gone (killed mid-run); returns them.
+    Only where every session runs on this machine (the DuckDB flavour calls it)."""
+    names = [
+        name
+        for (name,) in warehouse.fetchall(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+            [STAGING_SCHEMA],
+        )
+    ]
+    orphaned = [n for n in names if not owner_alive(n.rsplit("_", 1)[-1])]
+    for name in orphaned:
+        warehouse.execute(f"DROP TABLE IF EXISTS {STAGING_SCHEMA}.{name}")
+    return orphaned
 
 
 def ensure_schema(warehouse: Warehouse) -> None:
