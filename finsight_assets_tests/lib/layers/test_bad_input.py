@@ -396,3 +396,24 @@ def test_a_day_sum_beyond_decimal_18_2_fails_that_day_of_gold_naming_the_custome
     )
     assert verdict[0] is False
     assert f"customer_id {customer}: deposit_usd, net_flow_usd" in verdict[1]
+
+
+def test_the_cli_prints_the_error_as_it_is(spark, home, monkeypatch):
+    from typer.testing import CliRunner
+
+    from finsight_assets.cli.main import app
+
+    monkeypatch.setenv("FINSIGHT_HOME", str(home))
+    monkeypatch.setenv("FINSIGHT_START_DATE", BAD.isoformat())
+    table = badinput.read(home / "lake", "transactions", BAD)
+    bad = badinput.folder(home / "lake", "transactions", BAD) / "paris.parquet"
+    paris = table.column("event_ts").cast(pa.timestamp("us", tz="Europe/Paris"))
+    pq.write_table(badinput.with_column(table, "event_ts", paris), bad)
+    result = CliRunner().invoke(
+        app, ["materialize", "--start", BAD.isoformat(), "--end", GOOD.isoformat()]
+    )
+    shown = " ".join(result.output.split())
+    assert (
+        f"{bad}: column event_ts has type timestamp[us, tz=Europe/Paris], "
+        "the contract says timestamp[us, tz=UTC]"
+    ) in shown, result.output
