@@ -12,6 +12,7 @@ from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, UPSTREAM
 from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.layers.exports import EXPORTED_FROM, write_partner_export
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.guards import locked_transaction
 from finsight_assets.lib.wap.model import RunInfo
@@ -71,6 +72,7 @@ def rollback(ops: Backfills, manifest_id: str, *, force: bool = False) -> dict[s
                     note=f"rollback of backfill {manifest_id}",
                 )
                 restored[table] = {d.isoformat(): v for d, v in sorted(back.items())}
+    superseded = _supersede_exports(ops, manifest_id, restored)
     ops.store.record(
         manifest_id,
         "rolled_back",
@@ -78,8 +80,21 @@ def rollback(ops: Backfills, manifest_id: str, *, force: bool = False) -> dict[s
         restored=restored,
         force=force,
         to_recompute=[{"asset": t, "date": d} for t, d in built_on],
+        exports_superseded=superseded,
     )
     return restored
+
+
+def _supersede_exports(
+    ops: Backfills, manifest_id: str, restored: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """The partner files of a backfill that was allowed side effects, written again from the
+    restored rows: a rolled-back version is never left out there as the truth. Returns them."""
+    if not ops.store.get(manifest_id).side_effects_allowed:
+        return []
+    days = sorted(restored.get(EXPORTED_FROM.qualified_name, {}))
+    with ops.connect() as warehouse:
+        return [write_partner_export(warehouse, ops.lake, date.fromisoformat(d)) for d in days]
 
 
 def _built_on_top(

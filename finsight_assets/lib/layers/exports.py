@@ -10,6 +10,9 @@ from finsight_assets.lib.contract.tables import GOLD_DAILY_CUSTOMER_SUMMARY
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.warehouse import Warehouse, bind
 
+# The table the partner file is a copy of (one file per business date).
+EXPORTED_FROM = GOLD_DAILY_CUSTOMER_SUMMARY
+
 
 def partner_export_name(business_date: date) -> str:
     return f"partner_daily_export_{business_date.isoformat()}.csv"
@@ -18,12 +21,12 @@ def partner_export_name(business_date: date) -> str:
 def write_partner_export(warehouse: Warehouse, lake: Lake, business_date: date) -> str:
     """The day's customer summaries as CSV under the lake's exports/; whole or not at all."""
     name = partner_export_name(business_date)
-    columns = ", ".join(GOLD_DAILY_CUSTOMER_SUMMARY.business_columns)
+    columns = ", ".join(EXPORTED_FROM.business_columns)
     day, params = bind(business_date)
     with tempfile.TemporaryDirectory(prefix="finsight-export-") as scratch:
         local = Path(scratch) / name
         warehouse.export_csv(
-            f"SELECT {columns} FROM {GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name} "
+            f"SELECT {columns} FROM {EXPORTED_FROM.qualified_name} "
             f"WHERE business_date = {day} ORDER BY customer_id",
             str(local),
             params,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -199,3 +200,24 @@ def test_cli_text_with_quotes_backslashes_and_semicolons_is_kept_verbatim(loaded
 def query_count(backfills) -> int:
     with backfills.connect() as warehouse:
         return warehouse.fetchall("SELECT COUNT(*) FROM silver.customers")[0][0]
+
+
+def test_a_rollback_supersedes_the_partner_files_the_backfill_wrote(spark, loaded, home):
+    from finsight_assets.lib.engines.lake import LocalLake
+    from finsight_assets.lib.layers.exports import write_partner_export
+
+    lake = LocalLake(home / "lake")
+    with loaded.connect() as warehouse:
+        before = Path(write_partner_export(warehouse, lake, day(1))).read_bytes()
+    generate_raw(home / "lake", day(1), day(1), rows_per_day=200, seed=41)
+    manifest = loaded.plan(
+        reason="corrected", requested_by="ann", start=day(1), end=day(1), allow_side_effects=True
+    )
+    run_pipeline(spark, home, [day(1)], run_id="bf", first=FIRST, manifest_id=manifest.id)
+    with loaded.connect() as warehouse:
+        path = Path(write_partner_export(warehouse, lake, day(1)))
+    assert path.read_bytes() != before
+    loaded.rollback(manifest.id)
+    assert path.read_bytes() == before
+    (event,) = [e for e in loaded.store.events(manifest.id) if e["event"] == "rolled_back"]
+    assert event["exports_superseded"] == [str(path)]
