@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.backfills.report.files import write_report
 from finsight_assets.lib.backfills.webserver import DagsterApiError, WebserverUnavailable
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.wap import retention
 from finsight_assets.lib.wap.hold import HeldPublish
 from finsight_assets.lib.wap.model import PublishError
 
@@ -370,5 +372,38 @@ def rollback(
         lambda: console.print(
             f"rolled back {manifest_id}: "
             + ", ".join(f"{t} ({len(d)} partition(s))" for t, d in restored.items())
+        ),
+    )
+
+
+@app.command("prune-history")
+def prune_history(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Default: FINSIGHT_HISTORY_RETENTION_DAYS (90)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="List what would go; delete nothing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete the history rows of versions replaced longer ago than the retention, except any
+    a rollback could still restore."""
+    backfills = service()
+    days = older_than_days or Settings.from_env().history_retention_days
+    now = backfills.clock()
+    with backfills.connect() as warehouse:
+        versions = retention.prunable(warehouse, now - timedelta(days=days))
+        deleted = {} if dry_run else retention.prune(warehouse, versions, now)
+    emit(
+        as_json,
+        {
+            "older_than_days": days,
+            "dry_run": dry_run,
+            "versions": [dataclasses.asdict(v) for v in versions],
+            "rows_deleted": deleted,
+        },
+        lambda: console.print(
+            f"{len(versions)} replaced version(s) older than {days} day(s) that no rollback "
+            "needs"
+            + (": dry run, nothing deleted" if dry_run else f"; rows deleted: {deleted or 0}")
         ),
     )

@@ -13,6 +13,9 @@ DEFAULT_WEBSERVER_URL = "http://127.0.0.1:3000"
 # How long a day's raw files must stay unchanged before the late-data sensor plans it: a
 # corrected delivery lands file by file, and should start one backfill, not one per file.
 DEFAULT_LATE_DATA_QUIET_SECONDS = 60
+# How long the rows of a replaced version are kept for rollback (`finsight backfill
+# prune-history` deletes older ones that no rollback could need).
+DEFAULT_HISTORY_RETENTION_DAYS = 90
 ENVIRONMENTS = ("local", "prod")
 # The checkout (or installed tree) this code runs from: dagster.yaml, workspace.yaml, git.
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +35,8 @@ class Settings:
     webserver_url: str = DEFAULT_WEBSERVER_URL
     # FINSIGHT_LATE_DATA_QUIET_SECONDS.
     late_data_quiet_seconds: int = DEFAULT_LATE_DATA_QUIET_SECONDS
+    # FINSIGHT_HISTORY_RETENTION_DAYS.
+    history_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
 
     @property
     def lake(self) -> Path:
@@ -53,8 +58,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Read FINSIGHT_ENV, FINSIGHT_HOME, FINSIGHT_START_DATE (defaults: CONTRACT.md),
-        FINSIGHT_BACKFILL_DAYS_PER_RUN, FINSIGHT_LATE_DATA_QUIET_SECONDS and
-        DAGSTER_WEBSERVER_URL."""
+        FINSIGHT_BACKFILL_DAYS_PER_RUN, FINSIGHT_LATE_DATA_QUIET_SECONDS,
+        FINSIGHT_HISTORY_RETENTION_DAYS and DAGSTER_WEBSERVER_URL."""
         environ = os.environ if environ is None else environ
         env = environ.get("FINSIGHT_ENV", "local").strip().lower() or "local"
         if env not in ENVIRONMENTS:
@@ -78,6 +83,12 @@ class Settings:
                 "FINSIGHT_LATE_DATA_QUIET_SECONDS must be a whole number of seconds, "
                 f"not {raw_quiet!r}"
             )
+        raw_retention = environ.get("FINSIGHT_HISTORY_RETENTION_DAYS", "").strip()
+        if raw_retention and (not raw_retention.isdigit() or int(raw_retention) < 1):
+            raise ValueError(
+                "FINSIGHT_HISTORY_RETENTION_DAYS must be a positive whole number of days, "
+                f"not {raw_retention!r}"
+            )
         return cls(
             env=env,
             home=home,
@@ -87,4 +98,7 @@ class Settings:
             late_data_quiet_seconds=int(raw_quiet)
             if raw_quiet
             else DEFAULT_LATE_DATA_QUIET_SECONDS,
+            history_retention_days=int(raw_retention)
+            if raw_retention
+            else DEFAULT_HISTORY_RETENTION_DAYS,
         )

@@ -27,6 +27,8 @@ AUDIT_SCHEMA = "audit"
 PUBLISH_LOG_SEQUENCE = f"{AUDIT_SCHEMA}.publish_log_seq"
 _VERSION_FIELDS = tuple(f.name for f in dataclasses.fields(PartitionVersion))
 HELD_VERSIONS = f"{AUDIT_SCHEMA}.held_versions"
+# Replaced versions whose history rows were pruned (`retention.py`); their records stay.
+PRUNED_VERSIONS = f"{AUDIT_SCHEMA}.pruned_versions"
 # A held version: a partition version, the publish unit it belongs to (the tables one step
 # publishes together), and the source partitions it was computed from.
 _HELD_FIELDS = (*_VERSION_FIELDS, "unit", "sources")
@@ -64,6 +66,10 @@ def create(warehouse: Warehouse, lock_names: Sequence[str]) -> None:
         "table_name VARCHAR, business_date DATE, run_id VARCHAR, check_name VARCHAR, "
         "passed BOOLEAN, blocking BOOLEAN, detail VARCHAR, checked_at TIMESTAMP WITH TIME ZONE, "
         "metadata VARCHAR)"
+    )
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {PRUNED_VERSIONS} ("
+        "version_id VARCHAR, table_name VARCHAR, pruned_at TIMESTAMP WITH TIME ZONE)"
     )
     warehouse.execute(
         f"CREATE TABLE IF NOT EXISTS {HELD_VERSIONS} ("
@@ -531,3 +537,43 @@ def measured_rows_per_second(warehouse: Warehouse, recent_runs: int = 20) -> flo
     if not rows or not seconds:
         return None
     return float(rows) / float(seconds)
+
+
+def unneeded_replaced_versions(
+    warehouse: Warehouse, replaced_before: datetime
+) -> list[tuple[str, date, str, datetime]]:
+    """(table, date, version id, when replaced) of each version replaced before
+    `replaced_before` that is not current, not pruned yet, was not replaced by a current
+    version, and was not replaced by a version of a backfill that still has a current version
+    (`retention.py`)."""
+    cutoff, params = bind(replaced_before)
+    versions = f"{AUDIT_SCHEMA}.partition_versions"
+    current = f"{AUDIT_SCHEMA}.current_versions"
+    rows = warehouse.fetchall(
+        "SELECT old.table_name, old.business_date, old.version_id, MIN(new.published_at) "
+        f"FROM {versions} AS new JOIN {versions} AS old "
+        "ON old.version_id = new.replaced_version_id "
+        f"WHERE old.version_id NOT IN (SELECT version_id FROM {current}) "
+        f"AND old.version_id NOT IN (SELECT version_id FROM {PRUNED_VERSIONS}) "
+        "AND old.version_id NOT IN ("
+        f"SELECT v.replaced_version_id FROM {versions} AS v "
+        f"JOIN {current} AS c ON c.version_id = v.version_id "
+        "WHERE v.replaced_version_id IS NOT NULL) "
+        "AND old.version_id NOT IN ("
+        f"SELECT v.replaced_version_id FROM {versions} AS v "
+        "WHERE v.replaced_version_id IS NOT NULL AND v.manifest_id IN ("
+        f"SELECT m.manifest_id FROM {versions} AS m "
+        f"JOIN {current} AS c ON c.version_id = m.version_id WHERE m.manifest_id IS NOT NULL)) "
+        "GROUP BY old.table_name, old.business_date, old.version_id "
+        f"HAVING MIN(new.published_at) < {cutoff} "
+        "ORDER BY old.table_name, old.business_date, old.version_id",
+        params,
+    )
+    return [(t, d, v, at) for t, d, v, at in rows]
+
+
+def record_pruned(warehouse: Warehouse, pruned: Sequence[tuple[str, str]], at: datetime) -> None:
+    """Record (version id, table) pairs whose history rows were deleted at `at`."""
+    if pruned:
+        values, params = bound_rows([(v, t, at) for v, t in pruned])
+        warehouse.execute(f"INSERT INTO {PRUNED_VERSIONS} VALUES {values}", params)
