@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -45,6 +47,14 @@ class DagsterStack:
             timeout=timeout,
             cwd=REPOSITORY_ROOT,
         )
+
+    def kill(self) -> None:
+        """SIGKILL the webserver and the daemon with everything they started (code servers,
+        run workers, their Spark): a crash of the machine's orchestration, not a shutdown."""
+        for process in self.processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     def stop(self) -> None:
         for process in self.processes:
@@ -106,8 +116,14 @@ def start_stack(
         # The child keeps its own copy of the log's file descriptor.
         with open(logs / f"{name}.log", "w") as log:
             processes.append(
+                # Each in its own process group, so `kill` takes its children with it.
                 subprocess.Popen(
-                    command, env=env, cwd=REPOSITORY_ROOT, stdout=log, stderr=subprocess.STDOUT
+                    command,
+                    env=env,
+                    cwd=REPOSITORY_ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
             )
     stack = DagsterStack(home=home, url=url, env=env, processes=processes)
