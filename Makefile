@@ -44,11 +44,13 @@ test: install test-services
 	$(VENV)/bin/python -m pytest -q --durations=12
 
 # The fault suite: kill -9 of materialize, a held backfill's run, its approval and a rollback at
-# random moments (FAULT_TRIALS of them), each checked and recovered; one line per trial, then a
-# summary. The bad-input classes run with the tests (test_bad_input.py).
+# random or aimed moments (FAULT_TRIALS of them), each checked and recovered, one line per trial
+# and a summary; then the webserver and daemon killed mid-backfill. The bad-input classes run
+# with the tests (test_bad_input.py).
 FAULT_TRIALS ?= 20
 faults: install
 	time $(PYTHON) -m finsight_assets_tests.faults.crash --trials $(FAULT_TRIALS)
+	time $(PYTHON) -m finsight_assets_tests.faults.orchestration
 
 # The webserver and the daemon (schedule, sensors, backfills) on 127.0.0.1:3000.
 dev: install
