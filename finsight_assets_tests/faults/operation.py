@@ -2,7 +2,8 @@
 
     python -m finsight_assets_tests.faults.operation KIND HOME
 
-KIND is a setup step (`setup`, `redeliver`) or an operation the crash trials kill:
+KIND is a setup step (`generate`, `setup`: generate and publish five days, `redeliver`) or an
+operation the crash trials kill:
 `materialize` (the `finsight materialize` code path), `backfill` (a run of a held backfill's
 manifest, as its Dagster runs execute), `approve` (approving publishes what it holds; again
 after an interruption it finishes the publish) and `rollback`. Each operation is idempotent,
@@ -66,9 +67,10 @@ def _manifest_id(home: Path) -> str:
 def main(kind: str, home: Path) -> None:
     settings = Settings.from_env()
     backfills = open_backfills(settings, lambda: CLOCK)
-    if kind == "setup":
+    if kind in ("generate", "setup"):
         generate_raw(home / "lake", FIRST, last_day(), rows_per_day=ROWS_PER_DAY, seed=31)
-        _materialize(settings, last_day(5))
+        if kind == "setup":
+            _materialize(settings, last_day(5))
     elif kind == "materialize":
         _materialize(settings, last_day())
     elif kind == "redeliver":

@@ -39,6 +39,8 @@ def observe(home: Path) -> Observed:
     version per partition and it is the current one, no duplicate keys, held versions whole."""
     fingerprints: dict[tuple[str, str], tuple[int, int]] = {}
     violations: list[str] = []
+    if not (home / "warehouse.duckdb").exists():
+        return Observed({}, [], [])
     with open_duckdb(home / "warehouse.duckdb", read_only=True) as connection:
         warehouse = DuckDBWarehouse(connection)
         current = {

@@ -5,9 +5,9 @@ rows into their tables and prove that none was lost:
 - transactions: VALID, REJECTED (with reason_code) or DUPLICATE (a delivery dedup removed);
 - customers: VALID, SUPERSEDED (an older row of a repeated customer) or MISSING_ID.
 
-Every row also carries the raw file it came from (`source_file`) and, where the row makes its
-day uncomputable (CONTRACT.md, "Bad raw input"), the `problem`: text that is not UTF-8, or an
-amount_usd beyond decimal(18,2). The warehouse fails those days, naming the file and the rows;
+A row that makes its day uncomputable (CONTRACT.md, "Bad raw input") also carries its
+`problem` (text that is not UTF-8, or an amount_usd beyond decimal(18,2)) and the raw file it
+came from (`source_file`). The warehouse fails those days, naming the file and the rows;
 the rest of the batch goes on. Such a row's text is written made valid, so the staged files
 always load.
 """
@@ -91,7 +91,11 @@ def _invalid_utf8(table: str) -> Column:
 
 def _made_valid(frame: DataFrame, table: str) -> DataFrame:
     """The text of rows with a problem made valid UTF-8 (U+FFFD for bad bytes): their day fails,
-    and the staged file must still load to say which rows made it fail."""
+    and the staged file must still load to say which rows made it fail. Only those rows keep
+    their `source_file` (the others would carry a path each for nothing)."""
+    frame = frame.withColumn(
+        "source_file", F.when(F.col("problem").isNotNull(), F.col("source_file"))
+    )
     for name in _text_columns(table):
         frame = frame.withColumn(
             name,
