@@ -48,6 +48,10 @@ def rollback(ops: Backfills, manifest_id: str, *, force: bool = False) -> dict[s
     restored: dict[str, dict[str, Any]] = {}
     tables = sorted({t for t, _ in last}, key=lambda t: list(UPSTREAM).index(t), reverse=True)
     with ops.connect() as warehouse:
+        current = audit_schema.all_current_versions(warehouse)
+        if all(current.get(key) == version for key, version in first.items()):
+            # An earlier rollback committed and was stopped before it said so: finish it.
+            return _record(ops, manifest_id, _by_table(first), force, [])
         built_on = _built_on_top(warehouse, manifest_id, last)
         problems = [f"{t} {d} (another run published in between)" for t, d in foreign]
         problems += [
@@ -72,6 +76,24 @@ def rollback(ops: Backfills, manifest_id: str, *, force: bool = False) -> dict[s
                     note=f"rollback of backfill {manifest_id}",
                 )
                 restored[table] = {d.isoformat(): v for d, v in sorted(back.items())}
+    return _record(ops, manifest_id, restored, force, built_on)
+
+
+def _by_table(versions: Mapping[tuple[str, date], str | None]) -> dict[str, dict[str, Any]]:
+    restored: dict[str, dict[str, Any]] = {}
+    for (table, d), version in sorted(versions.items()):
+        restored.setdefault(table, {})[d.isoformat()] = version
+    return restored
+
+
+def _record(
+    ops: Backfills,
+    manifest_id: str,
+    restored: dict[str, dict[str, Any]],
+    force: bool,
+    built_on: list[tuple[str, date]],
+) -> dict[str, dict[str, Any]]:
+    """Supersede the side effects and record the rollback in the manifest's events."""
     superseded = _supersede_exports(ops, manifest_id, restored)
     ops.store.record(
         manifest_id,

@@ -221,3 +221,27 @@ def test_a_rollback_supersedes_the_partner_files_the_backfill_wrote(spark, loade
     assert path.read_bytes() == before
     (event,) = [e for e in loaded.store.events(manifest.id) if e["event"] == "rolled_back"]
     assert event["exports_superseded"] == [str(path)]
+
+
+def test_a_rollback_stopped_after_it_committed_is_finished_by_the_next(
+    spark, loaded, home, monkeypatch
+):
+    manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(1))
+    before = query(home, "SELECT * FROM silver.transactions ORDER BY ALL")
+    run_pipeline(spark, home, [day(1)], run_id="bf", first=FIRST, manifest_id=manifest.id)
+    record = loaded.store.record
+
+    def killed_before_recording(manifest_id, event, *args, **kwargs):
+        if event == "rolled_back":
+            raise KeyboardInterrupt("killed")
+        return record(manifest_id, event, *args, **kwargs)
+
+    monkeypatch.setattr(loaded.store, "record", killed_before_recording)
+    with pytest.raises(KeyboardInterrupt):
+        loaded.rollback(manifest.id)
+    monkeypatch.setattr(loaded.store, "record", record)
+    assert not [e for e in loaded.store.events(manifest.id) if e["event"] == "rolled_back"]
+    restored = loaded.rollback(manifest.id)
+    assert set(restored) >= {"silver.transactions", "gold.account_daily_balance"}
+    assert query(home, "SELECT * FROM silver.transactions ORDER BY ALL") == before
+    assert [e["event"] for e in loaded.store.events(manifest.id)].count("rolled_back") == 1
