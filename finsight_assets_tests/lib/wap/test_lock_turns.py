@@ -34,13 +34,16 @@ def contender(path: Path, lane: str, hold: float, log: Path) -> subprocess.Popen
 
 def test_a_waiting_daily_run_goes_before_a_backfill_run_that_waited_longer(tmp_path):
     path, log = tmp_path / "warehouse.duckdb", tmp_path / "order.log"
-    holder = contender(path, "backfill", 6, log)
+    holder = contender(path, "backfill", 12, log)
     assert holder.stdout.readline().strip() == "in"
     backfill = contender(path, "backfill", 1, log)
     time.sleep(1.5)
     daily = contender(path, "daily", 1, log)
-    time.sleep(1.5)
-    assert list(tmp_path.glob(f"warehouse.duckdb.{DAILY_WAITING}.*")), "the daily run waits"
+    deadline = time.monotonic() + 10
+    while not list(tmp_path.glob(f"warehouse.duckdb.{DAILY_WAITING}.*")):
+        assert time.monotonic() < deadline, "the daily run never said it waits"
+        time.sleep(0.1)
+    assert holder.poll() is None, "the holder let go before both waited"
     for process in (holder, daily, backfill):
         assert process.wait(60) == 0
     assert log.read_text().split() == ["backfill", "daily", "backfill"]
