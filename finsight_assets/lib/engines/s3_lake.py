@@ -163,17 +163,14 @@ class S3Lake:
             for item in self._objects(self._key("staging") + "/")
             if item["LastModified"] < cutoff
         ]
-        for start in range(0, len(stale), DELETE_BATCH):
-            self.client.delete_objects(
-                Bucket=self.bucket,
-                Delete={"Objects": [{"Key": k} for k in stale[start : start + DELETE_BATCH]]},
-            )
+        self._delete(self.bucket, stale)
         return [self._uri(key) for key in stale]
 
     def remove_staging(self, uri: str) -> None:
         bucket, key = split_s3_uri(uri)
-        keys = [{"Key": item["Key"]} for item in self._objects(key.rstrip("/") + "/")]
+        self._delete(bucket, [item["Key"] for item in self._objects(key.rstrip("/") + "/")])
+
+    def _delete(self, bucket: str, keys: list[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):
-            self.client.delete_objects(
-                Bucket=bucket, Delete={"Objects": keys[start : start + DELETE_BATCH], "Quiet": True}
-            )
+            batch = [{"Key": k} for k in keys[start : start + DELETE_BATCH]]
+            self.client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
