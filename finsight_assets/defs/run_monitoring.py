@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from finsight_assets.lib.engines.owners import owner_alive
+from finsight_assets.lib.engines.owners import process_alive
 
 ORPHAN_INTERVAL_SECONDS = 30
 RUN_PROCESS_STARTED = "Started process for run"
@@ -41,7 +41,7 @@ def build_orphaned_runs_sensor() -> dg.SensorDefinition:
         failed = []
         for run in context.instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
             pid = run_process_id(context.instance, run.run_id)
-            if pid is None or owner_alive(f"p{pid}"):
+            if pid is None or process_alive(pid):
                 continue
             context.instance.report_run_failed(
                 run,

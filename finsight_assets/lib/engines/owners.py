@@ -18,10 +18,13 @@ def owner_tag() -> str:
 def owner_alive(tag: str) -> bool:
     """Whether the process named by an `owner_tag` still runs (an unreadable tag: assume so)."""
     match = _OWNER.fullmatch(tag)
-    if match is None:
-        return True
+    return match is None or process_alive(int(match.group(1)))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id runs on this machine."""
     try:
-        os.kill(int(match.group(1)), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
