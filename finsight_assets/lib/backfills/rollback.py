@@ -29,6 +29,8 @@ def rollback(ops: Backfills, manifest_id: str, *, force: bool = False) -> dict[s
     and records the rollback in the warehouse and the manifest's events.
     """
     ops.store.get(manifest_id)
+    if any(e["event"] == "rolled_back" for e in ops.store.events(manifest_id)):
+        raise BackfillError(f"{manifest_id} is already rolled back")
     first: dict[tuple[str, date], str | None] = {}
     last: dict[tuple[str, date], str] = {}
     foreign: list[tuple[str, date]] = []

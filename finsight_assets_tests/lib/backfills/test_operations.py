@@ -245,3 +245,5 @@ def test_a_rollback_stopped_after_it_committed_is_finished_by_the_next(
     assert set(restored) >= {"silver.transactions", "gold.account_daily_balance"}
     assert query(home, "SELECT * FROM silver.transactions ORDER BY ALL") == before
     assert [e["event"] for e in loaded.store.events(manifest.id)].count("rolled_back") == 1
+    with pytest.raises(BackfillError, match="already rolled back"):
+        loaded.rollback(manifest.id)
