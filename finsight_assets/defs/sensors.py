@@ -55,13 +55,15 @@ WAREHOUSE_BUSY = "the warehouse is busy (a run holds it); next tick"
 def sensor_backfills(
     settings: Settings, lake: LakeResource, warehouse: WarehouseResource
 ) -> Backfills:
-    """The backfill operations as a sensor tick uses them: a busy warehouse is a skip."""
+    """The backfill operations as a sensor tick uses them: they read through read-only
+    connections and take the write lock only to write, and a busy warehouse is a skip."""
     # Sensors act at the orchestration boundary: the wall clock is the tick's clock.
     return open_backfills(
         settings,
         lambda: datetime.now(UTC),
         lake=lake.get_lake(),
         connect=lambda: warehouse.connect(lock_attempts=SENSOR_LOCK_ATTEMPTS),
+        read=lambda: warehouse.connect(lock_attempts=SENSOR_LOCK_ATTEMPTS, read_only=True),
     )
 
 
@@ -143,7 +145,7 @@ def build_sensors(settings: Settings) -> list:
     ):
         backfills = sensor_backfills(settings, lake, warehouse)
         now = datetime.now(UTC)
-        with backfills.connect() as connection:
+        with backfills.read() as connection:
             published = published_inputs(connection)
         changed = changed_inputs(published, backfills.lake)
         dates = {d.isoformat() for ds in changed.values() for d in ds}
@@ -257,7 +259,7 @@ def build_sensors(settings: Settings) -> list:
     @skips_while_warehouse_busy
     def published_outside_runs(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         after = int(context.cursor or 0)
-        with warehouse.connect(lock_attempts=SENSOR_LOCK_ATTEMPTS) as connection:
+        with warehouse.connect(lock_attempts=SENSOR_LOCK_ATTEMPTS, read_only=True) as connection:
             changes, last = audit_schema.unreported_changes(connection, after)
             records = audit_schema.checks_of_runs(connection, {c.run_id for c in changes})
         for change in changes:

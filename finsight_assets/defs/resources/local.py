@@ -35,8 +35,11 @@ class LakeResource(dg.ConfigurableResource):
 class WarehouseResource(dg.ConfigurableResource):
     """Where silver and gold tables live; one subclass per environment."""
 
-    def connect(self, lock_attempts: int | None = None) -> AbstractContextManager[Warehouse]:
-        """A connection for one unit of work; `lock_attempts` bounds a wait for a file lock."""
+    def connect(
+        self, lock_attempts: int | None = None, read_only: bool = False
+    ) -> AbstractContextManager[Warehouse]:
+        """A connection for one unit of work; `lock_attempts` bounds a wait for a file lock, and
+        a `read_only` one writes nothing and takes no write lock."""
         raise NotImplementedError
 
 
@@ -72,8 +75,12 @@ class DuckDBWarehouseResource(WarehouseResource):
         if context.dagster_run is not None:
             self._lane = run_lane(dict(context.dagster_run.tags))
 
-    def connect(self, lock_attempts: int | None = None) -> AbstractContextManager[DuckDBWarehouse]:
-        return duckdb_connector(Path(self.database), lock_attempts or LOCK_ATTEMPTS, self._lane)()
+    def connect(
+        self, lock_attempts: int | None = None, read_only: bool = False
+    ) -> AbstractContextManager[DuckDBWarehouse]:
+        return duckdb_connector(
+            Path(self.database), lock_attempts or LOCK_ATTEMPTS, self._lane, read_only
+        )()
 
 
 class LocalSparkResource(PySparkResource, SparkResource):

@@ -70,8 +70,11 @@ class SnowflakeWarehouseResource(WarehouseResource):
             self._lane = run_lane(dict(context.dagster_run.tags))
 
     @contextmanager
-    def connect(self, lock_attempts: int | None = None) -> Iterator[SnowflakeWarehouse]:
-        # Snowflake has no file lock to wait for; `lock_attempts` is the embedded default's.
+    def connect(
+        self, lock_attempts: int | None = None, read_only: bool = False
+    ) -> Iterator[SnowflakeWarehouse]:
+        # Snowflake has no file lock to wait for and its reads block no writer: `lock_attempts`
+        # and `read_only` are the embedded default's.
         snowflake = self.backfill if self._lane == BACKFILL_LANE else self.daily
         with snowflake.get_connection() as connection:
             warehouse = SnowflakeWarehouse(connection, self.stage, self.lake.root_uri)

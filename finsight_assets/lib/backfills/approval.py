@@ -31,7 +31,7 @@ REJECTED = "rejected"
 
 
 def held(ops: Backfills, manifest_id: str) -> list[audit_schema.HeldVersion]:
-    with ops.connect() as warehouse:
+    with ops.read() as warehouse:
         return audit_schema.held_versions(warehouse, manifest_id)
 
 

@@ -43,7 +43,7 @@ def evidence(ops: Backfills, manifest_id: str) -> BackfillEvidence:
         )
         for h in ops.held(manifest_id)
     ]
-    with ops.connect() as warehouse:
+    with ops.read() as warehouse:
         replaced = [v.replaced_version_id for v in versions if v.replaced_version_id]
         counts = audit_schema.row_counts(warehouse, replaced)
         current = audit_schema.all_current_versions(warehouse)

@@ -47,6 +47,8 @@ class Backfills:
     identity: Identity
     lake: Lake
     connect: Connect
+    # Reads that write nothing (the same connector as `connect` unless a sensor's read-only).
+    read: Connect
     webserver: DagsterWebserver
     clock: Callable[[], datetime]
     first_business_date: date
@@ -57,7 +59,7 @@ class Backfills:
 
     def published_versions(self, manifest_id: str) -> list[ManifestVersion]:
         """What the backfill's runs have published, in publish order."""
-        with self.connect() as warehouse:
+        with self.read() as warehouse:
             return audit_schema.manifest_versions(warehouse, manifest_id)
 
     def plan(self, **request: Any) -> Manifest:
@@ -142,6 +144,7 @@ def open_backfills(
     lock_attempts: int = LOCK_ATTEMPTS,
     lake: Lake | None = None,
     connect: Connect | None = None,
+    read: Connect | None = None,
 ) -> Backfills:
     """The backfill operations of `settings`' home, against its webserver.
 
@@ -150,13 +153,15 @@ def open_backfills(
     production, the session says who acts.
     """
     connect = connect or duckdb_connector(settings.warehouse_path, lock_attempts)
+    read = read or connect
     return Backfills(
-        store=ManifestStore(connect),
+        store=ManifestStore(connect, read),
         identity=SessionIdentity(connect)
         if settings.warehouse_kind == "snowflake"
         else NamedIdentity(),
         lake=lake or LocalLake(settings.lake),
         connect=connect,
+        read=read,
         webserver=DagsterWebserver(settings.webserver_url),
         clock=clock,
         first_business_date=settings.start_date,

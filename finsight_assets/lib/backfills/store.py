@@ -21,22 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from finsight_assets.lib.backfills.manifests import Manifest, ManifestError, json_default
 from finsight_assets.lib.contract.run_tags import is_manifest_id
-from finsight_assets.lib.engines.warehouse import Connect, Warehouse, bind
-from finsight_assets.lib.wap.audit_schema import AUDIT_SCHEMA
+from finsight_assets.lib.engines.warehouse import Connect, bind
+from finsight_assets.lib.wap.audit_schema import APPROVALS, EVENT_SEQUENCE, EVENTS, MANIFESTS
 
 logger = logging.getLogger(__name__)
-
-MANIFESTS = f"{AUDIT_SCHEMA}.backfill_manifests"
-APPROVALS = f"{AUDIT_SCHEMA}.backfill_approvals"
-EVENTS = f"{AUDIT_SCHEMA}.backfill_events"
-EVENT_SEQUENCE = f"{AUDIT_SCHEMA}.backfill_events_seq"
 
 
 def canonical_json(document: Mapping[str, Any]) -> str:
@@ -53,23 +47,6 @@ def digest_of(text: str) -> str:
 def person_key(name: str) -> str:
     """Who a name is, for comparing people: `Ann`, ` ann ` and `ANN` are one person."""
     return " ".join(name.split()).casefold()
-
-
-def create_tables(warehouse: Warehouse) -> None:
-    warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS {AUDIT_SCHEMA}")
-    warehouse.execute(
-        f"CREATE TABLE IF NOT EXISTS {MANIFESTS} (manifest_id VARCHAR, digest VARCHAR, "
-        "body VARCHAR, written_at TIMESTAMP WITH TIME ZONE)"
-    )
-    warehouse.execute(
-        f"CREATE TABLE IF NOT EXISTS {APPROVALS} (manifest_id VARCHAR, digest VARCHAR, "
-        "approver VARCHAR, approver_key VARCHAR, approved_at TIMESTAMP WITH TIME ZONE)"
-    )
-    warehouse.execute(f"CREATE SEQUENCE IF NOT EXISTS {EVENT_SEQUENCE}")
-    warehouse.execute(
-        f"CREATE TABLE IF NOT EXISTS {EVENTS} (seq BIGINT, manifest_id VARCHAR, event VARCHAR, "
-        "recorded_at TIMESTAMP WITH TIME ZONE, fields VARCHAR)"
-    )
 
 
 def _checked(manifest_id: str) -> str:
@@ -105,20 +82,14 @@ def _manifest_from_rows(manifest_id: str, rows: list[tuple[Any, ...]]) -> tuple[
 class ManifestStore:
     """The environment's manifests, approvals and events, in its warehouse."""
 
-    def __init__(self, connect: Connect):
-        self._connect = connect
-        self._ready = False
-
-    @contextmanager
-    def _open(self) -> Iterator[Warehouse]:
-        with self._connect() as warehouse:
-            if not self._ready:
-                create_tables(warehouse)
-                self._ready = True
-            yield warehouse
+    def __init__(self, connect: Connect, read: Connect | None = None):
+        """Writes go through `connect`, reads through `read` (the same unless given: a sensor
+        reads through a read-only connection)."""
+        self._write = connect
+        self._read = read or connect
 
     def _load(self, manifest_id: str) -> tuple[Manifest, str]:
-        with self._open() as warehouse:
+        with self._read() as warehouse:
             rows = warehouse.fetchall(
                 f"SELECT digest, body FROM {MANIFESTS} WHERE manifest_id = ?",
                 [_checked(manifest_id)],
@@ -129,7 +100,7 @@ class ManifestStore:
         """Write the manifest once; an id the store already holds is refused."""
         body = canonical_json(manifest.to_json())
         moment, moment_params = bind(manifest.created_at)
-        with self._open() as warehouse:
+        with self._write() as warehouse:
             # Both engines answer an INSERT with the number of rows it inserted.
             [(inserted,)] = warehouse.fetchall(
                 f"INSERT INTO {MANIFESTS} (manifest_id, digest, body, written_at) "
@@ -142,7 +113,7 @@ class ManifestStore:
         return manifest
 
     def exists(self, manifest_id: str) -> bool:
-        with self._open() as warehouse:
+        with self._read() as warehouse:
             return bool(
                 warehouse.fetchall(
                     f"SELECT 1 FROM {MANIFESTS} WHERE manifest_id = ?", [_checked(manifest_id)]
@@ -158,7 +129,7 @@ class ManifestStore:
 
     def list(self) -> list[Manifest]:
         """Every manifest in the store; one that does not load is skipped with a warning."""
-        with self._open() as warehouse:
+        with self._read() as warehouse:
             rows = warehouse.fetchall(f"SELECT manifest_id, digest, body FROM {MANIFESTS}")
         by_id: dict[str, list[tuple[Any, ...]]] = {}
         for manifest_id, digest, body in rows:
@@ -193,7 +164,7 @@ class ManifestStore:
         if any(person_key(a["by"]) == key for a in self.approvals(manifest_id, current)):
             raise ManifestError(f"{name} has already approved {manifest_id}")
         moment, moment_params = bind(at)
-        with self._open() as warehouse:
+        with self._write() as warehouse:
             warehouse.execute(
                 f"INSERT INTO {APPROVALS} (manifest_id, digest, approver, approver_key, "
                 f"approved_at) VALUES (?, ?, ?, ?, {moment})",
@@ -206,7 +177,7 @@ class ManifestStore:
         """The approvals that count: of the digest under review, one per person, not the
         requester's, first approval first."""
         manifest = self.get(manifest_id)
-        with self._open() as warehouse:
+        with self._read() as warehouse:
             rows = warehouse.fetchall(
                 f"SELECT approver, approver_key, approved_at FROM {APPROVALS} "
                 "WHERE manifest_id = ? AND digest = ? ORDER BY approved_at, approver_key",
@@ -227,7 +198,7 @@ class ManifestStore:
     def record(self, manifest_id: str, event: str, at: datetime, **fields: Any) -> None:
         """Append an event to the manifest's history."""
         moment, moment_params = bind(at)
-        with self._open() as warehouse:
+        with self._write() as warehouse:
             warehouse.execute(
                 f"INSERT INTO {EVENTS} (seq, manifest_id, event, recorded_at, fields) "
                 f"SELECT {warehouse.next_value_sql(EVENT_SEQUENCE)}, ?, ?, {moment}, ?",
@@ -235,7 +206,7 @@ class ManifestStore:
             )
 
     def events(self, manifest_id: str) -> list[dict[str, Any]]:
-        with self._open() as warehouse:
+        with self._read() as warehouse:
             rows = warehouse.fetchall(
                 f"SELECT event, recorded_at, fields FROM {EVENTS} WHERE manifest_id = ? "
                 "ORDER BY seq",
@@ -248,7 +219,7 @@ class ManifestStore:
 
     def launched(self) -> set[str]:
         """The manifests that were ever launched, in one query."""
-        with self._open() as warehouse:
+        with self._read() as warehouse:
             rows = warehouse.fetchall(
                 f"SELECT DISTINCT manifest_id FROM {EVENTS} WHERE event = ?", ["launched"]
             )

@@ -167,17 +167,22 @@ def _daily_waiting(path: Path) -> bool:
 
 
 def duckdb_connector(
-    path: Path, attempts: int = LOCK_ATTEMPTS, lane: str | None = None
+    path: Path, attempts: int = LOCK_ATTEMPTS, lane: str | None = None, read_only: bool = False
 ) -> Callable[[], AbstractContextManager[DuckDBWarehouse]]:
     """Short-lived, schema-ready connections to the DuckDB warehouse at `path` (for a run of
-    `lane`, which decides who goes first at the file lock)."""
+    `lane`, which decides who goes first at the file lock).
+
+    A read-only connection takes DuckDB's shared lock, never the write lock: it may open
+    beside other readers, and finds the schema that every read-write connection ensures.
+    """
 
     @contextmanager
     def connect() -> Iterator[DuckDBWarehouse]:
-        with open_duckdb(path, attempts=attempts, lane=lane) as connection:
+        with open_duckdb(path, attempts=attempts, lane=lane, read_only=read_only) as connection:
             warehouse = DuckDBWarehouse(connection)
-            ensure_schema(warehouse)
-            sweep_orphaned_staging(warehouse)
+            if not read_only:
+                ensure_schema(warehouse)
+                sweep_orphaned_staging(warehouse)
             yield warehouse
 
     return connect

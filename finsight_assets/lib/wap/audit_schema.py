@@ -6,9 +6,12 @@ publish_log         every publish and rollback, in order (a sequence numbers the
 check_results       every audit's verdict per partition and run;
 held_versions       candidate versions held for approval (what each was computed from, what
                     it would replace), until published or discarded;
-run_steps           how long each step took for how many rows (what estimates come from).
+run_steps           how long each step took for how many rows (what estimates come from);
+backfill_*          the operations store's manifests, approvals and events (its queries are in
+                    `backfills/store.py`).
 
-Nothing else in the code names these tables.
+Every table is created here, on every read-write connection, so a read-only one (a sensor's)
+finds them all.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from finsight_assets.lib.wap.model import ConcurrentPublish, PartitionVersion
 
 AUDIT_SCHEMA = "audit"
 PUBLISH_LOG_SEQUENCE = f"{AUDIT_SCHEMA}.publish_log_seq"
+MANIFESTS = f"{AUDIT_SCHEMA}.backfill_manifests"
+APPROVALS = f"{AUDIT_SCHEMA}.backfill_approvals"
+EVENTS = f"{AUDIT_SCHEMA}.backfill_events"
+EVENT_SEQUENCE = f"{AUDIT_SCHEMA}.backfill_events_seq"
 _VERSION_FIELDS = tuple(f.name for f in dataclasses.fields(PartitionVersion))
 HELD_VERSIONS = f"{AUDIT_SCHEMA}.held_versions"
 # Replaced versions whose history rows were pruned (`retention.py`); their records stay.
@@ -92,6 +99,23 @@ def create(warehouse: Warehouse, lock_names: Sequence[str]) -> None:
         f"CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.run_steps ("
         "run_id VARCHAR, asset VARCHAR, partitions BIGINT, raw_rows BIGINT, rows_written BIGINT, "
         "seconds DOUBLE, run_started_at TIMESTAMP WITH TIME ZONE)"
+    )
+    _create_operations_store(warehouse)
+
+
+def _create_operations_store(warehouse: Warehouse) -> None:
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {MANIFESTS} (manifest_id VARCHAR, digest VARCHAR, "
+        "body VARCHAR, written_at TIMESTAMP WITH TIME ZONE)"
+    )
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {APPROVALS} (manifest_id VARCHAR, digest VARCHAR, "
+        "approver VARCHAR, approver_key VARCHAR, approved_at TIMESTAMP WITH TIME ZONE)"
+    )
+    warehouse.execute(f"CREATE SEQUENCE IF NOT EXISTS {EVENT_SEQUENCE}")
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {EVENTS} (seq BIGINT, manifest_id VARCHAR, event VARCHAR, "
+        "recorded_at TIMESTAMP WITH TIME ZONE, fields VARCHAR)"
     )
 
 
