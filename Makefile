@@ -45,12 +45,16 @@ test: install test-services
 
 # The fault suite: kill -9 of materialize, a held backfill's run, its approval and a rollback at
 # random or aimed moments (FAULT_TRIALS of them), each checked and recovered, one line per trial
-# and a summary; then the webserver and daemon killed mid-backfill. The bad-input classes run
-# with the tests (test_bad_input.py).
+# and a summary; then the webserver and daemon killed mid-backfill; then every bad-input class
+# and the contention for the DuckDB file (these also run in `make test`).
 FAULT_TRIALS ?= 20
+FAULT_TESTS = finsight_assets_tests/lib/layers/test_bad_input.py \
+	finsight_assets_tests/lib/wap/test_lock_turns.py \
+	finsight_assets_tests/defs/test_sensors_read_only.py
 faults: install
 	time $(PYTHON) -m finsight_assets_tests.faults.crash --trials $(FAULT_TRIALS)
 	time $(PYTHON) -m finsight_assets_tests.faults.orchestration
+	time $(PYTHON) -m pytest -q $(FAULT_TESTS)
 
 # The webserver and the daemon (schedule, sensors, backfills) on 127.0.0.1:3000.
 dev: install
