@@ -15,6 +15,7 @@ from rich.table import Table
 
 from finsight_assets.cli.backfill import app as backfill_app
 from finsight_assets.cli.backfill_output import fail
+from finsight_assets.cli.spark import app as spark_app
 from finsight_assets.defs.schedules import DAILY_JOB_NAME, DAILY_LANE_TAGS
 from finsight_assets.lib.settings import Settings
 
@@ -22,6 +23,7 @@ app = typer.Typer(help="FinSight lakehouse operations.", no_args_is_help=True)
 data_app = typer.Typer(help="Synthetic raw data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(backfill_app, name="backfill")
+app.add_typer(spark_app, name="spark")
 console = Console()
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finsight_assets.lib.backfills.webserver import DagsterWebserver
-from finsight_assets.lib.settings import REPOSITORY_ROOT
+from finsight_assets.lib.engines.spark_connect import SparkServer, servers
+from finsight_assets.lib.settings import REPOSITORY_ROOT, Settings
 
 BIN = Path(sys.executable).parent
 
@@ -32,6 +33,7 @@ class DagsterStack:
     url: str
     env: dict[str, str]
     processes: list[subprocess.Popen]
+    spark_servers: list[SparkServer]
 
     @property
     def webserver(self) -> DagsterWebserver:
@@ -57,6 +59,8 @@ class DagsterStack:
             process.wait()
 
     def stop(self) -> None:
+        """Stop the webserver and the daemon, then the lanes' Spark servers (which `kill`
+        leaves running, as a separate service outlives the orchestration's crash)."""
         for process in self.processes:
             process.terminate()
         for process in self.processes:
@@ -64,6 +68,8 @@ class DagsterStack:
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        for server in self.spark_servers:
+            server.stop()
 
 
 def start_stack(
@@ -71,9 +77,12 @@ def start_stack(
     start_date: str,
     days_per_run: int | None,
     late_data_quiet_seconds: int | None = None,
+    warm_spark: bool = True,
 ) -> DagsterStack:
-    """Start both on a free port; `days_per_run` None runs each backfill as one run;
-    `late_data_quiet_seconds` None keeps the late-data sensor's default quiet period."""
+    """Start both on a free port, after a Spark Connect server per lane (unless not
+    `warm_spark`: each run then starts Spark in its own process); `days_per_run` None runs
+    each backfill as one run; `late_data_quiet_seconds` None keeps the late-data sensor's
+    default quiet period."""
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPOSITORY_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
@@ -94,6 +103,9 @@ def start_stack(
         env["FINSIGHT_LATE_DATA_QUIET_SECONDS"] = str(late_data_quiet_seconds)
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
+    lanes = list(servers(Settings.from_env(env).spark_servers).values()) if warm_spark else []
+    for server in lanes:
+        server.start()
     commands = {
         "webserver": [
             str(BIN / "dagster-webserver"),
@@ -126,7 +138,7 @@ def start_stack(
                     start_new_session=True,
                 )
             )
-    stack = DagsterStack(home=home, url=url, env=env, processes=processes)
+    stack = DagsterStack(home=home, url=url, env=env, processes=processes, spark_servers=lanes)
     try:
         wait_for(stack.webserver.answers, 120, "the webserver to answer")
     except Exception:

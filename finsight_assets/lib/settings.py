@@ -55,6 +55,11 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    @property
+    def spark_servers(self) -> Path:
+        """Where each lane's Spark Connect server keeps its pid, log and url (spark_connect.py)."""
+        return self.home / "spark"
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Read FINSIGHT_ENV, FINSIGHT_HOME, FINSIGHT_START_DATE (defaults: CONTRACT.md),

@@ -19,10 +19,9 @@ from finsight_assets.lib.engines.duckdb_warehouse import (
 from finsight_assets.lib.engines.lake import Lake, LocalLake
 from finsight_assets.lib.engines.spark import LocalSparkEngine, SilverEngine
 from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
+from finsight_assets.lib.engines.spark_connect import LANE_NICENESS, SparkServer
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.settings import Settings
-
-BACKFILL_NICENESS = 10
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -84,22 +83,31 @@ class DuckDBWarehouseResource(WarehouseResource):
 
 
 class LocalSparkResource(PySparkResource, SparkResource):
-    """Spark in this process (`local[*]`); backfill runs use the backfill lane's settings."""
+    """Spark on this machine: the run's lane's warm Spark Connect server when one was started
+    (`finsight spark start`), else a session in this process (`local[*]`); backfill runs use
+    the backfill lane's settings either way."""
 
     backfill_spark_config: dict[str, Any] = {}
+    # Where the lanes' Spark Connect servers say where they listen (Settings.spark_servers).
+    servers: str = ""
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Spark's driver otherwise binds to whatever the host name resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         tags = dict(context.dagster_run.tags) if context.dagster_run else {}
         lane = run_lane(tags)
+        # On one machine both lanes share the cores: a backfill run (and a Spark JVM it starts,
+        # which inherits this; its lane's server is started so) yields the CPU to a daily run.
+        os.nice(LANE_NICENESS[lane])
+        server = SparkServer(Path(self.servers), lane)
+        if server.url is not None:
+            if context.log is not None:
+                context.log.info(f"Spark for the {lane} lane: its server at {server.url}")
+            self._spark_session = server.session()
+            return
         config = self.backfill_spark_config if lane == BACKFILL_LANE else self.spark_config
-        if lane == BACKFILL_LANE:
-            # On one machine both lanes share the cores: a backfill run (and the Spark JVM it
-            # starts, which inherits this) yields the CPU whenever a daily run needs it.
-            os.nice(BACKFILL_NICENESS)
         if context.log is not None:
-            context.log.info(f"Spark for the {lane} lane")
+            context.log.info(f"Spark for the {lane} lane, in this process (no server started)")
         self._spark_session = spark_session_from_config(config or self.spark_config)
 
     def silver_engine(self, context: dg.AssetExecutionContext) -> SilverEngine:
@@ -113,5 +121,6 @@ def local_resources(settings: Settings) -> dict[str, Any]:
         "spark": LocalSparkResource(
             spark_config=dict(LOCAL_SPARK_CONFIG),
             backfill_spark_config=dict(BACKFILL_SPARK_CONFIG),
+            servers=str(settings.spark_servers),
         ),
     }

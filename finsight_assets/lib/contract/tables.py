@@ -75,6 +75,11 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
     ),
 }
 RAW_TABLES = tuple(RAW_SCHEMAS)
+# Among deliveries of one event_id the greatest ingested_at wins; these columns, ascending with
+# NULLs last, only make the pick deterministic among identical deliveries.
+DELIVERY_TIE_BREAK = tuple(
+    name for name in RAW_SCHEMAS["transactions"].names if name not in ("event_id", "ingested_at")
+)
 
 
 @dataclass(frozen=True)

@@ -144,23 +144,9 @@ def transaction_outcomes(
 ) -> DataFrame:
     """Every raw transaction row with its outcome, reason_code and USD amounts (CONTRACT.md)."""
     raw = read_raw(spark, "transactions", files_by_date)
-    # The greatest ingested_at wins; the remaining columns only make the pick deterministic
-    # among identical deliveries.
     latest_first = Window.partitionBy("business_date", "event_id").orderBy(
         F.col("ingested_at").desc_nulls_last(),
-        *[
-            F.col(name).asc_nulls_last()
-            for name in (
-                "transaction_id",
-                "account_id",
-                "customer_id",
-                "event_type",
-                "amount",
-                "currency",
-                "merchant_category",
-                "event_ts",
-            )
-        ],
+        *[F.col(name).asc_nulls_last() for name in contract.DELIVERY_TIE_BREAK],
     )
     # Rows without an event_id cannot be duplicates of each other: each is kept (and rejected).
     delivery_rank = F.when(F.col("event_id").isNull(), F.lit(1)).otherwise(
