@@ -13,7 +13,7 @@ DEMO_START_FILE := $(FINSIGHT_HOME)/demo_start_date
 DEMO_DAYS ?= 60
 DEMO_ROWS_PER_DAY ?= 20000
 
-.PHONY: install demo test dev lint bench clean test-services faults
+.PHONY: install demo test dev lint bench bench-big clean test-services faults
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -70,12 +70,19 @@ dev: install
 # Each script prints its table and writes benchmarks/results/<name>.json; `time` shows what each
 # costs (the whole target is meant to fit in 20 minutes on two cores).
 bench: install
+	time $(PYTHON) -m benchmarks.bench_end_to_end
 	time $(PYTHON) -m benchmarks.bench_layers
 	time $(PYTHON) -m benchmarks.scale
 	time $(PYTHON) -m benchmarks.bench_diff_hash
 	time $(PYTHON) -m benchmarks.bench_memory
 	time $(PYTHON) -m benchmarks.bench_orchestration
 	time $(PYTHON) -m benchmarks.bench_daily_lane
+
+# The big day: silver's and gold's per-core rates on one day of 10 million rows (about 15
+# minutes on two cores), which SCALE.md then takes its rates from.
+bench-big: install
+	time $(PYTHON) -m benchmarks.bench_layers --rows 10000000 --layers-only --result layers_big
+	$(PYTHON) -m benchmarks.scale
 
 lint: install
 	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests

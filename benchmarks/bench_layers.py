@@ -2,12 +2,18 @@
 the cost of reading the same raw partition once, with Spark and with DuckDB.
 
     python -m benchmarks.bench_layers [--rows 1000000] [--repeats 3]
+    python -m benchmarks.bench_layers --rows 10000000 --layers-only --result layers_big
+
+`--layers-only` measures the layers and their yardsticks, not the breakdown of silver's Spark
+job nor its profile (the big day's run, `make bench-big`).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import shutil
 import tempfile
 from datetime import UTC, date, datetime
@@ -17,6 +23,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from benchmarks.common import cores, median_seconds, print_table, write_result
+from benchmarks.plain_duckdb import build as plain_duckdb
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.contract.run_tags import LIVE
 from finsight_assets.lib.contract.tables import RAW_SCHEMAS
@@ -44,15 +51,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--layers-only", action="store_true")
+    parser.add_argument("--result", default="layers", help="benchmarks/results/<RESULT>.json")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="finsight-bench-layers-"))
     try:
-        run(home, args.rows, args.repeats)
+        run(home, args.rows, args.repeats, args.layers_only, args.result)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def run(home: Path, rows: int, repeats: int) -> None:
+def run(home: Path, rows: int, repeats: int, layers_only: bool, result: str) -> None:
     lake = LocalLake(home / "lake")
     generate_raw(lake.root, DAY, DAY, rows_per_day=rows, seed=7)
     files = [f.uri for f in lake.raw_files("transactions", DAY)]
@@ -104,12 +113,14 @@ def run(home: Path, rows: int, repeats: int) -> None:
             gold.build_segment_daily_report(warehouse, run, [DAY], "1")
             gold.build_account_daily_balance(warehouse, run, [DAY], "1", DAY)
 
+    def plain_six_tables():
+        plain_duckdb(lake.root, DAY).close()
+
     spark_s, spark_samples = median_seconds(spark_scan, repeats)
     duck_s, duck_samples = median_seconds(duckdb_scan, repeats)
-    transform_s, _ = median_seconds(spark_transform, repeats)
-    written_s, _ = median_seconds(spark_transform_and_write, repeats)
     silver_s, silver_samples = median_seconds(silver_layer, repeats)
     gold_s, gold_samples = median_seconds(gold_layer, repeats)
+    plain_s, plain_samples = median_seconds(plain_six_tables, repeats)
     n = cores()
     rows_out = [
         ("spark scan (baseline)", spark_s, raw_rows / spark_s / n, 1.0),
@@ -127,12 +138,46 @@ def run(home: Path, rows: int, repeats: int) -> None:
             raw_rows / (silver_s + gold_s) / n,
             (silver_s + gold_s) / spark_s,
         ),
+        ("plain DuckDB, all six tables", plain_s, raw_rows / plain_s / n, plain_s / duck_s),
     ]
     print_table(
         f"Layer throughput, {raw_rows:,} raw rows, {n} cores, median of {repeats}",
         ["stage", "seconds", "rows/s/core", "ratio to its engine's scan"],
         rows_out,
     )
+    to_plain = (silver_s + gold_s) / plain_s
+    target = (silver_s + gold_s) / spark_s
+    figures = {
+        "raw_rows": raw_rows,
+        "repeats": repeats,
+        "seconds": {
+            "spark_scan": spark_samples,
+            "duckdb_scan": duck_samples,
+            "silver": silver_samples,
+            "gold": gold_samples,
+            "plain_duckdb": plain_samples,
+        },
+        "median_seconds": {
+            "spark_scan": spark_s,
+            "duckdb_scan": duck_s,
+            "silver": silver_s,
+            "gold": gold_s,
+            "plain_duckdb": plain_s,
+        },
+        "ratio_silver_gold_to_spark_scan": target,
+        "ratio_silver_gold_to_plain_duckdb": to_plain,
+    }
+    print(
+        f"\ntarget: silver+gold <= 3.0 x Spark scan; measured {target:.2f} x "
+        f"({'met' if target <= 3 else 'NOT met'})"
+        f"\ntarget: silver+gold <= 3.0 x plain DuckDB; measured {to_plain:.2f} x "
+        f"({'met' if to_plain <= 3 else 'NOT met'})"
+    )
+    if layers_only:
+        write_result(result, figures)
+        return
+    transform_s, _ = median_seconds(spark_transform, repeats)
+    written_s, _ = median_seconds(spark_transform_and_write, repeats)
     print_table(
         "Where silver.transactions' Spark job goes (same files, median)",
         ["part", "seconds", "x Spark scan"],
@@ -142,35 +187,48 @@ def run(home: Path, rows: int, repeats: int) -> None:
             ("rest of silver: customers job, load, audits, publish", silver_s - written_s, None),
         ],
     )
-    target = (silver_s + gold_s) / spark_s
-    print(
-        f"\ntarget: silver+gold <= 3.0 x Spark scan; measured {target:.2f} x "
-        f"({'met' if target <= 3 else 'NOT met'})"
+    print_table(
+        "Where silver goes, one more run under cProfile (cumulative seconds per phase)",
+        ["phase", "seconds", "x Spark scan"],
+        [(name, seconds, seconds / spark_s) for name, seconds in silver_phases(silver_layer)],
     )
     write_result(
-        "layers",
+        result,
         {
-            "raw_rows": raw_rows,
-            "repeats": repeats,
-            "seconds": {
-                "spark_scan": spark_samples,
-                "duckdb_scan": duck_samples,
-                "silver": silver_samples,
-                "gold": gold_samples,
-            },
-            "median_seconds": {
-                "spark_scan": spark_s,
-                "duckdb_scan": duck_s,
-                "silver": silver_s,
-                "gold": gold_s,
-            },
-            "ratio_silver_gold_to_spark_scan": target,
+            **figures,
             "silver_transactions_spark_median_seconds": {
                 "transform_no_write": transform_s,
                 "transform_and_write": written_s,
             },
         },
     )
+
+
+# Silver's phases: (module, function) as the profiler names them, and what each is.
+SILVER_PHASES = (
+    ("silver.py", "build_silver_transactions", "silver.transactions and its rejects, in all"),
+    ("silver.py", "build_silver_customers", "silver.customers, in all"),
+    ("silver.py", "_inspect", "  raw footer checks"),
+    ("silver.py", "_run_spark", "  the Spark jobs (read, transform, write staged Parquet)"),
+    ("silver.py", "_load_outcomes", "  warehouse: load the staged outcome rows"),
+    ("publish.py", "stage", "  warehouse: stage each table's rows with lineage"),
+    ("publish.py", "audit", "  warehouse: audits"),
+    ("silver.py", "_problems", "  warehouse: rows that fail their day"),
+    ("replace.py", "partition_stats", "  warehouse: row counts and checksums"),
+    ("replace.py", "replace_partitions", "  warehouse: the publish transaction's statements"),
+)
+
+
+def silver_phases(silver_layer) -> list[tuple[str, float]]:
+    """Cumulative seconds of each silver phase over one profiled run of `silver_layer`."""
+    profiler = cProfile.Profile()
+    profiler.runcall(silver_layer)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    seconds: dict[tuple[str, str], float] = {}
+    for (filename, _, function), (_, _, _, cumulative, _) in stats.items():
+        key = (Path(filename).name, function)
+        seconds[key] = seconds.get(key, 0.0) + cumulative
+    return [(label, seconds.get((module, name), 0.0)) for module, name, label in SILVER_PHASES]
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import pyspark
 from pyspark.sql import SparkSession
 
 from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE
+from finsight_assets.lib.engines.owners import process_alive
 from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
 
 LANES = (DAILY_LANE, BACKFILL_LANE)
@@ -96,8 +97,9 @@ class SparkServer:
 
     def start(self) -> str:
         """Start the server (a no-op when it answers already) and wait until it answers."""
-        if self.answers():
-            return self.url or ""
+        running = self.url
+        if running is not None and _listening(running):
+            return running
         self.stop()
         self.folder.mkdir(parents=True, exist_ok=True)
         port = _free_port()
@@ -141,15 +143,10 @@ class SparkServer:
 
     def _running(self) -> bool:
         pid_file = self.folder / f"spark-{self._ident}-{_SERVER_CLASS}-1.pid"
-        if not pid_file.is_file():
-            return False
         try:
-            os.kill(int(pid_file.read_text().strip()), 0)
-        except (ValueError, ProcessLookupError):
+            return process_alive(int(pid_file.read_text().strip()))
+        except (FileNotFoundError, ValueError):
             return False
-        except PermissionError:
-            return True
-        return True
 
     def session(self) -> SparkSession:
         """A thin client session on the server; SparkServerDown when it does not answer."""
