@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE
+from finsight_assets.lib.contract.tables import Column
 from finsight_assets.lib.engines.owners import owner_alive, owner_tag
 from finsight_assets.lib.engines.warehouse import WriteConflict, string_literal
 from finsight_assets.lib.wap.layout import ensure_schema, sweep_orphaned_staging
@@ -77,13 +78,14 @@ class DuckDBWarehouse:
             raise
         self.connection.execute("COMMIT")
 
-    def load_parquet(self, table: str, files: Sequence[str], columns: Sequence[str]) -> None:
-        """Append the named columns of staged Parquet files to `table`, read in place."""
-        names = ", ".join(columns)
+    def staged_relation(self, table: str, files: Sequence[str], columns: Sequence[Column]) -> str:
+        """The staged files read in place (DuckDB scans Parquet as fast as its own tables, so
+        copying every row into `table` first would only add a write)."""
+        typed = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in columns)
+        if not files:
+            return f"(SELECT {typed} FROM (SELECT NULL AS _none) AS nothing WHERE FALSE)"
         paths = ", ".join(string_literal(path) for path in files)
-        self.connection.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM read_parquet([{paths}])"
-        )
+        return f"(SELECT {typed} FROM read_parquet([{paths}]))"
 
     def fetch_arrow_batches(
         self, sql: str, batch_rows: int, params: Sequence[Any] = ()

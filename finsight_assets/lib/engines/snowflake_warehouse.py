@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from snowflake.connector.constants import FIELD_ID_TO_NAME
 
-from finsight_assets.lib.contract.tables import UTC_MICROS
+from finsight_assets.lib.contract.tables import UTC_MICROS, Column
 from finsight_assets.lib.engines.arrow_types import conform
 from finsight_assets.lib.engines.warehouse import string_literal
 
@@ -107,12 +107,15 @@ class SnowflakeWarehouse:
             raise ValueError(f"{uri} is not under the stage's lake root {self.lake_root}")
         return uri[len(self.lake_root) + 1 :]
 
-    def load_parquet(self, table: str, files: Sequence[str], columns: Sequence[str]) -> None:
-        """COPY the staged Parquet files into `table`, matching columns by name.
+    def staged_relation(self, table: str, files: Sequence[str], columns: Sequence[Column]) -> str:
+        """`table`, created with `columns` and loaded by COPY from the staged Parquet files,
+        matching columns by name.
 
         Files are named explicitly (no pattern), a thousand at a time, folder by folder, and
         FORCE loads them even if a file of that name was loaded before.
         """
+        definitions = ", ".join(f"{c.name} {c.sql_type}" for c in columns)
+        self.execute(f"CREATE OR REPLACE TABLE {table} ({definitions})")
         by_folder: dict[str, list[str]] = {}
         for uri in files:
             folder, name = posixpath.split(self.stage_path(uri))
@@ -126,6 +129,7 @@ class SnowflakeWarehouse:
                     "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE "
                     "FORCE = TRUE"
                 )
+        return table
 
     def _arrow_batches(self, sql: str, params: Sequence[Any]) -> Iterator[pa.RecordBatch]:
         """The result's batches in the contract's Arrow types (see `arrow_types.conform`)."""

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from finsight_assets.lib.contract.tables import Column
+
 
 def string_literal(value: str) -> str:
     """A SQL string literal, for text the code itself made (constants, the files it listed);
@@ -79,7 +81,11 @@ class Warehouse(Protocol):
 
     def transaction(self) -> Any: ...
 
-    def load_parquet(self, table: str, files: Sequence[str], columns: Sequence[str]) -> None: ...
+    def staged_relation(self, table: str, files: Sequence[str], columns: Sequence[Column]) -> str:
+        """A relation over a job's staged Parquet files, with `columns` in their SQL types: read
+        in place where the engine can (no copy of every row first), else loaded into `table`.
+        The caller drops `table` when done."""
+        ...
 
     def row_hash_sql(self, columns: Sequence[str]) -> str: ...
 

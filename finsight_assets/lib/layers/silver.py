@@ -83,16 +83,6 @@ def read_usd_rates(lake: Lake, partition: RawPartition) -> dict[str, Decimal]:
     return rates
 
 
-def _load_outcomes(
-    warehouse: Warehouse, table: str, files: Sequence[str], columns: Sequence[contract.Column]
-) -> None:
-    """Load Spark's staged outcome rows into a warehouse staging table (empty when none)."""
-    definitions = ", ".join(f"{c.name} {c.sql_type}" for c in columns)
-    warehouse.execute(f"CREATE OR REPLACE TABLE {table} ({definitions})")
-    if files:
-        warehouse.load_parquet(table, files, [c.name for c in columns])
-
-
 # Where each row came from, and what makes its day uncomputable (`silver_spark`).
 _PROVENANCE = (
     contract.Column("source_file", contract.TEXT),
@@ -123,7 +113,7 @@ def lake_path(spark_path: str) -> str:
     return unquote(parsed.path) if parsed.scheme in ("", "file") else spark_path
 
 
-def _problems(warehouse: Warehouse, outcome_table: str, key: str) -> dict[date, str]:
+def _problems(warehouse: Warehouse, outcome_rows: str, key: str) -> dict[date, str]:
     """Per business date, what makes it uncomputable: each file and problem with its row count
     and the first rows' keys (a small result: NAMED_ROWS rows per file and problem)."""
     group = "business_date, source_file, problem"
@@ -132,7 +122,7 @@ def _problems(warehouse: Warehouse, outcome_table: str, key: str) -> dict[date, 
         f"SELECT {group}, {key} AS k, "
         f"ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY {key}) AS r, "
         f"COUNT(*) OVER (PARTITION BY {group}) AS n "
-        f"FROM {outcome_table} WHERE problem IS NOT NULL) AS p "
+        f"FROM {outcome_rows} AS outcomes WHERE problem IS NOT NULL) AS p "
         f"WHERE r <= {NAMED_ROWS} ORDER BY business_date, source_file, problem, k"
     )
     named: dict[tuple[date, str, str], tuple[list[str], int]] = {}
@@ -149,7 +139,7 @@ def _problems(warehouse: Warehouse, outcome_table: str, key: str) -> dict[date, 
 
 def _select(table: contract.TableSpec, source: str, outcome: str) -> str:
     columns = ", ".join(table.business_columns)
-    return f"SELECT {columns} FROM {source} WHERE outcome = {string_literal(outcome)}"
+    return f"SELECT {columns} FROM {source} AS outcomes WHERE outcome = {string_literal(outcome)}"
 
 
 def build_silver_transactions(
@@ -415,7 +405,9 @@ def _stage_load_audit_publish(
             outcome_table = staging_table(f"{outcomes.transform}_outcomes", run.run_id)
             staged_all: list[StagedPartitions] = []
             try:
-                _load_outcomes(warehouse, outcome_table, staged_files, outcomes.columns)
+                outcome_rows = warehouse.staged_relation(
+                    outcome_table, staged_files, outcomes.columns
+                )
                 for table, outcome in tables:
                     staged = publish.stage(
                         warehouse,
@@ -423,14 +415,14 @@ def _stage_load_audit_publish(
                         run,
                         code_version,
                         input_versions,
-                        _select(table, outcome_table, outcome),
+                        _select(table, outcome_rows, outcome),
                     )
                     staged_all.append(staged)
-                    inputs = AuditInputs(raw_rows, outcome_table, outcome, outcomes.labels)
+                    inputs = AuditInputs(raw_rows, outcome_rows, outcome, outcomes.labels)
                     result.audits[table.qualified_name] = publish.audit(warehouse, staged, inputs)
                 uncomputable = {
                     d: _unaliased(f"raw/{outcomes.transform}: {problem}", aliases)
-                    for d, problem in _problems(warehouse, outcome_table, outcomes.key).items()
+                    for d, problem in _problems(warehouse, outcome_rows, outcomes.key).items()
                 }
                 stale = _changed_inputs(lake, outcomes.raw_tables, input_versions)
                 for d, now in stale.items():

@@ -57,10 +57,10 @@ class RunInfo:
 @dataclass(frozen=True)
 class AuditInputs:
     """What an audit needs beyond the staged rows: for silver, the raw row counts per date and
-    the staging table holding every raw row with its outcome (VALID, REJECTED, DUPLICATE)."""
+    a relation holding every raw row with its outcome (VALID, REJECTED, DUPLICATE)."""
 
     raw_rows: Mapping[date, int] = field(default_factory=dict)
-    outcome_table: str | None = None
+    outcome_rows: str | None = None
     staged_outcome: str | None = None
     outcome_labels: Sequence[str] = ()
 

@@ -26,8 +26,8 @@ def count_identity(
     """Every raw row is accounted for, per partition: raw = the sum of the rows of each outcome.
 
     For transactions that is CONTRACT.md's raw = silver + rejected + duplicates removed.
-    `inputs.outcome_table` holds every raw row of the staged partitions with its `outcome`; the
-    staged rows of this table must be exactly those with `inputs.staged_outcome`.
+    `inputs.outcome_rows` (a relation) holds every raw row of the staged partitions with its
+    `outcome`; the staged rows of this table must be exactly those with `inputs.staged_outcome`.
     """
     outcomes = inputs.outcome_labels
     sums = ", ".join(
@@ -36,7 +36,8 @@ def count_identity(
     found = {
         r[0]: [int(n or 0) for n in r[1:]]
         for r in warehouse.fetchall(
-            f"SELECT business_date, {sums} FROM {inputs.outcome_table} GROUP BY business_date"
+            f"SELECT business_date, {sums} FROM {inputs.outcome_rows} AS outcomes "
+            "GROUP BY business_date"
         )
     }
     staged_counts = dict(
