@@ -74,3 +74,22 @@ def test_a_lane_whose_server_is_down_fails_its_run_saying_so(home):
         SparkServerDown, match="daily lane's Spark Connect server .*finsight spark start"
     ):
         resource.setup_for_execution(dg.build_init_resource_context())
+
+
+def test_spark_status_says_a_lane_is_down_and_exits_1(home):
+    settings = Settings.from_env()
+    server = SparkServer(settings.spark_servers, "backfill")
+    server.folder.mkdir(parents=True)
+    server.url_file.write_text("sc://127.0.0.1:9\n")
+    shown = subprocess.run(
+        [FINSIGHT, "spark", "status"], env=dict(os.environ), capture_output=True, text=True
+    )
+    assert shown.returncode == 1
+    assert "not started" in shown.stdout and "down" in shown.stdout
+    wrong = subprocess.run(
+        [FINSIGHT, "spark", "start", "--lane", "nightly"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+    )
+    assert wrong.returncode == 2 and "no lane 'nightly'" in wrong.stdout
