@@ -12,6 +12,7 @@ down: a run of it fails saying so, rather than quietly taking a cold JVM.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -43,6 +44,7 @@ SERVER_CONFIG: Mapping[str, str] = {
 }
 # How long a starting server may take to answer (a cold JVM on two busy cores).
 START_TIMEOUT_SECONDS = 180.0
+STOP_TIMEOUT_SECONDS = 30.0
 _SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 _SBIN = Path(pyspark.__file__).resolve().parent / "sbin"
 
@@ -118,6 +120,9 @@ class SparkServer:
             env=self._environment(),
             check=True,
             capture_output=True,
+            # A caller that ignores SIGTERM (a Dagster process can) would pass that on to the
+            # server, and `stop` could not end it.
+            preexec_fn=_default_signals,
         )
         url = f"sc://127.0.0.1:{port}"
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -131,22 +136,36 @@ class SparkServer:
         return url
 
     def stop(self) -> None:
-        """Stop the server, if one runs, and forget its url."""
+        """Stop the server, if one runs, and forget its url: SIGTERM from Spark's own script,
+        then SIGKILL if it is still there after STOP_TIMEOUT_SECONDS."""
         self.url_file.unlink(missing_ok=True)
-        if self._running():
-            subprocess.run(
-                [str(_SBIN / "stop-connect-server.sh")],
-                env=self._environment(),
-                check=False,
-                capture_output=True,
-            )
+        pid = self.pid
+        if pid is None:
+            return
+        subprocess.run(
+            [str(_SBIN / "stop-connect-server.sh")],
+            env=self._environment(),
+            check=False,
+            capture_output=True,
+        )
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while process_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if process_alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
-    def _running(self) -> bool:
+    @property
+    def pid(self) -> int | None:
+        """The server's process, while it runs."""
         pid_file = self.folder / f"spark-{self._ident}-{_SERVER_CLASS}-1.pid"
         try:
-            return process_alive(int(pid_file.read_text().strip()))
+            pid = int(pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
-            return False
+            return None
+        return pid if process_alive(pid) else None
+
+    def _running(self) -> bool:
+        return self.pid is not None
 
     def session(self) -> SparkSession:
         """A thin client session on the server; SparkServerDown when it does not answer."""
@@ -163,6 +182,11 @@ class SparkServer:
 
 def servers(root: Path) -> dict[str, SparkServer]:
     return {lane: SparkServer(root, lane) for lane in LANES}
+
+
+def _default_signals() -> None:
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, signal.SIG_DFL)
 
 
 def _listening(url: str) -> bool:

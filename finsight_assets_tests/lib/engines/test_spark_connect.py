@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from datetime import date
@@ -17,6 +18,7 @@ import pytest
 from finsight_assets.defs.resources.local import LocalSparkResource
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.contract.tables import TABLES
+from finsight_assets.lib.engines.owners import process_alive
 from finsight_assets.lib.engines.spark_connect import SparkServer, SparkServerDown
 from finsight_assets.lib.settings import Settings
 from finsight_assets_tests.pipeline import query, run_pipeline
@@ -59,9 +61,25 @@ def test_a_run_through_its_lanes_server_gives_the_in_process_rows(spark, home, t
         assert f"Spark for the daily lane: its server at {url}" in done.stdout + done.stderr
         assert published(warm) == published(home)
         assert server.log is not None and server.log.is_file()
+        pid = server.pid
+        assert pid is not None
     finally:
         server.stop()
     assert server.url is None and not server.answers()
+    assert server.pid is None and not process_alive(pid)
+
+
+def test_a_server_started_by_a_process_that_ignores_sigterm_still_stops(home):
+    settings = Settings.from_env()
+    server = SparkServer(settings.spark_servers, "backfill")
+    ignored = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        server.start()
+    finally:
+        signal.signal(signal.SIGTERM, ignored)
+        pid = server.pid
+        server.stop()
+    assert pid is not None and not process_alive(pid)
 
 
 def test_a_lane_whose_server_is_down_fails_its_run_saying_so(home):
