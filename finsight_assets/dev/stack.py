@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finsight_assets.lib.backfills.webserver import DagsterWebserver
+from finsight_assets.lib.engines.ports import free_port
 from finsight_assets.lib.engines.spark_connect import SparkServer, servers
 from finsight_assets.lib.settings import REPOSITORY_ROOT, Settings
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

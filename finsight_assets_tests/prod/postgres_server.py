@@ -11,7 +11,6 @@ import pwd
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import psycopg2
 from psycopg2 import sql
+
+from finsight_assets.lib.engines.ports import free_port
 
 SERVER_USER = "postgres"
 INSTALL_HINT = "install the Debian package `postgresql` (apt-get install -y postgresql)"
@@ -75,12 +76,6 @@ def find_binaries() -> tuple[Path, Path]:
         "PostgreSQL server binaries (initdb, pg_ctl) not found in /usr/lib/postgresql/*/bin "
         f"nor on PATH: {INSTALL_HINT}"
     )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _as_server_user(command: Sequence[str]) -> list[str]:

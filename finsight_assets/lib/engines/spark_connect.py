@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from pyspark.sql import SparkSession
 
 from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE
 from finsight_assets.lib.engines.owners import process_alive
+from finsight_assets.lib.engines.ports import free_port, listening
 from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
 
 LANES = (DAILY_LANE, BACKFILL_LANE)
@@ -104,7 +104,7 @@ class SparkServer:
             return running
         self.stop()
         self.folder.mkdir(parents=True, exist_ok=True)
-        port = _free_port()
+        port = free_port()
         config = dict(LANE_SPARK_CONFIG[self.lane])
         master = config.pop("spark.master")
         config |= {
@@ -127,7 +127,7 @@ class SparkServer:
         url = f"sc://127.0.0.1:{port}"
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not _listening(url):
-            if time.monotonic() > deadline or not self._running():
+            if time.monotonic() > deadline or self.pid is None:
                 raise SparkServerDown(
                     f"the {self.lane} lane's Spark Connect server did not start; see {self.log}"
                 )
@@ -164,9 +164,6 @@ class SparkServer:
             return None
         return pid if process_alive(pid) else None
 
-    def _running(self) -> bool:
-        return self.pid is not None
-
     def session(self) -> SparkSession:
         """A thin client session on the server; SparkServerDown when it does not answer."""
         url = self.url
@@ -191,14 +188,8 @@ def _default_signals() -> None:
 
 def _listening(url: str) -> bool:
     parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname, parsed.port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return (
+        parsed.hostname is not None
+        and parsed.port is not None
+        and listening(parsed.hostname, parsed.port)
+    )
