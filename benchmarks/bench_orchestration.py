@@ -5,7 +5,7 @@ measured on the first --per-partition-days partitions and scaled to --days (it i
 and would alone take longer than `make bench` may). In every mode the balance chain
 (gold.account_daily_balance) is one run after its days' silver: its days cannot overlap.
 
-    python -m benchmarks.bench_orchestration [--days 45] [--rows 5000] [--batch 10]
+    python -m benchmarks.bench_orchestration [--days 45] [--rows 100000] [--batch 10]
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.wap import audit_schema
 
 FIRST = date(2025, 1, 1)
+# A batched backfill may cost at most this much more than its asset bodies alone.
+TARGET_RATIO = 1.25
 
 
 def step_seconds(home: Path) -> float:
@@ -106,7 +108,7 @@ def daemon_backfill(home: Path, days: int, days_per_run: int | None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=45)
-    parser.add_argument("--rows", type=int, default=5_000)
+    parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument(
         "--per-partition-days",
@@ -167,7 +169,7 @@ def main() -> None:
         results["per_partition"]["wall_seconds"],
     )
     print(
-        f"\ntarget: batched <= 1.25 x pure compute: {batched / pure:.2f} x; "
+        f"\ntarget: batched <= {TARGET_RATIO} x pure compute: {batched / pure:.2f} x; "
         f"batched >= 3 x faster than per partition: {per_partition / batched:.2f} x"
     )
     write_result(

@@ -1,0 +1,110 @@
+"""Every performance target, met or not, from the result files the benchmarks wrote: the last
+thing `make bench` prints. A target whose benchmark has not run yet (`make bench-memory`,
+`make bench-big`) reads "not measured".
+
+    python -m benchmarks.targets
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks import bench_daily_lane, bench_end_to_end, bench_memory, bench_orchestration
+from benchmarks.bench_layers import TARGET_RATIO as LAYERS_TARGET_RATIO
+from benchmarks.common import RESULTS, print_table
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: what it asks, the result file it is read from, the measured figure, the
+    limit it must stay within, and the figure's unit."""
+
+    what: str
+    result: str
+    figure: Callable[[dict[str, Any]], float]
+    limit: float
+    unit: str
+
+
+def _memory_ratio(memory: dict[str, Any]) -> float:
+    peaks = {int(days): mib for days, mib in memory["peak_mib"].items()}
+    return peaks[max(peaks)] / peaks[min(peaks)]
+
+
+TARGETS = (
+    Target(
+        "finsight materialize of a 1M-row day, warm Spark / plain DuckDB",
+        "end_to_end",
+        lambda r: r["ratio_to_plain_duckdb"],
+        bench_end_to_end.TARGET_RATIO,
+        "x",
+    ),
+    Target(
+        "silver + gold / Spark scan of the same day",
+        "layers",
+        lambda r: r["ratio_silver_gold_to_spark_scan"],
+        LAYERS_TARGET_RATIO,
+        "x",
+    ),
+    Target(
+        "silver + gold / plain DuckDB",
+        "layers",
+        lambda r: r["ratio_silver_gold_to_plain_duckdb"],
+        LAYERS_TARGET_RATIO,
+        "x",
+    ),
+    Target(
+        "batched 45-day backfill / its pure compute",
+        "orchestration",
+        lambda r: r["batched"]["wall_seconds"] / r["pure_compute"]["step_seconds"],
+        bench_orchestration.TARGET_RATIO,
+        "x",
+    ),
+    Target(
+        "peak memory, 45 days / 5 days (make bench-memory)",
+        "memory",
+        _memory_ratio,
+        bench_memory.TARGET_RATIO,
+        "x",
+    ),
+    Target(
+        "daily run start while a 60-day backfill fills its lane",
+        "daily_lane",
+        lambda r: r["median_seconds"],
+        bench_daily_lane.TARGET_SECONDS,
+        "s",
+    ),
+)
+
+
+def main() -> None:
+    rows = []
+    for target in TARGETS:
+        path = RESULTS / f"{target.result}.json"
+        if not path.is_file():
+            rows.append((target.what, "not measured", f"{target.limit:g} {target.unit}", "-", "-"))
+            continue
+        result = json.loads(path.read_text())
+        figure = target.figure(result)
+        sized = f"{result.get('rows_per_day') or result.get('raw_rows') or result.get('rows')}"
+        rows.append(
+            (
+                target.what,
+                f"{figure:.2f} {target.unit} ({sized} rows)",
+                f"{target.limit:g} {target.unit}",
+                "met" if figure <= target.limit else f"NOT met by {figure - target.limit:.2f}",
+                result.get("measured_at", "-"),
+            )
+        )
+    print_table(
+        "Targets (from benchmarks/results/)",
+        ["target", "measured", "limit", "", "measured at (UTC)"],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()
