@@ -81,9 +81,10 @@ class DuckDBWarehouse:
     def staged_relation(self, table: str, files: Sequence[str], columns: Sequence[Column]) -> str:
         """The staged files read in place (DuckDB scans Parquet as fast as its own tables, so
         copying every row into `table` first would only add a write)."""
-        typed = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in columns)
         if not files:
-            return f"(SELECT {typed} FROM (SELECT NULL AS _none) AS nothing WHERE FALSE)"
+            nothing = ", ".join(f"CAST(NULL AS {c.sql_type}) AS {c.name}" for c in columns)
+            return f"(SELECT {nothing} WHERE FALSE)"
+        typed = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in columns)
         paths = ", ".join(string_literal(path) for path in files)
         return f"(SELECT {typed} FROM read_parquet([{paths}]))"
 

@@ -290,3 +290,13 @@ def test_no_float_columns_anywhere(warehouse_home):
         "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns WHERE table_schema IN ('silver', 'gold') AND (data_type LIKE '%FLOAT%' OR data_type LIKE '%DOUBLE%' OR data_type = 'REAL')",
     )
     assert types == []
+
+
+def test_a_run_of_only_a_day_without_transactions_publishes_it_empty(spark, tmp_path):
+    # The daily lane's run of such a day: Spark stages no file at all for its transform.
+    write_raw(tmp_path / "lake", "fx_rates", EMPTY_DAY, fx(EUR="1.1"))
+    results = run_pipeline(spark, tmp_path, [EMPTY_DAY])
+    assert {name: r.failed for name, r in results.items() if r.failed} == {}
+    published = results["silver.transactions"].versions["silver.transactions"]
+    assert [(v.business_date, v.row_count) for v in published] == [(EMPTY_DAY, 0)]
+    assert query(tmp_path, "SELECT COUNT(*) FROM silver.transactions") == [(0,)]
