@@ -106,20 +106,26 @@ def _made_valid(frame: DataFrame, table: str) -> DataFrame:
     return frame
 
 
-def _rates(spark: SparkSession, usd_rates: Mapping[date, Mapping[str, object]]) -> DataFrame:
-    rows = [
-        (d, currency, rate)
-        for d, by_currency in usd_rates.items()
-        for currency, rate in by_currency.items()
+_RATE_ROW = T.StructType(
+    [
+        T.StructField("business_date", T.DateType(), False),
+        T.StructField("currency", T.StringType(), False),
+        T.StructField("listed_usd_rate", T.DecimalType(18, 8), False),
     ]
-    schema = T.StructType(
-        [
-            T.StructField("business_date", T.DateType(), False),
-            T.StructField("currency", T.StringType(), False),
-            T.StructField("listed_usd_rate", T.DecimalType(18, 8), False),
-        ]
-    )
-    return spark.createDataFrame(rows, schema)
+)
+
+
+def _rates(spark: SparkSession, usd_rates: Mapping[date, Mapping[str, object]]) -> DataFrame:
+    """The day's USD rates as a small frame of literals (exact decimals). Not createDataFrame
+    from a Python list: in a local session that starts Python workers to unpickle the rows,
+    about a second of every job."""
+    rows = [
+        F.struct(F.lit(d), F.lit(currency), F.lit(rate))
+        for d, by_currency in sorted(usd_rates.items())
+        for currency, rate in sorted(by_currency.items())
+    ]
+    listed = F.array(*rows).cast(T.ArrayType(_RATE_ROW))
+    return spark.range(1).select(F.inline(listed))
 
 
 def _reason_code(business_date: Column) -> Column:
