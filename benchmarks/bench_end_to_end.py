@@ -2,9 +2,10 @@
 day in a fresh home, against the plain DuckDB implementation of the same six tables
 (`plain_duckdb.py`) and a bare Spark session start, each in its own process, medians of repeats:
 with a warm Spark Connect server per lane (as `make dev` runs it) and without (each run starts
-Spark). Then where the command's time goes, from its runs' event logs.
+Spark; `--cold`, left out of `make bench` for time). Then where the command's time goes, from
+its runs' event logs.
 
-    python -m benchmarks.bench_end_to_end [--rows 1000000] [--repeats 3]
+    python -m benchmarks.bench_end_to_end [--rows 1000000] [--repeats 3] [--cold]
 """
 
 from __future__ import annotations
@@ -89,15 +90,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--cold", action="store_true", help="also without the servers (each run starts Spark)"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="finsight-bench-e2e-"))
     try:
-        measure(root, args.rows, args.repeats)
+        measure(root, args.rows, args.repeats, args.cold)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def measure(root: Path, rows: int, repeats: int) -> None:
+def measure(root: Path, rows: int, repeats: int, with_cold: bool) -> None:
     template = root / "template"
     generated_s, _ = timed(
         lambda: generate_raw(template / "lake", DAY, DAY, rows_per_day=rows, seed=7)
@@ -132,7 +136,9 @@ def measure(root: Path, rows: int, repeats: int) -> None:
 
     try:
         warm, warm_samples = median_seconds(lambda: materialize("warm"), repeats)
-        cold, cold_samples = median_seconds(lambda: materialize("cold"), repeats)
+        cold, cold_samples = (
+            median_seconds(lambda: materialize("cold"), repeats) if with_cold else (None, [])
+        )
     finally:
         for server in lanes.values():
             server.stop()
@@ -145,7 +151,7 @@ def measure(root: Path, rows: int, repeats: int) -> None:
         ["what", "seconds", "x plain DuckDB"],
         [
             ("finsight materialize, warm Spark per lane", warm, warm / theirs),
-            ("finsight materialize, Spark started in the run", cold, cold / theirs),
+            ("finsight materialize, Spark started in the run", cold, cold and cold / theirs),
             ("plain DuckDB, six tables", theirs, 1.0),
             ("a bare local Spark session start", spark_s, spark_s / theirs),
             ("python + imports of the definitions", imports_s, imports_s / theirs),
@@ -161,7 +167,7 @@ def measure(root: Path, rows: int, repeats: int) -> None:
             (
                 "outside the runs (start-up, instance, summary)",
                 warm - _in_runs(breakdown["warm"]),
-                cold - _in_runs(breakdown["cold"]),
+                cold and cold - _in_runs(breakdown["cold"]),
             ),
         ],
     )
