@@ -1,8 +1,9 @@
-"""The daily lane under load: while a 60-partition backfill fills the backfill lane (one run per
-partition, two at a time), how long from submitting a daily run to its start. Each daily run is
-terminated once started, so that the next is submitted under the same load.
+"""The daily lane under load: while a 60-partition backfill fills the backfill lane (two runs at a
+time; one run per partition unless --days-per-run says otherwise, `make dev` runs 10), how long
+from submitting a daily run to its start. Each daily run is terminated once started, so that
+the next is submitted under the same load.
 
-    python -m benchmarks.bench_daily_lane [--rows 5000] [--repeats 3]
+    python -m benchmarks.bench_daily_lane [--rows 5000] [--repeats 3] [--days-per-run 1]
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=5_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--days-per-run", type=int, default=1, help="the backfill's batching")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="finsight-bench-lane-"))
     delays: list[float] = []
@@ -71,7 +73,7 @@ def main() -> None:
     try:
         last = FIRST + timedelta(days=BACKFILL_DAYS + args.repeats)
         generate_raw(home / "lake", FIRST, last, rows_per_day=args.rows)
-        stack = start_stack(home, FIRST.isoformat(), 1)
+        stack = start_stack(home, FIRST.isoformat(), args.days_per_run)
         try:
             backfill_id = stack.webserver.launch_backfill(
                 [
@@ -130,7 +132,8 @@ def main() -> None:
         shutil.rmtree(home, ignore_errors=True)
     median = statistics.median(delays)
     print_table(
-        "Daily run start delay while a 60-partition backfill holds the backfill lane",
+        "Daily run start delay while a 60-partition backfill holds the backfill lane "
+        f"({args.days_per_run} day(s) a run)",
         ["daily run", "seconds from submission to STARTED", *PHASES],
         [(i + 1, d, *p) for i, (d, p) in enumerate(zip(delays, phases, strict=True))]
         + [("median", median, *map(statistics.median, zip(*phases, strict=True)))],
@@ -141,7 +144,12 @@ def main() -> None:
     )
     write_result(
         "daily_lane",
-        {"rows_per_day": args.rows, "delays_seconds": delays, "median_seconds": median},
+        {
+            "rows_per_day": args.rows,
+            "days_per_run": args.days_per_run,
+            "delays_seconds": delays,
+            "median_seconds": median,
+        },
     )
 
 
