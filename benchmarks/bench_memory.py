@@ -28,6 +28,7 @@ import psutil
 
 from benchmarks.common import print_table, write_result
 from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.engines.duckdb_warehouse import DUCKDB_CONFIG
 from finsight_assets.lib.engines.spark_config import LOCAL_SPARK_CONFIG
 
 FIRST = date(2025, 1, 1)
@@ -147,6 +148,7 @@ def main() -> None:
             "python_peak_mib": {n: peaks.python / mib for n, (peaks, _) in measured.items()},
             "jvm_peak_mib": {n: peaks.jvm / mib for n, (peaks, _) in measured.items()},
             "spark_driver_memory": LOCAL_SPARK_CONFIG["spark.driver.memory"],
+            "duckdb_memory_limit": DUCKDB_CONFIG["memory_limit"],
             "seconds": {n: s for n, (_, s) in measured.items()},
         },
     )

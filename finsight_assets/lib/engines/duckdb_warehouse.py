@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 # The marker a waiting daily run leaves beside the DuckDB file.
 DAILY_WAITING = "daily-waiting"
 
+# A step's DuckDB memory is bounded by this, not by how many days it computes: beyond it DuckDB
+# spills to its temporary directory (its default is 80 % of the machine's memory).
+DUCKDB_CONFIG = {"memory_limit": "1GB"}
+
 # How often a connection tries the DuckDB file while another process holds its write lock, with
 # pauses growing to LOCK_PAUSE_SECONDS: about three hours in all, longer than any backfill step
 # holds it, so a run waits its turn rather than fail (a sensor tick tries a few times only).
@@ -133,7 +137,9 @@ def open_duckdb(
                 connection = None
             else:
                 try:
-                    connection = duckdb.connect(str(path), read_only=read_only)
+                    connection = duckdb.connect(
+                        str(path), read_only=read_only, config=DUCKDB_CONFIG
+                    )
                     break
                 except duckdb.IOException as error:
                     if attempt == attempts or "lock" not in str(error).lower():

@@ -17,7 +17,8 @@ LOCAL_SPARK_CONFIG: Mapping[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.log.level": "ERROR",
-    "spark.driver.memory": "4g",
+    # The JVM grows to its heap whatever the data needs: 2g bounds a laptop run (Spark spills).
+    "spark.driver.memory": "2g",
     "spark.sql.sources.partitionOverwriteMode": "static",
     # Arithmetic that overflows fails instead of giving NULL, whatever the Spark release's
     # default (EMR's Spark 3 releases have it off); silver checks amount_usd's range itself.
