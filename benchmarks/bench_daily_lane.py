@@ -47,9 +47,8 @@ _PHASE_EVENTS = (
 )
 
 
-def run_phases(home: Path, run_id: str) -> tuple[float, ...]:
+def run_phases(instance: dg.DagsterInstance, run_id: str) -> tuple[float, ...]:
     """The seconds between the run's enqueued, starting and started events."""
-    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     at = {
         event.dagster_event_type: event.timestamp
         for event in instance.all_logs(run_id)
@@ -125,7 +124,8 @@ def main() -> None:
                     every=1,
                 )
             stack.webserver.cancel_backfill(backfill_id)
-            phases = [run_phases(home, run_id) for run_id in run_ids]
+            instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+            phases = [run_phases(instance, run_id) for run_id in run_ids]
         finally:
             stack.stop()
     finally:

@@ -117,8 +117,7 @@ _RATE_ROW = T.StructType(
 
 def _rates(spark: SparkSession, usd_rates: Mapping[date, Mapping[str, object]]) -> DataFrame:
     """The day's USD rates as a small frame of literals (exact decimals). Not createDataFrame
-    from a Python list: in a local session that starts Python workers to unpickle the rows,
-    about a second of every job."""
+    from a Python list: in a local session that starts Python workers to unpickle the rows."""
     rows = [
         F.struct(F.lit(d), F.lit(currency), F.lit(rate))
         for d, by_currency in sorted(usd_rates.items())
