@@ -41,7 +41,7 @@ test-services:
 
 test: install test-services
 	$(VENV)/bin/ruff check finsight_assets finsight_assets_tests benchmarks
-	$(VENV)/bin/python -m pytest -q --durations=12
+	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile --durations=12
 
 # The fault suite: kill -9 of materialize, a held backfill's run, its approval and a rollback at
 # random or aimed moments (FAULT_TRIALS of them), each checked and recovered, one line per trial
