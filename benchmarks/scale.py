@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import RESULTS
@@ -36,6 +37,37 @@ GOLD_DAILY_TARGET_MINUTES = 15
 
 # The layer measurements scale.py reads, by result file.
 LAYER_RESULTS = ("layers.json", "layers_big.json")
+
+
+@dataclass(frozen=True)
+class SilverSize:
+    """A silver backfill on EMR Serverless, sized to finish within the deadline."""
+
+    vcpu_hours: float
+    vcpus: int
+    sized_by: str
+    s3_hours: float
+    wall_hours: float
+    cost_usd: float
+
+
+def silver_on_emr(days: int, silver_rate: float) -> SilverSize:
+    """The vCPUs, hours and cost of `days` of silver at `silver_rate` raw rows/s per vCPU."""
+    vcpu_hours = days * EVENTS_PER_DAY / silver_rate / 3600
+    read_vcpu_hours = days * BYTES_PER_DAY / (S3_MB_PER_SECOND_PER_VCPU * 1e6) / 3600
+    # The cluster is sized for whichever binds first: the compute or reading the bytes.
+    vcpus = max(1, math.ceil(max(vcpu_hours, read_vcpu_hours) / DEADLINE_HOURS))
+    s3_hours = read_vcpu_hours / vcpus
+    wall = max(vcpu_hours / vcpus, s3_hours)
+    return SilverSize(
+        vcpu_hours=vcpu_hours,
+        vcpus=vcpus,
+        sized_by="S3 reads" if read_vcpu_hours > vcpu_hours else "compute",
+        s3_hours=s3_hours,
+        wall_hours=wall,
+        # EMR Serverless bills the workers it holds, busy or waiting on S3.
+        cost_usd=vcpus * wall * (VCPU_HOUR_USD + GB_PER_VCPU * GB_HOUR_USD),
+    )
 
 
 def _rates(layers: dict) -> tuple[float, float]:
@@ -92,27 +124,24 @@ def main() -> None:
         "",
         "```",
         "vCPU-hours      = days * events_per_day / silver_rate / 3600",
-        "vCPUs (8 h)     = ceil(vCPU-hours / deadline_hours)",
-        "S3 read hours   = days * bytes_per_day / (vCPUs * s3_MB_per_s_per_vCPU * 1e6) / 3600",
+        "read vCPU-hours = days * bytes_per_day / (s3_MB_per_s_per_vCPU * 1e6) / 3600",
+        "vCPUs (8 h)     = ceil(max(vCPU-hours, read vCPU-hours) / deadline_hours)",
+        "S3 read hours   = read vCPU-hours / vCPUs",
         "wall hours      = max(vCPU-hours / vCPUs, S3 read hours)",
-        "cost            = vCPU-hours * (vcpu_hour_usd + gb_per_vcpu * gb_hour_usd)",
+        "cost            = vCPUs * wall hours * (vcpu_hour_usd + gb_per_vcpu * gb_hour_usd)",
         "gold core-hours = days * events_per_day / gold_rate / 3600",
         "```",
         "",
         "## Silver on EMR Serverless",
         "",
-        "| days | vCPU-hours | vCPUs for 8 h | S3 read h | wall h | cost USD |",
-        "|---|---|---|---|---|---|",
+        "| days | vCPU-hours | vCPUs for 8 h | sized by | S3 read h | wall h | cost USD |",
+        "|---|---|---|---|---|---|---|",
     ]
     for days in (1, 45, 180):
-        vcpu_hours = days * EVENTS_PER_DAY / silver_rate / 3600
-        vcpus = max(1, math.ceil(vcpu_hours / DEADLINE_HOURS))
-        s3_hours = days * BYTES_PER_DAY / (vcpus * S3_MB_PER_SECOND_PER_VCPU * 1e6) / 3600
-        wall = max(vcpu_hours / vcpus, s3_hours)
-        cost = vcpu_hours * (VCPU_HOUR_USD + GB_PER_VCPU * GB_HOUR_USD)
+        size = silver_on_emr(days, silver_rate)
         lines.append(
-            f"| {days} | {vcpu_hours:,.0f} | {vcpus:,} | {s3_hours:.2f} | {wall:.2f} | "
-            f"{cost:,.0f} |"
+            f"| {days} | {size.vcpu_hours:,.1f} | {size.vcpus:,} | {size.sized_by} | "
+            f"{size.s3_hours:.2f} | {size.wall_hours:.2f} | {size.cost_usd:,.2f} |"
         )
     daily_core_hours = EVENTS_PER_DAY / gold_rate / 3600
     lines += [
@@ -133,7 +162,7 @@ def main() -> None:
         days45 = minutes * 45 / 60
         lines.append(
             f"| {name} | {credits} | {minutes:,.1f} | {days45:,.2f} | "
-            f"{days45 * credits * USD_PER_CREDIT:,.0f} |"
+            f"{days45 * credits * USD_PER_CREDIT:,.2f} |"
         )
     path = Path(__file__).resolve().parent / "SCALE.md"
     path.write_text("\n".join(lines) + "\n")
