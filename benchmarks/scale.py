@@ -41,33 +41,39 @@ LAYER_RESULTS = ("layers.json", "layers_big.json")
 
 @dataclass(frozen=True)
 class SilverSize:
-    """A silver backfill on EMR Serverless, sized to finish within the deadline."""
+    """A silver backfill on EMR Serverless: its work in vCPU-hours of compute and of S3 reads,
+    and the vCPUs it is given."""
 
     vcpu_hours: float
+    read_vcpu_hours: float
     vcpus: int
-    sized_by: str
-    s3_hours: float
-    wall_hours: float
-    cost_usd: float
+
+    @property
+    def sized_by(self) -> str:
+        return "S3 reads" if self.read_vcpu_hours > self.vcpu_hours else "compute"
+
+    @property
+    def s3_hours(self) -> float:
+        return self.read_vcpu_hours / self.vcpus
+
+    @property
+    def wall_hours(self) -> float:
+        return max(self.vcpu_hours / self.vcpus, self.s3_hours)
+
+    @property
+    def cost_usd(self) -> float:
+        # EMR Serverless bills the workers it holds, busy or waiting on S3.
+        return self.vcpus * self.wall_hours * (VCPU_HOUR_USD + GB_PER_VCPU * GB_HOUR_USD)
 
 
 def silver_on_emr(days: int, silver_rate: float) -> SilverSize:
-    """The vCPUs, hours and cost of `days` of silver at `silver_rate` raw rows/s per vCPU."""
+    """`days` of silver at `silver_rate` raw rows/s per vCPU, on the fewest vCPUs that finish
+    within the deadline."""
     vcpu_hours = days * EVENTS_PER_DAY / silver_rate / 3600
     read_vcpu_hours = days * BYTES_PER_DAY / (S3_MB_PER_SECOND_PER_VCPU * 1e6) / 3600
     # The cluster is sized for whichever binds first: the compute or reading the bytes.
     vcpus = max(1, math.ceil(max(vcpu_hours, read_vcpu_hours) / DEADLINE_HOURS))
-    s3_hours = read_vcpu_hours / vcpus
-    wall = max(vcpu_hours / vcpus, s3_hours)
-    return SilverSize(
-        vcpu_hours=vcpu_hours,
-        vcpus=vcpus,
-        sized_by="S3 reads" if read_vcpu_hours > vcpu_hours else "compute",
-        s3_hours=s3_hours,
-        wall_hours=wall,
-        # EMR Serverless bills the workers it holds, busy or waiting on S3.
-        cost_usd=vcpus * wall * (VCPU_HOUR_USD + GB_PER_VCPU * GB_HOUR_USD),
-    )
+    return SilverSize(vcpu_hours, read_vcpu_hours, vcpus)
 
 
 def _rates(layers: dict) -> tuple[float, float]:
