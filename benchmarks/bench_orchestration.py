@@ -26,15 +26,15 @@ from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.stack import start_stack, wait_for
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
-from finsight_assets.lib.backfills.webserver import (
+from finsight_assets.lib.contract.lineage import ALL_ASSETS
+from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
+from finsight_assets.lib.engines.webserver import (
     FINISHED_RUN_STATUSES,
     BackfillState,
     PartitionRange,
 )
-from finsight_assets.lib.contract.lineage import ALL_ASSETS
-from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap import estimates
 
 FIRST = date(2025, 1, 1)
 MODES = ("per_partition", "batched", "single_run")
@@ -44,7 +44,7 @@ TARGET_RATIO = 1.25
 
 def step_seconds(home: Path) -> float:
     with open_duckdb(home / "warehouse.duckdb") as connection:
-        return audit_schema.step_seconds(DuckDBWarehouse(connection))
+        return estimates.step_seconds(DuckDBWarehouse(connection))
 
 
 def fresh_home(root: Path, name: str, lake: Path) -> Path:

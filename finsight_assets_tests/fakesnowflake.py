@@ -27,10 +27,10 @@ from fakesnow.conn import FakeSnowflakeConnection
 from fakesnow.cursor import FakeSnowflakeCursor
 from sqlglot import exp
 
-from finsight_assets.lib.backfills.identity import SESSION_USER_QUERY
 from finsight_assets.lib.engines.snowflake_warehouse import (
     CONNECTION_ARGUMENTS,
     SESSION_PARAMETERS,
+    SESSION_USER_QUERY,
     SnowflakeWarehouse,
 )
 from finsight_assets.lib.wap.layout import ensure_schema

@@ -18,7 +18,7 @@ from finsight_assets.cli.backfill_output import console, emit, fail, show_manife
 from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError
 from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.backfills.report.files import write_report
-from finsight_assets.lib.backfills.webserver import DagsterApiError, WebserverUnavailable
+from finsight_assets.lib.engines.webserver import DagsterApiError, WebserverUnavailable
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.wap import retention
 from finsight_assets.lib.wap.hold import HeldPublish
@@ -45,7 +45,7 @@ def service() -> Backfills:
         settings = Settings.from_env()
     except ValueError as error:
         raise fail(error, 2) from error
-    if settings.env != "prod":
+    if settings.embedded:
         return open_backfills(settings, utc_now)
     # Production's lake and warehouse settings resolve like a run's, the warehouse as the
     # engineer's own Snowflake user (who acts); they live as long as this command does.

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.operations import Backfills
-from finsight_assets.lib.backfills.webserver import WebserverUnavailable
 from finsight_assets.lib.contract.lineage import SELF_DEPENDENT
+from finsight_assets.lib.engines.webserver import WebserverUnavailable
 
 console = Console()
 POLL_SECONDS = 3.0

@@ -144,6 +144,7 @@ def summary() -> None:
 
 def _print_summary(settings: Settings, run_ids: list[str] | None) -> None:
     from finsight_assets.defs.resources.environment import lake_and_warehouse
+    from finsight_assets.lib.engines.warehouses import DUCKDB
     from finsight_assets.lib.layers.summary import check_summary, table_summaries
 
     with lake_and_warehouse(settings) as (_, resource), resource.connect() as warehouse:
@@ -165,8 +166,9 @@ def _print_summary(settings: Settings, run_ids: list[str] | None) -> None:
         f"checks ({scope}, per partition): [{colour}]{checks.passed} passed, "
         f"{checks.failed} failed[/{colour}]"
     )
-    if settings.env == "local":
+    if settings.warehouse_kind == DUCKDB:
         console.print(f"warehouse: {settings.warehouse_path}")
+    if settings.env == "local":
         console.print(f"open the UI: make dev  (then {settings.webserver_url})")
 
 
@@ -175,12 +177,12 @@ def run_daily(
     business_date: Annotated[str, typer.Option("--date", help="The business date to run.")],
 ) -> None:
     """Submit the daily job for one date through the run queue, exactly as the schedule does."""
-    from finsight_assets.lib.backfills.webserver import (
+    from finsight_assets.lib.contract.run_tags import PARTITION_TAG
+    from finsight_assets.lib.engines.webserver import (
         DagsterApiError,
         DagsterWebserver,
         WebserverUnavailable,
     )
-    from finsight_assets.lib.contract.run_tags import PARTITION_TAG
 
     settings = _settings()
     day = _date(business_date)

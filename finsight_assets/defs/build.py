@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from finsight_assets.defs.evidence import build_evidence_sensor, evidence_asset
+from finsight_assets.defs.evidence import evidence_asset
 from finsight_assets.defs.exports.assets import build_export_assets
 from finsight_assets.defs.gold.assets import build_gold_assets
 from finsight_assets.defs.partitions import backfill_policy, daily_partitions
 from finsight_assets.defs.raw.assets import build_raw_assets, raw_observation_job
 from finsight_assets.defs.resources.environment import resources_for
-from finsight_assets.defs.run_monitoring import build_orphaned_runs_sensor
 from finsight_assets.defs.schedules import build_daily_schedule, daily_job
 from finsight_assets.defs.sensors import build_sensors
 from finsight_assets.defs.silver.assets import build_silver_assets
@@ -30,12 +29,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ],
         jobs=[daily_job, raw_observation_job],
         schedules=[build_daily_schedule(daily_job)],
-        sensors=[
-            *build_sensors(settings),
-            build_evidence_sensor(settings),
-            # Production's run launcher (ECS) monitors its run workers itself.
-            *([build_orphaned_runs_sensor()] if settings.env == "local" else []),
-        ],
+        sensors=build_sensors(settings),
         resources=resources_for(settings),
         # Spark is the parallelism inside a step; steps run one after another in the run's
         # process, sharing one Spark session and never contending for the warehouse file.

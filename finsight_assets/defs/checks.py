@@ -25,9 +25,8 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from finsight_assets.defs.keys import asset_key
 from finsight_assets.lib.contract.tables import TableSpec
-from finsight_assets.lib.wap.audit_schema import CheckRecord
 from finsight_assets.lib.wap.checks import checks_of, verify_declared
-from finsight_assets.lib.wap.model import AuditResult
+from finsight_assets.lib.wap.model import AuditResult, CheckRecord
 
 
 def check_specs(

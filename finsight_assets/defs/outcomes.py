@@ -15,8 +15,14 @@ from finsight_assets.defs.keys import asset_key
 from finsight_assets.defs.resources.local import WarehouseResource
 from finsight_assets.defs.run_context import business_dates, run_lane
 from finsight_assets.lib.contract.tables import TableSpec
-from finsight_assets.lib.wap import audit_schema
-from finsight_assets.lib.wap.model import AuditFailed, LayerResult, PartitionVersion, RunInfo
+from finsight_assets.lib.wap.estimates import record_run_step
+from finsight_assets.lib.wap.model import (
+    AuditFailed,
+    LayerResult,
+    PartitionVersion,
+    RunInfo,
+    RunStep,
+)
 
 
 def _version_metadata(versions: Sequence[PartitionVersion], partitions: int) -> dict[str, Any]:
@@ -133,7 +139,8 @@ def run_and_report(
                 # The later days a balance chain rolled forward to changed too: each is that
                 # partition's latest materialization, with its own rows. (The chain runs its
                 # whole backfill range in one run, so no later run of the backfill targets
-                # them.) Held days are reported when published (`defs/sensors.py`).
+                # them.) Held days are reported when published
+                # (`defs/sensors/published_outside_runs.py`).
                 yield from _partition_materializations(table, beyond)
         audited = sorted((set(own) - set(result.failed)) | set(result.withheld))
         judged = _this_runs_materializations(context, table, audited)
@@ -142,9 +149,9 @@ def run_and_report(
         if result.skipped:
             _log(context, not_evaluated(table, own, result.skipped))
     with warehouse.connect() as connection:
-        audit_schema.record_run_step(
+        record_run_step(
             connection,
-            audit_schema.RunStep(
+            RunStep(
                 run_id=run.run_id,
                 asset=",".join(t.qualified_name for t in tables),
                 partitions=len(own),

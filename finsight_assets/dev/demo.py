@@ -22,9 +22,9 @@ from finsight_assets.dev.stack import DagsterStack, start_stack, wait_for
 from finsight_assets.dev.synthetic import generate_raw, redeliver_corrections
 from finsight_assets.lib.backfills.operations import open_backfills
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
+from finsight_assets.lib.backfills.store import MANIFESTS
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.wap.audit_schema import MANIFESTS
 
 # A week: the approval matrix asks one approval (lib/backfills/manifests.py).
 CORRECTED_DAYS = 7

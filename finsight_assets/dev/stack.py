@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from finsight_assets.lib.backfills.webserver import DagsterWebserver
 from finsight_assets.lib.engines.ports import free_port
 from finsight_assets.lib.engines.spark_connect import SparkServer, servers
+from finsight_assets.lib.engines.webserver import DagsterWebserver
 from finsight_assets.lib.settings import REPOSITORY_ROOT, Settings
 
 BIN = Path(sys.executable).parent

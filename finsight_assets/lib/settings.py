@@ -1,5 +1,9 @@
 """The environment, decided once: settings read from it (CONTRACT.md, "Environment") when asked,
-never at import time. The CLI, the sensors, the resources and the manifests all take a Settings."""
+never at import time. The CLI, the sensors, the resources and the manifests all take a Settings.
+
+The environment (FINSIGHT_ENV) decides where the lake and Spark run and how runs are launched;
+the warehouse engine is a setting of its own (FINSIGHT_WAREHOUSE), by default the
+environment's (`ENVIRONMENT_WAREHOUSES`)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from finsight_assets.lib.engines.warehouses import DUCKDB, SNOWFLAKE, WAREHOUSE_KINDS
 
 DEFAULT_START_DATE = "2025-01-01"
 DEFAULT_WEBSERVER_URL = "http://127.0.0.1:3000"
@@ -16,7 +22,9 @@ DEFAULT_LATE_DATA_QUIET_SECONDS = 60
 # How long the rows of a replaced version are kept for rollback (`finsight backfill
 # prune-history` deletes older ones that no rollback could need).
 DEFAULT_HISTORY_RETENTION_DAYS = 90
-ENVIRONMENTS = ("local", "prod")
+# Each environment and the warehouse engine it uses unless FINSIGHT_WAREHOUSE says otherwise.
+ENVIRONMENT_WAREHOUSES = {"local": DUCKDB, "prod": SNOWFLAKE}
+ENVIRONMENTS = tuple(ENVIRONMENT_WAREHOUSES)
 # The checkout (or installed tree) this code runs from: dagster.yaml, workspace.yaml, git.
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +45,26 @@ class Settings:
     late_data_quiet_seconds: int = DEFAULT_LATE_DATA_QUIET_SECONDS
     # FINSIGHT_HISTORY_RETENTION_DAYS.
     history_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
+    # FINSIGHT_WAREHOUSE; None: the environment's engine.
+    warehouse: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.warehouse is not None and self.warehouse not in WAREHOUSE_KINDS:
+            raise ValueError(
+                f"FINSIGHT_WAREHOUSE must be one of {', '.join(WAREHOUSE_KINDS)}, "
+                f"not {self.warehouse!r}"
+            )
+
+    @property
+    def warehouse_kind(self) -> str:
+        """The warehouse engine: FINSIGHT_WAREHOUSE, else the environment's."""
+        return self.warehouse or ENVIRONMENT_WAREHOUSES[self.env]
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the lake and the warehouse are the embedded default's: a folder and a DuckDB
+        file under `home`, which the backfill operations open without any resource."""
+        return self.env == "local" and self.warehouse_kind == DUCKDB
 
     @property
     def lake(self) -> Path:
@@ -45,11 +73,6 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse.duckdb"
-
-    @property
-    def warehouse_kind(self) -> str:
-        """The warehouse engine of this environment: duckdb (local) or snowflake (prod)."""
-        return "snowflake" if self.env == "prod" else "duckdb"
 
     @property
     def dagster_home(self) -> Path:
@@ -62,8 +85,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Read FINSIGHT_ENV, FINSIGHT_HOME, FINSIGHT_START_DATE (defaults: CONTRACT.md),
-        FINSIGHT_BACKFILL_DAYS_PER_RUN, FINSIGHT_LATE_DATA_QUIET_SECONDS,
+        """Read FINSIGHT_ENV, FINSIGHT_WAREHOUSE, FINSIGHT_HOME, FINSIGHT_START_DATE (defaults:
+        CONTRACT.md), FINSIGHT_BACKFILL_DAYS_PER_RUN, FINSIGHT_LATE_DATA_QUIET_SECONDS,
         FINSIGHT_HISTORY_RETENTION_DAYS and DAGSTER_WEBSERVER_URL."""
         environ = os.environ if environ is None else environ
         env = environ.get("FINSIGHT_ENV", "local").strip().lower() or "local"
@@ -77,33 +100,31 @@ class Settings:
             raise ValueError(
                 f"FINSIGHT_START_DATE must be a date YYYY-MM-DD, not {raw_start!r}"
             ) from error
-        raw_batch = environ.get("FINSIGHT_BACKFILL_DAYS_PER_RUN", "").strip()
-        if raw_batch and (not raw_batch.isdigit() or int(raw_batch) < 1):
-            raise ValueError(
-                f"FINSIGHT_BACKFILL_DAYS_PER_RUN must be a positive integer, not {raw_batch!r}"
-            )
-        raw_quiet = environ.get("FINSIGHT_LATE_DATA_QUIET_SECONDS", "").strip()
-        if raw_quiet and not raw_quiet.isdigit():
-            raise ValueError(
-                "FINSIGHT_LATE_DATA_QUIET_SECONDS must be a whole number of seconds, "
-                f"not {raw_quiet!r}"
-            )
-        raw_retention = environ.get("FINSIGHT_HISTORY_RETENTION_DAYS", "").strip()
-        if raw_retention and (not raw_retention.isdigit() or int(raw_retention) < 1):
-            raise ValueError(
-                "FINSIGHT_HISTORY_RETENTION_DAYS must be a positive whole number of days, "
-                f"not {raw_retention!r}"
-            )
+        quiet = _whole(environ, "FINSIGHT_LATE_DATA_QUIET_SECONDS", 0, "a whole number of seconds")
+        retention = _whole(
+            environ, "FINSIGHT_HISTORY_RETENTION_DAYS", 1, "a positive whole number of days"
+        )
         return cls(
             env=env,
             home=home,
             start_date=start_date,
-            backfill_days_per_run=int(raw_batch) if raw_batch else None,
+            backfill_days_per_run=_whole(
+                environ, "FINSIGHT_BACKFILL_DAYS_PER_RUN", 1, "a positive integer"
+            ),
             webserver_url=environ.get("DAGSTER_WEBSERVER_URL", "").strip() or DEFAULT_WEBSERVER_URL,
-            late_data_quiet_seconds=int(raw_quiet)
-            if raw_quiet
-            else DEFAULT_LATE_DATA_QUIET_SECONDS,
-            history_retention_days=int(raw_retention)
-            if raw_retention
-            else DEFAULT_HISTORY_RETENTION_DAYS,
+            late_data_quiet_seconds=DEFAULT_LATE_DATA_QUIET_SECONDS if quiet is None else quiet,
+            history_retention_days=DEFAULT_HISTORY_RETENTION_DAYS
+            if retention is None
+            else retention,
+            warehouse=environ.get("FINSIGHT_WAREHOUSE", "").strip().lower() or None,
         )
+
+
+def _whole(environ: dict[str, str], name: str, least: int, what: str) -> int | None:
+    """The whole number `name` holds (at least `least`), None when unset."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < least:
+        raise ValueError(f"{name} must be {what}, not {raw!r}")
+    return int(raw)

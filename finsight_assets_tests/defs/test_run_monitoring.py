@@ -9,7 +9,10 @@ import sys
 import dagster as dg
 from dagster._core.events import EngineEventData
 
-from finsight_assets.defs.run_monitoring import RUN_PROCESS_STARTED, build_orphaned_runs_sensor
+from finsight_assets.defs.sensors.orphaned_runs import (
+    RUN_PROCESS_STARTED,
+    build_orphaned_runs_sensor,
+)
 
 
 @dg.op

@@ -8,9 +8,9 @@ import sys
 
 import dagster as dg
 
-from finsight_assets.defs.evidence import build_evidence_sensor
 from finsight_assets.defs.resources.local import DuckDBWarehouseResource, LocalLakeResource
-from finsight_assets.defs.sensors import WAREHOUSE_BUSY, build_sensors
+from finsight_assets.defs.sensors import build_sensors
+from finsight_assets.defs.sensors.ticks import WAREHOUSE_BUSY
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.settings import Settings
 
@@ -39,7 +39,7 @@ def test_reading_sensors_tick_while_another_process_reads_the_warehouse(home):
             "lake": LocalLakeResource(root=str(settings.lake)),
             "warehouse": DuckDBWarehouseResource(database=str(settings.warehouse_path)),
         }
-        sensors = {s.name: s for s in [*build_sensors(settings), build_evidence_sensor(settings)]}
+        sensors = {s.name: s for s in build_sensors(settings)}
         with dg.instance_for_test() as instance:
             for name in ("raw_input_changes", "published_outside_runs", "backfill_evidence"):
                 context = dg.build_sensor_context(instance=instance, resources=resources)

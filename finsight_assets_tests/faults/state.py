@@ -9,8 +9,9 @@ from pathlib import Path
 
 from finsight_assets.lib.contract.tables import TABLES
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.audit_tables import HELD_VERSIONS
 from finsight_assets.lib.wap.layout import STAGING_SCHEMA, held_table
+from finsight_assets.lib.wap.versions import all_current_versions
 
 # (table, business date) -> (rows, hash of the business columns): a partition's content.
 Fingerprints = Mapping[tuple[str, str], tuple[int, int]]
@@ -43,10 +44,7 @@ def observe(home: Path) -> Observed:
         return Observed({}, [], [])
     with open_duckdb(home / "warehouse.duckdb", read_only=True) as connection:
         warehouse = DuckDBWarehouse(connection)
-        current = {
-            (t, d.isoformat()): v
-            for (t, d), v in audit_schema.all_current_versions(warehouse).items()
-        }
+        current = {(t, d.isoformat()): v for (t, d), v in all_current_versions(warehouse).items()}
         for table in TABLES:
             name = table.qualified_name
             hashed = warehouse.compare_hash_sql(table.business_columns)
@@ -74,8 +72,7 @@ def observe(home: Path) -> Observed:
             )
             recorded = dict(
                 warehouse.fetchall(
-                    f"SELECT version_id, row_count FROM {audit_schema.HELD_VERSIONS} "
-                    "WHERE table_name = ?",
+                    f"SELECT version_id, row_count FROM {HELD_VERSIONS.name} WHERE table_name = ?",
                     [name],
                 )
             )

@@ -197,7 +197,7 @@ def test_plan_approve_launch_wait_report_rollback(stack, tmp_path):
 
 
 def test_a_backfill_launched_from_the_ui_gets_a_manifest(stack):
-    from finsight_assets.lib.backfills.webserver import PartitionRange
+    from finsight_assets.lib.engines.webserver import PartitionRange
 
     backfill_id = stack.webserver.launch_backfill(
         [PartitionRange(["silver", "customers"], day(12).isoformat(), day(12).isoformat())],

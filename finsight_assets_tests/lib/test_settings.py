@@ -38,12 +38,22 @@ def test_every_setting_is_read_from_the_given_environment(tmp_path):
     assert settings.webserver_url == "http://dagster.internal:3000"
 
 
+def test_the_warehouse_is_a_setting_of_its_own(tmp_path):
+    """The environment's engine unless FINSIGHT_WAREHOUSE says otherwise."""
+    local = Settings.from_env({"FINSIGHT_HOME": str(tmp_path), "FINSIGHT_WAREHOUSE": "Snowflake"})
+    assert (local.env, local.warehouse_kind, local.embedded) == ("local", "snowflake", False)
+    prod = Settings.from_env({"FINSIGHT_ENV": "prod", "FINSIGHT_WAREHOUSE": "duckdb"})
+    assert (prod.env, prod.warehouse_kind, prod.embedded) == ("prod", "duckdb", False)
+    assert Settings.from_env({"FINSIGHT_HOME": str(tmp_path)}).embedded
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
         ("FINSIGHT_ENV", "staging"),
         ("FINSIGHT_START_DATE", "2025-02-30"),
         ("FINSIGHT_BACKFILL_DAYS_PER_RUN", "0"),
+        ("FINSIGHT_WAREHOUSE", "postgres"),
     ],
 )
 def test_a_bad_setting_is_refused_by_name(name, value):

@@ -30,6 +30,12 @@ class LakeResource(dg.ConfigurableResource):
     def get_lake(self) -> Lake:
         raise NotImplementedError
 
+    @property
+    def root_uri(self) -> str:
+        """The lake's root, under which every file it holds is named (a warehouse's stage over
+        the lake starts here)."""
+        raise NotImplementedError
+
 
 class WarehouseResource(dg.ConfigurableResource):
     """Where silver and gold tables live; one subclass per environment."""
@@ -56,6 +62,10 @@ class LocalLakeResource(LakeResource):
 
     def get_lake(self) -> LocalLake:
         return LocalLake(Path(self.root))
+
+    @property
+    def root_uri(self) -> str:
+        return self.root
 
 
 class DuckDBWarehouseResource(WarehouseResource):
@@ -114,10 +124,15 @@ class LocalSparkResource(PySparkResource, SparkResource):
         return LocalSparkEngine(self.spark_session)
 
 
-def local_resources(settings: Settings) -> dict[str, Any]:
+def duckdb_warehouse(settings: Settings) -> DuckDBWarehouseResource:
+    """The warehouse as the DuckDB file under FINSIGHT_HOME."""
+    return DuckDBWarehouseResource(database=str(settings.warehouse_path))
+
+
+def local_lake_and_spark(settings: Settings) -> dict[str, Any]:
+    """The lake as a folder under FINSIGHT_HOME, Spark on this machine."""
     return {
         "lake": LocalLakeResource(root=str(settings.lake)),
-        "warehouse": DuckDBWarehouseResource(database=str(settings.warehouse_path)),
         "spark": LocalSparkResource(
             spark_config=dict(LOCAL_SPARK_CONFIG),
             backfill_spark_config=dict(BACKFILL_SPARK_CONFIG),

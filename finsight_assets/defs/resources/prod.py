@@ -1,4 +1,5 @@
-"""Production resources (FINSIGHT_ENV=prod): the lake on S3, the warehouse on Snowflake.
+"""Production resources: the lake on S3 and Spark on EMR Serverless (FINSIGHT_ENV=prod), the
+warehouse on Snowflake (FINSIGHT_WAREHOUSE=snowflake, production's default).
 
 Same keys as the embedded default (lake, warehouse, spark); every setting is an environment
 variable read when a run starts (`dg.EnvVar`), so the definitions load without them and no
@@ -59,7 +60,7 @@ class SnowflakeWarehouseResource(WarehouseResource):
 
     daily: SnowflakeResource
     backfill: SnowflakeResource
-    lake: S3LakeResource
+    lake: LakeResource
     stage: str = "FINSIGHT.STAGING.LAKE"
 
     # Operator commands (plan, rollback) run outside any run: they are backfill work.
@@ -120,30 +121,31 @@ def _operator_snowflake() -> SnowflakeResource:
     )
 
 
-def operator_resources() -> dict[str, dg.ConfigurableResource]:
-    """The production lake and warehouse for operator commands: the warehouse reached as the
-    engineer running them, never as a lane's service user."""
-    resources = prod_resources()
-    operator = _operator_snowflake()
-    resources["warehouse"] = resources["warehouse"].model_copy(
-        update={"daily": operator, "backfill": operator}
+def snowflake_warehouse(
+    lake: LakeResource, as_operator: bool = False
+) -> SnowflakeWarehouseResource:
+    """The warehouse on Snowflake, its stage over `lake`: as each lane's service user, or (for
+    operator commands) as the engineer running them, never as a lane's service user."""
+    if as_operator:
+        daily = backfill = _operator_snowflake()
+    else:
+        daily, backfill = _snowflake("daily"), _snowflake("backfill")
+    return SnowflakeWarehouseResource(
+        daily=daily,
+        backfill=backfill,
+        lake=lake,
+        stage=dg.EnvVar("FINSIGHT_SNOWFLAKE_STAGE"),
     )
-    return resources
 
 
-def prod_resources() -> dict[str, dg.ConfigurableResource]:
-    """The production resources, every setting from the environment when a run starts."""
+def prod_lake_and_spark() -> dict[str, dg.ConfigurableResource]:
+    """The lake on S3 and Spark on EMR Serverless, every setting from the environment when a
+    run starts."""
     s3 = S3Resource(region_name=dg.EnvVar("AWS_REGION"))
     bucket = dg.EnvVar("FINSIGHT_S3_BUCKET")
     lake = S3LakeResource(s3=s3, bucket=bucket, prefix=dg.EnvVar("FINSIGHT_S3_PREFIX"))
     return {
         "lake": lake,
-        "warehouse": SnowflakeWarehouseResource(
-            daily=_snowflake("daily"),
-            backfill=_snowflake("backfill"),
-            lake=lake,
-            stage=dg.EnvVar("FINSIGHT_SNOWFLAKE_STAGE"),
-        ),
         "spark": EmrServerlessSparkResource(
             region_name=dg.EnvVar("AWS_REGION"),
             application_id_daily=dg.EnvVar("FINSIGHT_EMR_APPLICATION_DAILY"),

@@ -19,7 +19,7 @@ from finsight_assets.lib.backfills.store import canonical_json, digest_of
 from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.layers.silver import input_now
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.held_versions import HeldVersion, held_versions
 from finsight_assets.lib.wap.hold import HeldPublish, discard_held, publish_held
 from finsight_assets.lib.wap.model import RunInfo
 
@@ -30,9 +30,9 @@ PUBLISHED_HELD = "published_held"
 REJECTED = "rejected"
 
 
-def held(ops: Backfills, manifest_id: str) -> list[audit_schema.HeldVersion]:
+def held(ops: Backfills, manifest_id: str) -> list[HeldVersion]:
     with ops.read() as warehouse:
-        return audit_schema.held_versions(warehouse, manifest_id)
+        return held_versions(warehouse, manifest_id)
 
 
 def evidence_digest(ops: Backfills, manifest_id: str) -> str | None:

@@ -16,9 +16,11 @@ from finsight_assets.lib.backfills.report.model import (
     RunTiming,
 )
 from finsight_assets.lib.contract.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
-from finsight_assets.lib.wap import audit_schema
-from finsight_assets.lib.wap.audit_schema import ManifestVersion
+from finsight_assets.lib.wap.check_records import checks_of_runs
 from finsight_assets.lib.wap.checks import DIFF_AGAINST_PUBLISHED
+from finsight_assets.lib.wap.model import CheckRecord
+from finsight_assets.lib.wap.publish_history import ManifestVersion
+from finsight_assets.lib.wap.versions import all_current_versions, row_counts
 
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills
@@ -45,10 +47,10 @@ def evidence(ops: Backfills, manifest_id: str) -> BackfillEvidence:
     ]
     with ops.read() as warehouse:
         replaced = [v.replaced_version_id for v in versions if v.replaced_version_id]
-        counts = audit_schema.row_counts(warehouse, replaced)
-        current = audit_schema.all_current_versions(warehouse)
-        checks: dict[tuple[str, date, str], list[audit_schema.CheckRecord]] = {}
-        for record in audit_schema.checks_of_runs(warehouse, (v.run_id for v in versions)):
+        counts = row_counts(warehouse, replaced)
+        current = all_current_versions(warehouse)
+        checks: dict[tuple[str, date, str], list[CheckRecord]] = {}
+        for record in checks_of_runs(warehouse, (v.run_id for v in versions)):
             key = (record.table_name, record.business_date, record.run_id)
             checks.setdefault(key, []).append(record)
     partitions = []

@@ -1,5 +1,5 @@
-"""Who is acting on a backfill: the name given on the embedded default, the authenticated
-warehouse session's user in prod (where a name given by hand is refused)."""
+"""Who is acting on a backfill: the warehouse session's user where the engine authenticates
+users (a name given by hand is then refused), else the name given."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Protocol
 
 from finsight_assets.lib.backfills.manifests import ManifestError
 from finsight_assets.lib.engines.warehouse import Connect
-
-SESSION_USER_QUERY = "SELECT CURRENT_USER()"
+from finsight_assets.lib.engines.warehouses import warehouse_flavour
 
 
 class Identity(Protocol):
@@ -19,7 +18,8 @@ class Identity(Protocol):
 
 
 class NamedIdentity:
-    """The embedded default: one laptop, no accounts; people name themselves."""
+    """An engine without users (the embedded default: one laptop, no accounts); people name
+    themselves."""
 
     def who(self, claimed: str | None) -> str:
         name = " ".join((claimed or "").split())
@@ -30,8 +30,8 @@ class NamedIdentity:
 
 @dataclass(frozen=True)
 class SessionIdentity:
-    """Production: the warehouse session's user (Snowflake `CURRENT_USER()`), never a name
-    typed on the command line."""
+    """An engine that authenticates users (Snowflake in prod): the warehouse session's user,
+    never a name typed on the command line."""
 
     connect: Connect
 
@@ -42,7 +42,15 @@ class SessionIdentity:
                 "warehouse session authenticated"
             )
         with self.connect() as warehouse:
-            [(user,)] = warehouse.fetchall(SESSION_USER_QUERY)
+            user = warehouse.session_user()
         if not user:
             raise ManifestError("the warehouse session has no user")
-        return str(user)
+        return user
+
+
+def identity_of(warehouse_kind: str, connect: Connect) -> Identity:
+    """Who acts through `connect`, a connection to a `warehouse_kind` warehouse: its session's
+    user where that engine authenticates users, else the name given."""
+    if warehouse_flavour(warehouse_kind).authenticates_users:
+        return SessionIdentity(connect)
+    return NamedIdentity()

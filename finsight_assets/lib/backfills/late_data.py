@@ -14,7 +14,7 @@ from finsight_assets.lib.contract.tables import RAW_TABLES, SILVER_CUSTOMERS, SI
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers.raw_files import combine_versions
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.versions import published_partitions
 
 
 def published_inputs(warehouse: Warehouse) -> dict[str, dict[date, str]]:
@@ -22,7 +22,7 @@ def published_inputs(warehouse: Warehouse) -> dict[str, dict[date, str]]:
     return {
         table.qualified_name: {
             p.business_date: p.input_version
-            for p in audit_schema.published_partitions(warehouse, table.qualified_name)
+            for p in published_partitions(warehouse, table.qualified_name)
         }
         for table in (SILVER_TRANSACTIONS, SILVER_CUSTOMERS)
     }

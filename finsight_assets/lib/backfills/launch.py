@@ -23,7 +23,6 @@ from finsight_assets.lib.backfills.progress import (
     COMPLETED_BACKFILL_STATES,
     TERMINAL_BACKFILL_STATES,
 )
-from finsight_assets.lib.backfills.webserver import PartitionRange
 from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, UPSTREAM
 from finsight_assets.lib.contract.run_tags import (
     ATTEMPT_TAG,
@@ -37,6 +36,7 @@ from finsight_assets.lib.contract.run_tags import (
     SIDE_EFFECTS_TAG,
 )
 from finsight_assets.lib.contract.tables import TABLES_BY_NAME
+from finsight_assets.lib.engines.webserver import PartitionRange
 
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills

@@ -26,8 +26,8 @@ from finsight_assets.lib.backfills.stages import (
     ROLLED_BACK,
     RUNNING,
 )
-from finsight_assets.lib.backfills.webserver import WebserverUnavailable
 from finsight_assets.lib.contract.run_tags import DRY_RUN
+from finsight_assets.lib.engines.webserver import WebserverUnavailable
 
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills

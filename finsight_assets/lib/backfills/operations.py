@@ -24,19 +24,19 @@ from finsight_assets.lib.backfills import (
     progress,
     rollback,
 )
-from finsight_assets.lib.backfills.identity import Identity, NamedIdentity, SessionIdentity
+from finsight_assets.lib.backfills.identity import Identity, identity_of
 from finsight_assets.lib.backfills.manifests import AssetRange, Manifest
 from finsight_assets.lib.backfills.planning import Prices, pipeline_config
 from finsight_assets.lib.backfills.report.model import BackfillEvidence
 from finsight_assets.lib.backfills.store import ManifestStore
-from finsight_assets.lib.backfills.webserver import DagsterWebserver
 from finsight_assets.lib.engines.duckdb_warehouse import LOCK_ATTEMPTS, duckdb_connector
 from finsight_assets.lib.engines.lake import Lake, LocalLake
 from finsight_assets.lib.engines.warehouse import Connect
+from finsight_assets.lib.engines.webserver import DagsterWebserver
 from finsight_assets.lib.settings import REPOSITORY_ROOT, Settings
-from finsight_assets.lib.wap import audit_schema
-from finsight_assets.lib.wap.audit_schema import HeldVersion, ManifestVersion
+from finsight_assets.lib.wap.held_versions import HeldVersion
 from finsight_assets.lib.wap.hold import HeldPublish
+from finsight_assets.lib.wap.publish_history import ManifestVersion, manifest_versions
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Backfills:
     def published_versions(self, manifest_id: str) -> list[ManifestVersion]:
         """What the backfill's runs have published, in publish order."""
         with self.read() as warehouse:
-            return audit_schema.manifest_versions(warehouse, manifest_id)
+            return manifest_versions(warehouse, manifest_id)
 
     def plan(self, **request: Any) -> Manifest:
         """Scope, estimate and write an immutable manifest; nothing runs yet (see plan.plan)."""
@@ -156,9 +156,7 @@ def open_backfills(
     read = read or connect
     return Backfills(
         store=ManifestStore(connect, read),
-        identity=SessionIdentity(connect)
-        if settings.warehouse_kind == "snowflake"
-        else NamedIdentity(),
+        identity=identity_of(settings.warehouse_kind, connect),
         lake=lake or LocalLake(settings.lake),
         connect=connect,
         read=read,

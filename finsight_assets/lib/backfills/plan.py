@@ -23,7 +23,8 @@ from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract.lineage import SILVER_AND_GOLD, UPSTREAM
 from finsight_assets.lib.contract.run_tags import BACKFILL, DRY_RUN
 from finsight_assets.lib.engines.warehouse import Warehouse
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.estimates import measured_rows_per_second
+from finsight_assets.lib.wap.versions import latest_published_dates
 
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills
@@ -81,8 +82,8 @@ def plan(
             raise BackfillError(
                 f"{every[0]} is before the first business date {ops.first_business_date}"
             )
-        ranges = scope(list(dates), dates, audit_schema.latest_published_dates(warehouse))
-        rate = audit_schema.measured_rows_per_second(warehouse)
+        ranges = scope(list(dates), dates, latest_published_dates(warehouse))
+        rate = measured_rows_per_second(warehouse)
     impacted = sorted({d for r in ranges for d in days_between(r.start, r.end)})
     inputs = raw_input_versions(ops.lake, impacted)
     raw_dates = sorted({d for a, ds in dates.items() if a.startswith("silver.") for d in ds})

@@ -21,7 +21,7 @@ from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCA
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers.raw_files import combine_versions, data_version, read_footer
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.versions import published_partitions
 
 # When no run has been measured yet: a conservative local rate.
 DEFAULT_ROWS_PER_SECOND = 50_000.0
@@ -165,7 +165,7 @@ def stale_partitions(
 ) -> dict[str, list[date]]:
     """Per table, the published partitions written by another code version than today's."""
     stale: dict[str, list[date]] = {}
-    for p in audit_schema.published_partitions(warehouse):
+    for p in published_partitions(warehouse):
         if p.table_name in code_versions and code_versions[p.table_name] != p.code_version:
             stale.setdefault(p.table_name, []).append(p.business_date)
     return stale

@@ -13,10 +13,11 @@ from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers.exports import EXPORTED_FROM, write_partner_export
-from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.guards import locked_transaction
 from finsight_assets.lib.wap.model import RunInfo
+from finsight_assets.lib.wap.publish_history import current_successors
 from finsight_assets.lib.wap.rollback import restore_in_transaction
+from finsight_assets.lib.wap.versions import all_current_versions
 
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills
@@ -50,7 +51,7 @@ def rollback(ops: Backfills, manifest_id: str, *, force: bool = False) -> dict[s
     restored: dict[str, dict[str, Any]] = {}
     tables = sorted({t for t, _ in last}, key=lambda t: list(UPSTREAM).index(t), reverse=True)
     with ops.connect() as warehouse:
-        current = audit_schema.all_current_versions(warehouse)
+        current = all_current_versions(warehouse)
         if all(current.get(key) == version for key, version in first.items()):
             # An earlier rollback committed and was stopped before it said so: finish it.
             return _record(ops, manifest_id, _by_table(first), force, [])
@@ -130,6 +131,6 @@ def _built_on_top(
     for table in sorted({t for t, _ in rolled_back if t in SELF_DEPENDENT}):
         ids = [v for (t, _), v in rolled_back.items() if t == table]
         dates = [d for t, d in rolled_back if t == table]
-        successors = audit_schema.current_successors(warehouse, table, ids, dates, manifest_id)
+        successors = current_successors(warehouse, table, ids, dates, manifest_id)
         found.extend((table, d) for d in successors)
     return sorted(found)

@@ -4,7 +4,8 @@ Every CLI, sensor and run of an environment opens the same warehouse (the DuckDB
 embedded default, the Snowflake account in prod), so they all see the same backfills. The
 warehouse rather than the lake, because it is transactional on both engines, every operation
 already holds a connection to it, its rows sit beside the partition versions they explain, and
-in prod its session says who is acting (`identity.py`).
+where the warehouse authenticates users (Snowflake), its session says who is acting
+(`identity.py`).
 
 The store only ever INSERTs and SELECTs (in prod its role is granted nothing else):
 - `backfill_manifests`: a manifest written once, as its canonical JSON with that text's SHA-256;
@@ -27,10 +28,33 @@ from typing import Any
 
 from finsight_assets.lib.backfills.manifests import Manifest, ManifestError, json_default
 from finsight_assets.lib.contract.run_tags import is_manifest_id
-from finsight_assets.lib.engines.warehouse import Connect, bind
-from finsight_assets.lib.wap.audit_schema import APPROVALS, EVENT_SEQUENCE, EVENTS, MANIFESTS
+from finsight_assets.lib.engines.warehouse import Connect, Warehouse, bind
+from finsight_assets.lib.wap.audit_tables import AUDIT_SCHEMA
 
 logger = logging.getLogger(__name__)
+
+# In the audit schema, beside the partition versions they explain.
+MANIFESTS = f"{AUDIT_SCHEMA}.backfill_manifests"
+APPROVALS = f"{AUDIT_SCHEMA}.backfill_approvals"
+EVENTS = f"{AUDIT_SCHEMA}.backfill_events"
+EVENT_SEQUENCE = f"{AUDIT_SCHEMA}.backfill_events_seq"
+
+
+def create_tables(warehouse: Warehouse) -> None:
+    """Create the store's tables and sequence if missing (in the existing audit schema)."""
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {MANIFESTS} (manifest_id VARCHAR, digest VARCHAR, "
+        "body VARCHAR, written_at TIMESTAMP WITH TIME ZONE)"
+    )
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {APPROVALS} (manifest_id VARCHAR, digest VARCHAR, "
+        "approver VARCHAR, approver_key VARCHAR, approved_at TIMESTAMP WITH TIME ZONE)"
+    )
+    warehouse.execute(f"CREATE SEQUENCE IF NOT EXISTS {EVENT_SEQUENCE}")
+    warehouse.execute(
+        f"CREATE TABLE IF NOT EXISTS {EVENTS} (seq BIGINT, manifest_id VARCHAR, event VARCHAR, "
+        "recorded_at TIMESTAMP WITH TIME ZONE, fields VARCHAR)"
+    )
 
 
 def canonical_json(document: Mapping[str, Any]) -> str:
@@ -101,8 +125,7 @@ class ManifestStore:
         body = canonical_json(manifest.to_json())
         moment, moment_params = bind(manifest.created_at)
         with self._write() as warehouse:
-            # Both engines answer an INSERT with the number of rows it inserted.
-            [(inserted,)] = warehouse.fetchall(
+            inserted = warehouse.count_changed(
                 f"INSERT INTO {MANIFESTS} (manifest_id, digest, body, written_at) "
                 f"SELECT ?, ?, ?, {moment} "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {MANIFESTS} WHERE manifest_id = ?)",

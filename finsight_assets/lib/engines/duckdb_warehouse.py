@@ -16,7 +16,13 @@ import pyarrow as pa
 from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE
 from finsight_assets.lib.contract.tables import Column
 from finsight_assets.lib.engines.owners import owner_alive, owner_tag
-from finsight_assets.lib.engines.warehouse import WriteConflict, string_literal
+from finsight_assets.lib.engines.warehouse import (
+    WarehouseBusy,
+    WarehouseUnavailable,
+    WriteConflict,
+    explicit_transaction,
+    string_literal,
+)
 from finsight_assets.lib.wap.layout import ensure_schema, sweep_orphaned_staging
 
 logger = logging.getLogger(__name__)
@@ -46,6 +52,8 @@ class DuckDBWarehouse:
     """The DuckDB flavour: one connection, explicit transactions, Parquet read in place."""
 
     dialect = "duckdb"
+    # One file on one machine: DuckDB has no users to authenticate.
+    authenticates_users = False
 
     def __init__(self, connection: duckdb.DuckDBPyConnection):
         self.connection = connection
@@ -72,15 +80,18 @@ class DuckDBWarehouse:
                 raise WriteConflict(str(error)) from error
             raise
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.connection.execute("BEGIN TRANSACTION")
-        try:
-            yield
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[None]:
+        return explicit_transaction(self.connection.execute)
+
+    def count_changed(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """DuckDB answers a DML statement with the number of rows it changed, as a row."""
+        return int(self.fetchall(sql, params)[0][0])
+
+    def create_table_as_sql(self, table: str, select: str) -> str:
+        return f"CREATE OR REPLACE TABLE {table} AS {select}"
+
+    def session_user(self) -> str | None:
+        return None
 
     def staged_relation(self, table: str, files: Sequence[str], columns: Sequence[Column]) -> str:
         """The staged files read in place (DuckDB scans Parquet as fast as its own tables, so
@@ -142,8 +153,11 @@ def open_duckdb(
                     )
                     break
                 except duckdb.IOException as error:
-                    if attempt == attempts or "lock" not in str(error).lower():
-                        raise
+                    if "lock" not in str(error).lower():
+                        # A read-only connection to a file not created yet, among others.
+                        raise WarehouseUnavailable(f"{path}: {error}") from error
+                    if attempt == attempts:
+                        raise WarehouseBusy(f"{path}: {error}") from error
                     if lane == DAILY_LANE:
                         marker.touch()
             if time.monotonic() - reported >= LOCK_WAIT_REPORT_SECONDS:
@@ -157,7 +171,7 @@ def open_duckdb(
     finally:
         marker.unlink(missing_ok=True)
     if connection is None:
-        raise duckdb.IOException(f"{path}: a daily run kept waiting for it")
+        raise WarehouseBusy(f"{path}: a daily run kept waiting for it")
     try:
         yield connection
     finally:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import posixpath
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,12 @@ from snowflake.connector.constants import FIELD_ID_TO_NAME
 
 from finsight_assets.lib.contract.tables import UTC_MICROS, Column
 from finsight_assets.lib.engines.arrow_types import conform
-from finsight_assets.lib.engines.warehouse import string_literal
+from finsight_assets.lib.engines.warehouse import explicit_transaction, string_literal
 
 logger = logging.getLogger(__name__)
+
+# Who the session authenticated as: who acts on a backfill (`backfills/identity.py`).
+SESSION_USER_QUERY = "SELECT CURRENT_USER()"
 
 # Set when the session opens (connection argument `session_parameters`).
 SESSION_PARAMETERS = {"TIMEZONE": "UTC", "QUERY_TAG": "finsight"}
@@ -76,6 +79,7 @@ class SnowflakeWarehouse:
     """
 
     dialect = "snowflake"
+    authenticates_users = True
 
     def __init__(self, connection: Any, stage: str, lake_root: str):
         self.connection = connection
@@ -91,15 +95,19 @@ class SnowflakeWarehouse:
             cursor.execute(sql, list(params) or None)
             return [tuple(row) for row in cursor.fetchall()]
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.execute("BEGIN TRANSACTION")
-        try:
-            yield
-        except BaseException:
-            self.execute("ROLLBACK")
-            raise
-        self.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[None]:
+        return explicit_transaction(self.execute)
+
+    def count_changed(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Snowflake answers a DML statement with the number of rows it changed, as a row."""
+        return int(self.fetchall(sql, params)[0][0])
+
+    def create_table_as_sql(self, table: str, select: str) -> str:
+        return f"CREATE OR REPLACE TABLE {table} AS {select}"
+
+    def session_user(self) -> str | None:
+        [(user,)] = self.fetchall(SESSION_USER_QUERY)
+        return str(user) if user else None
 
     def stage_path(self, uri: str) -> str:
         """A lake file's path within the external stage."""

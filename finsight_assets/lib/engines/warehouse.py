@@ -1,5 +1,5 @@
-"""The warehouse interface: the few statements that differ between engines, and how values
-reach SQL (bound parameters; safe literals only for text the code made).
+"""The warehouse interface: the few statements and facts that differ between engines, and how
+values reach SQL (bound parameters; safe literals only for text the code made).
 
 Everything else (gold SQL, audits, the publish protocol) is plain SQL that DuckDB and Snowflake
 both run. The flavours: `duckdb_warehouse.py` (the embedded default), `snowflake_warehouse.py`.
@@ -8,7 +8,7 @@ both run. The flavours: `duckdb_warehouse.py` (the embedded default), `snowflake
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -69,10 +69,22 @@ class WriteConflict(RuntimeError):
     """Another session changed the same rows first; this session's transaction is void."""
 
 
+class WarehouseUnavailable(RuntimeError):
+    """No connection to the warehouse now: it is busy, or (read-only) not created yet. Each
+    flavour raises it for its engine's own errors of opening a connection."""
+
+
+class WarehouseBusy(WarehouseUnavailable):
+    """Another process holds the warehouse and this connection gave up waiting for it."""
+
+
 class Warehouse(Protocol):
     """What the publish protocol and the transforms need from a warehouse connection."""
 
     dialect: str
+    # Whether the engine authenticates its sessions' users: then who acts is the session's
+    # user (`session_user`), never a name typed by hand.
+    authenticates_users: bool
 
     # `params` fill the statement's `?` placeholders, in order: values reach SQL only so.
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
@@ -80,6 +92,18 @@ class Warehouse(Protocol):
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
     def transaction(self) -> Any: ...
+
+    def count_changed(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an INSERT, UPDATE or DELETE; the number of rows it changed."""
+        ...
+
+    def create_table_as_sql(self, table: str, select: str) -> str:
+        """The statement creating `table` (replacing one of that name) from `select`'s rows."""
+        ...
+
+    def session_user(self) -> str | None:
+        """The user the session authenticated as (None where the engine has no users)."""
+        ...
 
     def staged_relation(self, table: str, files: Sequence[str], columns: Sequence[Column]) -> str:
         """A relation over a job's staged Parquet files, with `columns` in their SQL types: read
@@ -98,6 +122,19 @@ class Warehouse(Protocol):
     def export_csv(self, sql: str, path: str, params: Sequence[Any] = ()) -> None: ...
 
     def next_value_sql(self, sequence: str) -> str: ...
+
+
+@contextmanager
+def explicit_transaction(execute: Callable[[str], Any]) -> Iterator[None]:
+    """A transaction in the session `execute` runs statements in: committed when the block
+    ends, rolled back when it raises."""
+    execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        execute("ROLLBACK")
+        raise
+    execute("COMMIT")
 
 
 # Opens a short-lived warehouse connection for one unit of work.

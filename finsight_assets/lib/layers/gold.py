@@ -17,8 +17,10 @@ from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers import gold_sql
 from finsight_assets.lib.layers.raw_files import combine_versions
-from finsight_assets.lib.wap import audit_schema, hold, publish
+from finsight_assets.lib.wap import hold, publish
+from finsight_assets.lib.wap.held_versions import held_versions
 from finsight_assets.lib.wap.model import LayerResult, PublishError, RunInfo
+from finsight_assets.lib.wap.versions import latest_published_dates, published_partitions
 
 
 class MissingInput(PublishError):
@@ -41,11 +43,11 @@ def _readable(
     version where it holds one, else the published one."""
     found = {
         p.business_date: (p.version_id, p.input_version)
-        for p in audit_schema.published_partitions(warehouse, table.qualified_name, dates)
+        for p in published_partitions(warehouse, table.qualified_name, dates)
     }
     if run.hold and run.manifest_id:
         wanted = set(dates)
-        for h in audit_schema.held_versions(warehouse, run.manifest_id, table.qualified_name):
+        for h in held_versions(warehouse, run.manifest_id, table.qualified_name):
             if h.version.business_date in wanted:
                 found[h.version.business_date] = (h.version.version_id, h.version.input_version)
     return found
@@ -228,7 +230,7 @@ def build_account_daily_balance(
                 f"balances of {start}; materialize from {previous_day} (or earlier) first"
             )
         predecessor = (previous_day, previous[previous_day])
-    latest = audit_schema.latest_published_dates(warehouse).get(table.qualified_name)
+    latest = latest_published_dates(warehouse).get(table.qualified_name)
     last = max(max(dates), latest) if latest else max(dates)
     chain_dates = [start + timedelta(days=i) for i in range((last - start).days + 1)]
     silver = _silver_inputs(warehouse, run, [contract.SILVER_TRANSACTIONS], chain_dates)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from finsight_assets.lib.contract.tables import TABLES
 from finsight_assets.lib.engines.warehouse import Warehouse
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.check_records import check_counts
 
 
 @dataclass(frozen=True)
@@ -45,5 +45,5 @@ def table_summaries(warehouse: Warehouse) -> list[TableSummary]:
 
 def check_summary(warehouse: Warehouse, run_ids: list[str] | None = None) -> CheckSummary:
     """Passed and failed checks per partition, for the given runs (default: all runs)."""
-    passed, failed = audit_schema.check_counts(warehouse, run_ids)
+    passed, failed = check_counts(warehouse, run_ids)
     return CheckSummary(passed=passed, failed=failed)

@@ -7,13 +7,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from finsight_assets.lib.engines.warehouse import Warehouse, WriteConflict
-from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.model import (
     ConcurrentPublish,
     PredecessorChanged,
     RunInfo,
     StagedPartitions,
 )
+from finsight_assets.lib.wap.versions import current_versions, latest_published_dates, lock_tables
 
 
 @contextmanager
@@ -35,13 +35,13 @@ def locked_transaction(
     """One transaction whose first statement takes the tables' publish locks: what runs inside
     sees no other session's publish or rollback of them, and a concurrent one is a refusal."""
     with warehouse.transaction(), refused_when_concurrent(table_names):
-        audit_schema.lock_tables(warehouse, table_names, run.run_id, run.clock)
+        lock_tables(warehouse, table_names, run.run_id, run.clock)
         yield
 
 
 def check_sources(warehouse: Warehouse, staged: StagedPartitions) -> None:
     for source, read in staged.sources.items():
-        now = audit_schema.current_versions(warehouse, source, sorted(read))
+        now = current_versions(warehouse, source, sorted(read))
         moved = sorted(d for d, version in read.items() if now.get(d) != version)
         if moved:
             raise PredecessorChanged(
@@ -54,7 +54,7 @@ def check_sources(warehouse: Warehouse, staged: StagedPartitions) -> None:
 def check_chain(warehouse: Warehouse, staged: StagedPartitions) -> None:
     name = staged.table.qualified_name
     if staged.rolls_forward:
-        latest = audit_schema.latest_published_dates(warehouse).get(name)
+        latest = latest_published_dates(warehouse).get(name)
         if latest is not None and latest > staged.dates[-1]:
             raise PredecessorChanged(
                 f"{name} {latest} was published while {staged.dates[0]}..{staged.dates[-1]} "
@@ -64,7 +64,7 @@ def check_chain(warehouse: Warehouse, staged: StagedPartitions) -> None:
     if staged.predecessor is None:
         return
     predecessor_date, expected = staged.predecessor
-    now = audit_schema.current_versions(warehouse, name, [predecessor_date]).get(predecessor_date)
+    now = current_versions(warehouse, name, [predecessor_date]).get(predecessor_date)
     if now != expected:
         raise PredecessorChanged(
             f"{name} {predecessor_date} was republished (version {expected} -> {now}) "

@@ -30,12 +30,18 @@ from finsight_assets.lib.contract.tables import (
     TableSpec,
 )
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
-from finsight_assets.lib.wap import audit_schema
-from finsight_assets.lib.wap.audit_schema import HELD_PUBLISH_NOTE, HeldVersion
+from finsight_assets.lib.wap.audit_tables import HELD_PUBLISH_NOTE, HELD_VERSIONS
 from finsight_assets.lib.wap.guards import locked_transaction
+from finsight_assets.lib.wap.held_versions import (
+    HeldVersion,
+    forget_held,
+    held_versions,
+    record_held,
+)
 from finsight_assets.lib.wap.layout import held_table
 from finsight_assets.lib.wap.model import PartitionVersion, RunInfo, StagedPartitions
 from finsight_assets.lib.wap.replace import replace_partitions
+from finsight_assets.lib.wap.versions import current_versions
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +70,14 @@ def hold(
     with warehouse.transaction():
         for staged in staged_tables:
             name = staged.table.qualified_name
-            replaced = audit_schema.current_versions(warehouse, name, staged.dates)
+            replaced = current_versions(warehouse, name, staged.dates)
             older = [
                 h.version.version_id
-                for h in audit_schema.held_versions(warehouse, run.manifest_id, name)
+                for h in held_versions(warehouse, run.manifest_id, name)
                 if h.version.business_date in staged.input_versions
             ]
             _drop_rows(warehouse, name, older)
-            audit_schema.forget_held(warehouse, older)
+            forget_held(warehouse, older)
             columns = ", ".join(staged.table.business_columns + LINEAGE_COLUMN_NAMES)
             warehouse.execute(
                 f"INSERT INTO {held_table(staged.table)} ({columns}) "
@@ -95,7 +101,7 @@ def hold(
                 )
                 sources = {source: read[d] for source, read in staged.sources.items() if d in read}
                 held.append(HeldVersion(version, unit, sources))
-        audit_schema.record_held(warehouse, held)
+        record_held(warehouse, held)
     logger.info("held %d partition version(s) of %s for approval", len(held), unit)
     return [h.version for h in held]
 
@@ -106,12 +112,15 @@ def overlay(run: RunInfo, table: TableSpec) -> tuple[str, list[Any]] | None:
     None for any other run, which reads the published table."""
     if not (run.hold and run.manifest_id):
         return None
-    return audit_schema.held_overlay(
-        table.qualified_name,
-        held_table(table),
-        table.business_columns + LINEAGE_COLUMN_NAMES,
-        run.manifest_id,
+    names = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
+    held = f"SELECT {{column}} FROM {HELD_VERSIONS.name} WHERE table_name = ? AND manifest_id = ?"
+    sql = (
+        f"SELECT {names} FROM {table.qualified_name} WHERE business_date NOT IN "
+        f"({held.format(column='business_date')}) "
+        f"UNION ALL SELECT {names} FROM {held_table(table)} WHERE _version_id IN "
+        f"({held.format(column='version_id')})"
     )
+    return sql, [table.qualified_name, run.manifest_id] * 2
 
 
 def relation(run: RunInfo, table: TableSpec) -> tuple[str, list[Any]]:
@@ -164,12 +173,12 @@ def _refusals(
     dates = sorted({h.version.business_date for h in unit})
     # One query per source table, not per partition: a publish of 180 days stays seconds.
     sources_now = {
-        source: audit_schema.current_versions(warehouse, source, dates)
+        source: current_versions(warehouse, source, dates)
         for source in sorted({source for h in unit for source in h.sources})
     }
     for name in sorted({h.version.table_name for h in unit}):
         mine = [h for h in unit if h.version.table_name == name]
-        current = audit_schema.current_versions(warehouse, name)
+        current = current_versions(warehouse, name)
         current_ids = set(current.values())
         for h in mine:
             v = h.version
@@ -217,7 +226,7 @@ def publish_held(
     """Publish the manifest's held versions, one transaction per publish unit; refuse (and
     discard) the partitions whose inputs moved, naming what to recompute."""
     outcome = HeldPublish()
-    held = audit_schema.held_versions(warehouse, manifest_id)
+    held = held_versions(warehouse, manifest_id)
     # Read before any lock: listing raw files can take a while; a delivery landing after this
     # point is the late-data sensor's to plan.
     inputs_now = {
@@ -271,12 +280,12 @@ def _forget(warehouse: Warehouse, held: Sequence[HeldVersion]) -> None:
     for name in sorted({h.version.table_name for h in held}):
         ids = [h.version.version_id for h in held if h.version.table_name == name]
         _drop_rows(warehouse, name, ids)
-    audit_schema.forget_held(warehouse, [h.version.version_id for h in held])
+    forget_held(warehouse, [h.version.version_id for h in held])
 
 
 def discard_held(warehouse: Warehouse, manifest_id: str) -> list[HeldVersion]:
     """Drop every version the manifest holds, in one transaction; nothing published changes."""
     with warehouse.transaction():
-        held = audit_schema.held_versions(warehouse, manifest_id)
+        held = held_versions(warehouse, manifest_id)
         _forget(warehouse, held)
     return held

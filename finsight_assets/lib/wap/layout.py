@@ -4,10 +4,11 @@ staging (candidates no reader looks at) and the audit schema."""
 
 from __future__ import annotations
 
+from finsight_assets.lib.backfills import store
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMNS, TABLES, TableSpec
 from finsight_assets.lib.engines.owners import owner_alive, owner_tag
 from finsight_assets.lib.engines.warehouse import Warehouse
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap import audit_tables
 
 STAGING_SCHEMA = "staging"
 HISTORY_SCHEMA = "history"
@@ -53,11 +54,13 @@ def sweep_orphaned_staging(warehouse: Warehouse) -> list[str]:
 
 
 def ensure_schema(warehouse: Warehouse) -> None:
-    """Create the silver, gold, staging, history, held and audit schemas and tables if missing."""
+    """Create the silver, gold, staging, history, held and audit schemas and tables if missing,
+    the operations store's among them."""
     for schema in ("silver", "gold", STAGING_SCHEMA, HISTORY_SCHEMA, HELD_SCHEMA):
         warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in TABLES:
         warehouse.execute(table_ddl(table))
         warehouse.execute(table_ddl(table, history_table(table)))
         warehouse.execute(table_ddl(table, held_table(table)))
-    audit_schema.create(warehouse, [table.qualified_name for table in TABLES])
+    audit_tables.create(warehouse, [table.qualified_name for table in TABLES])
+    store.create_tables(warehouse)

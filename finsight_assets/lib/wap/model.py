@@ -119,6 +119,76 @@ class PartitionVersion:
 
 
 @dataclass(frozen=True)
+class CurrentVersion:
+    """Which version of a partition readers see now, as recorded in audit.current_versions."""
+
+    table_name: str
+    business_date: date
+    version_id: str
+
+
+@dataclass(frozen=True)
+class PublishLogEntry:
+    """One partition's publish or rollback, as logged in audit.publish_log (`seq` orders it)."""
+
+    seq: int
+    table_name: str
+    business_date: date
+    action: str
+    version_id: str | None
+    previous_version_id: str | None
+    run_id: str
+    logged_at: datetime
+    note: str
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """One audit's verdict on one partition in one run, as recorded in audit.check_results."""
+
+    table_name: str
+    business_date: date
+    run_id: str
+    check_name: str
+    passed: bool
+    blocking: bool
+    detail: str
+    checked_at: datetime
+    metadata: str
+
+
+@dataclass(frozen=True)
+class PrunedVersion:
+    """A replaced version whose history rows were deleted (`retention.py`); its record stays."""
+
+    version_id: str
+    table_name: str
+    pruned_at: datetime
+
+
+@dataclass(frozen=True)
+class PublishLock:
+    """A published table's lock row: a publish or rollback holds it for its transaction."""
+
+    table_name: str
+    holder: str | None
+    locked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RunStep:
+    """How long one step of a run took, for how many partitions and rows (audit.run_steps)."""
+
+    run_id: str
+    asset: str
+    partitions: int
+    raw_rows: int
+    rows_written: int
+    seconds: float
+    run_started_at: datetime
+
+
+@dataclass(frozen=True)
 class Published:
     """What a publish put live, and the dates it held back: a blocking audit failed on them."""
 

@@ -6,7 +6,8 @@ audit    the table's declared checks (`checks.py`) run against the staged rows, 
 publish  one transaction keeps the replaced rows in history, swaps the partitions, records the
          new versions; readers see the old partitions or the new ones, never a mix.
 
-Rollback is in `rollback.py`; the audit schema's tables and queries in `audit_schema.py`.
+Rollback is in `rollback.py`; the audit schema's tables in `audit_tables.py`, their records
+in `versions.py`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from finsight_assets.lib.engines.warehouse import (
     bind,
     bound_rows,
 )
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.check_records import record_checks
 from finsight_assets.lib.wap.checks import Check, checks_of, run_check
 from finsight_assets.lib.wap.guards import check_chain, check_sources, locked_transaction
 from finsight_assets.lib.wap.hold import hold
@@ -35,12 +36,14 @@ from finsight_assets.lib.wap.model import (
     AuditFailed,
     AuditInputs,
     AuditResult,
+    CheckRecord,
     PartitionVersion,
     Published,
     RunInfo,
     StagedPartitions,
 )
 from finsight_assets.lib.wap.replace import partition_stats, replace_partitions
+from finsight_assets.lib.wap.versions import current_versions
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +86,12 @@ def stage(
     business = ", ".join(f"candidate.{name}" for name in table.business_columns)
     lineage = ", ".join(f"lineage.{name}" for name in LINEAGE_COLUMN_NAMES)
     values, params = _lineage_values(run, code_version, input_versions, version_ids)
-    warehouse.execute(
-        f"CREATE OR REPLACE TABLE {staged_name} AS "
+    select = (
         f"SELECT {business}, {lineage} FROM ({candidate_sql}) AS candidate "
-        f"JOIN {values} ON candidate.business_date = lineage.business_date",
-        [*candidate_params, *params],
+        f"JOIN {values} ON candidate.business_date = lineage.business_date"
+    )
+    warehouse.execute(
+        warehouse.create_table_as_sql(staged_name, select), [*candidate_params, *params]
     )
     return StagedPartitions(
         table=table,
@@ -114,10 +118,10 @@ def audit(
     if checks is None:
         checks = checks_of(staged.table.qualified_name)
     results = [run_check(check, warehouse, staged, inputs) for check in checks]
-    audit_schema.record_checks(
+    record_checks(
         warehouse,
         [
-            audit_schema.CheckRecord(
+            CheckRecord(
                 table_name=staged.table.qualified_name,
                 business_date=d,
                 run_id=staged.run.run_id,
@@ -159,7 +163,7 @@ def _swap(
     name = staged.table.qualified_name
     check_chain(warehouse, staged)
     check_sources(warehouse, staged)
-    replaced = audit_schema.current_versions(warehouse, name, staged.dates)
+    replaced = current_versions(warehouse, name, staged.dates)
     versions = [
         PartitionVersion(
             version_id=staged.version_ids[d],
@@ -198,34 +202,17 @@ def drop_staged(warehouse: Warehouse, staged: StagedPartitions) -> None:
 
 def write_audit_publish(
     warehouse: Warehouse,
-    table: TableSpec,
-    run: RunInfo,
-    code_version: str,
-    input_versions: Mapping[date, str],
-    candidate_sql: str,
-    predecessor: tuple[date, str | None] | None = None,
-    rolls_forward: bool = False,
+    *candidate: Any,
     checks: Sequence[Check] | None = None,
-    sources: Mapping[str, Mapping[date, str]] | None = None,
-    candidate_params: Sequence[Any] = (),
+    **staging: Any,
 ) -> tuple[list[AuditResult], Published]:
-    """Stage, audit and publish, holding back the dates a blocking audit failed on (see
-    `publish_audited`)."""
-    staged = stage(
-        warehouse,
-        table,
-        run,
-        code_version,
-        input_versions,
-        candidate_sql,
-        predecessor,
-        rolls_forward,
-        sources,
-        candidate_params,
-    )
+    """Stage (`candidate` and `staging` are `stage`'s arguments), audit with `checks` (by
+    default the table's declared ones) and publish, holding back the dates a blocking audit
+    failed on (see `publish_audited`)."""
+    staged = stage(warehouse, *candidate, **staging)
     try:
         results = audit(warehouse, staged, checks=checks)
-        return results, publish_audited(warehouse, {table.qualified_name: results}, staged)
+        return results, publish_audited(warehouse, {staged.table.qualified_name: results}, staged)
     finally:
         drop_staged(warehouse, staged)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap import versions as recorded
 from finsight_assets.lib.wap.layout import history_table
 from finsight_assets.lib.wap.model import PartitionVersion, StagedPartitions
 
@@ -50,14 +50,14 @@ def replace_partitions(
     warehouse.execute(f"DELETE FROM {name} WHERE business_date IN ({listed})", date_params)
     select, params = rows
     warehouse.execute(f"INSERT INTO {name} ({columns}) {select.format(columns=columns)}", params)
-    audit_schema.record_versions(warehouse, versions)
-    audit_schema.swap_current(
+    recorded.record_versions(warehouse, versions)
+    recorded.swap_current(
         warehouse,
         name,
         expected={v.business_date: v.replaced_version_id for v in versions},
         new={v.business_date: v.version_id for v in versions},
     )
-    audit_schema.log_changes(
+    recorded.log_changes(
         warehouse,
         name,
         "publish",

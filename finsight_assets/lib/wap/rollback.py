@@ -8,7 +8,7 @@ from datetime import date
 
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap import versions as recorded
 from finsight_assets.lib.wap.guards import locked_transaction
 from finsight_assets.lib.wap.layout import history_table
 from finsight_assets.lib.wap.model import PublishError, RunInfo
@@ -31,37 +31,14 @@ def rollback(
     returns the version now current per partition (None where the partition is now empty).
     """
     name = table.qualified_name
-    versions = audit_schema.get_versions(warehouse, version_ids)
+    versions = recorded.get_versions(warehouse, version_ids)
     missing = set(version_ids) - {v.version_id for v in versions}
     if missing:
         raise PublishError(f"{name}: unknown version id(s) {sorted(missing)}")
     if len({v.business_date for v in versions}) != len(versions):
         raise PublishError(f"{name}: give one version per partition to roll back")
-    return restore(
-        warehouse,
-        table,
-        {v.business_date: (v.version_id, v.replaced_version_id) for v in versions},
-        run,
-        force=force,
-        note=note,
-    )
-
-
-def restore(
-    warehouse: Warehouse,
-    table: TableSpec,
-    targets: Mapping[date, tuple[str, str | None]],
-    run: RunInfo,
-    *,
-    force: bool = False,
-    note: str = "",
-) -> dict[date, str | None]:
-    """Per partition (expected current version, version to restore): restore, one transaction.
-
-    Restoring None empties the partition. Refuses when a partition's current version is not the
-    expected one (republished since), unless `force`.
-    """
-    with locked_transaction(warehouse, [table.qualified_name], run):
+    targets = {v.business_date: (v.version_id, v.replaced_version_id) for v in versions}
+    with locked_transaction(warehouse, [name], run):
         return restore_in_transaction(warehouse, table, targets, run, force=force, note=note)
 
 
@@ -74,12 +51,17 @@ def restore_in_transaction(
     force: bool = False,
     note: str = "",
 ) -> dict[date, str | None]:
-    """`restore`, inside the caller's transaction (several tables restored atomically), which
-    holds the table's publish lock (`guards.locked_transaction`)."""
+    """Per partition (expected current version, version to restore): restore, inside the
+    caller's transaction (several tables restored atomically), which holds the table's publish
+    lock (`guards.locked_transaction`).
+
+    Restoring None empties the partition. Refuses when a partition's current version is not the
+    expected one (republished since), unless `force`.
+    """
     name = table.qualified_name
     columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
     history = history_table(table)
-    current = audit_schema.current_versions(warehouse, name, list(targets))
+    current = recorded.current_versions(warehouse, name, list(targets))
     moved = [d for d, (expected, _) in targets.items() if current.get(d) != expected]
     if moved and not force:
         described = ", ".join(f"{d} (now {current.get(d)})" for d in sorted(moved))
@@ -103,10 +85,10 @@ def restore_in_transaction(
             id_params,
         )
         warehouse.execute(f"DELETE FROM {history} WHERE _version_id IN ({ids})", id_params)
-    audit_schema.swap_current(
+    recorded.swap_current(
         warehouse, name, expected={d: current.get(d) for d in restored}, new=restored
     )
-    audit_schema.log_changes(
+    recorded.log_changes(
         warehouse,
         name,
         "rollback",

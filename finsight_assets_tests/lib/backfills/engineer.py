@@ -17,8 +17,8 @@ import pytest
 
 from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError
 from finsight_assets.lib.backfills.operations import Backfills, open_backfills
-from finsight_assets.lib.backfills.webserver import WebserverUnavailable
 from finsight_assets.lib.engines.lake import LocalLake
+from finsight_assets.lib.engines.webserver import WebserverUnavailable
 from finsight_assets.lib.settings import Settings
 from finsight_assets_tests.fakesnowflake import fake_snowflake
 from finsight_assets_tests.held import hold_customers

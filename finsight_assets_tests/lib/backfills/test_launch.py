@@ -18,7 +18,7 @@ from finsight_assets.lib.backfills.planning import raw_input_versions
 from finsight_assets.lib.contract import code_versions
 from finsight_assets.lib.contract.run_tags import ATTEMPT_TAG, MANIFEST_TAG
 from finsight_assets.lib.settings import Settings
-from finsight_assets_tests.lib.backfills import test_webserver
+from finsight_assets_tests.lib.engines import test_webserver
 
 FIRST = date(2025, 3, 1)
 CLOCK = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
@@ -221,7 +221,7 @@ def test_the_backfill_listing_pages_through_every_backfill(live, monkeypatch):
         live.launch(planned(live))
     every = live.webserver.backfills_since(0)
     assert len(every) >= 3
-    monkeypatch.setattr("finsight_assets.lib.backfills.webserver.BACKFILLS_PER_PAGE", 2)
+    monkeypatch.setattr("finsight_assets.lib.engines.webserver.BACKFILLS_PER_PAGE", 2)
     assert live.webserver.backfills_since(0) == every
     assert [b.created for b in every] == sorted((b.created for b in every), reverse=True)
     assert live.webserver.backfills_since(every[0].created + 1) == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 from finsight_assets.lib.backfills import stages
 from finsight_assets.lib.backfills.lifecycle import stage_of
 from finsight_assets.lib.backfills.progress import Progress
-from finsight_assets.lib.backfills.webserver import BackfillState
 from finsight_assets.lib.contract.run_tags import BACKFILL, DRY_RUN
+from finsight_assets.lib.engines.webserver import BackfillState
 
 PLANNED = [{"event": "planned"}]
 LAUNCHED = [*PLANNED, {"event": "launched", "backfill_id": "b1"}]

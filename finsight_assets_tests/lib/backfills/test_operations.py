@@ -149,7 +149,7 @@ def test_rollback_refuses_when_a_later_day_was_built_on_the_backfill(spark, load
 
 
 def test_launch_without_a_webserver_says_how_to_start_one(loaded):
-    from finsight_assets.lib.backfills.webserver import WebserverUnavailable
+    from finsight_assets.lib.engines.webserver import WebserverUnavailable
 
     manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(1))
     with pytest.raises(WebserverUnavailable, match="make dev"):

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 
+from finsight_assets.lib.backfills.store import MANIFESTS
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.settings import REPOSITORY_ROOT
-from finsight_assets.lib.wap.audit_schema import MANIFESTS
 from finsight_assets_tests.held import hold_customers
 
 FINSIGHT = Path(sys.executable).parent / "finsight"

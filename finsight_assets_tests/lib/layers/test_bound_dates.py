@@ -48,6 +48,10 @@ class Recording:
         self.sent.append((sql, list(params)))
         return self.inner.fetchall(sql, params)
 
+    def count_changed(self, sql, params=()):
+        self.sent.append((sql, list(params)))
+        return self.inner.count_changed(sql, params)
+
     def fetch_arrow_batches(self, sql, batch_rows, params=()):
         self.sent.append((sql, list(params)))
         return self.inner.fetch_arrow_batches(sql, batch_rows, params)

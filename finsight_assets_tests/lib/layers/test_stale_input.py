@@ -13,8 +13,8 @@ from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.engines.spark import LocalSparkEngine
 from finsight_assets.lib.layers import silver
-from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.model import RunInfo
+from finsight_assets.lib.wap.versions import published_partitions
 
 FIRST, SECOND = date(2025, 3, 1), date(2025, 3, 2)
 CLOCK = datetime(2025, 3, 5, 6, 0, tzinfo=UTC)
@@ -36,10 +36,7 @@ class DeliveryDuringCompute(LocalSparkEngine):
 
 def current(connect, table: str) -> dict[date, str]:
     with connect() as warehouse:
-        return {
-            p.business_date: p.input_version
-            for p in audit_schema.published_partitions(warehouse, table)
-        }
+        return {p.business_date: p.input_version for p in published_partitions(warehouse, table)}
 
 
 def test_a_day_whose_delivery_changed_while_it_was_computed_does_not_publish(spark, home):

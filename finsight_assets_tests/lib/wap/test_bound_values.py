@@ -11,9 +11,10 @@ import pytest
 from finsight_assets.lib.contract.run_tags import MANIFEST_TAG, manifest_id_of
 from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
 from finsight_assets.lib.engines.warehouse import string_literal
-from finsight_assets.lib.wap import audit_schema, publish
+from finsight_assets.lib.wap import publish
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets.lib.wap.rollback import rollback
+from finsight_assets.lib.wap.versions import get_versions
 from finsight_assets_tests.lib.wap.test_publish import candidates
 
 DAY = date(2025, 3, 3)
@@ -41,7 +42,7 @@ def test_hostile_text_is_stored_verbatim_and_never_executed(connect, text):
         )
         (version,) = published.versions
         rollback(warehouse, SILVER_CUSTOMERS, [version.version_id], run, note=text)
-        (stored,) = audit_schema.get_versions(warehouse, [version.version_id])
+        (stored,) = get_versions(warehouse, [version.version_id])
         assert (stored.run_id, stored.code_version, stored.input_version) == (text, text, text)
         notes = warehouse.fetchall(
             "SELECT run_id, note FROM audit.publish_log WHERE action = 'rollback'"

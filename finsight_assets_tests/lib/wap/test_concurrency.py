@@ -19,10 +19,11 @@ import pytest
 from finsight_assets.lib.contract.run_tags import LIVE
 from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
-from finsight_assets.lib.wap import audit_schema, publish
+from finsight_assets.lib.wap import publish
 from finsight_assets.lib.wap.layout import ensure_schema
 from finsight_assets.lib.wap.model import ConcurrentPublish, PredecessorChanged, RunInfo
 from finsight_assets.lib.wap.rollback import rollback
+from finsight_assets.lib.wap.versions import current_versions
 from finsight_assets_tests.lib.wap.test_publish import candidates
 
 DAY, NEXT_DAY = date(2025, 3, 3), date(2025, 3, 4)
@@ -64,6 +65,11 @@ class PausingSession:
         rows = self.inner.fetchall(sql, params)
         self._after(sql)
         return rows
+
+    def count_changed(self, sql: str, params=()) -> int:
+        changed = self.inner.count_changed(sql, params)
+        self._after(sql)
+        return changed
 
 
 @pytest.fixture
@@ -131,7 +137,7 @@ def test_the_second_publisher_refuses_and_history_keeps_each_version_once(sessio
     assert "error" not in outcome, outcome.get("error")
     (v2,) = outcome["value"]
     assert v2.replaced_version_id == v1.version_id
-    assert audit_schema.current_versions(b, "silver.customers", [DAY]) == {DAY: v2.version_id}
+    assert current_versions(b, "silver.customers", [DAY]) == {DAY: v2.version_id}
     assert versions_kept(b, v1.version_id) == 2  # both rows of v1, once each
     segments = b.fetchall("SELECT DISTINCT segment, _run_id FROM silver.customers")
     assert segments == [("SMB", "winner")]
@@ -165,7 +171,7 @@ def test_a_chain_never_publishes_from_a_predecessor_replaced_under_it(sessions):
     # Once the replacement is committed, the stale chain is refused by its predecessor check.
     with pytest.raises(PredecessorChanged, match="republished"):
         publish_day(b, "backfill", NEXT_DAY, "RETAIL", predecessor=(DAY, v1.version_id))
-    assert audit_schema.current_versions(b, "silver.customers", [NEXT_DAY]) == {}
+    assert current_versions(b, "silver.customers", [NEXT_DAY]) == {}
     (v2,) = outcome["value"]
     (v3,) = publish_day(b, "backfill", NEXT_DAY, "RETAIL", predecessor=(DAY, v2.version_id))
     assert v3.predecessor_version_id == v2.version_id
@@ -179,7 +185,7 @@ def test_a_table_computed_from_a_republished_source_refuses(sessions):
         publish_day(
             a, "gold", NEXT_DAY, "RETAIL", sources={"silver.customers": {DAY: v1.version_id}}
         )
-    assert audit_schema.current_versions(a, "silver.customers", [NEXT_DAY]) == {}
+    assert current_versions(a, "silver.customers", [NEXT_DAY]) == {}
 
 
 def test_a_rollback_and_a_publish_do_not_interleave(sessions):

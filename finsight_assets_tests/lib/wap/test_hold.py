@@ -15,7 +15,7 @@ from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.layers.silver import input_now
-from finsight_assets.lib.wap import audit_schema
+from finsight_assets.lib.wap.held_versions import held_versions
 from finsight_assets.lib.wap.hold import discard_held, publish_held
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets_tests.pipeline import query, run_pipeline
@@ -58,7 +58,7 @@ def _publish(home, manifest_id=MANIFEST):
 
 def _held(home, manifest_id=MANIFEST):
     with duckdb_connector(home / "warehouse.duckdb")() as warehouse:
-        return audit_schema.held_versions(warehouse, manifest_id)
+        return held_versions(warehouse, manifest_id)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 from finsight_assets.lib.contract.run_tags import DRY_RUN, LIVE
 from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
-from finsight_assets.lib.wap import audit_schema, publish
+from finsight_assets.lib.wap import publish
 from finsight_assets.lib.wap.audits.generic import unique_key
 from finsight_assets.lib.wap.checks import Check
 from finsight_assets.lib.wap.layout import ensure_schema
@@ -29,6 +29,7 @@ from finsight_assets.lib.wap.model import (
     RunInfo,
 )
 from finsight_assets.lib.wap.rollback import rollback
+from finsight_assets.lib.wap.versions import all_current_versions, current_versions
 
 DAY = date(2025, 3, 3)
 OTHER_DAY = date(2025, 3, 4)
@@ -87,9 +88,7 @@ def test_publish_replaces_the_partition_and_records_the_version(warehouse):
         "SELECT customer_id, _version_id FROM history.silver__customers ORDER BY 1"
     )
     assert kept == [("C1", v1.version_id), ("C2", v1.version_id)]
-    assert audit_schema.current_versions(warehouse, "silver.customers", [DAY]) == {
-        DAY: v2.version_id
-    }
+    assert current_versions(warehouse, "silver.customers", [DAY]) == {DAY: v2.version_id}
 
 
 def test_same_rows_give_the_same_checksum(warehouse):
@@ -177,7 +176,7 @@ def test_a_chain_table_publishes_no_day_when_one_fails(warehouse):
             empty,
             checks=[FAILS_ON_OTHER_DAY],
         )
-    assert audit_schema.all_current_versions(warehouse) == {}
+    assert all_current_versions(warehouse) == {}
 
 
 def test_a_failing_non_blocking_audit_still_publishes(warehouse):
@@ -323,9 +322,7 @@ def test_rollback_restores_the_previous_version_exactly(warehouse):
     restored = rollback(warehouse, SILVER_CUSTOMERS, [v2.version_id], run("undo"))
     assert restored == {DAY: v1.version_id}
     assert table_rows(warehouse) == before
-    assert audit_schema.current_versions(warehouse, "silver.customers", [DAY]) == {
-        DAY: v1.version_id
-    }
+    assert current_versions(warehouse, "silver.customers", [DAY]) == {DAY: v1.version_id}
     log = warehouse.fetchall(
         "SELECT action, version_id, previous_version_id, run_id FROM audit.publish_log ORDER BY seq"
     )
@@ -339,7 +336,7 @@ def test_rollback_of_a_first_publish_empties_the_partition(warehouse):
     _, (v1,) = publish_customers(warehouse, "r1", DAY, ("C1", "RETAIL"))
     assert rollback(warehouse, SILVER_CUSTOMERS, [v1.version_id], run("undo")) == {DAY: None}
     assert table_rows(warehouse) == []
-    assert audit_schema.current_versions(warehouse, "silver.customers", [DAY]) == {}
+    assert current_versions(warehouse, "silver.customers", [DAY]) == {}
 
 
 def test_rollback_refuses_when_republished_since_unless_forced(warehouse):
@@ -351,9 +348,7 @@ def test_rollback_refuses_when_republished_since_unless_forced(warehouse):
     assert [r[3] for r in table_rows(warehouse)] == ["CORPORATE"]
     rollback(warehouse, SILVER_CUSTOMERS, [v2.version_id], run("undo"), force=True)
     assert [r[3] for r in table_rows(warehouse)] == ["RETAIL"]
-    assert audit_schema.current_versions(warehouse, "silver.customers", [DAY]) == {
-        DAY: v1.version_id
-    }
+    assert current_versions(warehouse, "silver.customers", [DAY]) == {DAY: v1.version_id}
 
 
 def test_publish_refuses_when_the_predecessor_changed(warehouse):
@@ -388,4 +383,4 @@ def test_a_roll_forward_refuses_when_a_later_day_was_published_meanwhile(warehou
     publish_customers(warehouse, "daily", OTHER_DAY, ("C1", "SMB"))
     with pytest.raises(PredecessorChanged, match=f"{OTHER_DAY} was published"):
         publish.publish(warehouse, staged)
-    assert audit_schema.current_versions(warehouse, "silver.customers", [DAY]) == {}
+    assert current_versions(warehouse, "silver.customers", [DAY]) == {}

@@ -27,7 +27,7 @@ from gql.transport.exceptions import (
 )
 from gql.transport.requests import RequestsHTTPTransport
 
-from finsight_assets.lib.backfills import webserver_documents as documents
+from finsight_assets.lib.engines import webserver_documents as documents
 from finsight_assets.lib.settings import DEFAULT_WEBSERVER_URL
 
 T = TypeVar("T")

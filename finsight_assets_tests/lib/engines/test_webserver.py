@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from finsight_assets.dev.stack import BIN, free_port, wait_for
-from finsight_assets.lib.backfills.webserver import (
+from finsight_assets.lib.engines.webserver import (
     FINISHED_RUN_STATUSES,
     BackfillState,
     DagsterApiError,

@@ -1,0 +1,103 @@
+"""What the publish log tells: the changes no Dagster step reported, what one backfill
+published, and which later versions opened from a backfill's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from finsight_assets.lib.engines.warehouse import Warehouse, bound
+from finsight_assets.lib.wap.audit_tables import (
+    CURRENT_VERSIONS,
+    HELD_PUBLISH_NOTE,
+    PARTITION_VERSIONS,
+    PUBLISH_LOG,
+)
+
+
+@dataclass(frozen=True)
+class UnreportedChange:
+    """A change of published rows that no Dagster step reported: a held version published on
+    approval, or a rollback. `seq` orders the publish log; `run_id` computed the version."""
+
+    seq: int
+    table_name: str
+    business_date: date
+    action: str
+    version_id: str
+    row_count: int
+    run_id: str
+
+
+def unreported_changes(
+    warehouse: Warehouse, after_seq: int, limit: int = 500
+) -> tuple[list[UnreportedChange], int]:
+    """The held publishes and rollbacks logged after `after_seq` whose version is still the
+    current one (a later publish reported itself), and the last sequence number looked at."""
+    rows = warehouse.fetchall(
+        "SELECT l.seq, l.table_name, l.business_date, l.action, l.version_id, v.row_count, "
+        "v.run_id, c.version_id "
+        f"FROM {PUBLISH_LOG.name} AS l "
+        f"LEFT JOIN {PARTITION_VERSIONS.name} AS v ON v.version_id = l.version_id "
+        f"LEFT JOIN {CURRENT_VERSIONS.name} AS c "
+        "ON c.table_name = l.table_name AND c.business_date = l.business_date "
+        "WHERE l.seq > ? AND (l.action = 'rollback' OR l.note = ?) ORDER BY l.seq "
+        f"LIMIT {int(limit)}",
+        [after_seq, HELD_PUBLISH_NOTE],
+    )
+    last = max((int(row[0]) for row in rows), default=after_seq)
+    changes = [
+        UnreportedChange(int(seq), table, d, action, version, int(count), run_id)
+        for seq, table, d, action, version, count, run_id, current in rows
+        if version is not None and version == current
+    ]
+    return changes, last
+
+
+@dataclass(frozen=True)
+class ManifestVersion:
+    """A version a backfill's runs published, in publish order (`seq`)."""
+
+    table_name: str
+    business_date: date
+    version_id: str
+    replaced_version_id: str | None
+    row_count: int
+    run_id: str
+    seq: int
+
+
+def manifest_versions(warehouse: Warehouse, manifest_id: str) -> list[ManifestVersion]:
+    rows = warehouse.fetchall(
+        "SELECT v.table_name, v.business_date, v.version_id, v.replaced_version_id, "
+        "v.row_count, v.run_id, l.seq "
+        f"FROM {PARTITION_VERSIONS.name} AS v "
+        f"JOIN {PUBLISH_LOG.name} AS l ON l.version_id = v.version_id "
+        "AND l.action = 'publish' "
+        "WHERE v.manifest_id = ? ORDER BY l.seq",
+        [manifest_id],
+    )
+    return [ManifestVersion(*row) for row in rows]
+
+
+def current_successors(
+    warehouse: Warehouse,
+    table_name: str,
+    predecessor_ids: Iterable[str],
+    outside: Sequence[date],
+    manifest_id: str,
+) -> list[date]:
+    """Dates outside `outside` whose current version opened from one of `predecessor_ids`
+    and that another manifest (or the daily lane) published."""
+    ids, id_params = bound(sorted(set(predecessor_ids)))
+    dates, date_params = bound(sorted(outside))
+    rows = warehouse.fetchall(
+        "SELECT c.business_date FROM "
+        f"{CURRENT_VERSIONS.name} AS c JOIN {PARTITION_VERSIONS.name} "
+        "AS v ON v.version_id = c.version_id "
+        f"WHERE c.table_name = ? AND v.predecessor_version_id IN ({ids}) "
+        f"AND c.business_date NOT IN ({dates}) AND v.manifest_id IS DISTINCT FROM ?",
+        [table_name, *id_params, *date_params, manifest_id],
+    )
+    return [row[0] for row in rows]
