@@ -30,7 +30,8 @@ from finsight_assets.lib.contract.run_tags import (
     PARTITION_TAG,
     PRIORITY_TAG,
 )
-from finsight_assets.lib.engines.webserver import FINISHED_RUN_STATUSES, PartitionRange
+from finsight_assets.lib.engines.webserver import PartitionRange
+from finsight_assets.lib.engines.webserver_answers import FINISHED_RUN_STATUSES
 
 FIRST = date(2025, 1, 1)
 BACKFILL_DAYS = 60

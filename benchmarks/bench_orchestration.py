@@ -29,10 +29,10 @@ from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
 from finsight_assets.lib.contract.lineage import ALL_ASSETS
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.engines.webserver import (
-    FINISHED_RUN_STATUSES,
     BackfillState,
     PartitionRange,
 )
+from finsight_assets.lib.engines.webserver_answers import FINISHED_RUN_STATUSES
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.wap import estimates
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -28,6 +27,15 @@ from gql.transport.exceptions import (
 from gql.transport.requests import RequestsHTTPTransport
 
 from finsight_assets.lib.engines import webserver_documents as documents
+from finsight_assets.lib.engines.webserver_answers import (
+    BackfillState,
+    BackfillSummary,
+    PartitionRange,
+    RunSummary,
+    backfill_state,
+    run_summary,
+    tags_of,
+)
 from finsight_assets.lib.settings import DEFAULT_WEBSERVER_URL
 
 T = TypeVar("T")
@@ -55,64 +63,8 @@ class DagsterApiError(RuntimeError):
     """The webserver answered, but refused or failed the request."""
 
 
-@dataclass(frozen=True)
-class PartitionRange:
-    asset: Sequence[str]
-    start: str
-    end: str
-
-
-@dataclass(frozen=True)
-class AssetProgress:
-    asset: str
-    targeted: int
-    in_progress: int
-    materialized: int
-    failed: int
-
-
-# A run in one of these has stopped for good.
-FINISHED_RUN_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    run_id: str
-    status: str
-    start_time: float | None
-    end_time: float | None
-    tags: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class BackfillState:
-    backfill_id: str
-    status: str
-    assets: list[AssetProgress]
-    runs: list[RunSummary]
-    tags: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class BackfillSummary:
-    backfill_id: str
-    status: str
-    created: float
-    tags: Mapping[str, str]
-
-
 # How many backfills one page of a listing holds.
 BACKFILLS_PER_PAGE = 100
-
-
-def _run(data: Mapping[str, Any]) -> RunSummary:
-    return RunSummary(
-        run_id=data["runId"],
-        status=data["status"],
-        start_time=data.get("startTime"),
-        end_time=data.get("endTime"),
-        tags={t["key"]: t["value"] for t in data.get("tags") or []},
-    )
 
 
 class DagsterWebserver:
@@ -216,24 +168,7 @@ class DagsterWebserver:
         result = self._execute(
             documents.BACKFILL, "partitionBackfillOrError", "PartitionBackfill", id=backfill_id
         )
-        statuses = (result.get("assetBackfillData") or {}).get("assetBackfillStatuses") or []
-        return BackfillState(
-            backfill_id=result["id"],
-            status=result["status"],
-            assets=[
-                AssetProgress(
-                    asset=".".join(s["assetKey"]["path"]),
-                    targeted=s["numPartitionsTargeted"],
-                    in_progress=s["numPartitionsInProgress"],
-                    materialized=s["numPartitionsMaterialized"],
-                    failed=s["numPartitionsFailed"],
-                )
-                for s in statuses
-                if s["__typename"] == "AssetPartitionsStatusCounts"
-            ],
-            runs=[_run(r) for r in result.get("runs") or []],
-            tags={t["key"]: t["value"] for t in result.get("tags") or []},
-        )
+        return backfill_state(result)
 
     def backfills_since(self, created_after: float) -> list[BackfillSummary]:
         """Every backfill created after the POSIX timestamp, newest first, page by page."""
@@ -253,7 +188,7 @@ class DagsterWebserver:
                     backfill_id=b["id"],
                     status=b["status"],
                     created=b["timestamp"],
-                    tags={t["key"]: t["value"] for t in b["tags"]},
+                    tags=tags_of(b["tags"]),
                 )
                 for b in page
             )
@@ -309,4 +244,4 @@ class DagsterWebserver:
         # finished status always comes with its end time (the other order could miss it).
         status = self._call(lambda: self._client.get_run_status(run_id))
         details = self._execute(documents.RUN_DETAILS, "runOrError", "Run", id=run_id)
-        return _run({**details, "status": status.value})
+        return run_summary({**details, "status": status.value})

@@ -15,7 +15,6 @@ import requests
 
 from finsight_assets.dev.stack import BIN, free_port, wait_for
 from finsight_assets.lib.engines.webserver import (
-    FINISHED_RUN_STATUSES,
     BackfillState,
     DagsterApiError,
     DagsterWebserver,
@@ -23,6 +22,7 @@ from finsight_assets.lib.engines.webserver import (
     RunSummary,
     WebserverUnavailable,
 )
+from finsight_assets.lib.engines.webserver_answers import FINISHED_RUN_STATUSES
 from finsight_assets.lib.settings import REPOSITORY_ROOT
 
 LOCATION = """
