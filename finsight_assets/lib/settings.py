@@ -8,9 +8,11 @@ environment's (`ENVIRONMENT_WAREHOUSES`)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import Field, dataclass, field, fields
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from finsight_assets.lib.engines.warehouses import DUCKDB, SNOWFLAKE, WAREHOUSE_KINDS
 
@@ -29,6 +31,17 @@ ENVIRONMENTS = tuple(ENVIRONMENT_WAREHOUSES)
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
+def _whole_number(variable: str, default: int | None, least: int, what: str) -> Any:
+    """A setting read from `variable` as a whole number of at least `least` (`what` it must
+    be, for the refusal), `default` when unset."""
+    return field(default=default, metadata={"variable": variable, "least": least, "what": what})
+
+
+def _under_home(name: str, doc: str | None = None) -> Any:
+    """A place under FINSIGHT_HOME."""
+    return property(lambda settings: settings.home / name, doc=doc)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where FinSight's state lives and which environment's resources to use."""
@@ -38,13 +51,23 @@ class Settings:
     start_date: date
     # Partitions per run when the daemon runs a backfill; None: the whole range in one run
     # (what `dagster asset materialize --partition-range` requires).
-    backfill_days_per_run: int | None = None
+    backfill_days_per_run: int | None = _whole_number(
+        "FINSIGHT_BACKFILL_DAYS_PER_RUN", None, 1, "a positive integer"
+    )
+    late_data_quiet_seconds: int = _whole_number(
+        "FINSIGHT_LATE_DATA_QUIET_SECONDS",
+        DEFAULT_LATE_DATA_QUIET_SECONDS,
+        0,
+        "a whole number of seconds",
+    )
+    history_retention_days: int = _whole_number(
+        "FINSIGHT_HISTORY_RETENTION_DAYS",
+        DEFAULT_HISTORY_RETENTION_DAYS,
+        1,
+        "a positive whole number of days",
+    )
     # The Dagster webserver the backfill operations talk to (DAGSTER_WEBSERVER_URL).
     webserver_url: str = DEFAULT_WEBSERVER_URL
-    # FINSIGHT_LATE_DATA_QUIET_SECONDS.
-    late_data_quiet_seconds: int = DEFAULT_LATE_DATA_QUIET_SECONDS
-    # FINSIGHT_HISTORY_RETENTION_DAYS.
-    history_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     # FINSIGHT_WAREHOUSE; None: the environment's engine.
     warehouse: str | None = None
 
@@ -66,28 +89,19 @@ class Settings:
         file under `home`, which the backfill operations open without any resource."""
         return self.env == "local" and self.warehouse_kind == DUCKDB
 
-    @property
-    def lake(self) -> Path:
-        return self.home / "lake"
-
-    @property
-    def warehouse_path(self) -> Path:
-        return self.home / "warehouse.duckdb"
-
-    @property
-    def dagster_home(self) -> Path:
-        return self.home / "dagster"
-
-    @property
-    def spark_servers(self) -> Path:
-        """Where each lane's Spark Connect server keeps its pid, log and url (spark_connect.py)."""
-        return self.home / "spark"
+    lake = _under_home("lake")
+    warehouse_path = _under_home("warehouse.duckdb")
+    dagster_home = _under_home("dagster")
+    spark_servers = _under_home(
+        "spark", "Where each lane's Spark Connect server keeps its pid, log and url."
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Read FINSIGHT_ENV, FINSIGHT_WAREHOUSE, FINSIGHT_HOME, FINSIGHT_START_DATE (defaults:
-        CONTRACT.md), FINSIGHT_BACKFILL_DAYS_PER_RUN, FINSIGHT_LATE_DATA_QUIET_SECONDS,
-        FINSIGHT_HISTORY_RETENTION_DAYS and DAGSTER_WEBSERVER_URL."""
+        CONTRACT.md), DAGSTER_WEBSERVER_URL and each whole-number setting's variable
+        (FINSIGHT_BACKFILL_DAYS_PER_RUN, FINSIGHT_LATE_DATA_QUIET_SECONDS,
+        FINSIGHT_HISTORY_RETENTION_DAYS)."""
         environ = os.environ if environ is None else environ
         env = environ.get("FINSIGHT_ENV", "local").strip().lower() or "local"
         if env not in ENVIRONMENTS:
@@ -100,31 +114,24 @@ class Settings:
             raise ValueError(
                 f"FINSIGHT_START_DATE must be a date YYYY-MM-DD, not {raw_start!r}"
             ) from error
-        quiet = _whole(environ, "FINSIGHT_LATE_DATA_QUIET_SECONDS", 0, "a whole number of seconds")
-        retention = _whole(
-            environ, "FINSIGHT_HISTORY_RETENTION_DAYS", 1, "a positive whole number of days"
-        )
+        whole_numbers = {f.name: _read_whole(environ, f) for f in fields(cls) if f.metadata}
         return cls(
             env=env,
             home=home,
             start_date=start_date,
-            backfill_days_per_run=_whole(
-                environ, "FINSIGHT_BACKFILL_DAYS_PER_RUN", 1, "a positive integer"
-            ),
             webserver_url=environ.get("DAGSTER_WEBSERVER_URL", "").strip() or DEFAULT_WEBSERVER_URL,
-            late_data_quiet_seconds=DEFAULT_LATE_DATA_QUIET_SECONDS if quiet is None else quiet,
-            history_retention_days=DEFAULT_HISTORY_RETENTION_DAYS
-            if retention is None
-            else retention,
             warehouse=environ.get("FINSIGHT_WAREHOUSE", "").strip().lower() or None,
+            **{name: value for name, value in whole_numbers.items() if value is not None},
         )
 
 
-def _whole(environ: dict[str, str], name: str, least: int, what: str) -> int | None:
-    """The whole number `name` holds (at least `least`), None when unset."""
-    raw = environ.get(name, "").strip()
+def _read_whole(environ: Mapping[str, str], setting: Field) -> int | None:
+    """A whole-number setting's value in `environ` (None when unset), refused by name when it
+    is not one or is below its least value."""
+    variable, least = setting.metadata["variable"], setting.metadata["least"]
+    raw = environ.get(variable, "").strip()
     if not raw:
         return None
     if not raw.isdigit() or int(raw) < least:
-        raise ValueError(f"{name} must be {what}, not {raw!r}")
+        raise ValueError(f"{variable} must be {setting.metadata['what']}, not {raw!r}")
     return int(raw)
