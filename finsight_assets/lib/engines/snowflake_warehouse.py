@@ -76,6 +76,7 @@ class SnowflakeWarehouse:
     `stage` is an external stage whose URL is `lake_root` (the lake's s3://bucket/prefix), so
     a staged file's stage path is its uri without that root. Open the connection with
     `SESSION_PARAMETERS` from this module: timestamps are UTC instants, whatever the account says.
+    It never raises `WarehouseBusy`: Snowflake queues a session behind another's lock.
     """
 
     dialect = "snowflake"
