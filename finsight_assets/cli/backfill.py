@@ -16,13 +16,14 @@ from rich.table import Table
 from finsight_assets.cli import backfill_review as review
 from finsight_assets.cli.backfill_output import (
     JsonOption,
+    acting,
     console,
     emit,
     refusals,
     show_manifest,
     watch,
 )
-from finsight_assets.cli.backfill_service import service
+from finsight_assets.cli.backfill_service import operate, service
 from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError
 from finsight_assets.lib.backfills.operations import Backfills
 from finsight_assets.lib.backfills.webserver import DagsterApiError, WebserverUnavailable
@@ -45,10 +46,7 @@ def _date(value: str | None) -> date | None:
 
 def plan(
     reason: Annotated[str, typer.Option(help="Why this backfill is needed.")],
-    requested_by: Annotated[
-        str | None,
-        typer.Option(help="Who asks for it (embedded default; prod takes the session's user)."),
-    ] = None,
+    requested_by: Annotated[str | None, acting("Who asks for it")] = None,
     start: Annotated[str | None, typer.Option(help="First business date.")] = None,
     end: Annotated[str | None, typer.Option(help="Last business date.")] = None,
     assets: Annotated[
@@ -188,9 +186,7 @@ def retry(manifest_id: str, wait: WaitOption = False, as_json: JsonOption = Fals
 
 def cancel(manifest_id: str, as_json: JsonOption = False) -> None:
     """Cancel the manifest's running backfills."""
-    backfills = service()
-    with refusals(ManifestError, DagsterApiError):
-        cancelled = backfills.cancel(manifest_id)
+    cancelled = operate(lambda b: b.cancel(manifest_id), ManifestError, DagsterApiError)
     emit(
         as_json,
         {"id": manifest_id, "cancelled": cancelled},

@@ -23,6 +23,11 @@ POLL_SECONDS = 3.0
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
+def acting(who: str) -> Any:
+    """The option that names who acts: typed by hand on the embedded default only."""
+    return typer.Option(help=f"{who} (embedded default; prod takes the session's user).")
+
+
 def fail(error: Exception, code: int = 1) -> typer.Exit:
     # Not rich markup: an error's own brackets (types, paths) must print as they are.
     console.print(str(error), style="red", markup=False, highlight=False)

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from finsight_assets.cli.backfill_output import JsonOption, console, emit, refusals
-from finsight_assets.cli.backfill_service import service
+from finsight_assets.cli.backfill_output import JsonOption, acting, console, emit
+from finsight_assets.cli.backfill_service import operate, service
 from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError
 from finsight_assets.lib.backfills.report.files import write_report
 from finsight_assets.lib.settings import Settings
@@ -27,16 +27,11 @@ def approve(
     evidence: Annotated[
         str, typer.Option(help="The evidence digest you reviewed (`status` prints it).")
     ],
-    by: Annotated[
-        str | None,
-        typer.Option(help="The approver (embedded default; prod takes the session's user)."),
-    ] = None,
+    by: Annotated[str | None, acting("The approver")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Approve a held backfill's evidence; the last approval it needs publishes it."""
-    backfills = service()
-    with refusals(ManifestError, PublishError):
-        approval = backfills.approve(manifest_id, by, evidence)
+    approval = operate(lambda b: b.approve(manifest_id, by, evidence), ManifestError, PublishError)
 
     def human() -> None:
         console.print(
@@ -60,9 +55,7 @@ def _say_published(manifest_id: str, outcome: HeldPublish) -> None:
 
 def publish(manifest_id: str, as_json: JsonOption = False) -> None:
     """Publish an approved backfill's held versions (after an interrupted publish)."""
-    backfills = service()
-    with refusals(ManifestError, PublishError):
-        outcome = backfills.publish_held(manifest_id)
+    outcome = operate(lambda b: b.publish_held(manifest_id), ManifestError, PublishError)
     emit(
         as_json,
         {"id": manifest_id, "published": len(outcome.published), "refused": len(outcome.refused)},
@@ -75,16 +68,11 @@ def publish(manifest_id: str, as_json: JsonOption = False) -> None:
 def reject(
     manifest_id: str,
     reason: Annotated[str, typer.Option(help="Why the evidence is rejected.")],
-    by: Annotated[
-        str | None,
-        typer.Option(help="Who rejects (embedded default; prod takes the session's user)."),
-    ] = None,
+    by: Annotated[str | None, acting("Who rejects")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Reject a held backfill: discard what it holds; nothing published changes."""
-    backfills = service()
-    with refusals(ManifestError):
-        discarded = backfills.reject(manifest_id, by, reason)
+    discarded = operate(lambda b: b.reject(manifest_id, by, reason), ManifestError)
     emit(
         as_json,
         {"id": manifest_id, "discarded": discarded},
@@ -98,9 +86,7 @@ def report(
     as_json: JsonOption = False,
 ) -> None:
     """Write the evidence as Markdown plus a PNG chart."""
-    backfills = service()
-    with refusals(ManifestError):
-        evidence = backfills.evidence(manifest_id)
+    evidence = operate(lambda b: b.evidence(manifest_id), ManifestError)
     markdown, chart = write_report(evidence, out)
     emit(
         as_json,
@@ -119,9 +105,9 @@ def rollback(
 ) -> None:
     """Restore every partition the backfill published to the version it replaced."""
     del wait
-    backfills = service()
-    with refusals(BackfillError, ManifestError, PublishError):
-        restored = backfills.rollback(manifest_id, force=force)
+    restored = operate(
+        lambda b: b.rollback(manifest_id, force=force), BackfillError, ManifestError, PublishError
+    )
     emit(
         as_json,
         {"id": manifest_id, "restored": restored},

@@ -4,12 +4,16 @@ command, with the operator's clock."""
 from __future__ import annotations
 
 import atexit
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from finsight_assets.cli.backfill_output import fail
+from finsight_assets.cli.backfill_output import fail, refusals
 from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.settings import Settings
+
+T = TypeVar("T")
 
 _RESOURCES = ExitStack()
 atexit.register(_RESOURCES.close)
@@ -33,3 +37,11 @@ def service() -> Backfills:
 
     lake, warehouse = _RESOURCES.enter_context(lake_and_warehouse(settings, as_operator=True))
     return open_backfills(settings, utc_now, lake=lake.get_lake(), connect=warehouse.connect)
+
+
+def operate(action: Callable[[Backfills], T], *refused: type[Exception]) -> T:
+    """Run `action` on this environment's backfills; a refusal (see `refusals`) ends the
+    command."""
+    backfills = service()
+    with refusals(*refused):
+        return action(backfills)
