@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,12 +20,30 @@ from finsight_assets.lib.engines.webserver import WebserverUnavailable
 
 console = Console()
 POLL_SECONDS = 3.0
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def acting(who: str) -> Any:
+    """The option that names who acts: typed by hand on the embedded default only."""
+    return typer.Option(help=f"{who} (embedded default; prod takes the session's user).")
 
 
 def fail(error: Exception, code: int = 1) -> typer.Exit:
     # Not rich markup: an error's own brackets (types, paths) must print as they are.
     console.print(str(error), style="red", markup=False, highlight=False)
     return typer.Exit(code)
+
+
+@contextmanager
+def refusals(*refused: type[Exception]) -> Iterator[None]:
+    """An operation's failure as the command's end, its error printed: exit 3 when no Dagster
+    webserver answers, 1 when the operation refuses (raises one of `refused`)."""
+    try:
+        yield
+    except WebserverUnavailable as error:
+        raise fail(error, 3) from error
+    except refused as error:
+        raise fail(error) from error
 
 
 def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
@@ -83,26 +102,23 @@ def watch(backfills: Backfills, manifest_id: str, as_json: bool) -> None:
         console=console,
         disable=as_json,
     )
-    try:
-        with bar:
-            task = bar.add_task(manifest_id, total=None, failed=0, pending="?", rate="-", eta="?")
-            while True:
-                progress = backfills.progress(manifest_id)
-                eta = progress.eta_seconds
-                bar.update(
-                    task,
-                    total=progress.targeted,
-                    completed=progress.done,
-                    failed=progress.failed,
-                    pending=progress.pending,
-                    rate=f"{progress.rows_per_second:,.0f}",
-                    eta="?" if eta is None else f"{eta:,.0f}s",
-                )
-                if progress.finished:
-                    break
-                time.sleep(POLL_SECONDS)
-    except WebserverUnavailable as error:
-        raise fail(error, 3) from error
+    with refusals(), bar:
+        task = bar.add_task(manifest_id, total=None, failed=0, pending="?", rate="-", eta="?")
+        while True:
+            progress = backfills.progress(manifest_id)
+            eta = progress.eta_seconds
+            bar.update(
+                task,
+                total=progress.targeted,
+                completed=progress.done,
+                failed=progress.failed,
+                pending=progress.pending,
+                rate=f"{progress.rows_per_second:,.0f}",
+                eta="?" if eta is None else f"{eta:,.0f}s",
+            )
+            if progress.finished:
+                break
+            time.sleep(POLL_SECONDS)
     failed = (
         backfills.failed_ranges(manifest_id)
         if progress.failed or progress.done < progress.targeted

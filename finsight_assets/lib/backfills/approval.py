@@ -3,58 +3,33 @@
 the matrix asks for publishes the held versions (seconds, no recompute); a rejection discards
 them.
 
-The evidence digest names the manifest (its digest) and every held version (table, date,
-version id, rows, checksum, the version it replaces): a retry that holds anything anew changes
-it, so approvals of the old evidence no longer count.
+The evidence digest (`versions.evidence_digest`) names the manifest (its digest) and every held
+version (table, date, version id, rows, checksum, the version it replaces): a retry that holds
+anything anew changes it, so approvals of the old evidence no longer count.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from finsight_assets.lib.backfills import events
+from finsight_assets.lib.backfills.context import BackfillContext
+from finsight_assets.lib.backfills.lifecycle import standing
 from finsight_assets.lib.backfills.manifests import ManifestError
 from finsight_assets.lib.backfills.stages import CANCELLED, RUNNING
-from finsight_assets.lib.backfills.store import canonical_json, digest_of
+from finsight_assets.lib.backfills.versions import evidence_digest
 from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.layers.silver import input_now
-from finsight_assets.lib.wap.held_versions import HeldVersion, held_versions
 from finsight_assets.lib.wap.hold import HeldPublish, discard_held, publish_held
 from finsight_assets.lib.wap.model import RunInfo
 
-if TYPE_CHECKING:
-    from finsight_assets.lib.backfills.operations import Backfills
 
-PUBLISHED_HELD = "published_held"
-REJECTED = "rejected"
-
-
-def held(ops: Backfills, manifest_id: str) -> list[HeldVersion]:
-    with ops.read() as warehouse:
-        return held_versions(warehouse, manifest_id)
-
-
-def evidence_digest(ops: Backfills, manifest_id: str) -> str | None:
-    """The digest an approval names: the manifest and what it holds (None: nothing held)."""
-    versions = held(ops, manifest_id)
-    if not versions:
-        return None
-    body = {
-        "manifest": ops.store.digest(manifest_id),
-        "held": [
-            [
-                h.version.table_name,
-                h.version.business_date.isoformat(),
-                h.version.version_id,
-                h.version.row_count,
-                h.version.checksum,
-                h.version.replaced_version_id,
-            ]
-            for h in versions
-        ],
-    }
-    return digest_of(canonical_json(body))
+def approvals(ctx: BackfillContext, manifest_id: str) -> list[dict[str, Any]]:
+    """The approvals of the evidence held now."""
+    current = evidence_digest(ctx, manifest_id)
+    return ctx.store.approvals(manifest_id, current) if current else []
 
 
 @dataclass(frozen=True)
@@ -76,12 +51,12 @@ class Approval:
         return payload
 
 
-def _review(ops: Backfills, manifest_id: str) -> str:
+def _review(ctx: BackfillContext, manifest_id: str) -> str:
     """The evidence digest under review; refuses while nothing is ready to approve."""
-    manifest = ops.store.get(manifest_id)
+    manifest = ctx.store.get(manifest_id)
     if manifest.approvals_required == 0:
         raise ManifestError(f"{manifest_id} needs no approval: its runs publish as they finish")
-    now = ops.standing(manifest_id)
+    now = standing(ctx, manifest_id)
     stage = now.stage
     if stage in (RUNNING, CANCELLED):
         raise ManifestError(
@@ -97,39 +72,39 @@ def _review(ops: Backfills, manifest_id: str) -> str:
     return now.evidence_digest
 
 
-def approve(ops: Backfills, manifest_id: str, by: str | None, digest: str) -> Approval:
+def approve(ctx: BackfillContext, manifest_id: str, by: str | None, digest: str) -> Approval:
     """Record the acting person's approval of the evidence `digest`; the approval that
     completes the matrix publishes the held versions."""
-    current = _review(ops, manifest_id)
-    approvals = ops.store.approve(manifest_id, ops.identity.who(by), ops.clock(), digest, current)
-    required = ops.store.get(manifest_id).approvals_required
-    published = _publish(ops, manifest_id, current) if len(approvals) >= required else None
-    return Approval(approvals, required, published)
+    current = _review(ctx, manifest_id)
+    given = ctx.store.approve(manifest_id, ctx.identity.who(by), ctx.clock(), digest, current)
+    required = ctx.store.get(manifest_id).approvals_required
+    published = _publish(ctx, manifest_id, current) if len(given) >= required else None
+    return Approval(given, required, published)
 
 
-def publish(ops: Backfills, manifest_id: str) -> HeldPublish:
+def publish(ctx: BackfillContext, manifest_id: str) -> HeldPublish:
     """Publish the approved held versions (again after an interruption: what is still held)."""
-    current = _review(ops, manifest_id)
-    if not ops.store.is_approved(manifest_id, current):
+    current = _review(ctx, manifest_id)
+    if not ctx.store.is_approved(manifest_id, current):
         raise ManifestError(f"{manifest_id}'s evidence {current} is not approved yet")
-    return _publish(ops, manifest_id, current)
+    return _publish(ctx, manifest_id, current)
 
 
-def _publish(ops: Backfills, manifest_id: str, current: str) -> HeldPublish:
+def _publish(ctx: BackfillContext, manifest_id: str, current: str) -> HeldPublish:
     """Publish what is held, whose evidence `current` the matrix has approved."""
-    at = ops.clock()
+    at = ctx.clock()
     run = RunInfo(f"approved-{manifest_id}", BACKFILL, at, manifest_id)
-    with ops.connect() as warehouse:
+    with ctx.connect() as warehouse:
         outcome = publish_held(
             warehouse,
             manifest_id,
             run,
             CODE_VERSIONS,
-            lambda table, d: input_now(ops.lake, table, d),
+            lambda table, d: input_now(ctx.lake, table, d),
         )
-    ops.store.record(
+    ctx.store.record(
         manifest_id,
-        PUBLISHED_HELD,
+        events.PUBLISHED_HELD,
         at,
         digest=current,
         published=len(outcome.published),
@@ -141,17 +116,22 @@ def _publish(ops: Backfills, manifest_id: str, current: str) -> HeldPublish:
     return outcome
 
 
-def reject(ops: Backfills, manifest_id: str, by: str | None, reason: str) -> int:
+def reject(ctx: BackfillContext, manifest_id: str, by: str | None, reason: str) -> int:
     """Discard what the backfill holds; nothing published changes. Returns how many versions."""
-    manifest = ops.store.get(manifest_id)
-    who = ops.identity.who(by)
+    manifest = ctx.store.get(manifest_id)
+    who = ctx.identity.who(by)
     if not reason.strip():
         raise ManifestError("a rejection needs a --reason")
     if manifest.approvals_required == 0:
         raise ManifestError(f"{manifest_id} needs no approval and holds nothing to reject")
-    with ops.connect() as warehouse:
+    with ctx.connect() as warehouse:
         discarded = discard_held(warehouse, manifest_id)
-    ops.store.record(
-        manifest_id, REJECTED, ops.clock(), by=who, reason=reason.strip(), discarded=len(discarded)
+    ctx.store.record(
+        manifest_id,
+        events.REJECTED,
+        ctx.clock(),
+        by=who,
+        reason=reason.strip(),
+        discarded=len(discarded),
     )
     return len(discarded)

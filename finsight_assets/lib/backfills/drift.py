@@ -12,14 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
+from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.manifests import AssetRange, BackfillError, Manifest
 from finsight_assets.lib.backfills.planning import days_between, raw_input_versions
 from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
-
-if TYPE_CHECKING:
-    from finsight_assets.lib.backfills.operations import Backfills
 
 CODE_VERSION, GIT_COMMIT, RAW_INPUT = "code version", "git commit", "raw input"
 
@@ -41,7 +38,9 @@ class Drift:
         )
 
 
-def drift(ops: Backfills, manifest: Manifest, days: Iterable[date] | None = None) -> list[Drift]:
+def drift(
+    ctx: BackfillContext, manifest: Manifest, days: Iterable[date] | None = None
+) -> list[Drift]:
     """What differs from the manifest now: code versions, git commit, and the raw inputs of
     `days` (default: every day it recorded), in that order."""
     found = [
@@ -49,11 +48,11 @@ def drift(ops: Backfills, manifest: Manifest, days: Iterable[date] | None = None
         for name in sorted({*manifest.code_versions, *CODE_VERSIONS})
         if manifest.code_versions.get(name) != CODE_VERSIONS.get(name)
     ]
-    if manifest.git_commit != ops.git_commit:
-        found.append(Drift(GIT_COMMIT, "", manifest.git_commit, ops.git_commit))
+    if manifest.git_commit != ctx.git_commit:
+        found.append(Drift(GIT_COMMIT, "", manifest.git_commit, ctx.git_commit))
     recorded = {date.fromisoformat(d) for d in manifest.input_versions}
     wanted = recorded if days is None else recorded & set(days)
-    now = raw_input_versions(ops.lake, wanted)
+    now = raw_input_versions(ctx.lake, wanted)
     for d in sorted(now):
         planned = manifest.input_versions[d]
         found.extend(
@@ -64,10 +63,10 @@ def drift(ops: Backfills, manifest: Manifest, days: Iterable[date] | None = None
     return found
 
 
-def refuse_drift(ops: Backfills, manifest: Manifest, ranges: Iterable[AssetRange]) -> None:
+def refuse_drift(ctx: BackfillContext, manifest: Manifest, ranges: Iterable[AssetRange]) -> None:
     """Raise BackfillError naming each drift of the days `ranges` cover, and what to do."""
     days = {d for r in ranges for d in days_between(r.start, r.end)}
-    found = drift(ops, manifest, days)
+    found = drift(ctx, manifest, days)
     if found:
         raise BackfillError(
             f"{manifest.id} was planned on other code or inputs than now: "

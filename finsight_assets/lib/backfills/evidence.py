@@ -7,14 +7,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
 
+from finsight_assets.lib.backfills.approval import approvals
+from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.report.model import (
     BackfillEvidence,
     CheckEvidence,
     PartitionEvidence,
     RunTiming,
 )
+from finsight_assets.lib.backfills.versions import evidence_digest, held, published_versions
 from finsight_assets.lib.contract.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from finsight_assets.lib.wap.check_records import checks_of_runs
 from finsight_assets.lib.wap.checks import DIFF_AGAINST_PUBLISHED
@@ -22,18 +24,15 @@ from finsight_assets.lib.wap.model import CheckRecord
 from finsight_assets.lib.wap.publish_history import ManifestVersion
 from finsight_assets.lib.wap.versions import all_current_versions, row_counts
 
-if TYPE_CHECKING:
-    from finsight_assets.lib.backfills.operations import Backfills
 
-
-def evidence(ops: Backfills, manifest_id: str) -> BackfillEvidence:
+def evidence(ctx: BackfillContext, manifest_id: str) -> BackfillEvidence:
     """What the backfill published and what it holds for approval, partition by partition."""
-    manifest = ops.store.get(manifest_id)
-    held = {
-        (h.version.table_name, h.version.business_date, h.version.version_id)
-        for h in ops.held(manifest_id)
+    manifest = ctx.store.get(manifest_id)
+    holds = held(ctx, manifest_id)
+    held_keys = {
+        (h.version.table_name, h.version.business_date, h.version.version_id) for h in holds
     }
-    versions = ops.published_versions(manifest_id) + [
+    versions = published_versions(ctx, manifest_id) + [
         ManifestVersion(
             h.version.table_name,
             h.version.business_date,
@@ -43,9 +42,9 @@ def evidence(ops: Backfills, manifest_id: str) -> BackfillEvidence:
             h.version.run_id,
             seq=0,
         )
-        for h in ops.held(manifest_id)
+        for h in holds
     ]
-    with ops.read() as warehouse:
+    with ctx.read() as warehouse:
         replaced = [v.replaced_version_id for v in versions if v.replaced_version_id]
         counts = row_counts(warehouse, replaced)
         current = all_current_versions(warehouse)
@@ -55,7 +54,7 @@ def evidence(ops: Backfills, manifest_id: str) -> BackfillEvidence:
             checks.setdefault(key, []).append(record)
     partitions = []
     for v in versions:
-        is_held = (v.table_name, v.business_date, v.version_id) in held
+        is_held = (v.table_name, v.business_date, v.version_id) in held_keys
         found = checks.get((v.table_name, v.business_date, v.run_id), [])
         diff = next(
             (json.loads(c.metadata) for c in found if c.check_name == DIFF_AGAINST_PUBLISHED.name),
@@ -87,15 +86,15 @@ def evidence(ops: Backfills, manifest_id: str) -> BackfillEvidence:
         )
     return BackfillEvidence(
         manifest=manifest,
-        approvals=ops.approvals(manifest_id),
-        events=ops.store.events(manifest_id),
+        approvals=approvals(ctx, manifest_id),
+        events=ctx.store.events(manifest_id),
         partitions=partitions,
-        runs=_run_timings(ops, manifest_id),
-        evidence_digest=ops.evidence_digest(manifest_id),
+        runs=_run_timings(ctx, manifest_id),
+        evidence_digest=evidence_digest(ctx, manifest_id),
     )
 
 
-def _run_timings(ops: Backfills, manifest_id: str) -> list[RunTiming]:
+def _run_timings(ctx: BackfillContext, manifest_id: str) -> list[RunTiming]:
     timings = [
         RunTiming(
             run_id=run.run_id,
@@ -104,8 +103,8 @@ def _run_timings(ops: Backfills, manifest_id: str) -> list[RunTiming]:
             ended_at=_from_epoch(run.end_time),
             partitions=_partition_count(run.tags),
         )
-        for backfill_id in ops.store.backfill_ids(manifest_id)
-        for run in ops.webserver.backfill(backfill_id).runs
+        for backfill_id in ctx.store.backfill_ids(manifest_id)
+        for run in ctx.webserver.backfill(backfill_id).runs
     ]
     return sorted(timings, key=lambda t: (t.started_at is None, t.started_at, t.run_id))
 

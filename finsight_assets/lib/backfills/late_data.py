@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from finsight_assets.lib.backfills.events import LEFT_ALONE as LEFT_ALONE_EVENTS
 from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.planning import raw_input_versions
 from finsight_assets.lib.contract.tables import RAW_TABLES, SILVER_CUSTOMERS, SILVER_TRANSACTIONS
@@ -61,7 +62,7 @@ def manifest_state(
     launched yet, or holding its partitions for approval), running (one of its Dagster
     backfills has not ended) or ended."""
     kinds = {e["event"] for e in events}
-    if kinds & {"rolled_back", "cancelled", "rejected"}:
+    if kinds & LEFT_ALONE_EVENTS:
         return LEFT_ALONE
     backfill_ids = [e["backfill_id"] for e in events if e.get("backfill_id")]
     if not backfill_ids or holds:

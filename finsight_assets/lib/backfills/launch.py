@@ -12,18 +12,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.drift import refuse_drift
+from finsight_assets.lib.backfills.events import (
+    CANCELLED,
+    COMPLETE,
+    LAUNCH,
+    REQUESTED,
+    RETRY,
+    Submission,
+)
 from finsight_assets.lib.backfills.manifests import AssetRange, BackfillError, Manifest
-from finsight_assets.lib.backfills.planning import contiguous_runs, days_between
 from finsight_assets.lib.backfills.progress import (
     COMPLETED_BACKFILL_STATES,
     TERMINAL_BACKFILL_STATES,
+    progress,
 )
-from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, UPSTREAM
+from finsight_assets.lib.backfills.versions import failed_ranges
+from finsight_assets.lib.contract.lineage import UPSTREAM
 from finsight_assets.lib.contract.run_tags import (
     ATTEMPT_TAG,
     BACKFILL_LANE,
@@ -38,47 +47,26 @@ from finsight_assets.lib.contract.run_tags import (
 from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 from finsight_assets.lib.engines.webserver import PartitionRange
 
-if TYPE_CHECKING:
-    from finsight_assets.lib.backfills.operations import Backfills
-
 # How much earlier than its attempt was recorded a backfill is looked for: the webserver's
 # clock and ours may disagree.
 CLOCK_SLACK = timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class Submission:
-    """The events of one kind of submission: requested, done, and never received by Dagster."""
-
-    what: str
-    requested: str
-    done: str
-    not_submitted: str
-
-
-LAUNCH = Submission("launch", "launch_requested", "launched", "launch_not_submitted")
-RETRY = Submission("retry", "retry_requested", "retried", "retry_not_submitted")
-COMPLETE = Submission(
-    "completion", "completion_requested", "completion_launched", "completion_not_submitted"
-)
-REQUESTED = frozenset({LAUNCH.requested, RETRY.requested, COMPLETE.requested})
-
-
-def launch(ops: Backfills, manifest_id: str) -> str:
+def launch(ctx: BackfillContext, manifest_id: str) -> str:
     """Submit the manifest as a Dagster asset backfill on the backfill lane, once.
 
     A backfill the approval matrix asks approval for holds what it computes until approved
     (`approval.py`). Refused if launched already, and on any drift of code or inputs from what
     it was planned on (see drift.py).
     """
-    manifest = ops.store.get(manifest_id)
-    recovered = _recover(ops, manifest_id, LAUNCH)
+    manifest = ctx.store.get(manifest_id)
+    recovered = _recover(ctx, manifest_id, LAUNCH)
     if LAUNCH.what in recovered:
         return recovered[LAUNCH.what]
-    if ops.store.backfill_ids(manifest_id):
+    if ctx.store.backfill_ids(manifest_id):
         raise BackfillError(f"{manifest_id} was launched already; use status, retry or cancel")
-    refuse_drift(ops, manifest, manifest.ranges)
-    return _submit(ops, manifest, manifest.ranges, LAUNCH)
+    refuse_drift(ctx, manifest, manifest.ranges)
+    return _submit(ctx, manifest, manifest.ranges, LAUNCH)
 
 
 def _moment(at: str | datetime) -> datetime:
@@ -86,10 +74,10 @@ def _moment(at: str | datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _recover(ops: Backfills, manifest_id: str, *kinds: Submission) -> dict[str, str]:
+def _recover(ctx: BackfillContext, manifest_id: str, *kinds: Submission) -> dict[str, str]:
     """Settle the attempts of `kinds` left without an outcome: record the backfill each one
     submitted, or that it submitted none. Per kind, the newest backfill recorded so."""
-    events = ops.store.events(manifest_id)
+    events = ctx.store.events(manifest_id)
     by_event = {kind.requested: kind for kind in kinds}
     settled = {e.get("attempt") for e in events if e["event"] not in REQUESTED}
     pending = [e for e in events if e["event"] in by_event and e["attempt"] not in settled]
@@ -98,21 +86,21 @@ def _recover(ops: Backfills, manifest_id: str, *kinds: Submission) -> dict[str, 
     since = min(_moment(e["at"]) for e in pending) - CLOCK_SLACK
     submitted = {
         b.tags[ATTEMPT_TAG]: b.backfill_id
-        for b in ops.webserver.backfills_since(since.timestamp())
+        for b in ctx.webserver.backfills_since(since.timestamp())
         if b.tags.get(MANIFEST_TAG) == manifest_id and ATTEMPT_TAG in b.tags
     }
     recovered: dict[str, str] = {}
     for requested in pending:
         kind, attempt = by_event[requested["event"]], requested["attempt"]
         if attempt not in submitted:
-            ops.store.record(manifest_id, kind.not_submitted, ops.clock(), attempt=attempt)
+            ctx.store.record(manifest_id, kind.not_submitted, ctx.clock(), attempt=attempt)
             continue
         fields = {k: v for k, v in requested.items() if k not in ("event", "at", "attempt")}
         backfill_id = recovered[kind.what] = submitted[attempt]
-        ops.store.record(
+        ctx.store.record(
             manifest_id,
             kind.done,
-            ops.clock(),
+            ctx.clock(),
             attempt=attempt,
             backfill_id=backfill_id,
             recovered=True,
@@ -122,7 +110,7 @@ def _recover(ops: Backfills, manifest_id: str, *kinds: Submission) -> dict[str, 
 
 
 def _submit(
-    ops: Backfills,
+    ctx: BackfillContext,
     manifest: Manifest,
     partitions: Iterable[AssetRange],
     kind: Submission,
@@ -130,7 +118,7 @@ def _submit(
 ) -> str:
     """Submit `partitions` as one attempt of `kind`; `fields` go into both of its events."""
     attempt = uuid.uuid4().hex
-    ops.store.record(manifest.id, kind.requested, ops.clock(), attempt=attempt, **fields)
+    ctx.store.record(manifest.id, kind.requested, ctx.clock(), attempt=attempt, **fields)
     tags = {
         MANIFEST_TAG: manifest.id,
         ATTEMPT_TAG: attempt,
@@ -139,7 +127,7 @@ def _submit(
         MODE_TAG: manifest.mode,
         SIDE_EFFECTS_TAG: "true" if manifest.side_effects_allowed else "false",
     }
-    backfill_id = ops.webserver.launch_backfill(
+    backfill_id = ctx.webserver.launch_backfill(
         [
             PartitionRange(r.asset.split("."), r.start.isoformat(), r.end.isoformat())
             for r in partitions
@@ -148,82 +136,57 @@ def _submit(
         title=f"{manifest.id} ({kind.what})",
         description=manifest.reason,
     )
-    ops.store.record(
-        manifest.id, kind.done, ops.clock(), attempt=attempt, backfill_id=backfill_id, **fields
+    ctx.store.record(
+        manifest.id, kind.done, ctx.clock(), attempt=attempt, backfill_id=backfill_id, **fields
     )
     return backfill_id
 
 
-def failed_ranges(ops: Backfills, manifest_id: str) -> list[AssetRange]:
-    """The manifest's warehouse partitions that no run of it has published or holds, and, for
-    the balance chain, every day from the earliest such day it is computed from (a
-    roll-forward may have published later days from the old silver)."""
-    manifest = ops.store.get(manifest_id)
-    published = {(v.table_name, v.business_date) for v in ops.published_versions(manifest_id)}
-    published |= {(h.version.table_name, h.version.business_date) for h in ops.held(manifest_id)}
-    missing: dict[str, set[date]] = {}
-    for r in manifest.ranges:
-        if r.asset in TABLES_BY_NAME:
-            missing.setdefault(r.asset, set()).update(
-                d for d in days_between(r.start, r.end) if (r.asset, d) not in published
-            )
-    for r in manifest.ranges:
-        if r.asset in SELF_DEPENDENT:
-            upstream = [d for p in UPSTREAM[r.asset] for d in missing.get(p, ())]
-            if upstream:
-                missing[r.asset].update(days_between(max(min(upstream), r.start), r.end))
-    return [
-        AssetRange(asset, a, b)
-        for asset in UPSTREAM
-        for a, b in contiguous_runs(missing.get(asset, ()))
-    ]
-
-
-def retry(ops: Backfills, manifest_id: str) -> str:
+def retry(ctx: BackfillContext, manifest_id: str) -> str:
     """Re-launch only the partitions that failed (not published), once the backfill ended.
 
     Refused on any drift of the code or of the raw inputs of the days it recomputes.
     """
-    manifest = ops.store.get(manifest_id)
+    manifest = ctx.store.get(manifest_id)
     if manifest.mode == DRY_RUN:
         raise BackfillError("a dry run publishes nothing; plan a new dry run instead")
-    recovered = _recover(ops, manifest_id, LAUNCH, RETRY)
+    recovered = _recover(ctx, manifest_id, LAUNCH, RETRY)
     if RETRY.what in recovered:
         return recovered[RETRY.what]
-    if not ops.progress(manifest_id).finished:
+    if not progress(ctx, manifest_id).finished:
         raise BackfillError(f"{manifest_id} is still running; wait or cancel it first")
-    missing = failed_ranges(ops, manifest_id)
+    missing = failed_ranges(ctx, manifest_id)
     if not missing:
         raise BackfillError(f"{manifest_id} has no failed partition to retry")
-    return _submit_missing(ops, manifest, missing, RETRY)
+    return _submit_missing(ctx, manifest, missing, RETRY)
 
 
-def complete(ops: Backfills, manifest_id: str) -> str | None:
+def complete(ctx: BackfillContext, manifest_id: str) -> str | None:
     """Launch, once, the part of a backfill's scope its Dagster selection left out (gold and the
     export for a UI backfill of silver alone), after that selection computed without a failure.
     None when nothing was left out, or when it is not time (still running, or failed: a person
     retries, which covers the same partitions)."""
-    manifest = ops.store.get(manifest_id)
+    manifest = ctx.store.get(manifest_id)
     if manifest.mode == DRY_RUN:
         return None
-    recovered = _recover(ops, manifest_id, COMPLETE)
+    recovered = _recover(ctx, manifest_id, COMPLETE)
     if COMPLETE.what in recovered:
         return recovered[COMPLETE.what]
-    if any(e["event"] == COMPLETE.requested for e in ops.store.events(manifest_id)):
+    if any(e["event"] == COMPLETE.requested for e in ctx.store.events(manifest_id)):
         return None
-    seen = ops.progress(manifest_id)
+    seen = progress(ctx, manifest_id)
     if (
         not seen.finished
         or seen.failed
         or any(b.status not in COMPLETED_BACKFILL_STATES for b in seen.backfills)
     ):
         return None
-    missing = failed_ranges(ops, manifest_id)
-    return _submit_missing(ops, manifest, missing, COMPLETE) if missing else None
+    missing = failed_ranges(ctx, manifest_id)
+    return _submit_missing(ctx, manifest, missing, COMPLETE) if missing else None
 
 
 def _submit_missing(
-    ops: Backfills, manifest: Manifest, missing: list[AssetRange], kind: Submission
+    ctx: BackfillContext, manifest: Manifest, missing: list[AssetRange], kind: Submission
 ) -> str:
     """Submit the missing warehouse ranges and the exports downstream of them, refusing drift."""
     exports = sorted({r.asset for r in manifest.ranges if r.asset not in TABLES_BY_NAME})
@@ -233,9 +196,9 @@ def _submit_missing(
         for r in missing
         if r.asset in UPSTREAM[export]
     ]
-    refuse_drift(ops, manifest, [*missing, *extra])
+    refuse_drift(ctx, manifest, [*missing, *extra])
     return _submit(
-        ops,
+        ctx,
         manifest,
         [*missing, *extra],
         kind,
@@ -243,16 +206,16 @@ def _submit_missing(
     )
 
 
-def cancel(ops: Backfills, manifest_id: str) -> list[str]:
+def cancel(ctx: BackfillContext, manifest_id: str) -> list[str]:
     """Cancel every backfill of the manifest that is still running (an interrupted submission's
     too); a cancellation is recorded only when one was."""
-    ops.store.get(manifest_id)
-    _recover(ops, manifest_id, LAUNCH, RETRY, COMPLETE)
+    ctx.store.get(manifest_id)
+    _recover(ctx, manifest_id, LAUNCH, RETRY, COMPLETE)
     cancelled = []
-    for backfill_id in ops.store.backfill_ids(manifest_id):
-        if ops.webserver.backfill(backfill_id).status not in TERMINAL_BACKFILL_STATES:
-            ops.webserver.cancel_backfill(backfill_id)
+    for backfill_id in ctx.store.backfill_ids(manifest_id):
+        if ctx.webserver.backfill(backfill_id).status not in TERMINAL_BACKFILL_STATES:
+            ctx.webserver.cancel_backfill(backfill_id)
             cancelled.append(backfill_id)
     if cancelled:
-        ops.store.record(manifest_id, "cancelled", ops.clock(), backfill_ids=cancelled)
+        ctx.store.record(manifest_id, CANCELLED, ctx.clock(), backfill_ids=cancelled)
     return cancelled

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from finsight_assets.lib.backfills import approval
-from finsight_assets.lib.backfills.approval import PUBLISHED_HELD, evidence_digest
-from finsight_assets.lib.backfills.launch import COMPLETE, failed_ranges
+from finsight_assets.lib.backfills import events as event
+from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES, Progress, progress
 from finsight_assets.lib.backfills.stages import (
     AUDITED,
@@ -26,11 +25,9 @@ from finsight_assets.lib.backfills.stages import (
     ROLLED_BACK,
     RUNNING,
 )
+from finsight_assets.lib.backfills.versions import evidence_digest, failed_ranges
 from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.engines.webserver import WebserverUnavailable
-
-if TYPE_CHECKING:
-    from finsight_assets.lib.backfills.operations import Backfills
 
 CANCELLED_BACKFILL_STATES = frozenset({"CANCELED", "CANCELLED", "CANCELING"})
 
@@ -48,16 +45,16 @@ def stage_of(
     approval, whether the matrix's approvals of what it holds are in, and whether the rest of a
     UI backfill's scope is still to be launched (`launch.complete`)."""
     kinds = {e["event"] for e in events}
-    if "rolled_back" in kinds:
+    if event.ROLLED_BACK in kinds:
         return ROLLED_BACK
-    if approval.REJECTED in kinds:
+    if event.REJECTED in kinds:
         return REJECTED
-    publishes = [e for e in events if e["event"] == PUBLISHED_HELD]
+    publishes = [e for e in events if e["event"] == event.PUBLISHED_HELD]
     if any(e.get("backfill_id") for e in events):
         if seen is None:
-            return CANCELLED if "cancelled" in kinds else LAUNCHED_UNKNOWN
+            return CANCELLED if event.CANCELLED in kinds else LAUNCHED_UNKNOWN
         statuses = {b.status for b in seen.backfills}
-        if "cancelled" in kinds or statuses & CANCELLED_BACKFILL_STATES:
+        if event.CANCELLED in kinds or statuses & CANCELLED_BACKFILL_STATES:
             return CANCELLED
         if not statuses <= TERMINAL_BACKFILL_STATES or completing:
             return RUNNING
@@ -80,25 +77,25 @@ class Standing:
     evidence_digest: str | None
 
 
-def standing(ops: Backfills, manifest_id: str) -> Standing:
+def standing(ctx: BackfillContext, manifest_id: str) -> Standing:
     """The manifest's lifecycle stage (see `stage_of`) and the evidence it holds."""
-    manifest = ops.store.get(manifest_id)
-    events = ops.store.events(manifest_id)
+    manifest = ctx.store.get(manifest_id)
+    events = ctx.store.events(manifest_id)
     seen = None
     if any(e.get("backfill_id") for e in events):
         try:
-            seen = progress(ops, manifest_id)
+            seen = progress(ctx, manifest_id)
         except WebserverUnavailable:
             seen = None
-    current = evidence_digest(ops, manifest_id)
-    approved = current is not None and ops.store.is_approved(manifest_id, current)
+    current = evidence_digest(ctx, manifest_id)
+    approved = current is not None and ctx.store.is_approved(manifest_id, current)
     completing = (
         manifest.source == "ui"
         and seen is not None
         and seen.finished
         and not seen.failed
-        and not any(e["event"] == COMPLETE.requested for e in events)
-        and bool(failed_ranges(ops, manifest_id))
+        and not any(e["event"] == event.COMPLETE.requested for e in events)
+        and bool(failed_ranges(ctx, manifest_id))
     )
     stage = stage_of(
         events,

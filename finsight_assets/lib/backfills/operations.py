@@ -1,17 +1,17 @@
 """Backfills as operations: the `Backfills` of one FinSight home, and how to open it.
 
 Each operation lives in a module of its own (`plan.py`, `launch.py`, `approval.py`,
-`progress.py`, `rollback.py`, `evidence.py`); this class holds what they share (the manifest
-store, the lake, the warehouse, the webserver, the clock) and is what the `finsight backfill`
-command, the sensors and the demo call.
+`progress.py`, `rollback.py`, `evidence.py`) and takes the data-only `BackfillContext`
+(`context.py`); `Backfills` is that context with the operations as methods: the facade the
+`finsight backfill` command, the sensors and the demo call. Nothing in lib/backfills imports it.
 """
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,12 @@ from finsight_assets.lib.backfills import (
     plan,
     progress,
     rollback,
+    versions,
 )
-from finsight_assets.lib.backfills.identity import Identity, identity_of
+from finsight_assets.lib.backfills.context import BackfillContext
+from finsight_assets.lib.backfills.identity import identity_of
 from finsight_assets.lib.backfills.manifests import AssetRange, Manifest
-from finsight_assets.lib.backfills.planning import Prices, pipeline_config
+from finsight_assets.lib.backfills.planning import pipeline_config
 from finsight_assets.lib.backfills.report.model import BackfillEvidence
 from finsight_assets.lib.backfills.store import ManifestStore
 from finsight_assets.lib.engines.duckdb_warehouse import LOCK_ATTEMPTS, duckdb_connector
@@ -36,31 +38,16 @@ from finsight_assets.lib.engines.webserver import DagsterWebserver
 from finsight_assets.lib.settings import REPOSITORY_ROOT, Settings
 from finsight_assets.lib.wap.held_versions import HeldVersion
 from finsight_assets.lib.wap.hold import HeldPublish
-from finsight_assets.lib.wap.publish_history import ManifestVersion, manifest_versions
+from finsight_assets.lib.wap.publish_history import ManifestVersion
 
 
-@dataclass
-class Backfills:
+@dataclass(frozen=True)
+class Backfills(BackfillContext):
     """The backfill operations of one FinSight home."""
-
-    store: ManifestStore
-    identity: Identity
-    lake: Lake
-    connect: Connect
-    # Reads that write nothing (the same connector as `connect` unless a sensor's read-only).
-    read: Connect
-    webserver: DagsterWebserver
-    clock: Callable[[], datetime]
-    first_business_date: date
-    days_per_run: int | None
-    git_commit: str
-    config: Mapping[str, Any]
-    prices: Prices = Prices()
 
     def published_versions(self, manifest_id: str) -> list[ManifestVersion]:
         """What the backfill's runs have published, in publish order."""
-        with self.read() as warehouse:
-            return manifest_versions(warehouse, manifest_id)
+        return versions.published_versions(self, manifest_id)
 
     def plan(self, **request: Any) -> Manifest:
         """Scope, estimate and write an immutable manifest; nothing runs yet (see plan.plan)."""
@@ -68,16 +55,15 @@ class Backfills:
 
     def held(self, manifest_id: str) -> list[HeldVersion]:
         """The versions the backfill holds for approval."""
-        return approval.held(self, manifest_id)
+        return versions.held(self, manifest_id)
 
     def evidence_digest(self, manifest_id: str) -> str | None:
         """What an approval names: the manifest and the versions it holds (None: none)."""
-        return approval.evidence_digest(self, manifest_id)
+        return versions.evidence_digest(self, manifest_id)
 
     def approvals(self, manifest_id: str) -> list[dict[str, Any]]:
         """The approvals of the evidence held now."""
-        current = self.evidence_digest(manifest_id)
-        return self.store.approvals(manifest_id, current) if current else []
+        return approval.approvals(self, manifest_id)
 
     def approve(self, manifest_id: str, by: str | None, digest: str) -> approval.Approval:
         """Approve the held evidence `digest` as the acting person (`identity`); the last
@@ -103,7 +89,7 @@ class Backfills:
         return launch.cancel(self, manifest_id)
 
     def failed_ranges(self, manifest_id: str) -> list[AssetRange]:
-        return launch.failed_ranges(self, manifest_id)
+        return versions.failed_ranges(self, manifest_id)
 
     def progress(self, manifest_id: str) -> progress.Progress:
         return progress.progress(self, manifest_id)

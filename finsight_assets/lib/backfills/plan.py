@@ -7,8 +7,9 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
 
+from finsight_assets.lib.backfills.context import BackfillContext
+from finsight_assets.lib.backfills.events import PLANNED
 from finsight_assets.lib.backfills.manifests import BackfillError, Manifest, approvals_required
 from finsight_assets.lib.backfills.planning import (
     config_hash,
@@ -26,9 +27,6 @@ from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.wap.estimates import measured_rows_per_second
 from finsight_assets.lib.wap.versions import latest_published_dates
 
-if TYPE_CHECKING:
-    from finsight_assets.lib.backfills.operations import Backfills
-
 PUBLISH_POLICY = (
     "write-audit-publish: one transaction per run and table, "
     "blocking checks before publish, replaced versions kept for rollback"
@@ -42,7 +40,7 @@ MAX_CONCURRENT_BACKFILL_RUNS = 2
 
 
 def plan(
-    ops: Backfills,
+    ctx: BackfillContext,
     *,
     reason: str,
     requested_by: str,
@@ -60,7 +58,7 @@ def plan(
     """Scope, estimate and write an immutable manifest; nothing runs yet."""
     if not reason.strip() or not requested_by.strip():
         raise BackfillError("a backfill needs a --reason and a --requested-by")
-    with ops.connect() as warehouse:
+    with ctx.connect() as warehouse:
         if requested_dates is not None:
             dates = {a: sorted(ds) for a, ds in requested_dates.items() if ds}
         elif stale_code:
@@ -78,18 +76,18 @@ def plan(
         if not dates:
             raise BackfillError("nothing to backfill: no partition selected")
         every = sorted({d for ds in dates.values() for d in ds})
-        if every[0] < ops.first_business_date:
+        if every[0] < ctx.first_business_date:
             raise BackfillError(
-                f"{every[0]} is before the first business date {ops.first_business_date}"
+                f"{every[0]} is before the first business date {ctx.first_business_date}"
             )
         ranges = scope(list(dates), dates, latest_published_dates(warehouse))
         rate = measured_rows_per_second(warehouse)
     impacted = sorted({d for r in ranges for d in days_between(r.start, r.end)})
-    inputs = raw_input_versions(ops.lake, impacted)
+    inputs = raw_input_versions(ctx.lake, impacted)
     raw_dates = sorted({d for a, ds in dates.items() if a.startswith("silver.") for d in ds})
-    runs = math.ceil(len(impacted) / ops.days_per_run) if ops.days_per_run else 1
+    runs = math.ceil(len(impacted) / ctx.days_per_run) if ctx.days_per_run else 1
     required = approvals_required(len(every))
-    created = ops.clock()
+    created = ctx.clock()
     manifest = Manifest(
         id=manifest_id or f"bf-{created:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
         created_at=created,
@@ -102,22 +100,22 @@ def plan(
         ranges=ranges,
         input_versions=inputs,
         code_versions=dict(CODE_VERSIONS),
-        git_commit=ops.git_commit,
-        config_hash=config_hash(ops.config),
+        git_commit=ctx.git_commit,
+        config_hash=config_hash(ctx.config),
         fx_version=fx_version(inputs),
         publish_policy=PUBLISH_POLICY
         + (HELD_PUBLISH_POLICY.format(n=required) if required and not dry_run else ""),
         side_effects_allowed=allow_side_effects,
         limits={
-            "days_per_run": ops.days_per_run or len(impacted),
+            "days_per_run": ctx.days_per_run or len(impacted),
             "max_concurrent_backfill_runs": MAX_CONCURRENT_BACKFILL_RUNS,
         },
-        estimate=estimate(ops.lake, raw_dates, rate, runs, ops.prices),
+        estimate=estimate(ctx.lake, raw_dates, rate, runs, ctx.prices),
         approvals_required=required,
         dagster_backfill_id=dagster_backfill_id,
     )
-    ops.store.create(manifest)
-    ops.store.record(manifest.id, "planned", created, source=source)
+    ctx.store.create(manifest)
+    ctx.store.record(manifest.id, PLANNED, created, source=source)
     return manifest
 
 

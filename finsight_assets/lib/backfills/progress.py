@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from finsight_assets.lib.backfills import events
+from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.manifests import BackfillError
+from finsight_assets.lib.backfills.versions import held, partitions_of, published_versions
 from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 from finsight_assets.lib.engines.webserver import BackfillState
-
-if TYPE_CHECKING:
-    from finsight_assets.lib.backfills.operations import Backfills
 
 TERMINAL_BACKFILL_STATES = frozenset(
     {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED", "CANCELLED"}
 )
 # Ended with every targeted partition computed.
 COMPLETED_BACKFILL_STATES = frozenset({"COMPLETED", "COMPLETED_SUCCESS"})
-# The manifest events that start runs.
-LAUNCH_EVENTS = ("launched", "retried", "completion_launched")
 
 
 @dataclass(frozen=True)
@@ -73,24 +71,21 @@ class Progress:
         }
 
 
-def progress(ops: Backfills, manifest_id: str) -> Progress:
-    manifest = ops.store.get(manifest_id)
-    states = [ops.webserver.backfill(b) for b in ops.store.backfill_ids(manifest_id)]
+def progress(ctx: BackfillContext, manifest_id: str) -> Progress:
+    manifest = ctx.store.get(manifest_id)
+    states = [ctx.webserver.backfill(b) for b in ctx.store.backfill_ids(manifest_id)]
     if not states:
         raise BackfillError(f"{manifest_id} has not been launched")
     latest = states[-1]
     targeted = sum(r.days for r in manifest.ranges if r.asset in TABLES_BY_NAME)
-    versions = ops.published_versions(manifest_id)
-    done = len(
-        {(v.table_name, v.business_date) for v in versions}
-        | {(h.version.table_name, h.version.business_date) for h in ops.held(manifest_id)}
-    )
+    versions = published_versions(ctx, manifest_id)
+    done = len(partitions_of(versions, held(ctx, manifest_id)))
     if manifest.mode == DRY_RUN:
         done = sum(a.materialized for a in latest.assets)
     launched = [
         datetime.fromisoformat(e["at"])
-        for e in ops.store.events(manifest_id)
-        if e["event"] in LAUNCH_EVENTS
+        for e in ctx.store.events(manifest_id)
+        if e["event"] in events.STARTS_RUNS
     ]
     return Progress(
         manifest_id=manifest_id,
@@ -100,6 +95,6 @@ def progress(ops: Backfills, manifest_id: str) -> Progress:
         failed=sum(a.failed for a in latest.assets),
         in_progress=sum(a.in_progress for a in latest.assets),
         rows_published=sum(v.row_count for v in versions),
-        elapsed_seconds=(ops.clock() - launched[0]).total_seconds() if launched else 0.0,
+        elapsed_seconds=(ctx.clock() - launched[0]).total_seconds() if launched else 0.0,
         finished=all(s.status in TERMINAL_BACKFILL_STATES for s in states),
     )

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from finsight_assets.lib.backfills.context import BackfillContext
+from finsight_assets.lib.backfills.events import ROLLED_BACK
 from finsight_assets.lib.backfills.manifests import BackfillError
+from finsight_assets.lib.backfills.versions import published_versions
 from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, UPSTREAM
 from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.contract.tables import TABLES_BY_NAME
@@ -19,23 +22,22 @@ from finsight_assets.lib.wap.publish_history import current_successors
 from finsight_assets.lib.wap.rollback import restore_in_transaction
 from finsight_assets.lib.wap.versions import all_current_versions
 
-if TYPE_CHECKING:
-    from finsight_assets.lib.backfills.operations import Backfills
 
-
-def rollback(ops: Backfills, manifest_id: str, *, force: bool = False) -> dict[str, dict[str, Any]]:
+def rollback(
+    ctx: BackfillContext, manifest_id: str, *, force: bool = False
+) -> dict[str, dict[str, Any]]:
     """Restore every partition the backfill published to the version it replaced.
 
     Refuses if a later run republished one of the partitions or built on them (unless `force`),
     and records the rollback in the warehouse and the manifest's events.
     """
-    ops.store.get(manifest_id)
-    if any(e["event"] == "rolled_back" for e in ops.store.events(manifest_id)):
+    ctx.store.get(manifest_id)
+    if any(e["event"] == ROLLED_BACK for e in ctx.store.events(manifest_id)):
         raise BackfillError(f"{manifest_id} is already rolled back")
     first: dict[tuple[str, date], str | None] = {}
     last: dict[tuple[str, date], str] = {}
     foreign: list[tuple[str, date]] = []
-    for v in ops.published_versions(manifest_id):
+    for v in published_versions(ctx, manifest_id):
         key = (v.table_name, v.business_date)
         if key in last and v.replaced_version_id != last[key]:
             # Another run published between two of this backfill's versions (launch, then
@@ -46,15 +48,15 @@ def rollback(ops: Backfills, manifest_id: str, *, force: bool = False) -> dict[s
     if not last:
         raise BackfillError(f"{manifest_id} published nothing; there is nothing to roll back")
     run = RunInfo(
-        run_id=f"rollback-{manifest_id}", mode=BACKFILL, clock=ops.clock(), manifest_id=manifest_id
+        run_id=f"rollback-{manifest_id}", mode=BACKFILL, clock=ctx.clock(), manifest_id=manifest_id
     )
     restored: dict[str, dict[str, Any]] = {}
     tables = sorted({t for t, _ in last}, key=lambda t: list(UPSTREAM).index(t), reverse=True)
-    with ops.connect() as warehouse:
+    with ctx.connect() as warehouse:
         current = all_current_versions(warehouse)
         if all(current.get(key) == version for key, version in first.items()):
             # An earlier rollback committed and was stopped before it said so: finish it.
-            return _record(ops, manifest_id, _by_table(first), force, [])
+            return _record(ctx, manifest_id, _by_table(first), force, [])
         built_on = _built_on_top(warehouse, manifest_id, last)
         problems = [f"{t} {d} (another run published in between)" for t, d in foreign]
         problems += [
@@ -79,7 +81,7 @@ def rollback(ops: Backfills, manifest_id: str, *, force: bool = False) -> dict[s
                     note=f"rollback of backfill {manifest_id}",
                 )
                 restored[table] = {d.isoformat(): v for d, v in sorted(back.items())}
-    return _record(ops, manifest_id, restored, force, built_on)
+    return _record(ctx, manifest_id, restored, force, built_on)
 
 
 def _by_table(versions: Mapping[tuple[str, date], str | None]) -> dict[str, dict[str, Any]]:
@@ -90,18 +92,18 @@ def _by_table(versions: Mapping[tuple[str, date], str | None]) -> dict[str, dict
 
 
 def _record(
-    ops: Backfills,
+    ctx: BackfillContext,
     manifest_id: str,
     restored: dict[str, dict[str, Any]],
     force: bool,
     built_on: list[tuple[str, date]],
 ) -> dict[str, dict[str, Any]]:
     """Supersede the side effects and record the rollback in the manifest's events."""
-    superseded = _supersede_exports(ops, manifest_id, restored)
-    ops.store.record(
+    superseded = _supersede_exports(ctx, manifest_id, restored)
+    ctx.store.record(
         manifest_id,
-        "rolled_back",
-        ops.clock(),
+        ROLLED_BACK,
+        ctx.clock(),
         restored=restored,
         force=force,
         to_recompute=[{"asset": t, "date": d} for t, d in built_on],
@@ -111,15 +113,15 @@ def _record(
 
 
 def _supersede_exports(
-    ops: Backfills, manifest_id: str, restored: Mapping[str, Mapping[str, Any]]
+    ctx: BackfillContext, manifest_id: str, restored: Mapping[str, Mapping[str, Any]]
 ) -> list[str]:
     """The partner files of a backfill that was allowed side effects, written again from the
     restored rows: a rolled-back version is never left out there as the truth. Returns them."""
-    if not ops.store.get(manifest_id).side_effects_allowed:
+    if not ctx.store.get(manifest_id).side_effects_allowed:
         return []
     days = sorted(restored.get(EXPORTED_FROM.qualified_name, {}))
-    with ops.connect() as warehouse:
-        return [write_partner_export(warehouse, ops.lake, date.fromisoformat(d)) for d in days]
+    with ctx.connect() as warehouse:
+        return [write_partner_export(warehouse, ctx.lake, date.fromisoformat(d)) for d in days]
 
 
 def _built_on_top(

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.lib.backfills import launch
 from finsight_assets.lib.backfills.drift import Drift, drift
 from finsight_assets.lib.backfills.manifests import BackfillError
 from finsight_assets.lib.backfills.operations import Backfills, open_backfills
@@ -75,9 +76,9 @@ def crash(*args, **kwargs):
     raise Crash("submitting")
 
 
-def ended(monkeypatch: pytest.MonkeyPatch, ops: Backfills) -> None:
-    """With no daemon a backfill never ends: say it has."""
-    monkeypatch.setattr(ops, "progress", lambda _: SimpleNamespace(finished=True))
+def ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no daemon a backfill never ends: say it has (to the launch operations)."""
+    monkeypatch.setattr(launch, "progress", lambda *_: SimpleNamespace(finished=True))
 
 
 def dagster_backfills(ops: Backfills, manifest_id: str) -> list[str]:
@@ -180,7 +181,7 @@ def test_a_crash_before_submitting_submits_on_the_next_launch(live, monkeypatch)
 def test_a_crash_after_submitting_a_retry_never_retries_twice(live, monkeypatch):
     manifest_id = planned(live)
     launched = live.launch(manifest_id)
-    ended(monkeypatch, live)
+    ended(monkeypatch)
     with monkeypatch.context() as patched:
         crash_on(patched, live, "retried")
         with pytest.raises(Crash):
@@ -209,7 +210,7 @@ def test_cancel_finds_a_backfill_whose_launch_was_not_recorded(live, monkeypatch
 def test_a_raw_file_rewritten_after_the_plan_refuses_the_retry(live, home, monkeypatch):
     manifest_id = planned(live)
     live.launch(manifest_id)
-    ended(monkeypatch, live)
+    ended(monkeypatch)
     redeliver(home, day(1))
     with pytest.raises(BackfillError, match=f"raw input {day(1)} transactions: planned"):
         live.retry(manifest_id)

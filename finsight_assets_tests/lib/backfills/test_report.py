@@ -350,7 +350,16 @@ def test_chart_of_many_dates_and_tables_draws_lines(tmp_path: Path):
 def test_importing_the_modules_does_not_import_matplotlib():
     modules = ", ".join(
         f"finsight_assets.lib.backfills.report.{name}"
-        for name in ("model", "format", "markdown", "chart", "files")
+        for name in (
+            "model",
+            "format",
+            "overview",
+            "markdown",
+            "axes",
+            "row_panels",
+            "chart",
+            "files",
+        )
     )
     code = f"import sys, {modules}; print('matplotlib' in sys.modules)"
 
