@@ -23,7 +23,6 @@ from finsight_assets.defs.schedules import DAILY_JOB_NAME, DAILY_LANE_TAGS
 from finsight_assets.dev.stack import start_stack, wait_for
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.webserver import FINISHED_RUN_STATUSES, PartitionRange
-from finsight_assets.lib.contract.lineage import SILVER_AND_GOLD
 from finsight_assets.lib.contract.run_tags import (
     BACKFILL_LANE,
     BACKFILL_PRIORITY,
@@ -31,6 +30,7 @@ from finsight_assets.lib.contract.run_tags import (
     PARTITION_TAG,
     PRIORITY_TAG,
 )
+from finsight_assets.lib.tables.registry import SILVER_AND_GOLD
 
 FIRST = date(2025, 1, 1)
 BACKFILL_DAYS = 60

@@ -31,9 +31,9 @@ from finsight_assets.lib.backfills.webserver import (
     BackfillState,
     PartitionRange,
 )
-from finsight_assets.lib.contract.lineage import ALL_ASSETS
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.registry import ALL_ASSETS
 from finsight_assets.lib.wap import audit_schema
 
 FIRST = date(2025, 1, 1)

@@ -33,8 +33,8 @@ from finsight_assets.lib.backfills.webserver import (
     WebserverUnavailable,
 )
 from finsight_assets.lib.contract.run_tags import MANIFEST_TAG, manifest_id_of, ui_manifest_id
-from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.registry import TABLES_BY_NAME
 from finsight_assets.lib.wap import audit_schema
 
 SENSOR_INTERVAL_SECONDS = 15

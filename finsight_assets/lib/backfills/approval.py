@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from finsight_assets.lib.backfills.manifests import ManifestError
 from finsight_assets.lib.backfills.stages import CANCELLED, RUNNING
 from finsight_assets.lib.backfills.store import canonical_json, digest_of
-from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract.run_tags import BACKFILL
-from finsight_assets.lib.layers.silver import input_now
+from finsight_assets.lib.layers.silver_inputs import input_now
+from finsight_assets.lib.tables.registry import CODE_VERSIONS
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.hold import HeldPublish, discard_held, publish_held
 from finsight_assets.lib.wap.model import RunInfo

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from finsight_assets.lib.backfills.manifests import AssetRange, BackfillError, Manifest
 from finsight_assets.lib.backfills.planning import days_between, raw_input_versions
-from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
+from finsight_assets.lib.tables.registry import CODE_VERSIONS
 
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills

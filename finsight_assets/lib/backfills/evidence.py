@@ -16,9 +16,9 @@ from finsight_assets.lib.backfills.report.model import (
     RunTiming,
 )
 from finsight_assets.lib.contract.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+from finsight_assets.lib.tables.checks import DIFF_AGAINST_PUBLISHED
 from finsight_assets.lib.wap import audit_schema
 from finsight_assets.lib.wap.audit_schema import ManifestVersion
-from finsight_assets.lib.wap.checks import DIFF_AGAINST_PUBLISHED
 
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills

@@ -24,7 +24,6 @@ from finsight_assets.lib.backfills.progress import (
     TERMINAL_BACKFILL_STATES,
 )
 from finsight_assets.lib.backfills.webserver import PartitionRange
-from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, UPSTREAM
 from finsight_assets.lib.contract.run_tags import (
     ATTEMPT_TAG,
     BACKFILL_LANE,
@@ -36,7 +35,7 @@ from finsight_assets.lib.contract.run_tags import (
     PRIORITY_TAG,
     SIDE_EFFECTS_TAG,
 )
-from finsight_assets.lib.contract.tables import TABLES_BY_NAME
+from finsight_assets.lib.tables.registry import SELF_DEPENDENT, TABLES_BY_NAME, UPSTREAM
 
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills

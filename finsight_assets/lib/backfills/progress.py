@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from finsight_assets.lib.backfills.manifests import BackfillError
 from finsight_assets.lib.backfills.webserver import BackfillState
 from finsight_assets.lib.contract.run_tags import DRY_RUN
-from finsight_assets.lib.contract.tables import TABLES_BY_NAME
+from finsight_assets.lib.tables.registry import TABLES_BY_NAME
 
 if TYPE_CHECKING:
     from finsight_assets.lib.backfills.operations import Backfills

@@ -18,6 +18,7 @@ from typing import Any
 from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.report.format import one_line, sorted_partitions, table_names
 from finsight_assets.lib.backfills.report.model import BackfillEvidence, PartitionEvidence
+from finsight_assets.lib.tables.registry import MONEY_PANELS
 
 CHART_SIZE_INCHES = (12.0, 9.0)
 CHART_DPI = 110
@@ -223,17 +224,6 @@ def _plot_diffs(ax: Any, partitions: Sequence[PartitionEvidence]) -> None:
     _format_count_axis(ax)
     _format_date_axis(ax, list(totals))
     ax.legend(fontsize=8, ncols=3, loc="upper center")
-
-
-# What moved in money, per business date: (table, column, title), the first with figures per
-# panel. Net flow comes from gold when the backfill recomputed it, else from silver.
-MONEY_PANELS = (
-    (
-        ("gold.daily_customer_summary", "net_flow_usd", "net flow (USD)"),
-        ("silver.transactions", "signed_amount_usd", "net flow (USD, silver)"),
-    ),
-    (("gold.account_daily_balance", "closing_balance_usd", "closing balances (USD)"),),
-)
 
 
 def _money_series(

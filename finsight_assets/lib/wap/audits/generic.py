@@ -50,7 +50,7 @@ def contract_schema(
     import pandas as pd
     import pandera.errors
 
-    from finsight_assets.lib.contract.schemas import contract_schema as pandera_schema
+    from finsight_assets.lib.tables.pandera_schemas import contract_schema as pandera_schema
 
     schema = pandera_schema(staged.table)
     columns = ", ".join(staged.table.business_columns)
