@@ -220,10 +220,9 @@ def run(home: Path, rows: int, repeats: int, layers_only: bool, result: str) -> 
 
 # Silver's phases: (module, function) as the profiler names them, and what each is.
 SILVER_PHASES = (
-    ("silver.py", "build_silver_transactions", "silver.transactions and its rejects, in all"),
-    ("silver.py", "build_silver_customers", "silver.customers, in all"),
-    ("silver.py", "_inspect", "  raw footer checks"),
-    ("silver.py", "_run_spark", "  the Spark jobs (read, transform, write staged Parquet)"),
+    ("silver.py", "build_silver", "silver's sources (transactions, customers), in all"),
+    ("silver_inputs.py", "inspect_days", "  raw footer checks"),
+    ("silver_run.py", "run_spark", "  the Spark jobs (read, transform, write staged Parquet)"),
     ("publish.py", "stage", "  warehouse: stage each table's rows with lineage"),
     ("publish.py", "audit", "  warehouse: audits"),
     ("silver.py", "_problems", "  warehouse: rows that fail their day"),

@@ -2,7 +2,7 @@
 silver's sums, the previous day's closing balances (a holding run's own held versions where it
 holds them, `hold.relation`).
 
-Each is a function `(warehouse, staged, inputs) -> AuditOutcome`, declared in `lib/wap/checks.py`.
+Each is a function `(warehouse, staged, inputs) -> AuditOutcome`, bound in `lib/wap/checks.py`.
 """
 
 from __future__ import annotations
