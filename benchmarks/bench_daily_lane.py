@@ -22,7 +22,6 @@ from benchmarks.common import print_table, write_result
 from finsight_assets.defs.schedules import DAILY_JOB_NAME, DAILY_LANE_TAGS
 from finsight_assets.dev.stack import start_stack, wait_for
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.contract.lineage import SILVER_AND_GOLD
 from finsight_assets.lib.contract.run_tags import (
     BACKFILL_LANE,
     BACKFILL_PRIORITY,
@@ -32,6 +31,7 @@ from finsight_assets.lib.contract.run_tags import (
 )
 from finsight_assets.lib.engines.webserver import PartitionRange
 from finsight_assets.lib.engines.webserver_answers import FINISHED_RUN_STATUSES
+from finsight_assets.lib.tables.registry import SILVER_AND_GOLD
 
 FIRST = date(2025, 1, 1)
 BACKFILL_DAYS = 60

@@ -31,7 +31,12 @@ from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.engines.spark import LocalSparkEngine
 from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG
-from finsight_assets.lib.layers import gold, silver
+from finsight_assets.lib.layers import gold, silver, silver_inputs
+from finsight_assets.lib.tables.gold_account_daily_balance import GOLD_ACCOUNT_DAILY_BALANCE
+from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
+from finsight_assets.lib.tables.gold_segment_daily_report import GOLD_SEGMENT_DAILY_REPORT
+from finsight_assets.lib.tables.silver_customers import CUSTOMER_SNAPSHOTS
+from finsight_assets.lib.tables.silver_transactions import TRANSACTION_EVENTS
 from finsight_assets.lib.wap.model import RunInfo
 
 DAY = date(2025, 3, 4)
@@ -88,7 +93,7 @@ def run(home: Path, rows: int, repeats: int, layers_only: bool, result: str) -> 
     from finsight_assets.lib.layers import silver_spark
     from finsight_assets.lib.layers.raw_files import inspect_partition
 
-    rates = {DAY: silver.read_usd_rates(lake, inspect_partition(lake, "fx_rates", DAY))}
+    rates = {DAY: silver_inputs.read_usd_rates(lake, inspect_partition(lake, "fx_rates", DAY))}
 
     def spark_transform():
         frame = silver_spark.transaction_outcomes(spark, {DAY: files}, rates)
@@ -108,15 +113,19 @@ def run(home: Path, rows: int, repeats: int, layers_only: bool, result: str) -> 
 
     def silver_layer():
         run = run_info()
-        silver.build_silver_transactions(LocalSparkEngine(spark), lake, connect, run, [DAY], "1")
-        silver.build_silver_customers(LocalSparkEngine(spark), lake, connect, run, [DAY], "1")
+        silver.build_silver(
+            TRANSACTION_EVENTS, LocalSparkEngine(spark), lake, connect, run, [DAY], "1"
+        )
+        silver.build_silver(
+            CUSTOMER_SNAPSHOTS, LocalSparkEngine(spark), lake, connect, run, [DAY], "1"
+        )
 
     def gold_layer():
         run = run_info()
         with connect() as warehouse:
-            gold.build_daily_customer_summary(warehouse, run, [DAY], "1")
-            gold.build_segment_daily_report(warehouse, run, [DAY], "1")
-            gold.build_account_daily_balance(warehouse, run, [DAY], "1", DAY)
+            gold.build_gold(warehouse, run, GOLD_DAILY_CUSTOMER_SUMMARY, [DAY], "1")
+            gold.build_gold(warehouse, run, GOLD_SEGMENT_DAILY_REPORT, [DAY], "1")
+            gold.build_gold(warehouse, run, GOLD_ACCOUNT_DAILY_BALANCE, [DAY], "1", DAY)
 
     def plain_six_tables():
         plain_duckdb(lake.root, DAY).close()
@@ -211,10 +220,9 @@ def run(home: Path, rows: int, repeats: int, layers_only: bool, result: str) -> 
 
 # Silver's phases: (module, function) as the profiler names them, and what each is.
 SILVER_PHASES = (
-    ("silver.py", "build_silver_transactions", "silver.transactions and its rejects, in all"),
-    ("silver.py", "build_silver_customers", "silver.customers, in all"),
-    ("silver.py", "_inspect", "  raw footer checks"),
-    ("silver.py", "_run_spark", "  the Spark jobs (read, transform, write staged Parquet)"),
+    ("silver.py", "build_silver", "silver's sources (transactions, customers), in all"),
+    ("silver_inputs.py", "inspect_days", "  raw footer checks"),
+    ("silver_run.py", "run_spark", "  the Spark jobs (read, transform, write staged Parquet)"),
     ("publish.py", "stage", "  warehouse: stage each table's rows with lineage"),
     ("publish.py", "audit", "  warehouse: audits"),
     ("silver.py", "_problems", "  warehouse: rows that fail their day"),

@@ -26,7 +26,6 @@ from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.stack import start_stack, wait_for
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
-from finsight_assets.lib.contract.lineage import ALL_ASSETS
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.engines.webserver import (
     BackfillState,
@@ -34,6 +33,7 @@ from finsight_assets.lib.engines.webserver import (
 )
 from finsight_assets.lib.engines.webserver_answers import FINISHED_RUN_STATUSES
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.registry import ALL_ASSETS
 from finsight_assets.lib.wap import estimates
 
 FIRST = date(2025, 1, 1)

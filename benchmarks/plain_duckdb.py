@@ -3,9 +3,9 @@ date in plain DuckDB SQL, straight from the raw files, with no staging, audits, 
 Dagster. The yardstick `bench_end_to_end` and `bench_layers` print the project's ratio to.
 
 Silver is written here afresh as plain SQL (the project runs it in Spark); gold runs the
-project's own SELECTs (`gold_sql.py`) into plain tables, so the comparison is of everything
-around the same logic. `finsight_assets_tests/test_plain_duckdb_baseline.py` checks that both
-give the same rows.
+project's own SELECTs (each gold declaration's `sql`, `lib/tables/`) into plain tables, so the
+comparison is of everything around the same logic.
+`finsight_assets_tests/test_plain_duckdb_baseline.py` checks that both give the same rows.
 
     python -m benchmarks.plain_duckdb LAKE_ROOT YYYY-MM-DD [DATABASE]
 """
@@ -20,21 +20,15 @@ import duckdb
 
 from finsight_assets.lib.contract import tables as contract
 from finsight_assets.lib.engines.lake import LocalLake
-from finsight_assets.lib.layers import gold_sql
 from finsight_assets.lib.layers.silver_spark import PYTHON_WHITESPACE
+from finsight_assets.lib.tables.gold_account_daily_balance import GOLD_ACCOUNT_DAILY_BALANCE
+from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
+from finsight_assets.lib.tables.gold_segment_daily_report import GOLD_SEGMENT_DAILY_REPORT
+from finsight_assets.lib.tables.registry import TABLES
+from finsight_assets.lib.tables.silver_transactions_rejected import SILVER_TRANSACTIONS_REJECTED
 
 # Where each of the six tables lands, by the project's name for it.
-PLAIN = {
-    table.qualified_name: f"plain.{table.schema}_{table.name}"
-    for table in (
-        contract.SILVER_TRANSACTIONS,
-        contract.SILVER_TRANSACTIONS_REJECTED,
-        contract.SILVER_CUSTOMERS,
-        contract.GOLD_DAILY_CUSTOMER_SUMMARY,
-        contract.GOLD_SEGMENT_DAILY_REPORT,
-        contract.GOLD_ACCOUNT_DAILY_BALANCE,
-    )
-}
+PLAIN = {table.qualified_name: f"plain.{table.schema}_{table.name}" for table in TABLES}
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -94,7 +88,7 @@ def build(lake_root: Path, day: date, database: str = ":memory:") -> duckdb.Duck
         f"THEN {amount_usd} ELSE -{amount_usd} END AS signed_amount_usd, event_ts, ingested_at "
         "FROM outcomes WHERE rank = 1 AND reason_code IS NULL"
     )
-    rejected = ", ".join(contract.SILVER_TRANSACTIONS_REJECTED.business_columns)
+    rejected = ", ".join(SILVER_TRANSACTIONS_REJECTED.business_columns)
     db.execute(
         f"CREATE TABLE {PLAIN['silver.transactions_rejected']} AS SELECT {rejected} "
         "FROM outcomes WHERE reason_code IS NOT NULL"
@@ -115,16 +109,13 @@ FROM ranked WHERE customer_id IS NOT NULL AND rank = 1
 """,
         {"day": day, "customers": _files(lake, "customers", day), "space": space},
     )
-    balance = contract.GOLD_ACCOUNT_DAILY_BALANCE
+    balance = GOLD_ACCOUNT_DAILY_BALANCE
     columns = ", ".join(f"{c.name} {c.sql_type}" for c in balance.columns)
     db.execute(f"CREATE TABLE {PLAIN[balance.qualified_name]} ({columns})")
-    for table, select in (
-        (contract.GOLD_DAILY_CUSTOMER_SUMMARY, gold_sql.daily_customer_summary),
-        (contract.GOLD_SEGMENT_DAILY_REPORT, gold_sql.segment_daily_report),
-    ):
-        sql, sql_params = select([day], PLAIN)
+    for table in (GOLD_DAILY_CUSTOMER_SUMMARY, GOLD_SEGMENT_DAILY_REPORT):
+        sql, sql_params = table.sql([day], PLAIN)
         db.execute(f"CREATE TABLE {PLAIN[table.qualified_name]} AS {sql}", sql_params)
-    sql, sql_params = gold_sql.account_daily_balance([day], PLAIN)
+    sql, sql_params = balance.sql([day], PLAIN)
     db.execute(f"INSERT INTO {PLAIN[balance.qualified_name]} {sql}", sql_params)
     db.execute("DROP TABLE outcomes")
     return db

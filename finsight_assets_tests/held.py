@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract.run_tags import BACKFILL
-from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.warehouse import Connect
-from finsight_assets.lib.layers.silver import input_now
+from finsight_assets.lib.layers.silver_inputs import input_now
+from finsight_assets.lib.tables.registry import CODE_VERSIONS
+from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.wap import publish
 from finsight_assets.lib.wap.model import PartitionVersion, RunInfo
 

@@ -16,6 +16,11 @@ from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.engines.spark import LocalSparkEngine
 from finsight_assets.lib.engines.warehouse import Connect
 from finsight_assets.lib.layers import gold, silver
+from finsight_assets.lib.tables.gold_account_daily_balance import GOLD_ACCOUNT_DAILY_BALANCE
+from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
+from finsight_assets.lib.tables.gold_segment_daily_report import GOLD_SEGMENT_DAILY_REPORT
+from finsight_assets.lib.tables.silver_customers import CUSTOMER_SNAPSHOTS
+from finsight_assets.lib.tables.silver_transactions import TRANSACTION_EVENTS
 from finsight_assets.lib.wap.model import LayerResult, RunInfo
 
 CLOCK = datetime(2025, 6, 1, 6, 0, tzinfo=UTC)
@@ -43,20 +48,22 @@ def run_pipeline(
     connect = connect or duckdb_connector(home / "warehouse.duckdb")
     engine = LocalSparkEngine(spark)
     results = {
-        "silver.transactions": silver.build_silver_transactions(
-            engine, lake, connect, run, dates, "1"
+        "silver.transactions": silver.build_silver(
+            TRANSACTION_EVENTS, engine, lake, connect, run, dates, "1"
         ),
-        "silver.customers": silver.build_silver_customers(engine, lake, connect, run, dates, "1"),
+        "silver.customers": silver.build_silver(
+            CUSTOMER_SNAPSHOTS, engine, lake, connect, run, dates, "1"
+        ),
     }
     with connect() as warehouse:
-        results["gold.daily_customer_summary"] = gold.build_daily_customer_summary(
-            warehouse, run, dates, "1"
+        results["gold.daily_customer_summary"] = gold.build_gold(
+            warehouse, run, GOLD_DAILY_CUSTOMER_SUMMARY, dates, "1"
         )
-        results["gold.segment_daily_report"] = gold.build_segment_daily_report(
-            warehouse, run, dates, "1"
+        results["gold.segment_daily_report"] = gold.build_gold(
+            warehouse, run, GOLD_SEGMENT_DAILY_REPORT, dates, "1"
         )
-        results["gold.account_daily_balance"] = gold.build_account_daily_balance(
-            warehouse, run, dates, "1", first or min(dates)
+        results["gold.account_daily_balance"] = gold.build_gold(
+            warehouse, run, GOLD_ACCOUNT_DAILY_BALANCE, dates, "1", first or min(dates)
         )
     return results
 

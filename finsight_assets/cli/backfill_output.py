@@ -15,8 +15,8 @@ from rich.table import Table
 
 from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.operations import Backfills
-from finsight_assets.lib.contract.lineage import SELF_DEPENDENT
 from finsight_assets.lib.engines.webserver import WebserverUnavailable
+from finsight_assets.lib.tables.registry import SELF_DEPENDENT
 
 console = Console()
 POLL_SECONDS = 3.0

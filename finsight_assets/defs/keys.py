@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from finsight_assets.lib.contract.lineage import UPSTREAM
 from finsight_assets.lib.contract.tables import TableSpec
+from finsight_assets.lib.tables.registry import UPSTREAM
 
 
 def key_of(name: str) -> dg.AssetKey:

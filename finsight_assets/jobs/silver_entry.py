@@ -32,11 +32,12 @@ from finsight_assets.lib.engines.emr_serverless import (
 )
 from finsight_assets.lib.engines.s3_lake import split_s3_uri
 from finsight_assets.lib.layers import silver_spark
+from finsight_assets.lib.layers.silver_job import SilverJob
 
 logger = logging.getLogger("finsight.silver_entry")
 
 
-def read_job(argv: Sequence[str], s3_client: Any) -> silver_spark.SilverJob:
+def read_job(argv: Sequence[str], s3_client: Any) -> SilverJob:
     """The job of the arguments: inline JSON, or a JSON object on S3 (or a local path)."""
     text, uri = parse_entry_point_arguments(argv)
     if uri is not None and uri.startswith("s3://"):
@@ -44,7 +45,7 @@ def read_job(argv: Sequence[str], s3_client: Any) -> silver_spark.SilverJob:
         text = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
     elif uri is not None:
         text = Path(uri).read_text(encoding="utf-8")
-    return silver_spark.SilverJob.from_json(str(text))
+    return SilverJob.from_json(str(text))
 
 
 def run(pipes: PipesContext, argv: Sequence[str], s3_client: Any) -> dict[str, dict[str, int]]:

@@ -7,7 +7,7 @@ from datetime import date
 
 from benchmarks.plain_duckdb import PLAIN, build
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.contract.tables import TABLES_BY_NAME
+from finsight_assets.lib.tables.registry import TABLES_BY_NAME
 from finsight_assets_tests.pipeline import query, run_pipeline
 
 DAY = date(2025, 3, 4)

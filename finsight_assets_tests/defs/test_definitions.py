@@ -9,9 +9,8 @@ import dagster as dg
 import yaml
 
 from finsight_assets.defs.build import build_definitions
-from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
-from finsight_assets.lib.contract.tables import TABLES
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.registry import CODE_VERSIONS, TABLES
 
 REPO = Path(__file__).resolve().parents[2]
 

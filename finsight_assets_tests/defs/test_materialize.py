@@ -16,9 +16,9 @@ import pytest
 
 from finsight_assets.cli.materialize import materialize_range, prepare_instance
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.contract.tables import TABLES
-from finsight_assets.lib.layers import gold_sql
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
+from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets_tests.pipeline import query
 
 START = date(2025, 3, 1)
@@ -111,13 +111,14 @@ def test_a_buggy_transform_is_caught_by_a_blocking_check(spark, home, monkeypatc
     assert materialize_range(settings, START, START + timedelta(days=1))[0].success
     before = business_rows(home)
 
-    correct = gold_sql.daily_customer_summary
+    correct = GOLD_DAILY_CUSTOMER_SUMMARY.sql
 
     def double_counting(dates, reads=None):
         sql, params = correct(dates, reads)
         return f"{sql} UNION ALL {sql}", [*params, *params]
 
-    monkeypatch.setattr(gold_sql, "daily_customer_summary", double_counting)
+    # The declaration is frozen: its SQL is swapped in its __dict__ for the test.
+    monkeypatch.setitem(vars(GOLD_DAILY_CUSTOMER_SUMMARY), "sql", double_counting)
     (outcome,) = materialize_range(settings, START, START + timedelta(days=1))
     assert not outcome.success
     assert "unique_key" in "\n".join(outcome.errors)

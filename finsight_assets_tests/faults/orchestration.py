@@ -19,8 +19,8 @@ from pathlib import Path
 
 from finsight_assets.dev.stack import DagsterStack, start_stack, wait_for
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
-from finsight_assets.lib.contract.lineage import SELF_DEPENDENT
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
+from finsight_assets.lib.tables.registry import SELF_DEPENDENT
 from finsight_assets_tests.faults import state
 from finsight_assets_tests.faults.crash import run
 from finsight_assets_tests.faults.operation import FIRST, last_day

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from finsight_assets.lib.contract.tables import TABLES
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
+from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets.lib.wap.audit_tables import HELD_VERSIONS
 from finsight_assets.lib.wap.layout import STAGING_SCHEMA, held_table
 from finsight_assets.lib.wap.versions import all_current_versions

@@ -40,7 +40,7 @@ from finsight_assets.lib.engines.emr_serverless import (
     JOB_URI_FLAG,
 )
 from finsight_assets.lib.engines.spark_config import LOCAL_SPARK_CONFIG
-from finsight_assets.lib.layers.silver_spark import SilverJob
+from finsight_assets.lib.layers.silver_job import SilverJob
 from finsight_assets_tests.prod.aws import REGION, aws_endpoint  # noqa: F401  (fixture)
 from finsight_assets_tests.rawdata import fx, ts, txn, write_raw
 

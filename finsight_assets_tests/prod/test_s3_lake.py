@@ -25,7 +25,7 @@ from finsight_assets.lib.backfills.operations import open_backfills
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.engines.s3_lake import S3Lake
 from finsight_assets.lib.layers.raw_files import data_version, inspect_partition
-from finsight_assets.lib.layers.silver import read_usd_rates
+from finsight_assets.lib.layers.silver_inputs import read_usd_rates
 from finsight_assets.lib.settings import Settings
 from finsight_assets_tests.fakesnowflake import fake_snowflake, recorded_connections
 from finsight_assets_tests.prod.aws import aws_endpoint  # noqa: F401  (fixture)

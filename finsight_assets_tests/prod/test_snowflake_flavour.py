@@ -16,11 +16,12 @@ import pytest
 
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.contract.run_tags import LIVE
-from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS, TABLES
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.engines.snowflake_warehouse import SnowflakeWarehouse
 from finsight_assets.lib.layers.exports import write_partner_export
+from finsight_assets.lib.tables.registry import TABLES
+from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.wap import publish
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets.lib.wap.rollback import rollback

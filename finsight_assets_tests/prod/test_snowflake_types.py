@@ -22,17 +22,15 @@ from snowflake.connector.constants import FIELD_NAME_TO_ID
 from snowflake.connector.cursor import ResultMetadataV2
 from snowflake.connector.result_batch import ArrowResultBatch
 
-from finsight_assets.lib.contract.tables import (
-    GOLD_DAILY_CUSTOMER_SUMMARY,
-    SILVER_TRANSACTIONS,
-    arrow_schema,
-)
+from finsight_assets.lib.contract.tables import arrow_schema
 from finsight_assets.lib.engines.arrow_types import InexactFetch
 from finsight_assets.lib.engines.snowflake_warehouse import (
     CONNECTION_ARGUMENTS,
     SESSION_PARAMETERS,
     SnowflakeWarehouse,
 )
+from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
+from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
 
 TS = pa.struct([("epoch", pa.int64()), ("fraction", pa.int32()), ("timezone", pa.int32())])
 # Wire type and Snowflake metadata of each column kind of the contract.

@@ -10,21 +10,21 @@ from finsight_assets.defs.run_context import (
     run_mode,
     side_effects_allowed,
 )
-from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract.run_tags import SIDE_EFFECTS_TAG
 from finsight_assets.lib.layers.exports import write_partner_export
-
-PARTNER_EXPORT = "exports.partner_daily_export"
+from finsight_assets.lib.tables.partner_export import PARTNER_EXPORT
+from finsight_assets.lib.tables.registry import CODE_VERSIONS
 
 
 def build_export_assets(
     partitions_def: dg.PartitionsDefinition, policy: dg.BackfillPolicy
 ) -> list[dg.AssetsDefinition]:
     @dg.asset(
-        key=key_of(PARTNER_EXPORT),
-        deps=upstream_keys(PARTNER_EXPORT),
+        key=key_of(PARTNER_EXPORT.qualified_name),
+        description=PARTNER_EXPORT.description,
+        deps=upstream_keys(PARTNER_EXPORT.qualified_name),
         partitions_def=partitions_def,
-        code_version=CODE_VERSIONS[PARTNER_EXPORT],
+        code_version=CODE_VERSIONS[PARTNER_EXPORT.qualified_name],
         group_name="exports",
         kinds={"csv"},
         backfill_policy=policy,

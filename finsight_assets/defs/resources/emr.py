@@ -42,7 +42,7 @@ from finsight_assets.lib.engines.emr_serverless import (
     start_job_run_params,
 )
 from finsight_assets.lib.engines.spark import SilverEngine
-from finsight_assets.lib.layers.silver_spark import SilverJob
+from finsight_assets.lib.layers.silver_job import SilverJob
 
 
 class PrefixedS3MessageReader(PipesS3MessageReader):

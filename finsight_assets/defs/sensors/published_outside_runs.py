@@ -10,7 +10,7 @@ from finsight_assets.defs.checks import recorded_evaluations
 from finsight_assets.defs.keys import asset_key
 from finsight_assets.defs.resources.local import WarehouseResource
 from finsight_assets.defs.sensors.ticks import SENSOR_LOCK_ATTEMPTS, warehouse_sensor
-from finsight_assets.lib.contract.tables import TABLES_BY_NAME
+from finsight_assets.lib.tables.registry import TABLES_BY_NAME
 from finsight_assets.lib.wap.check_records import checks_of_runs
 from finsight_assets.lib.wap.model import CheckRecord
 from finsight_assets.lib.wap.publish_history import UnreportedChange, unreported_changes

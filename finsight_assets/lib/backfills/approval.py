@@ -19,9 +19,9 @@ from finsight_assets.lib.backfills.lifecycle import standing
 from finsight_assets.lib.backfills.manifests import ManifestError
 from finsight_assets.lib.backfills.stages import CANCELLED, RUNNING
 from finsight_assets.lib.backfills.versions import evidence_digest
-from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract.run_tags import BACKFILL
-from finsight_assets.lib.layers.silver import input_now
+from finsight_assets.lib.layers.silver_inputs import input_now
+from finsight_assets.lib.tables.registry import CODE_VERSIONS
 from finsight_assets.lib.wap.hold import HeldPublish, discard_held, publish_held
 from finsight_assets.lib.wap.model import RunInfo
 

@@ -16,7 +16,7 @@ from datetime import date
 from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.manifests import AssetRange, BackfillError, Manifest
 from finsight_assets.lib.backfills.planning import days_between, raw_input_versions
-from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
+from finsight_assets.lib.tables.registry import CODE_VERSIONS
 
 CODE_VERSION, GIT_COMMIT, RAW_INPUT = "code version", "git commit", "raw input"
 

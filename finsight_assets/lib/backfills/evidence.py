@@ -18,8 +18,8 @@ from finsight_assets.lib.backfills.report.model import (
 )
 from finsight_assets.lib.backfills.versions import evidence_digest, held, published_versions
 from finsight_assets.lib.contract.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+from finsight_assets.lib.tables.checks import DIFF_AGAINST_PUBLISHED
 from finsight_assets.lib.wap.check_records import checks_of_runs
-from finsight_assets.lib.wap.checks import DIFF_AGAINST_PUBLISHED
 from finsight_assets.lib.wap.model import CheckRecord
 from finsight_assets.lib.wap.publish_history import ManifestVersion
 from finsight_assets.lib.wap.versions import all_current_versions, row_counts

@@ -11,21 +11,19 @@ from typing import Any
 from finsight_assets.lib.backfills.events import LEFT_ALONE as LEFT_ALONE_EVENTS
 from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.planning import raw_input_versions
-from finsight_assets.lib.contract.tables import RAW_TABLES, SILVER_CUSTOMERS, SILVER_TRANSACTIONS
+from finsight_assets.lib.contract.tables import RAW_TABLES
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.warehouse import Warehouse
-from finsight_assets.lib.layers.raw_files import combine_versions
+from finsight_assets.lib.layers.silver_inputs import combined_input_version
+from finsight_assets.lib.tables.registry import SILVER_RAW_INPUTS
 from finsight_assets.lib.wap.versions import published_partitions
 
 
 def published_inputs(warehouse: Warehouse) -> dict[str, dict[date, str]]:
     """Per silver table, the raw input version each published partition was computed from."""
     return {
-        table.qualified_name: {
-            p.business_date: p.input_version
-            for p in published_partitions(warehouse, table.qualified_name)
-        }
-        for table in (SILVER_TRANSACTIONS, SILVER_CUSTOMERS)
+        name: {p.business_date: p.input_version for p in published_partitions(warehouse, name)}
+        for name in SILVER_RAW_INPUTS
     }
 
 
@@ -33,17 +31,13 @@ def changed_inputs(
     published: Mapping[str, Mapping[date, str]], lake: Lake
 ) -> dict[str, list[date]]:
     """Per silver table, the published dates whose raw files no longer match what was read."""
-    transactions = published[SILVER_TRANSACTIONS.qualified_name]
-    customers = published[SILVER_CUSTOMERS.qualified_name]
-    raw = raw_input_versions(lake, set(transactions) | set(customers))
+    raw = raw_input_versions(lake, {d for name in SILVER_RAW_INPUTS for d in published[name]})
     changed: dict[str, list[date]] = {}
-    for d, published in sorted(transactions.items()):
-        now = raw[d.isoformat()]
-        if combine_versions(now["transactions"], now["fx_rates"]) != published:
-            changed.setdefault(SILVER_TRANSACTIONS.qualified_name, []).append(d)
-    for d, published in sorted(customers.items()):
-        if raw[d.isoformat()]["customers"] != published:
-            changed.setdefault(SILVER_CUSTOMERS.qualified_name, []).append(d)
+    for name, raw_tables in SILVER_RAW_INPUTS.items():
+        for d, version in sorted(published[name].items()):
+            now = raw[d.isoformat()]
+            if combined_input_version([now[table] for table in raw_tables]) != version:
+                changed.setdefault(name, []).append(d)
     return changed
 
 

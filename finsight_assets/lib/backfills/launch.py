@@ -32,7 +32,6 @@ from finsight_assets.lib.backfills.progress import (
     progress,
 )
 from finsight_assets.lib.backfills.versions import failed_ranges
-from finsight_assets.lib.contract.lineage import UPSTREAM
 from finsight_assets.lib.contract.run_tags import (
     ATTEMPT_TAG,
     BACKFILL_LANE,
@@ -44,8 +43,8 @@ from finsight_assets.lib.contract.run_tags import (
     PRIORITY_TAG,
     SIDE_EFFECTS_TAG,
 )
-from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 from finsight_assets.lib.engines.webserver import PartitionRange
+from finsight_assets.lib.tables.registry import TABLES_BY_NAME, UPSTREAM
 
 # How much earlier than its attempt was recorded a backfill is looked for: the webserver's
 # clock and ours may disagree.

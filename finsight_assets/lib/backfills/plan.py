@@ -20,10 +20,9 @@ from finsight_assets.lib.backfills.planning import (
     scope,
     stale_partitions,
 )
-from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
-from finsight_assets.lib.contract.lineage import SILVER_AND_GOLD, UPSTREAM
 from finsight_assets.lib.contract.run_tags import BACKFILL, DRY_RUN
 from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.tables.registry import CODE_VERSIONS, SILVER_AND_GOLD, UPSTREAM
 from finsight_assets.lib.wap.estimates import measured_rows_per_second
 from finsight_assets.lib.wap.versions import latest_published_dates
 

@@ -12,7 +12,6 @@ from decimal import ROUND_HALF_UP, Decimal
 import pyarrow as pa
 
 from finsight_assets.lib.backfills.manifests import AssetRange, Estimate
-from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, downstream_closure
 from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE
 from finsight_assets.lib.contract.tables import RAW_TABLES
 from finsight_assets.lib.engines.emr_serverless import EMR_SPARK_PARAMETERS, JOB_SQL_CONF
@@ -21,6 +20,7 @@ from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCA
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers.raw_files import combine_versions, data_version, read_footer
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.registry import RAW_ROW_TABLES, SELF_DEPENDENT, downstream_closure
 from finsight_assets.lib.wap.versions import published_partitions
 
 # When no run has been measured yet: a conservative local rate.
@@ -135,7 +135,7 @@ def estimate(
     raw_bytes = 0
     unreadable = 0
     for d in dates:
-        for table in ("transactions", "customers"):
+        for table in RAW_ROW_TABLES:
             for file in lake.raw_files(table, d):
                 raw_bytes += file.size
                 try:

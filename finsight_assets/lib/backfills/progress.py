@@ -11,8 +11,8 @@ from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.manifests import BackfillError
 from finsight_assets.lib.backfills.versions import held, partitions_of, published_versions
 from finsight_assets.lib.contract.run_tags import DRY_RUN
-from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 from finsight_assets.lib.engines.webserver import BackfillState
+from finsight_assets.lib.tables.registry import TABLES_BY_NAME
 
 TERMINAL_BACKFILL_STATES = frozenset(
     {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED", "CANCELLED"}

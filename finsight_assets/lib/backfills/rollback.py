@@ -11,11 +11,10 @@ from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.events import ROLLED_BACK
 from finsight_assets.lib.backfills.manifests import BackfillError
 from finsight_assets.lib.backfills.versions import published_versions
-from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, UPSTREAM
 from finsight_assets.lib.contract.run_tags import BACKFILL
-from finsight_assets.lib.contract.tables import TABLES_BY_NAME
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers.exports import EXPORTED_FROM, write_partner_export
+from finsight_assets.lib.tables.registry import SELF_DEPENDENT, TABLES_BY_NAME, UPSTREAM
 from finsight_assets.lib.wap.guards import locked_transaction
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets.lib.wap.publish_history import current_successors

@@ -14,8 +14,7 @@ from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.manifests import AssetRange
 from finsight_assets.lib.backfills.planning import contiguous_runs, days_between
 from finsight_assets.lib.backfills.store import canonical_json, digest_of
-from finsight_assets.lib.contract.lineage import SELF_DEPENDENT, UPSTREAM
-from finsight_assets.lib.contract.tables import TABLES_BY_NAME
+from finsight_assets.lib.tables.registry import SELF_DEPENDENT, TABLES_BY_NAME, UPSTREAM
 from finsight_assets.lib.wap.held_versions import HeldVersion, held_versions
 from finsight_assets.lib.wap.publish_history import ManifestVersion, manifest_versions
 

@@ -1,4 +1,6 @@
-"""FinSight's data contract (../shared/CONTRACT.md) as code: raw layout, table shapes and rules."""
+"""What every table of FinSight's data contract (../shared/CONTRACT.md) shares: the raw layout,
+the contract's rules and reason codes, the column and SQL types, a table's shape and its lineage
+columns. Each table itself is declared in `lib/tables/`."""
 
 from __future__ import annotations
 
@@ -91,7 +93,7 @@ class Column:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A silver or gold table: its business columns, the key that identifies a row, its money."""
+    """A table's shape: its business columns, the key that identifies a row, its money columns."""
 
     schema: str
     name: str
@@ -128,127 +130,6 @@ RATE_SQL = "DECIMAL(18,8)"
 TIMESTAMP_SQL = "TIMESTAMP WITH TIME ZONE"
 COUNT_SQL = "BIGINT"
 
-_RAW_TRANSACTION_COLUMNS = (
-    Column("event_id", TEXT),
-    Column("transaction_id", TEXT),
-    Column("account_id", TEXT),
-    Column("customer_id", TEXT),
-    Column("event_type", TEXT),
-    Column("amount", MONEY_SQL),
-    Column("currency", TEXT),
-    Column("merchant_category", TEXT),
-    Column("event_ts", TIMESTAMP_SQL),
-    Column("ingested_at", TIMESTAMP_SQL),
-)
-
-SILVER_TRANSACTIONS = TableSpec(
-    schema="silver",
-    name="transactions",
-    columns=(
-        Column("business_date", DATE, nullable=False),
-        Column("event_id", TEXT, nullable=False),
-        Column("transaction_id", TEXT, nullable=False),
-        Column("account_id", TEXT, nullable=False),
-        Column("customer_id", TEXT, nullable=False),
-        Column("event_type", TEXT, nullable=False),
-        Column("merchant_category", TEXT),
-        Column("currency", TEXT, nullable=False),
-        Column("amount", MONEY_SQL, nullable=False),
-        Column("usd_rate", RATE_SQL, nullable=False),
-        Column("amount_usd", MONEY_SQL, nullable=False),
-        Column("signed_amount_usd", MONEY_SQL, nullable=False),
-        Column("event_ts", TIMESTAMP_SQL, nullable=False),
-        Column("ingested_at", TIMESTAMP_SQL),
-    ),
-    key=("business_date", "event_id"),
-    money_columns=("amount_usd", "signed_amount_usd"),
-)
-
-# Rejected rows may lack an event_id, so they have no key: the diff compares whole rows.
-SILVER_TRANSACTIONS_REJECTED = TableSpec(
-    schema="silver",
-    name="transactions_rejected",
-    columns=(
-        Column("business_date", DATE, nullable=False),
-        *_RAW_TRANSACTION_COLUMNS,
-        Column("reason_code", TEXT, nullable=False),
-    ),
-    key=None,
-    money_columns=("amount",),
-)
-
-SILVER_CUSTOMERS = TableSpec(
-    schema="silver",
-    name="customers",
-    columns=(
-        Column("business_date", DATE, nullable=False),
-        Column("customer_id", TEXT, nullable=False),
-        Column("country", TEXT),
-        Column("segment", TEXT),
-        Column("kyc_status", TEXT),
-        Column("created_at", TIMESTAMP_SQL),
-        Column("email_sha256", TEXT),
-    ),
-    key=("business_date", "customer_id"),
-)
-
-GOLD_DAILY_CUSTOMER_SUMMARY = TableSpec(
-    schema="gold",
-    name="daily_customer_summary",
-    columns=(
-        Column("business_date", DATE, nullable=False),
-        Column("customer_id", TEXT, nullable=False),
-        Column("txn_count", COUNT_SQL, nullable=False),
-        Column("purchase_usd", MONEY_SQL, nullable=False),
-        Column("refund_usd", MONEY_SQL, nullable=False),
-        Column("deposit_usd", MONEY_SQL, nullable=False),
-        Column("withdrawal_usd", MONEY_SQL, nullable=False),
-        Column("fee_usd", MONEY_SQL, nullable=False),
-        Column("net_flow_usd", MONEY_SQL, nullable=False),
-    ),
-    key=("business_date", "customer_id"),
-    money_columns=("net_flow_usd", "purchase_usd", "deposit_usd"),
-)
-
-GOLD_ACCOUNT_DAILY_BALANCE = TableSpec(
-    schema="gold",
-    name="account_daily_balance",
-    columns=(
-        Column("business_date", DATE, nullable=False),
-        Column("account_id", TEXT, nullable=False),
-        Column("customer_id", TEXT, nullable=False),
-        Column("net_flow_usd", MONEY_SQL, nullable=False),
-        Column("closing_balance_usd", MONEY_SQL, nullable=False),
-    ),
-    key=("business_date", "account_id"),
-    money_columns=("net_flow_usd", "closing_balance_usd"),
-)
-
-GOLD_SEGMENT_DAILY_REPORT = TableSpec(
-    schema="gold",
-    name="segment_daily_report",
-    columns=(
-        Column("business_date", DATE, nullable=False),
-        Column("segment", TEXT, nullable=False),
-        Column("country", TEXT, nullable=False),
-        Column("active_customers", COUNT_SQL, nullable=False),
-        Column("txn_count", COUNT_SQL, nullable=False),
-        Column("net_flow_usd", MONEY_SQL, nullable=False),
-    ),
-    key=("business_date", "segment", "country"),
-    money_columns=("net_flow_usd",),
-)
-
-TABLES = (
-    SILVER_TRANSACTIONS,
-    SILVER_TRANSACTIONS_REJECTED,
-    SILVER_CUSTOMERS,
-    GOLD_DAILY_CUSTOMER_SUMMARY,
-    GOLD_ACCOUNT_DAILY_BALANCE,
-    GOLD_SEGMENT_DAILY_REPORT,
-)
-TABLES_BY_NAME = {table.qualified_name: table for table in TABLES}
-
 # The Arrow type every fetch of a column of each SQL type must have, whatever the engine.
 ARROW_TYPES: dict[str, pa.DataType] = {
     DATE: pa.date32(),
@@ -265,3 +146,9 @@ def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
     return pa.schema(
         [pa.field(c.name, ARROW_TYPES[c.sql_type], nullable=c.nullable) for c in columns]
     )
+
+
+def sql_columns(schema: pa.Schema) -> tuple[Column, ...]:
+    """The contract's SQL columns of an Arrow schema (nullable)."""
+    sql_type = {arrow: sql for sql, arrow in ARROW_TYPES.items()}
+    return tuple(Column(field.name, sql_type[field.type]) for field in schema)

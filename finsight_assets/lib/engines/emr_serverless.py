@@ -19,7 +19,7 @@ from typing import Any
 
 from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE, LANE_TAG
 from finsight_assets.lib.engines.spark_config import LOCAL_SPARK_CONFIG
-from finsight_assets.lib.layers.silver_spark import SilverJob
+from finsight_assets.lib.layers.silver_job import SilverJob
 
 # Sizing from benchmarks/SCALE.md: one day of transactions is about 11 vCPU-hours; a 45-day
 # backfill in 8 hours about 62 vCPUs, a 180-day request about 250. Workers take 4 GB per vCPU.

@@ -8,7 +8,8 @@ from typing import Protocol
 
 from pyspark.sql import SparkSession
 
-from finsight_assets.lib.layers.silver_spark import SilverJob, run_job
+from finsight_assets.lib.layers.silver_job import SilverJob
+from finsight_assets.lib.layers.silver_spark import run_job
 
 
 class SilverEngine(Protocol):

@@ -6,12 +6,13 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from finsight_assets.lib.contract.tables import GOLD_DAILY_CUSTOMER_SUMMARY
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.warehouse import Warehouse, bind
+from finsight_assets.lib.tables.partner_export import PARTNER_EXPORT
+from finsight_assets.lib.tables.registry import TABLES_BY_NAME
 
 # The table the partner file is a copy of (one file per business date).
-EXPORTED_FROM = GOLD_DAILY_CUSTOMER_SUMMARY
+EXPORTED_FROM = TABLES_BY_NAME[PARTNER_EXPORT.exported_from]
 
 
 def partner_export_name(business_date: date) -> str:

@@ -1,4 +1,5 @@
-"""Gold end to end: SQL in the warehouse from the published silver tables, write-audit-publish.
+"""Gold end to end: each table's declared SQL in the warehouse over the published tables it reads,
+write-audit-publish.
 
 A run whose backfill needs approval reads its own held versions (silver, and the balance chain's
 opening day) where it holds them and the published ones elsewhere, and holds what it computes.
@@ -12,11 +13,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from finsight_assets.lib.contract import tables as contract
 from finsight_assets.lib.contract.run_tags import DRY_RUN
+from finsight_assets.lib.contract.tables import TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse
-from finsight_assets.lib.layers import gold_sql
 from finsight_assets.lib.layers.raw_files import combine_versions
+from finsight_assets.lib.tables.declaration import GoldSql, Table
+from finsight_assets.lib.tables.registry import TABLES_BY_NAME
 from finsight_assets.lib.wap import hold, publish
 from finsight_assets.lib.wap.held_versions import held_versions
 from finsight_assets.lib.wap.model import LayerResult, PublishError, RunInfo
@@ -37,7 +39,7 @@ class _Inputs:
 
 
 def _readable(
-    warehouse: Warehouse, run: RunInfo, table: contract.TableSpec, dates: Sequence[date]
+    warehouse: Warehouse, run: RunInfo, table: TableSpec, dates: Sequence[date]
 ) -> dict[date, tuple[str, str]]:
     """Per date, the (version id, input version) a run reads of a table: its backfill's held
     version where it holds one, else the published one."""
@@ -53,7 +55,7 @@ def _readable(
     return found
 
 
-def _reads(run: RunInfo, tables: Sequence[contract.TableSpec]) -> tuple[dict[str, str], str, list]:
+def _reads(run: RunInfo, tables: Sequence[TableSpec]) -> tuple[dict[str, str], str, list]:
     """For a holding run: the relation names gold SQL reads the tables from, and the WITH
     clause (with its parameters) defining them as the held versions over the published ones."""
     if not (run.hold and run.manifest_id):
@@ -73,7 +75,7 @@ def _reads(run: RunInfo, tables: Sequence[contract.TableSpec]) -> tuple[dict[str
 
 def _candidate(
     run: RunInfo,
-    tables: Sequence[contract.TableSpec],
+    tables: Sequence[TableSpec],
     sql_of: Callable[[dict[str, str]], tuple[str, Sequence[Any]]],
 ) -> tuple[str, list[Any]]:
     """The candidate SELECT, reading held versions when the run holds (see `_reads`)."""
@@ -87,7 +89,7 @@ def _candidate(
 def _silver_inputs(
     warehouse: Warehouse,
     run: RunInfo,
-    sources: Sequence[contract.TableSpec],
+    sources: Sequence[TableSpec],
     dates: Sequence[date],
 ) -> _Inputs:
     published: dict[str, dict[date, tuple[str, str]]] = {}
@@ -129,7 +131,7 @@ def dry_run_tolerant(build: Callable[..., LayerResult]) -> Callable[..., LayerRe
 
 def _publish_gold(
     warehouse: Warehouse,
-    table: contract.TableSpec,
+    table: TableSpec,
     run: RunInfo,
     code_version: str,
     inputs: _Inputs,
@@ -161,61 +163,53 @@ def _publish_gold(
 
 
 @dry_run_tolerant
-def build_daily_customer_summary(
-    warehouse: Warehouse, run: RunInfo, dates: Sequence[date], code_version: str
-) -> LayerResult:
-    """gold.daily_customer_summary for the given dates."""
-    return _publish_gold(
-        warehouse,
-        contract.GOLD_DAILY_CUSTOMER_SUMMARY,
-        run,
-        code_version,
-        _silver_inputs(warehouse, run, [contract.SILVER_TRANSACTIONS], dates),
-        _candidate(
-            run,
-            [contract.SILVER_TRANSACTIONS],
-            lambda reads: gold_sql.daily_customer_summary(dates, reads),
-        ),
-    )
-
-
-@dry_run_tolerant
-def build_segment_daily_report(
-    warehouse: Warehouse, run: RunInfo, dates: Sequence[date], code_version: str
-) -> LayerResult:
-    """gold.segment_daily_report for the given dates."""
-    return _publish_gold(
-        warehouse,
-        contract.GOLD_SEGMENT_DAILY_REPORT,
-        run,
-        code_version,
-        _silver_inputs(
-            warehouse, run, [contract.SILVER_TRANSACTIONS, contract.SILVER_CUSTOMERS], dates
-        ),
-        _candidate(
-            run,
-            [contract.SILVER_TRANSACTIONS, contract.SILVER_CUSTOMERS],
-            lambda reads: gold_sql.segment_daily_report(dates, reads),
-        ),
-    )
-
-
-@dry_run_tolerant
-def build_account_daily_balance(
+def build_gold(
     warehouse: Warehouse,
     run: RunInfo,
+    table: Table,
+    dates: Sequence[date],
+    code_version: str,
+    first_business_date: date | None = None,
+) -> LayerResult:
+    """A gold table for the given dates: its declared SQL over the tables it reads.
+
+    A self-dependent table (the balance chain) is computed from the first given date and
+    rolled forward to its latest day (`_chain`)."""
+    if table.sql is None:
+        raise ValueError(f"{table.qualified_name} is not a gold table (it declares no sql)")
+    sql = table.sql
+    sources = [TABLES_BY_NAME[name] for name in table.reads]
+    if table.self_dependent:
+        if first_business_date is None:
+            raise ValueError(f"{table.qualified_name} rolls forward: give the first business date")
+        return _chain(warehouse, run, table, sql, sources, dates, code_version, first_business_date)
+    return _publish_gold(
+        warehouse,
+        table,
+        run,
+        code_version,
+        _silver_inputs(warehouse, run, sources, dates),
+        _candidate(run, sources, lambda reads: sql(dates, reads)),
+    )
+
+
+def _chain(
+    warehouse: Warehouse,
+    run: RunInfo,
+    table: Table,
+    sql: GoldSql,
+    sources: Sequence[Table],
     dates: Sequence[date],
     code_version: str,
     first_business_date: date,
 ) -> LayerResult:
-    """gold.account_daily_balance from the first given date, rolled forward to the latest day.
+    """A self-dependent table from the first given date, rolled forward to the latest day.
 
     It opens from the day before (which must be published, unless it is the first business
     date) and, since every later day depends on it, also recomputes every published day after
     the given range, in the same transaction. Publishing refuses (and nothing changes) if the
     opening day or the latest day moved while this was computed.
     """
-    table = contract.GOLD_ACCOUNT_DAILY_BALANCE
     start = min(dates)
     previous_day = start - timedelta(days=1)
     predecessor: tuple[date, str | None] | None = None
@@ -233,7 +227,7 @@ def build_account_daily_balance(
     latest = latest_published_dates(warehouse).get(table.qualified_name)
     last = max(max(dates), latest) if latest else max(dates)
     chain_dates = [start + timedelta(days=i) for i in range((last - start).days + 1)]
-    silver = _silver_inputs(warehouse, run, [contract.SILVER_TRANSACTIONS], chain_dates)
+    silver = _silver_inputs(warehouse, run, sources, chain_dates)
     chain = predecessor[1] if predecessor else "start"
     return _publish_gold(
         warehouse,
@@ -241,11 +235,7 @@ def build_account_daily_balance(
         run,
         code_version,
         silver,
-        _candidate(
-            run,
-            [contract.SILVER_TRANSACTIONS, table],
-            lambda reads: gold_sql.account_daily_balance(chain_dates, reads),
-        ),
+        _candidate(run, [*sources, table], lambda reads: sql(chain_dates, reads)),
         predecessor=predecessor,
         rolls_forward=True,
         input_versions={

@@ -14,9 +14,7 @@ always load.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -26,9 +24,8 @@ from pyspark.sql import types as T
 
 from finsight_assets.lib.contract import tables as contract
 from finsight_assets.lib.contract.tables import BUSINESS_TIME_ZONE
-
-TRANSACTION_OUTCOMES = ("VALID", "REJECTED", "DUPLICATE")
-CUSTOMER_OUTCOMES = ("VALID", "SUPERSEDED", "MISSING_ID")
+from finsight_assets.lib.layers.silver_job import DECLARED_TRANSFORMS, SilverJob
+from finsight_assets.lib.tables.declaration import DeclarationError
 
 # What Python's str.strip() strips (CONTRACT.md: emails are trimmed so): every character whose
 # str.isspace() is true, as a regular expression class.
@@ -195,9 +192,12 @@ def transaction_outcomes(
 
 
 def customer_outcomes(
-    spark: SparkSession, files_by_date: Mapping[date, Sequence[str]]
+    spark: SparkSession,
+    files_by_date: Mapping[date, Sequence[str]],
+    usd_rates: Mapping[date, Mapping[str, object]],
 ) -> DataFrame:
-    """Every raw customer row with its outcome; the latest row of each customer is VALID."""
+    """Every raw customer row with its outcome; the latest row of each customer is VALID (it
+    looks up no rates)."""
     raw = read_raw(spark, "customers", files_by_date)
     latest_first = Window.partitionBy("business_date", "customer_id").orderBy(
         F.col("updated_at").desc_nulls_last(),
@@ -234,66 +234,27 @@ def write_staged(frame: DataFrame, uri: str) -> None:
     frame.write.mode("overwrite").parquet(uri)
 
 
-TRANSFORMS = ("transactions", "customers")
-
-
-@dataclass(frozen=True)
-class SilverJob:
-    """One Spark job of the silver layer: which transform, over which raw files, staged where.
-
-    Plain JSON both ways, so the same job runs in this process or is shipped to a remote Spark
-    (EMR Serverless) as the entry point's argument.
-    """
-
-    transform: str
-    files_by_date: Mapping[date, Sequence[str]]
-    staging_uri: str
-    usd_rates: Mapping[date, Mapping[str, Decimal]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.transform not in TRANSFORMS:
-            raise ValueError(f"unknown silver transform {self.transform!r}; one of {TRANSFORMS}")
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "transform": self.transform,
-                "staging_uri": self.staging_uri,
-                "files_by_date": {
-                    d.isoformat(): list(files) for d, files in sorted(self.files_by_date.items())
-                },
-                # Rates travel as decimal strings: never through a float.
-                "usd_rates": {
-                    d.isoformat(): {currency: str(rate) for currency, rate in sorted(r.items())}
-                    for d, r in sorted(self.usd_rates.items())
-                },
-            },
-            sort_keys=True,
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> SilverJob:
-        data = json.loads(text)
-        return cls(
-            transform=data["transform"],
-            staging_uri=data["staging_uri"],
-            files_by_date={
-                date.fromisoformat(d): list(files) for d, files in data["files_by_date"].items()
-            },
-            usd_rates={
-                date.fromisoformat(d): {currency: Decimal(rate) for currency, rate in r.items()}
-                for d, r in data.get("usd_rates", {}).items()
-            },
-        )
+Transform = Callable[
+    [SparkSession, Mapping[date, Sequence[str]], Mapping[date, Mapping[str, object]]], DataFrame
+]
+# Each declared source's transform (`RawSource.transform`), by name.
+TRANSFORMS: dict[str, Transform] = {
+    "transactions": transaction_outcomes,
+    "customers": customer_outcomes,
+}
+_UNDECLARED = set(DECLARED_TRANSFORMS) ^ set(TRANSFORMS)
+if _UNDECLARED:
+    raise DeclarationError(
+        f"silver transform(s) {sorted(_UNDECLARED)}: declared by a source without a Spark "
+        "transform here, or the other way round"
+    )
 
 
 def run_job(spark: SparkSession, job: SilverJob) -> None:
     """Run one silver job: read its raw files once, write every row with its outcome."""
-    if job.transform == "transactions":
-        frame = transaction_outcomes(spark, job.files_by_date, job.usd_rates)
-    else:
-        frame = customer_outcomes(spark, job.files_by_date)
-    write_staged(frame, job.staging_uri)
+    write_staged(
+        TRANSFORMS[job.transform](spark, job.files_by_date, job.usd_rates), job.staging_uri
+    )
 
 
 def outcome_counts(spark: SparkSession, uri: str) -> dict[str, dict[str, int]]:

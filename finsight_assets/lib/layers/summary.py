@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from finsight_assets.lib.contract.tables import TABLES
 from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets.lib.wap.check_records import check_counts
 
 

@@ -1,14 +1,16 @@
-"""Every check, declared once: its name, its audit, whether it blocks a publish, what it means,
-and which tables run it. The asset check specs, the audits each layer runs and the descriptions
-the Dagster UI shows all come from here."""
+"""The checks each table runs, as its declaration lists them (`lib/tables`), bound to the audits
+that run them. The asset check specs, the audits each layer runs and the descriptions the
+Dagster UI shows all come from here."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from finsight_assets.lib.contract import tables
 from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.tables import checks as catalogue
+from finsight_assets.lib.tables.declaration import DeclarationError, Table
+from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets.lib.wap.audits import generic, reconcile
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, AuditResult, StagedPartitions
 
@@ -17,7 +19,7 @@ AuditFunction = Callable[[Warehouse, StagedPartitions, AuditInputs], AuditOutcom
 
 @dataclass(frozen=True)
 class Check:
-    """One declared check: a blocking one that fails stops its partitions from publishing."""
+    """A check as it runs: a blocking one that fails stops its partitions from publishing."""
 
     name: str
     audit: AuditFunction
@@ -29,75 +31,35 @@ class UndeclaredCheck(ValueError):
     """Check results and declarations disagree (a check ran that is not declared, or not)."""
 
 
-COUNT_IDENTITY = Check(
-    "count_identity",
-    reconcile.count_identity,
-    blocking=True,
-    description="Every raw row is accounted for: raw = silver + rejected + duplicates.",
-)
-UNIQUE_KEY = Check(
-    "unique_key",
-    generic.unique_key,
-    blocking=True,
-    description="No two rows share the table's key.",
-)
-CONTRACT_SCHEMA = Check(
-    "contract_schema",
-    generic.contract_schema,
-    blocking=True,
-    description="Rows satisfy the pandera contract schema (types, nulls, values).",
-)
-DIFF_AGAINST_PUBLISHED = Check(
-    "diff_against_published",
-    generic.diff_against_published,
-    blocking=False,
-    description="Rows added, removed and changed against the published version.",
-)
-RECONCILES_WITH_SILVER = Check(
-    "reconciles_with_silver",
-    reconcile.reconciles_with_silver,
-    blocking=True,
-    description="Net flow and transaction counts reconcile with silver.",
-)
-BALANCE_CONTINUITY = Check(
-    "balance_continuity",
-    reconcile.balance_continuity,
-    blocking=True,
-    description="Each day opens at the previous day's closing balance.",
-)
+# How each declared check runs.
+AUDITS: dict[str, AuditFunction] = {
+    catalogue.COUNT_IDENTITY.name: reconcile.count_identity,
+    catalogue.UNIQUE_KEY.name: generic.unique_key,
+    catalogue.CONTRACT_SCHEMA.name: generic.contract_schema,
+    catalogue.DIFF_AGAINST_PUBLISHED.name: generic.diff_against_published,
+    catalogue.RECONCILES_WITH_SILVER.name: reconcile.reconciles_with_silver,
+    catalogue.BALANCE_CONTINUITY.name: reconcile.balance_continuity,
+    catalogue.MONEY_FITS.name: generic.money_fits,
+    catalogue.CUSTOMERS_SNAPSHOT_PRESENT.name: reconcile.customers_snapshot_present,
+}
 
-MONEY_FITS = Check(
-    "money_fits",
-    generic.money_fits,
-    blocking=True,
-    description="Every amount fits decimal(18,2); a day with one that does not names it.",
-)
-CUSTOMERS_SNAPSHOT_PRESENT = Check(
-    "customers_snapshot_present",
-    reconcile.customers_snapshot_present,
-    blocking=False,
-    description="Each day has a customers snapshot; without one every customer counts under "
-    "UNKNOWN/ZZ.",
-)
 
-_SILVER = (COUNT_IDENTITY, UNIQUE_KEY, CONTRACT_SCHEMA, DIFF_AGAINST_PUBLISHED)
-_GOLD = (MONEY_FITS, RECONCILES_WITH_SILVER, UNIQUE_KEY, CONTRACT_SCHEMA, DIFF_AGAINST_PUBLISHED)
+def _runnable(table: Table) -> tuple[Check, ...]:
+    unbound = [spec.name for spec in table.checks if spec.name not in AUDITS]
+    if unbound:
+        raise DeclarationError(
+            f"table {table.qualified_name}: checks name check(s) without an audit: "
+            f"{', '.join(unbound)}"
+        )
+    return tuple(
+        Check(spec.name, AUDITS[spec.name], blocking=spec.blocking, description=spec.description)
+        for spec in table.checks
+    )
 
-# The checks of each table, in the order they run.
+
+# The checks of each table, in the order they run, as its declaration lists them.
 TABLE_CHECKS: dict[str, tuple[Check, ...]] = {
-    tables.SILVER_TRANSACTIONS.qualified_name: _SILVER,
-    tables.SILVER_TRANSACTIONS_REJECTED.qualified_name: _SILVER,
-    tables.SILVER_CUSTOMERS.qualified_name: _SILVER,
-    tables.GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name: _GOLD,
-    tables.GOLD_SEGMENT_DAILY_REPORT.qualified_name: (*_GOLD, CUSTOMERS_SNAPSHOT_PRESENT),
-    tables.GOLD_ACCOUNT_DAILY_BALANCE.qualified_name: (
-        MONEY_FITS,
-        RECONCILES_WITH_SILVER,
-        BALANCE_CONTINUITY,
-        UNIQUE_KEY,
-        CONTRACT_SCHEMA,
-        DIFF_AGAINST_PUBLISHED,
-    ),
+    table.qualified_name: _runnable(table) for table in TABLES
 }
 
 

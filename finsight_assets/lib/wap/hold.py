@@ -22,14 +22,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from finsight_assets.lib.contract.lineage import SELF_DEPENDENT
-from finsight_assets.lib.contract.tables import (
-    LINEAGE_COLUMN_NAMES,
-    TABLES,
-    TABLES_BY_NAME,
-    TableSpec,
-)
+from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
+from finsight_assets.lib.tables.registry import SELF_DEPENDENT, TABLES, TABLES_BY_NAME
 from finsight_assets.lib.wap.audit_tables import HELD_PUBLISH_NOTE, HELD_VERSIONS
 from finsight_assets.lib.wap.guards import locked_transaction
 from finsight_assets.lib.wap.held_versions import (

@@ -5,9 +5,10 @@ staging (candidates no reader looks at) and the audit schema."""
 from __future__ import annotations
 
 from finsight_assets.lib.backfills import store
-from finsight_assets.lib.contract.tables import LINEAGE_COLUMNS, TABLES, TableSpec
+from finsight_assets.lib.contract.tables import LINEAGE_COLUMNS, TableSpec
 from finsight_assets.lib.engines.owners import owner_alive, owner_tag
 from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets.lib.wap import audit_tables
 
 STAGING_SCHEMA = "staging"

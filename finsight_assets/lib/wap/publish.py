@@ -19,7 +19,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from finsight_assets.lib.contract.lineage import SELF_DEPENDENT
 from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import (
@@ -27,6 +26,7 @@ from finsight_assets.lib.engines.warehouse import (
     bind,
     bound_rows,
 )
+from finsight_assets.lib.tables.registry import SELF_DEPENDENT
 from finsight_assets.lib.wap.check_records import record_checks
 from finsight_assets.lib.wap.checks import Check, checks_of, run_check
 from finsight_assets.lib.wap.guards import check_chain, check_sources, locked_transaction

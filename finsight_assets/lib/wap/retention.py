@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from finsight_assets.lib.contract.tables import TABLES
 from finsight_assets.lib.engines.warehouse import Warehouse, bind, bound
+from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets.lib.wap.audit_tables import (
     CURRENT_VERSIONS,
     PARTITION_VERSIONS,

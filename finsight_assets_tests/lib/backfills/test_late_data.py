@@ -28,6 +28,7 @@ from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.engines.spark import LocalSparkEngine
 from finsight_assets.lib.layers import silver
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.silver_transactions import TRANSACTION_EVENTS
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets_tests.pipeline import CLOCK, query, run_pipeline
 
@@ -121,7 +122,8 @@ def test_backfills_finishing_out_of_order_leave_the_day_on_its_newest_input(spar
         newer["total"] = query(home, TOTAL)[0][0]
 
     # The older backfill computed from the first file, and finishes last.
-    result = silver.build_silver_transactions(
+    result = silver.build_silver(
+        TRANSACTION_EVENTS,
         SecondFileLandsMidRun(spark, rest_of_the_delivery_lands),
         LocalLake(home / "lake"),
         published.connect,

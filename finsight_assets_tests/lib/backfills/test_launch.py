@@ -16,9 +16,9 @@ from finsight_assets.lib.backfills.drift import Drift, drift
 from finsight_assets.lib.backfills.manifests import BackfillError
 from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.backfills.planning import raw_input_versions
-from finsight_assets.lib.contract import code_versions
 from finsight_assets.lib.contract.run_tags import ATTEMPT_TAG, MANIFEST_TAG
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables import registry
 from finsight_assets_tests.lib.engines import test_webserver
 
 FIRST = date(2025, 3, 1)
@@ -95,7 +95,7 @@ def events(ops: Backfills, manifest_id: str) -> list[str]:
 
 def test_a_drifted_code_version_refuses_the_launch_and_names_it(ops, monkeypatch):
     manifest_id = planned(ops)
-    monkeypatch.setitem(code_versions.CODE_VERSIONS, "silver.transactions", "2")
+    monkeypatch.setitem(registry.CODE_VERSIONS, "silver.transactions", "2")
     assert drift(ops, ops.store.get(manifest_id)) == [
         Drift("code version", "silver.transactions", "1", "2")
     ]

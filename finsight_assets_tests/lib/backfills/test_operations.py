@@ -12,8 +12,8 @@ from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills import stages
 from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError, approvals_required
 from finsight_assets.lib.backfills.operations import open_backfills
-from finsight_assets.lib.contract import code_versions
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables import registry
 from finsight_assets_tests.held import hold_customers
 from finsight_assets_tests.pipeline import query, run_pipeline
 
@@ -115,7 +115,7 @@ def test_a_backfill_under_the_threshold_needs_no_approval(loaded):
 def test_stale_code_scopes_exactly_what_an_older_version_wrote(loaded, monkeypatch):
     with pytest.raises(BackfillError, match="nothing to backfill"):
         loaded.plan(reason="bug fix", requested_by="ann", stale_code=True)
-    monkeypatch.setitem(code_versions.CODE_VERSIONS, "gold.daily_customer_summary", "2")
+    monkeypatch.setitem(registry.CODE_VERSIONS, "gold.daily_customer_summary", "2")
     manifest = loaded.plan(reason="bug fix", requested_by="ann", stale_code=True)
     assert {(r.asset, r.start, r.end) for r in manifest.ranges} == {
         ("gold.daily_customer_summary", day(0), day(3)),
@@ -158,7 +158,7 @@ def test_launch_without_a_webserver_says_how_to_start_one(loaded):
 
 
 def test_a_refused_rollback_leaves_every_table_untouched(spark, loaded, home):
-    from finsight_assets.lib.contract.tables import TABLES
+    from finsight_assets.lib.tables.registry import TABLES
     from finsight_assets.lib.wap.model import PublishError
 
     manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(2))

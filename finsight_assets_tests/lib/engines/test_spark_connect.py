@@ -17,10 +17,10 @@ import pytest
 
 from finsight_assets.defs.resources.local import LocalSparkResource
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.contract.tables import TABLES
 from finsight_assets.lib.engines.owners import process_alive
 from finsight_assets.lib.engines.spark_connect import SparkServer, SparkServerDown
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets_tests.pipeline import query, run_pipeline
 
 DAY = date(2025, 3, 4)

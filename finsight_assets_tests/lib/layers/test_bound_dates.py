@@ -10,17 +10,16 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from finsight_assets.lib.contract.tables import (
-    GOLD_ACCOUNT_DAILY_BALANCE,
-    GOLD_DAILY_CUSTOMER_SUMMARY,
-    SILVER_CUSTOMERS,
-    SILVER_TRANSACTIONS,
-    TABLES_BY_NAME,
-)
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.layers import gold
 from finsight_assets.lib.layers.exports import write_partner_export
+from finsight_assets.lib.tables.gold_account_daily_balance import GOLD_ACCOUNT_DAILY_BALANCE
+from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
+from finsight_assets.lib.tables.gold_segment_daily_report import GOLD_SEGMENT_DAILY_REPORT
+from finsight_assets.lib.tables.registry import TABLES_BY_NAME
+from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
+from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
 from finsight_assets.lib.wap import hold, publish
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets_tests.lib.wap.test_publish import candidates
@@ -106,12 +105,14 @@ def test_gold_audits_and_export_take_their_dates_as_parameters(connect, tmp_path
         recording = Recording(warehouse)
         run = RunInfo("gold", "LIVE", CLOCK)
         days = [DAY1, DAY2]
-        assert _passed(gold.build_daily_customer_summary(recording, run, days, "1"))
-        assert _passed(gold.build_segment_daily_report(recording, run, days, "1"))
-        assert _passed(gold.build_account_daily_balance(recording, run, days, "1", DAY1))
+        assert _passed(gold.build_gold(recording, run, GOLD_DAILY_CUSTOMER_SUMMARY, days, "1"))
+        assert _passed(gold.build_gold(recording, run, GOLD_SEGMENT_DAILY_REPORT, days, "1"))
+        assert _passed(gold.build_gold(recording, run, GOLD_ACCOUNT_DAILY_BALANCE, days, "1", DAY1))
         # Again from the second day: it opens from the first day's published balances.
         again = RunInfo("gold-again", "LIVE", CLOCK)
-        assert _passed(gold.build_account_daily_balance(recording, again, [DAY2], "1", DAY1))
+        assert _passed(
+            gold.build_gold(recording, again, GOLD_ACCOUNT_DAILY_BALANCE, [DAY2], "1", DAY1)
+        )
         export = write_partner_export(recording, LocalLake(tmp_path / "lake"), DAY1)
 
         assert [sql for sql, _ in recording.sent if DATE_TEXT.search(sql)] == []
@@ -166,7 +167,7 @@ def test_the_duckdb_export_is_byte_identical_to_a_date_literal_copy(tmp_path):
     with connect() as warehouse:
         _publish_silver(warehouse)
         run = RunInfo("gold", "LIVE", CLOCK)
-        gold.build_daily_customer_summary(warehouse, run, [DAY1, DAY2], "1")
+        gold.build_gold(warehouse, run, GOLD_DAILY_CUSTOMER_SUMMARY, [DAY1, DAY2], "1")
         export = write_partner_export(warehouse, LocalLake(tmp_path / "lake"), DAY1)
         literal = tmp_path / "literal.csv"
         columns = ", ".join(GOLD_DAILY_CUSTOMER_SUMMARY.business_columns)
@@ -185,8 +186,8 @@ def test_a_held_backfill_reads_its_own_held_silver_and_publishes_it_on_both_engi
     with connect() as warehouse:
         _publish_silver(warehouse)
         live = RunInfo("gold", "LIVE", CLOCK)
-        gold.build_daily_customer_summary(warehouse, live, [DAY1, DAY2], "1")
-        gold.build_account_daily_balance(warehouse, live, [DAY1, DAY2], "1", DAY1)
+        gold.build_gold(warehouse, live, GOLD_DAILY_CUSTOMER_SUMMARY, [DAY1, DAY2], "1")
+        gold.build_gold(warehouse, live, GOLD_ACCOUNT_DAILY_BALANCE, [DAY1, DAY2], "1", DAY1)
         held_run = RunInfo("held", "BACKFILL", CLOCK, manifest_id="bf-held", hold=True)
         # A corrected delivery for DAY1: C1's deposit is 200.00, held for approval.
         corrected = " UNION ALL ".join(
@@ -200,8 +201,10 @@ def test_a_held_backfill_reads_its_own_held_silver_and_publishes_it_on_both_engi
             warehouse, SILVER_TRANSACTIONS, held_run, "1", {DAY1: "in2"}, corrected, checks=[]
         )
         recording = Recording(warehouse)
-        summary = gold.build_daily_customer_summary(recording, held_run, [DAY1], "1")
-        balance = gold.build_account_daily_balance(recording, held_run, [DAY1], "1", DAY1)
+        summary = gold.build_gold(recording, held_run, GOLD_DAILY_CUSTOMER_SUMMARY, [DAY1], "1")
+        balance = gold.build_gold(
+            recording, held_run, GOLD_ACCOUNT_DAILY_BALANCE, [DAY1], "1", DAY1
+        )
         assert _passed(summary) and _passed(balance)
         assert [sql for sql, _ in recording.sent if DATE_TEXT.search(sql)] == []
         published = "SELECT closing_balance_usd FROM gold.account_daily_balance "

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.contract.tables import TABLES
+from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets_tests import reference
 from finsight_assets_tests.pipeline import query, run_pipeline
 

@@ -12,7 +12,8 @@ from finsight_assets.lib.contract.run_tags import LIVE
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.engines.spark import LocalSparkEngine
-from finsight_assets.lib.layers import silver
+from finsight_assets.lib.layers import silver, silver_inputs
+from finsight_assets.lib.tables.silver_transactions import TRANSACTION_EVENTS
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets.lib.wap.versions import published_partitions
 
@@ -43,7 +44,8 @@ def test_a_day_whose_delivery_changed_while_it_was_computed_does_not_publish(spa
     generate_raw(home / "lake", FIRST, SECOND, rows_per_day=200, seed=5)
     lake = LocalLake(home / "lake")
     connect = duckdb_connector(home / "warehouse.duckdb")
-    result = silver.build_silver_transactions(
+    result = silver.build_silver(
+        TRANSACTION_EVENTS,
         DeliveryDuringCompute(spark, lake),
         lake,
         connect,
@@ -64,10 +66,16 @@ def test_a_day_whose_delivery_changed_while_it_was_computed_does_not_publish(spa
     assert rows == [(0,)]
 
     # The next run reads the new delivery and publishes it.
-    again = silver.build_silver_transactions(
-        LocalSparkEngine(spark), lake, connect, RunInfo("newer", LIVE, CLOCK), [SECOND], "1"
+    again = silver.build_silver(
+        TRANSACTION_EVENTS,
+        LocalSparkEngine(spark),
+        lake,
+        connect,
+        RunInfo("newer", LIVE, CLOCK),
+        [SECOND],
+        "1",
     )
     assert again.failed == {}
-    assert current(connect, "silver.transactions")[SECOND] == silver.input_version(
+    assert current(connect, "silver.transactions")[SECOND] == silver_inputs.input_version(
         lake, ("transactions", "fx_rates"), SECOND
     )

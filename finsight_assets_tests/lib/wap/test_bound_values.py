@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from finsight_assets.lib.contract.run_tags import MANIFEST_TAG, manifest_id_of
-from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
 from finsight_assets.lib.engines.warehouse import string_literal
+from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.wap import publish
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets.lib.wap.rollback import rollback

@@ -11,8 +11,9 @@ import pytest
 from finsight_assets.defs.build import build_definitions
 from finsight_assets.defs.checks import check_evaluations
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS, TABLES, TABLES_BY_NAME
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.registry import TABLES, TABLES_BY_NAME
+from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.wap.checks import TABLE_CHECKS, UndeclaredCheck, checks_of
 from finsight_assets.lib.wap.model import AuditResult
 from finsight_assets_tests.pipeline import query, run_pipeline

@@ -17,8 +17,8 @@ import duckdb
 import pytest
 
 from finsight_assets.lib.contract.run_tags import LIVE
-from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
+from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.wap import publish
 from finsight_assets.lib.wap.layout import ensure_schema
 from finsight_assets.lib.wap.model import ConcurrentPublish, PredecessorChanged, RunInfo

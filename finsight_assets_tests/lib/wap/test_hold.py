@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 
 from finsight_assets.dev.synthetic import generate_raw, redeliver_corrections
-from finsight_assets.lib.contract.code_versions import CODE_VERSIONS
 from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
-from finsight_assets.lib.layers.silver import input_now
+from finsight_assets.lib.layers.silver_inputs import input_now
+from finsight_assets.lib.tables.registry import CODE_VERSIONS
 from finsight_assets.lib.wap.held_versions import held_versions
 from finsight_assets.lib.wap.hold import discard_held, publish_held
 from finsight_assets.lib.wap.model import RunInfo

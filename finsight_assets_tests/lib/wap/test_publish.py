@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from finsight_assets.lib.contract.run_tags import DRY_RUN, LIVE
-from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
+from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.wap import publish
 from finsight_assets.lib.wap.audits.generic import unique_key
 from finsight_assets.lib.wap.checks import Check
@@ -161,7 +161,7 @@ def test_the_days_a_blocking_audit_passed_publish_and_the_others_are_held_back(w
 
 
 def test_a_chain_table_publishes_no_day_when_one_fails(warehouse):
-    from finsight_assets.lib.contract.tables import GOLD_ACCOUNT_DAILY_BALANCE
+    from finsight_assets.lib.tables.gold_account_daily_balance import GOLD_ACCOUNT_DAILY_BALANCE
 
     empty = f"SELECT {', '.join(GOLD_ACCOUNT_DAILY_BALANCE.business_columns)} FROM " + (
         f"{GOLD_ACCOUNT_DAILY_BALANCE.qualified_name} WHERE 1 = 0"
@@ -261,7 +261,7 @@ KILLED_PUBLISH = textwrap.dedent(
     from finsight_assets.lib.contract.run_tags import LIVE
     from finsight_assets.lib.wap import publish
     from finsight_assets.lib.wap.model import RunInfo
-    from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
+    from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
     from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
     from finsight_assets_tests.lib.wap.test_publish import candidates
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from finsight_assets.lib.contract.run_tags import BACKFILL
-from finsight_assets.lib.contract.tables import SILVER_CUSTOMERS
+from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.wap import publish, retention
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets.lib.wap.rollback import rollback

@@ -25,6 +25,7 @@ from finsight_assets.lib.backfills.report.axes import (
 from finsight_assets.lib.backfills.report.format import one_line, sorted_partitions, table_names
 from finsight_assets.lib.backfills.report.model import BackfillEvidence, PartitionEvidence
 from finsight_assets.lib.backfills.report.row_panels import plot_diffs, plot_table_rows
+from finsight_assets.lib.tables.registry import MONEY_PANELS
 
 CHART_SIZE_INCHES = (12.0, 9.0)
 CHART_DPI = 110
@@ -42,17 +43,6 @@ def _has_counts(partitions: Sequence[PartitionEvidence]) -> bool:
         for p in partitions
         for value in (p.rows_before, p.rows_after, p.added, p.removed, p.changed)
     )
-
-
-# What moved in money, per business date: (table, column, title), the first with figures per
-# panel. Net flow comes from gold when the backfill recomputed it, else from silver.
-MONEY_PANELS = (
-    (
-        ("gold.daily_customer_summary", "net_flow_usd", "net flow (USD)"),
-        ("silver.transactions", "signed_amount_usd", "net flow (USD, silver)"),
-    ),
-    (("gold.account_daily_balance", "closing_balance_usd", "closing balances (USD)"),),
-)
 
 
 def _money_series(

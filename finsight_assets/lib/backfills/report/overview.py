@@ -22,7 +22,7 @@ from finsight_assets.lib.backfills.report.model import (
     PartitionEvidence,
     RunTiming,
 )
-from finsight_assets.lib.contract.lineage import SELF_DEPENDENT
+from finsight_assets.lib.tables.registry import SELF_DEPENDENT
 
 # The money a balance roll-forward moves.
 BALANCE_COLUMN = "closing_balance_usd"

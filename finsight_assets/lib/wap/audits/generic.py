@@ -1,7 +1,7 @@
 """Audits any table's staged partitions pass: a unique key, the contract schema, the diff.
 
 Each is a function `(warehouse, staged, inputs) -> AuditOutcome`; which table runs which, and
-whether it blocks, is declared once in `lib/wap/checks.py`.
+whether it blocks, is declared once in its table's declaration (`lib/tables/`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def contract_schema(
     import pandas as pd
     import pandera.errors
 
-    from finsight_assets.lib.contract.schemas import contract_schema as pandera_schema
+    from finsight_assets.lib.tables.pandera_schemas import contract_schema as pandera_schema
 
     schema = pandera_schema(staged.table)
     columns = ", ".join(staged.table.business_columns)
@@ -182,7 +182,7 @@ def diff_against_published(
 
 
 def money_fits(warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInputs) -> AuditOutcome:
-    """Every staged amount fits MONEY: gold SQL gives NULL for one that does not (`gold_sql`),
+    """Every staged amount fits MONEY: gold SQL gives NULL for one that does not (`tables/sql.py`),
     and this names the day, the row's key and the column."""
     table = staged.table
     money = [c.name for c in table.columns if c.sql_type == MONEY_SQL]

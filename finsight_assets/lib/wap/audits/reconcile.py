@@ -2,7 +2,7 @@
 silver's sums, the previous day's closing balances (a holding run's own held versions where it
 holds them, `hold.relation`).
 
-Each is a function `(warehouse, staged, inputs) -> AuditOutcome`, declared in `lib/wap/checks.py`.
+Each is a function `(warehouse, staged, inputs) -> AuditOutcome`, bound in `lib/wap/checks.py`.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from finsight_assets.lib.contract.tables import (
-    SILVER_CUSTOMERS,
-    SILVER_TRANSACTIONS,
-    UNKNOWN_SEGMENT,
-)
+from finsight_assets.lib.contract.tables import UNKNOWN_SEGMENT
 from finsight_assets.lib.engines.warehouse import Warehouse, bind, bound, string_literal
+from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
+from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
 from finsight_assets.lib.wap.hold import relation
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
 

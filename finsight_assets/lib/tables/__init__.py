@@ -1,0 +1,1 @@
+"""One module per contract table, declaring everything about it; `registry` derives the rest."""
