@@ -69,7 +69,7 @@ dev: install
 
 # Each script prints its table and writes benchmarks/results/<name>.json; `time` shows what each
 # costs (the whole target is meant to fit in 20 minutes on two cores: the cold end-to-end runs
-# and the other backfill modes are flags, README). The last table is every target, met or not,
+# and the other backfill modes are flags, benchmarks/README.md). The last table is every target, met or not,
 # read from those files.
 bench: install
 	time $(PYTHON) -m benchmarks.bench_end_to_end

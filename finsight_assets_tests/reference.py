@@ -1,4 +1,4 @@
-"""An independent, plain-Python reading of CONTRACT.md, to compare the pipeline's tables against.
+"""An independent, plain-Python reading of docs/contract.md, to compare the pipeline's tables against.
 
 Row by row with Decimal on purpose: slow, obvious, and sharing no code with the pipeline.
 """

@@ -20,6 +20,7 @@ from rich.console import Console
 from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.stack import DagsterStack, start_stack, wait_for
 from finsight_assets.dev.synthetic import generate_raw, redeliver_corrections
+from finsight_assets.lib.backfills import events
 from finsight_assets.lib.backfills.operations import open_backfills
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
 from finsight_assets.lib.backfills.store import MANIFESTS
@@ -156,7 +157,7 @@ def _story(settings, stack: DagsterStack, first, last, console: Console, clock) 
         )
         rolled = stack.finsight("backfill", "rollback", manifest.id, "--force")
         console.print(rolled.stdout.strip() or rolled.stderr.strip())
-        event = [e for e in store.events(manifest.id) if e["event"] == "rolled_back"][-1]
+        event = [e for e in store.events(manifest.id) if e["event"] == events.ROLLED_BACK][-1]
         for item in event["to_recompute"]:
             queued = stack.finsight("run-daily", "--date", item["date"])
             rerun = queued.stdout.split()[3]

@@ -1,5 +1,6 @@
-"""The environment, decided once: settings read from it (CONTRACT.md, "Environment") when asked,
-never at import time. The CLI, the sensors, the resources and the manifests all take a Settings.
+"""The environment, decided once: settings read from it (docs/contract.md, "Dates and
+environment") when asked, never at import time. The CLI, the sensors, the resources and the
+manifests all take a Settings.
 
 The environment (FINSIGHT_ENV) decides where the lake and Spark run and how runs are launched;
 the warehouse engine is a setting of its own (FINSIGHT_WAREHOUSE), by default the
@@ -99,7 +100,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Read FINSIGHT_ENV, FINSIGHT_WAREHOUSE, FINSIGHT_HOME, FINSIGHT_START_DATE (defaults:
-        CONTRACT.md), DAGSTER_WEBSERVER_URL and each whole-number setting's variable
+        docs/contract.md), DAGSTER_WEBSERVER_URL and each whole-number setting's variable
         (FINSIGHT_BACKFILL_DAYS_PER_RUN, FINSIGHT_LATE_DATA_QUIET_SECONDS,
         FINSIGHT_HISTORY_RETENTION_DAYS)."""
         environ = os.environ if environ is None else environ

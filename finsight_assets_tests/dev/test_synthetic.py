@@ -1,4 +1,4 @@
-"""Tests of the synthetic raw-layer generator against CONTRACT.md's raw layer."""
+"""Tests of the synthetic raw-layer generator against docs/contract.md's raw layer."""
 
 import hashlib
 import shutil
@@ -45,7 +45,7 @@ REASONS = (
     "UNKNOWN_CURRENCY",
 )
 
-# Written out from CONTRACT.md on purpose, rather than imported from the code under test.
+# Written out from docs/contract.md on purpose, rather than imported from the code under test.
 UTC_US = pa.timestamp("us", tz="UTC")
 CONTRACT_SCHEMAS = {
     "transactions": pa.schema(
@@ -107,7 +107,7 @@ def digests(lake: Path) -> dict[str, str]:
 
 
 def classify(lake: Path, d: date) -> Counter:
-    """CONTRACT.md's silver rules, written independently: a count per outcome for one day."""
+    """docs/contract.md's silver rules, written independently: a count per outcome for one day."""
     raw = read_partition(lake, "transactions", d).to_pandas()
     listed = set(read_partition(lake, "fx_rates", d).column("currency").to_pylist())
     kept = raw.sort_values("ingested_at", kind="stable").drop_duplicates("event_id", keep="last")

@@ -10,6 +10,7 @@ import dagster as dg
 from finsight_assets.defs.backfill_scope import requested_dates
 from finsight_assets.defs.resources.local import LakeResource, WarehouseResource
 from finsight_assets.defs.sensors.ticks import sensor_backfills, warehouse_sensor
+from finsight_assets.lib.backfills import events
 from finsight_assets.lib.backfills.manifests import BackfillError
 from finsight_assets.lib.backfills.operations import Backfills
 from finsight_assets.lib.backfills.progress import COMPLETED_BACKFILL_STATES
@@ -43,7 +44,7 @@ def _plan_ui_backfill(backfills: Backfills, backfill, manifest_id: str) -> None:
         dagster_backfill_id=backfill.backfill_id,
     )
     backfills.store.record(
-        manifest_id, "launched", datetime.now(UTC), backfill_id=backfill.backfill_id
+        manifest_id, events.LAUNCHED, datetime.now(UTC), backfill_id=backfill.backfill_id
     )
 
 

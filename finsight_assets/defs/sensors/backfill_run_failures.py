@@ -8,6 +8,7 @@ import dagster as dg
 
 from finsight_assets.defs.resources.local import LakeResource, WarehouseResource
 from finsight_assets.defs.sensors.ticks import sensor_backfills
+from finsight_assets.lib.backfills import events
 from finsight_assets.lib.contract.run_tags import manifest_id_of
 from finsight_assets.lib.settings import Settings
 
@@ -32,7 +33,7 @@ def build_backfill_run_failures(settings: Settings) -> dg.SensorDefinition:
         backfills = sensor_backfills(settings, lake, warehouse)
         backfills.store.record(
             manifest_id,
-            "run_failed",
+            events.RUN_FAILED,
             datetime.now(UTC),
             run_id=context.dagster_run.run_id,
             error=message[:2000],

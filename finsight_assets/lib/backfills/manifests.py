@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-# The approval matrix (DESIGN.md): how many approvers a backfill of N requested days needs.
+# The approval matrix (docs/backfills.md): how many approvers a backfill of N requested days needs.
 NO_APPROVAL_BELOW_DAYS = 7
 ONE_APPROVER_UP_TO_DAYS = 30
 

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from finsight_assets.lib.backfills import events
 from finsight_assets.lib.backfills.manifests import Manifest, ManifestError, json_default
 from finsight_assets.lib.contract.run_tags import is_manifest_id
 from finsight_assets.lib.engines.warehouse import Connect, Warehouse, bind
@@ -193,7 +194,7 @@ class ManifestStore:
                 f"approved_at) VALUES (?, ?, ?, ?, {moment})",
                 [manifest_id, current, name, key, *moment_params],
             )
-        self.record(manifest_id, "approved", at, by=name, digest=current)
+        self.record(manifest_id, events.APPROVED, at, by=name, digest=current)
         return self.approvals(manifest_id, current)
 
     def approvals(self, manifest_id: str, current: str) -> list[dict[str, Any]]:
@@ -244,7 +245,7 @@ class ManifestStore:
         """The manifests that were ever launched, in one query."""
         with self._read() as warehouse:
             rows = warehouse.fetchall(
-                f"SELECT DISTINCT manifest_id FROM {EVENTS} WHERE event = ?", ["launched"]
+                f"SELECT DISTINCT manifest_id FROM {EVENTS} WHERE event = ?", [events.LAUNCHED]
             )
         return {manifest_id for (manifest_id,) in rows}
 

@@ -1,4 +1,4 @@
-"""What every table of FinSight's data contract (../shared/CONTRACT.md) shares: the raw layout,
+"""What every table of FinSight's data contract (docs/contract.md) shares: the raw layout,
 the contract's rules and reason codes, the column and SQL types, a table's shape and its lineage
 columns. Each table itself is declared in `lib/tables/`."""
 

@@ -72,8 +72,8 @@ def folder_date(folder: str) -> date | None:
 
 
 def is_data_file(name: str) -> bool:
-    """A file of data: any name ending in `.parquet`, whatever its first character (CONTRACT.md:
-    `_late.parquet` is data); markers, checksums and temporary files are not."""
+    """A file of data: any name ending in `.parquet`, whatever its first character
+    (docs/contract.md: `_late.parquet` is data); markers, checksums and temporary files are not."""
     return name.endswith(".parquet")
 
 

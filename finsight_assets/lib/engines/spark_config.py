@@ -24,7 +24,7 @@ LOCAL_SPARK_CONFIG: Mapping[str, str] = {
     # default (EMR's Spark 3 releases have it off); silver checks amount_usd's range itself.
     "spark.sql.ansi.enabled": "true",
     # Raw folders are read as plain files: a stale Hadoop `.crc` beside a data file is not data
-    # and must not fail its day (CONTRACT.md).
+    # and must not fail its day (docs/contract.md).
     "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
 }
 

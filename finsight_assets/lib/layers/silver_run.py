@@ -27,7 +27,7 @@ def visible_to_spark(
     lake: Lake, files: Mapping[date, Sequence[str]], aliases_uri: str
 ) -> tuple[dict[date, list[str]], dict[str, str]]:
     """The files as Spark is given them: a raw file whose name Spark's listing would skip
-    (`_late.parquet` is data, CONTRACT.md) under an alias in the run's staging, in a folder of
+    (`_late.parquet` is data, docs/contract.md) under an alias in the run's staging, in a folder of
     the same business date; and the raw file of each alias."""
     visible: dict[date, list[str]] = {}
     aliases: dict[str, str] = {}

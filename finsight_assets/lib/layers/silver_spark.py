@@ -5,7 +5,7 @@ rows into their tables and prove that none was lost:
 - transactions: VALID, REJECTED (with reason_code) or DUPLICATE (a delivery dedup removed);
 - customers: VALID, SUPERSEDED (an older row of a repeated customer) or MISSING_ID.
 
-A row that makes its day uncomputable (CONTRACT.md, "Bad raw input") also carries its
+A row that makes its day uncomputable (docs/contract.md, "Bad raw input") also carries its
 `problem` (text that is not UTF-8, or an amount_usd beyond decimal(18,2)) and the raw file it
 came from (`source_file`). The warehouse fails those days, naming the file and the rows;
 the rest of the batch goes on. Such a row's text is written made valid, so the staged files
@@ -27,7 +27,7 @@ from finsight_assets.lib.contract.tables import BUSINESS_TIME_ZONE
 from finsight_assets.lib.layers.silver_job import DECLARED_TRANSFORMS, SilverJob
 from finsight_assets.lib.tables.declaration import DeclarationError
 
-# What Python's str.strip() strips (CONTRACT.md: emails are trimmed so): every character whose
+# What Python's str.strip() strips (docs/contract.md: emails are trimmed so): every character whose
 # str.isspace() is true, as a regular expression class.
 PYTHON_WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
@@ -144,7 +144,8 @@ def transaction_outcomes(
     files_by_date: Mapping[date, Sequence[str]],
     usd_rates: Mapping[date, Mapping[str, object]],
 ) -> DataFrame:
-    """Every raw transaction row with its outcome, reason_code and USD amounts (CONTRACT.md)."""
+    """Every raw transaction row with its outcome, reason_code and USD amounts
+    (docs/contract.md)."""
     raw = read_raw(spark, "transactions", files_by_date)
     latest_first = Window.partitionBy("business_date", "event_id").orderBy(
         F.col("ingested_at").desc_nulls_last(),

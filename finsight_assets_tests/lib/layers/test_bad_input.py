@@ -1,4 +1,4 @@
-"""Bad raw input, one test per class (CONTRACT.md, "Bad raw input"), each on top of published
+"""Bad raw input, one test per class (docs/contract.md, "Bad raw input"), each on top of published
 data: a bad file fails its own day only, with an error naming the file and the problem; the
 day's published version stays; the other day publishes; raw files are never changed."""
 

@@ -1,4 +1,4 @@
-"""CONTRACT.md's rules, row by row, on hand-made raw partitions through Spark and the warehouse."""
+"""docs/contract.md's rules, row by row, on hand-made raw partitions through Spark and the warehouse."""
 
 from __future__ import annotations
 

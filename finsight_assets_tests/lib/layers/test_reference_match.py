@@ -1,4 +1,4 @@
-"""On generated data, every table equals an independent plain-Python reading of CONTRACT.md."""
+"""On generated data, every table equals an independent plain-Python reading of docs/contract.md."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ def count_identity(
 ) -> AuditOutcome:
     """Every raw row is accounted for, per partition: raw = the sum of the rows of each outcome.
 
-    For transactions that is CONTRACT.md's raw = silver + rejected + duplicates removed.
+    For transactions that is docs/contract.md's raw = silver + rejected + duplicates removed.
     `inputs.outcome_rows` (a relation) holds every raw row of the staged partitions with its
     `outcome`; the staged rows of this table must be exactly those with `inputs.staged_outcome`.
     """
@@ -163,7 +163,7 @@ def customers_snapshot_present(
     warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInputs
 ) -> AuditOutcome:
     """Each staged day has a customers snapshot in silver: without one, every active customer
-    of the day counts under UNKNOWN/ZZ (CONTRACT.md computes it so, with this warning)."""
+    of the day counts under UNKNOWN/ZZ (docs/contract.md computes it so, with this warning)."""
     dates, date_params = bound(staged.dates)
     source, source_params = relation(staged.run, SILVER_CUSTOMERS)
     snapshot = dict(
