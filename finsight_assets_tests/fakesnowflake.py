@@ -1,6 +1,6 @@
 """Snowflake for the tests: fakesnow in-process, with an external stage over a local lake.
 
-fakesnow runs Snowflake SQL by translating it to DuckDB. Four gaps are filled here, and only here:
+fakesnow runs Snowflake SQL by translating it to DuckDB. Five gaps are filled here, and only here:
 - its cursor has no `fetch_arrow_batches` (the real connector's Arrow API): it is added from
   fakesnow's own Arrow result;
 - it wraps every SUM/AVG argument in `TRY_CAST(... AS DOUBLE)` (to mimic Snowflake's implicit
@@ -9,15 +9,22 @@ fakesnow runs Snowflake SQL by translating it to DuckDB. Four gaps are filled he
 - its stages cannot reach S3 from this machine (DuckDB's httpfs is not installed): the stage's
   URL is the local lake folder (file://), so COPY INTO reads the very files Spark staged;
 - it has no users: `CURRENT_USER()` answers DuckDB's "duckdb"; here it answers the user the
-  connection was opened as, as Snowflake does.
+  connection was opened as, as Snowflake does;
+- it does not wait for locks: DuckDB refuses a write to a row another open transaction changed.
+  Here the statement waits as Snowflake's does, for at most the session's LOCK_TIMEOUT: the
+  transaction is rolled back and, while the other one holds the row, tried again from its
+  start; once the wait is out, Snowflake's lock error (000625, SQLSTATE 57014) is raised.
 """
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+import duckdb
 import fakesnow
 import fakesnow.transforms
 import pyarrow as pa
@@ -50,9 +57,24 @@ _FAKESNOW_EXECUTE = FakeSnowflakeCursor.execute
 _FAKESNOW_CONNECTION_INIT = FakeSnowflakeConnection.__init__
 
 
+# Snowflake's LOCK_TIMEOUT when a session does not set it: 12 hours.
+SNOWFLAKE_DEFAULT_LOCK_TIMEOUT = 43200
+# How often a statement waiting for a lock tries again.
+LOCK_RETRY_SECONDS = 0.05
+_WRITTEN_TABLE = re.compile(
+    r"^\s*(?:UPDATE|DELETE\s+FROM|INSERT\s+INTO|MERGE\s+INTO)\s+([\w.]+)", re.I
+)
+
+
 def _connection_keeping_its_user(self: FakeSnowflakeConnection, *args, **kwargs) -> None:
     _FAKESNOW_CONNECTION_INIT(self, *args, **kwargs)
     self.finsight_user = kwargs.get("user")
+    parameters = kwargs.get("session_parameters") or {}
+    self.finsight_lock_timeout = float(
+        parameters.get("LOCK_TIMEOUT", SNOWFLAKE_DEFAULT_LOCK_TIMEOUT)
+    )
+    # The statements of the open explicit transaction (None outside one), to try it again.
+    self.finsight_transaction = None
 
 
 def _execute_as_user(self: FakeSnowflakeCursor, command: str, *args, **kwargs):
@@ -60,6 +82,49 @@ def _execute_as_user(self: FakeSnowflakeCursor, command: str, *args, **kwargs):
         user = getattr(self._conn, "finsight_user", None) or "duckdb"
         return _FAKESNOW_EXECUTE(self, 'SELECT ? AS "CURRENT_USER()"', [user])
     return _FAKESNOW_EXECUTE(self, command, *args, **kwargs)
+
+
+def _lock_timed_out(command: str, timeout: float) -> snowflake.connector.errors.ProgrammingError:
+    written = _WRITTEN_TABLE.match(command)
+    table = (written.group(1) if written else "?").rsplit(".", 1)[-1].upper()
+    return snowflake.connector.errors.ProgrammingError(
+        msg=f"Statement has locked table '{table}' in another transaction and this lock has not "
+        f"yet been released. Your statement was aborted after waiting {timeout:.0f} seconds "
+        "(LOCK_TIMEOUT).",
+        errno=625,
+        sqlstate="57014",
+    )
+
+
+def _execute_waiting_for_locks(self: FakeSnowflakeCursor, command: str, *args, **kwargs):
+    conn = self._conn
+    word = command.strip().split(None, 1)[0].upper() if command.strip() else ""
+    if word in ("COMMIT", "ROLLBACK"):
+        conn.finsight_transaction = None
+    started = time.monotonic()
+    retry = False
+    while True:
+        try:
+            if retry and conn.finsight_transaction is not None:
+                _FAKESNOW_EXECUTE(self, "BEGIN TRANSACTION")
+                for earlier in conn.finsight_transaction:
+                    _execute_as_user(self, *earlier[0], **earlier[1])
+            result = _execute_as_user(self, command, *args, **kwargs)
+            break
+        except duckdb.TransactionException as error:
+            if "conflict" not in str(error).lower():
+                raise
+            _FAKESNOW_EXECUTE(self, "ROLLBACK")
+            if time.monotonic() - started >= conn.finsight_lock_timeout:
+                conn.finsight_transaction = None
+                raise _lock_timed_out(command, conn.finsight_lock_timeout) from error
+            time.sleep(LOCK_RETRY_SECONDS)
+            retry = True
+    if word == "BEGIN":
+        conn.finsight_transaction = []
+    elif conn.finsight_transaction is not None and word not in ("COMMIT", "ROLLBACK"):
+        conn.finsight_transaction.append(((command, *args), kwargs))
+    return result
 
 
 _FAKESNOW_NUMERIC_AGG_CAST = fakesnow.transforms.numeric_agg_implicit_cast
@@ -92,7 +157,7 @@ def fake_snowflake(
     monkeypatch.setattr(
         FakeSnowflakeCursor, "fetch_arrow_batches", _fetch_arrow_batches, raising=False
     )
-    monkeypatch.setattr(FakeSnowflakeCursor, "execute", _execute_as_user)
+    monkeypatch.setattr(FakeSnowflakeCursor, "execute", _execute_waiting_for_locks)
     monkeypatch.setattr(FakeSnowflakeConnection, "__init__", _connection_keeping_its_user)
     monkeypatch.setattr(
         fakesnow.transforms, "numeric_agg_implicit_cast", _numeric_agg_cast_for_text_only

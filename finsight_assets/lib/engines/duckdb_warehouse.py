@@ -36,7 +36,10 @@ DUCKDB_CONFIG = {"memory_limit": "1GB"}
 
 # How often a connection tries the DuckDB file while another process holds its write lock, with
 # pauses growing to LOCK_PAUSE_SECONDS: about three hours in all, longer than any backfill step
-# holds it, so a run waits its turn rather than fail (a sensor tick tries a few times only).
+# holds it, so a run waits its turn rather than fail (a sensor tick tries a few times only); then
+# WarehouseBusy, saying how long it waited. Inside the file no session waits for another: a
+# second writer of a publish lock row is refused at once (WriteConflict), so DuckDB needs no
+# lock wait like Snowflake's `LOCK_TIMEOUT_SECONDS`.
 LOCK_PAUSE_SECONDS = 2.0
 LOCK_ATTEMPTS = 5400
 # How often a waiting connection says so in the log.
@@ -157,7 +160,10 @@ def open_duckdb(
                         # A read-only connection to a file not created yet, among others.
                         raise WarehouseUnavailable(f"{path}: {error}") from error
                     if attempt == attempts:
-                        raise WarehouseBusy(f"{path}: {error}") from error
+                        raise WarehouseBusy(
+                            f"{path}: gave up after waiting {time.monotonic() - started:.0f} s "
+                            f"for another process's lock: {error}"
+                        ) from error
                     if lane == DAILY_LANE:
                         marker.touch()
             if time.monotonic() - reported >= LOCK_WAIT_REPORT_SECONDS:
@@ -171,7 +177,10 @@ def open_duckdb(
     finally:
         marker.unlink(missing_ok=True)
     if connection is None:
-        raise WarehouseBusy(f"{path}: a daily run kept waiting for it")
+        raise WarehouseBusy(
+            f"{path}: a daily run kept waiting for it (gave up after "
+            f"{time.monotonic() - started:.0f} s)"
+        )
     try:
         yield connection
     finally:

@@ -6,7 +6,9 @@ The protocol's SQL (gold, audits, publish) is shared text; here live only
 - staged Parquet loaded with `COPY INTO` from an external stage over the lake, by column name;
 - the row hash (`HASH`, Snowflake's deterministic 64-bit hash) and the CSV export;
 - fetched Arrow in the contract's exact types: the connector's own conversion gives doubles or
-  wide decimals, small ints, int32 dates and nanoseconds (`result_schema`, `conform`).
+  wide decimals, small ints, int32 dates and nanoseconds (`result_schema`, `conform`);
+- a bounded wait for another session's lock (`LOCK_TIMEOUT_SECONDS`), given up as
+  `WarehouseBusy`.
 
 Rollback keeps replaced rows in `history.*` tables, as on DuckDB, rather than Time Travel: a
 backfill may be rolled back weeks later, beyond a table's Time Travel retention, and history
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -25,18 +28,37 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from snowflake.connector.constants import FIELD_ID_TO_NAME
+from snowflake.connector.errors import Error as SnowflakeError
 
 from finsight_assets.lib.contract.tables import UTC_MICROS, Column
 from finsight_assets.lib.engines.arrow_types import conform
-from finsight_assets.lib.engines.warehouse import explicit_transaction, string_literal
+from finsight_assets.lib.engines.warehouse import (
+    WarehouseBusy,
+    explicit_transaction,
+    string_literal,
+)
 
 logger = logging.getLogger(__name__)
 
 # Who the session authenticated as: who acts on a backfill (`backfills/identity.py`).
 SESSION_USER_QUERY = "SELECT CURRENT_USER()"
 
+# How long a statement waits for a lock another session holds (Snowflake's LOCK_TIMEOUT, 12
+# hours unless set): long enough for any publish or rollback transaction to finish, short
+# enough that a worker killed inside its transaction fails the next publish of those tables
+# (WarehouseBusy, naming the table) instead of holding it for half a day.
+LOCK_TIMEOUT_SECONDS = 900
+
 # Set when the session opens (connection argument `session_parameters`).
-SESSION_PARAMETERS = {"TIMEZONE": "UTC", "QUERY_TAG": "finsight"}
+SESSION_PARAMETERS = {
+    "TIMEZONE": "UTC",
+    "QUERY_TAG": "finsight",
+    "LOCK_TIMEOUT": LOCK_TIMEOUT_SECONDS,
+}
+
+# Snowflake's error code when a statement gave up waiting for a lock ("Statement ... has locked
+# table ... and this lock has not yet been released"; SQLSTATE 57014).
+LOCK_WAIT_ERRNO = 625
 
 # Fetches read NUMBER as decimals (the connector's default is double: inexact money); values
 # are bound on the server (`?`), never formatted into the statement by the client.
@@ -70,13 +92,29 @@ def result_schema(description: Sequence[Any]) -> pa.Schema:
     return pa.schema(fields)
 
 
+def _run(cursor: Any, sql: str, params: Sequence[Any]) -> None:
+    """Run a statement; a lock waited out (`LOCK_TIMEOUT_SECONDS`) is `WarehouseBusy`, saying
+    how long it waited and, in Snowflake's words, which table another session holds."""
+    started = time.monotonic()
+    try:
+        cursor.execute(sql, list(params) or None)
+    except SnowflakeError as error:
+        if error.errno != LOCK_WAIT_ERRNO:
+            raise
+        raise WarehouseBusy(
+            f"gave up after waiting {time.monotonic() - started:.0f} s for a lock another "
+            f"session holds (Snowflake: {error.msg})"
+        ) from error
+
+
 class SnowflakeWarehouse:
     """One Snowflake session: the protocol's statements, transactions and loads from the lake.
 
     `stage` is an external stage whose URL is `lake_root` (the lake's s3://bucket/prefix), so
     a staged file's stage path is its uri without that root. Open the connection with
-    `SESSION_PARAMETERS` from this module: timestamps are UTC instants, whatever the account says.
-    It never raises `WarehouseBusy`: Snowflake queues a session behind another's lock.
+    `SESSION_PARAMETERS` from this module: timestamps are UTC instants, whatever the account says,
+    and a statement queued behind another session's lock waits at most `LOCK_TIMEOUT_SECONDS`,
+    then raises `WarehouseBusy`.
     """
 
     dialect = "snowflake"
@@ -89,11 +127,11 @@ class SnowflakeWarehouse:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, list(params) or None)
+            _run(cursor, sql, params)
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, list(params) or None)
+            _run(cursor, sql, params)
             return [tuple(row) for row in cursor.fetchall()]
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -143,7 +181,7 @@ class SnowflakeWarehouse:
     def _arrow_batches(self, sql: str, params: Sequence[Any]) -> Iterator[pa.RecordBatch]:
         """The result's batches in the contract's Arrow types (see `arrow_types.conform`)."""
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, list(params) or None)
+            _run(cursor, sql, params)
             schema = result_schema(cursor.description)
             for table in cursor.fetch_arrow_batches():
                 for batch in table.to_batches():
@@ -161,7 +199,7 @@ class SnowflakeWarehouse:
     def export_csv(self, sql: str, path: str, params: Sequence[Any] = ()) -> None:
         """Write a query's result as a CSV file with a header, streamed batch by batch."""
         with self.connection.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM ({sql}) LIMIT 0", list(params) or None)
+            _run(cursor, f"SELECT * FROM ({sql}) LIMIT 0", params)
             names = [column[0].lower() for column in cursor.description]
         batches = self._arrow_batches(sql, params)
         first = next(batches, None)

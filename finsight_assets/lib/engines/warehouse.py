@@ -75,7 +75,8 @@ class WarehouseUnavailable(RuntimeError):
 
 
 class WarehouseBusy(WarehouseUnavailable):
-    """Another process holds the warehouse and this connection gave up waiting for it."""
+    """Another process or session holds the warehouse (DuckDB's file) or a lock a statement
+    needs (Snowflake), and this connection gave up waiting for it; it says how long it waited."""
 
 
 class Warehouse(Protocol):

@@ -1,6 +1,11 @@
 """Gold end to end: each table's declared SQL in the warehouse over the published tables it reads,
 write-audit-publish.
 
+Gold reads exactly the partition versions it records as its inputs (`wap/pinned.py`): the
+silver versions current when it started, and the balance chain's opening day. A silver
+republish and rollback while gold computes cannot give gold the rows of the version in between;
+publishing still refuses if a recorded version is no longer current.
+
 A run whose backfill needs approval reads its own held versions (silver, and the balance chain's
 opening day) where it holds them and the published ones elsewhere, and holds what it computes.
 """
@@ -8,7 +13,7 @@ opening day) where it holds them and the published ones elsewhere, and holds wha
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -22,6 +27,7 @@ from finsight_assets.lib.tables.registry import TABLES_BY_NAME
 from finsight_assets.lib.wap import hold, publish
 from finsight_assets.lib.wap.held_versions import held_versions
 from finsight_assets.lib.wap.model import LayerResult, PublishError, RunInfo
+from finsight_assets.lib.wap.pinned import versions_select
 from finsight_assets.lib.wap.versions import latest_published_dates, published_partitions
 
 
@@ -55,21 +61,30 @@ def _readable(
     return found
 
 
-def _reads(run: RunInfo, tables: Sequence[TableSpec]) -> tuple[dict[str, str], str, list]:
-    """For a holding run: the relation names gold SQL reads the tables from, and the WITH
-    clause (with its parameters) defining them as the held versions over the published ones."""
-    if not (run.hold and run.manifest_id):
-        return {}, "", []
+def _reads(
+    run: RunInfo, tables: Sequence[TableSpec], pinned: Mapping[str, Mapping[date, str]]
+) -> tuple[dict[str, str], str, list]:
+    """The relation names gold SQL reads the tables from, and the WITH clause (with its
+    parameters) defining them: the `pinned` versions of a table where given, else for a
+    holding run the held versions over the published ones."""
     reads: dict[str, str] = {}
     definitions: list[str] = []
     params: list[Any] = []
     for table in tables:
-        held = hold.overlay(run, table)
-        if held is None:
-            continue
-        name = reads[table.qualified_name] = f"held_over_{table.schema}_{table.name}"
-        definitions.append(f"{name} AS ({held[0]})")
-        params.extend(held[1])
+        if table.qualified_name in pinned:
+            name = f"pinned_{table.schema}_{table.name}"
+            sql, more = versions_select(run, table, pinned[table.qualified_name].values())
+        else:
+            held = hold.overlay(run, table)
+            if held is None:
+                continue
+            name = f"held_over_{table.schema}_{table.name}"
+            sql, more = held
+        reads[table.qualified_name] = name
+        definitions.append(f"{name} AS ({sql})")
+        params.extend(more)
+    if not definitions:
+        return {}, "", []
     return reads, "WITH " + ", ".join(definitions) + " ", params
 
 
@@ -77,9 +92,10 @@ def _candidate(
     run: RunInfo,
     tables: Sequence[TableSpec],
     sql_of: Callable[[dict[str, str]], tuple[str, Sequence[Any]]],
+    pinned: Mapping[str, Mapping[date, str]],
 ) -> tuple[str, list[Any]]:
-    """The candidate SELECT, reading held versions when the run holds (see `_reads`)."""
-    reads, prefix, params = _reads(run, tables)
+    """The candidate SELECT over the pinned versions and held ones (see `_reads`)."""
+    reads, prefix, params = _reads(run, tables, pinned)
     sql, sql_params = sql_of(reads)
     if not prefix:
         return sql, list(sql_params)
@@ -183,13 +199,14 @@ def build_gold(
         if first_business_date is None:
             raise ValueError(f"{table.qualified_name} rolls forward: give the first business date")
         return _chain(warehouse, run, table, sql, sources, dates, code_version, first_business_date)
+    inputs = _silver_inputs(warehouse, run, sources, dates)
     return _publish_gold(
         warehouse,
         table,
         run,
         code_version,
-        _silver_inputs(warehouse, run, sources, dates),
-        _candidate(run, sources, lambda reads: sql(dates, reads)),
+        inputs,
+        _candidate(run, sources, lambda reads: sql(dates, reads), inputs.versions),
     )
 
 
@@ -229,13 +246,17 @@ def _chain(
     chain_dates = [start + timedelta(days=i) for i in range((last - start).days + 1)]
     silver = _silver_inputs(warehouse, run, sources, chain_dates)
     chain = predecessor[1] if predecessor else "start"
+    pinned = dict(silver.versions)
+    opening = predecessor[1] if predecessor else None
+    if opening is not None:
+        pinned[table.qualified_name] = {previous_day: opening}
     return _publish_gold(
         warehouse,
         table,
         run,
         code_version,
         silver,
-        _candidate(run, [*sources, table], lambda reads: sql(chain_dates, reads)),
+        _candidate(run, [*sources, table], lambda reads: sql(chain_dates, reads), pinned),
         predecessor=predecessor,
         rolls_forward=True,
         input_versions={

@@ -118,6 +118,20 @@ def _problems(warehouse: Warehouse, outcome_rows: str, key: str) -> dict[date, s
     return {d: "; ".join(texts) for d, texts in found.items()}
 
 
+def _stale(
+    lake: Lake, source: RawSource, computed_from: Mapping[date, str], dates: Sequence[date]
+) -> dict[date, str]:
+    """Of `dates`, those whose raw input is no longer the one they were computed from, each
+    with the error its day reports."""
+    stale = changed_inputs(lake, source.raw_tables, {d: computed_from[d] for d in dates})
+    return {
+        d: f"raw/{' and raw/'.join(source.raw_tables)} changed while {d} was computed (input "
+        f"{computed_from[d]}, now {now}): not published, so the day never goes live on an "
+        "older delivery; run it again"
+        for d, now in stale.items()
+    }
+
+
 def _select(table: TableSpec, source: str, outcome: str) -> str:
     columns = ", ".join(table.business_columns)
     return f"SELECT {columns} FROM {source} AS outcomes WHERE outcome = {string_literal(outcome)}"
@@ -180,20 +194,24 @@ def _stage_load_audit_publish(
                     d: unaliased(f"raw/{source.transform}: {problem}", aliases)
                     for d, problem in _problems(warehouse, outcome_rows, source.row_key).items()
                 }
-                stale = changed_inputs(lake, source.raw_tables, input_versions)
-                for d, now in stale.items():
-                    uncomputable.setdefault(
-                        d,
-                        f"raw/{' and raw/'.join(source.raw_tables)} changed while {d} was "
-                        f"computed (input {input_versions[d]}, now {now}): not published, so "
-                        "the day never goes live on an older delivery; run it again",
-                    )
+                for d, why in _stale(lake, source, input_versions, sorted(input_versions)).items():
+                    uncomputable.setdefault(d, why)
                 for d, why in uncomputable.items():
                     result.failed[d] = why
                     for staged in staged_all:
                         publish.withdraw(warehouse, staged, d)
+
+                def stale_under_lock(dates: Sequence[date]) -> dict[date, str]:
+                    # Again under the publish locks: a delivery landing after the check above
+                    # must not go live on the older input either (docs/contract.md).
+                    stale = _stale(lake, source, input_versions, dates)
+                    result.failed.update(stale)
+                    return stale
+
                 if staged_all and staged_all[0].dates:
-                    published = publish.publish_audited(warehouse, result.audits, *staged_all)
+                    published = publish.publish_audited(
+                        warehouse, result.audits, *staged_all, recheck=stale_under_lock
+                    )
                     result.withheld.update(published.withheld)
                     result.failed.update(published.withheld)
                     for version in published.versions:

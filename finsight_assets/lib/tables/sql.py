@@ -2,8 +2,9 @@
 read from, a bound date range, and money that fits the contract's type.
 
 Each gold declaration's SELECT reads the published tables, or the relation `reads` names
-instead (a held backfill reads its own held versions over the published ones, `layers/gold.py`);
-dates are bound, never written into the text.
+instead: `layers/gold.py` names the exact versions gold records as its inputs (and a held
+backfill's own held versions over the published ones); dates are bound, never written into the
+text.
 """
 
 from __future__ import annotations

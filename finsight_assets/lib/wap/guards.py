@@ -1,12 +1,13 @@
 """What a publish checks once it holds its tables' locks, and refuses on: another session at
-work on the same tables, a chain predecessor or a source partition republished meanwhile."""
+work on the same tables (or holding their locks longer than a session waits), a chain
+predecessor or a source partition republished meanwhile."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from finsight_assets.lib.engines.warehouse import Warehouse, WriteConflict
+from finsight_assets.lib.engines.warehouse import Warehouse, WarehouseBusy, WriteConflict
 from finsight_assets.lib.wap.model import (
     ConcurrentPublish,
     PredecessorChanged,
@@ -35,7 +36,27 @@ def locked_transaction(
     """One transaction whose first statement takes the tables' publish locks: what runs inside
     sees no other session's publish or rollback of them, and a concurrent one is a refusal."""
     with warehouse.transaction(), refused_when_concurrent(table_names):
-        lock_tables(warehouse, table_names, run.run_id, run.clock)
+        # One table at a time, in `lock_tables`' order: a lock waited out names its table.
+        for name in sorted(set(table_names)):
+            try:
+                lock_tables(warehouse, [name], run.run_id, run.clock)
+            except WarehouseBusy as error:
+                raise WarehouseBusy(
+                    f"{name}: its publish lock is held by another session (a publish or "
+                    f"rollback, or a killed worker's open transaction); {error}; nothing was "
+                    "published: run again when it is released"
+                ) from error
+        yield
+
+
+@contextmanager
+def locked_for_publish(
+    warehouse: Warehouse, table_names: Iterable[str], source_names: Iterable[str], run: RunInfo
+) -> Iterator[None]:
+    """`locked_transaction` over the tables a publish swaps and the tables their rows were
+    computed from: no source is republished or rolled back until the swap commits. Every
+    publish takes its locks so, the held publish of approved versions too."""
+    with locked_transaction(warehouse, sorted({*table_names, *source_names}), run):
         yield
 
 

@@ -26,7 +26,7 @@ from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.tables.registry import SELF_DEPENDENT, TABLES, TABLES_BY_NAME
 from finsight_assets.lib.wap.audit_tables import HELD_PUBLISH_NOTE, HELD_VERSIONS
-from finsight_assets.lib.wap.guards import locked_transaction
+from finsight_assets.lib.wap.guards import locked_for_publish
 from finsight_assets.lib.wap.held_versions import (
     HeldVersion,
     forget_held,
@@ -232,7 +232,7 @@ def publish_held(
     }
     for unit_name, unit in _units(held):
         tables = sorted({h.version.table_name for h in unit})
-        with locked_transaction(warehouse, tables, run):
+        with locked_for_publish(warehouse, tables, (s for h in unit for s in h.sources), run):
             refused = _refusals(warehouse, unit, code_versions, inputs_now)
             going = [h for h in unit if h.version.business_date not in refused]
             for name in tables:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -29,7 +29,7 @@ from finsight_assets.lib.engines.warehouse import (
 from finsight_assets.lib.tables.registry import SELF_DEPENDENT
 from finsight_assets.lib.wap.check_records import record_checks
 from finsight_assets.lib.wap.checks import Check, checks_of, run_check
-from finsight_assets.lib.wap.guards import check_chain, check_sources, locked_transaction
+from finsight_assets.lib.wap.guards import check_chain, check_sources, locked_for_publish
 from finsight_assets.lib.wap.hold import hold
 from finsight_assets.lib.wap.layout import staging_table
 from finsight_assets.lib.wap.model import (
@@ -46,6 +46,10 @@ from finsight_assets.lib.wap.replace import partition_stats, replace_partitions
 from finsight_assets.lib.wap.versions import current_versions
 
 logger = logging.getLogger(__name__)
+
+# Asked under the publish locks, just before the swap: of the given dates, those that must not
+# publish now, each with why (silver: a raw delivery landed while the day was computed).
+Recheck = Callable[[Sequence[date]], Mapping[date, str]]
 
 
 def _lineage_values(
@@ -139,16 +143,27 @@ def audit(
     return results
 
 
-def publish(warehouse: Warehouse, *staged_tables: StagedPartitions) -> list[PartitionVersion]:
-    """Swap the staged partitions of one or more tables in, in one transaction; record versions."""
+def publish(
+    warehouse: Warehouse, *staged_tables: StagedPartitions, recheck: Recheck | None = None
+) -> list[PartitionVersion]:
+    """Swap the staged partitions of one or more tables in, in one transaction; record versions.
+
+    Under the locks, `recheck` names the dates that must not publish after all: they are
+    withdrawn from every table, the others publish."""
     stats = {id(staged): partition_stats(warehouse, staged) for staged in staged_tables}
     versions: list[PartitionVersion] = []
     names = [staged.table.qualified_name for staged in staged_tables]
     sources = [source for staged in staged_tables for source in staged.sources]
     run = staged_tables[0].run
-    with locked_transaction(warehouse, [*names, *sources], run):
+    with locked_for_publish(warehouse, names, sources, run):
+        if recheck is not None:
+            dates = sorted({d for staged in staged_tables for d in staged.dates})
+            for d in recheck(dates):
+                for staged in staged_tables:
+                    withdraw(warehouse, staged, d)
         for staged in staged_tables:
-            versions.extend(_swap(warehouse, staged, stats[id(staged)]))
+            if staged.dates:
+                versions.extend(_swap(warehouse, staged, stats[id(staged)]))
     for staged in staged_tables:
         logger.info(
             "published %s for %d partition(s)", staged.table.qualified_name, len(staged.dates)
@@ -237,13 +252,14 @@ def publish_audited(
     warehouse: Warehouse,
     audits: Mapping[str, Sequence[AuditResult]],
     *staged_tables: StagedPartitions,
+    recheck: Recheck | None = None,
 ) -> Published:
     """Publish the audited tables together, the dates a blocking audit failed on held back.
 
     Nothing is published (AuditFailed) when every date failed, or when a failing table is a
     chain (each day opens at the previous close: publishing days around a failed one would
     break it). A dry run publishes nothing; a run whose backfill needs approval holds what
-    would be published (`hold.py`).
+    would be published (`hold.py`). `recheck` is `publish`'s.
     """
     dates = sorted({d for staged in staged_tables for d in staged.dates})
     blocked = blocked_dates(audits, dates)
@@ -260,4 +276,4 @@ def publish_audited(
     if staged_tables[0].run.hold:
         stats = {id(staged): partition_stats(warehouse, staged) for staged in staged_tables}
         return Published([], blocked, held=hold(warehouse, stats, *staged_tables))
-    return Published(publish(warehouse, *staged_tables), blocked)
+    return Published(publish(warehouse, *staged_tables, recheck=recheck), blocked)

@@ -1,6 +1,7 @@
 """Audits that reconcile staged partitions with what they were computed from: raw row counts,
-silver's sums, the previous day's closing balances (a holding run's own held versions where it
-holds them, `hold.relation`).
+silver's sums (of the silver versions the staged rows were computed from, `pinned.py`), the
+previous day's closing balances (a holding run's own held versions where it holds them,
+`hold.relation`).
 
 Each is a function `(warehouse, staged, inputs) -> AuditOutcome`, bound in `lib/wap/checks.py`.
 """
@@ -16,6 +17,7 @@ from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
 from finsight_assets.lib.wap.hold import relation
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
+from finsight_assets.lib.wap.pinned import source_relation
 
 
 def count_identity(
@@ -81,7 +83,7 @@ def reconciles_with_silver(
             f"FROM {staged.staging_table} GROUP BY 1"
         )
     }
-    source, source_params = relation(staged.run, SILVER_TRANSACTIONS)
+    source, source_params = source_relation(staged, SILVER_TRANSACTIONS)
     silver = {
         r[0]: (r[1] or Decimal(0), int(r[2] or 0))
         for r in warehouse.fetchall(
@@ -165,7 +167,7 @@ def customers_snapshot_present(
     """Each staged day has a customers snapshot in silver: without one, every active customer
     of the day counts under UNKNOWN/ZZ (docs/contract.md computes it so, with this warning)."""
     dates, date_params = bound(staged.dates)
-    source, source_params = relation(staged.run, SILVER_CUSTOMERS)
+    source, source_params = source_relation(staged, SILVER_CUSTOMERS)
     snapshot = dict(
         warehouse.fetchall(
             f"SELECT business_date, COUNT(*) FROM {source} "
