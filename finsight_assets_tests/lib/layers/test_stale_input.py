@@ -1,10 +1,12 @@
 """No stale publish: a silver partition publishes only if its raw input, when it publishes, is
-still the one it was computed from; a delivery landing meanwhile leaves the day to the next run.
+still the one it was computed from; a delivery landing meanwhile (while Spark runs, or after the
+check and before the publish takes its locks) leaves the day to the next run.
 """
 
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from finsight_assets.dev.synthetic import generate_raw
@@ -14,6 +16,7 @@ from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.engines.spark import LocalSparkEngine
 from finsight_assets.lib.layers import silver, silver_inputs
 from finsight_assets.lib.tables.silver_transactions import TRANSACTION_EVENTS
+from finsight_assets.lib.wap.audit_tables import PUBLISH_LOCKS
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets.lib.wap.versions import published_partitions
 
@@ -79,3 +82,52 @@ def test_a_day_whose_delivery_changed_while_it_was_computed_does_not_publish(spa
     assert current(connect, "silver.transactions")[SECOND] == silver_inputs.input_version(
         lake, ("transactions", "fx_rates"), SECOND
     )
+
+
+class DeliveryBeforeTheLock:
+    """A warehouse session during which a corrected file of SECOND lands right before the
+    publish takes its first lock: after silver's raw-input check, before the swap."""
+
+    def __init__(self, inner, lake: LocalLake):
+        self.inner, self.lake, self.landed = inner, lake, False
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def execute(self, sql: str, params=()) -> None:
+        if sql.startswith(f"UPDATE {PUBLISH_LOCKS.name}") and not self.landed:
+            self.landed = True
+            folder = self.lake.root / "raw" / "transactions" / f"business_date={SECOND}"
+            first_file = sorted(folder.glob("*.parquet"))[0]
+            shutil.copyfile(first_file, folder / "redelivered-before-the-lock.parquet")
+        self.inner.execute(sql, params)
+
+
+def test_a_delivery_landing_between_the_input_check_and_the_lock_does_not_publish(spark, home):
+    generate_raw(home / "lake", FIRST, SECOND, rows_per_day=200, seed=5)
+    lake = LocalLake(home / "lake")
+    connect = duckdb_connector(home / "warehouse.duckdb")
+    sessions: list[DeliveryBeforeTheLock] = []
+
+    @contextmanager
+    def connect_landing():
+        with connect() as warehouse:
+            sessions.append(DeliveryBeforeTheLock(warehouse, lake))
+            yield sessions[-1]
+
+    result = silver.build_silver(
+        TRANSACTION_EVENTS,
+        LocalSparkEngine(spark),
+        lake,
+        connect_landing,
+        RunInfo("superseded", LIVE, CLOCK),
+        [FIRST, SECOND],
+        "1",
+    )
+    assert [s.landed for s in sessions] == [True]
+    assert set(result.failed) == {SECOND}
+    assert "changed while 2025-03-02 was computed" in result.failed[SECOND]
+    assert result.failed[SECOND].endswith("run it again")
+    assert set(current(connect, "silver.transactions")) == {FIRST}
+    assert set(current(connect, "silver.transactions_rejected")) == {FIRST}
+    assert {v.business_date for vs in result.versions.values() for v in vs} == {FIRST}
