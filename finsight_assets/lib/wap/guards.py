@@ -34,7 +34,8 @@ def locked_transaction(
     warehouse: Warehouse, table_names: Sequence[str], run: RunInfo
 ) -> Iterator[None]:
     """One transaction whose first statement takes the tables' publish locks: what runs inside
-    sees no other session's publish or rollback of them, and a concurrent one is a refusal."""
+    sees no other session's publish or rollback of them, and a concurrent one is a refusal (or,
+    on Snowflake, waited for at most the session's lock wait, then `WarehouseBusy`)."""
     with warehouse.transaction(), refused_when_concurrent(table_names):
         # One table at a time, in `lock_tables`' order: a lock waited out names its table.
         for name in sorted(set(table_names)):
@@ -43,8 +44,8 @@ def locked_transaction(
             except WarehouseBusy as error:
                 raise WarehouseBusy(
                     f"{name}: its publish lock is held by another session (a publish or "
-                    f"rollback, or a killed worker's open transaction); {error}; nothing was "
-                    "published: run again when it is released"
+                    f"rollback, or a killed worker's open transaction); {error}; nothing "
+                    "changed: run again when it is released"
                 ) from error
         yield
 

@@ -9,18 +9,14 @@ one's lock instead of refusing; only a real account shows that wait.)
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-import duckdb
 import pytest
 
 from finsight_assets.lib.contract.run_tags import LIVE
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
 from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.wap import publish
-from finsight_assets.lib.wap.layout import ensure_schema
 from finsight_assets.lib.wap.model import ConcurrentPublish, PredecessorChanged, RunInfo
 from finsight_assets.lib.wap.rollback import rollback
 from finsight_assets.lib.wap.versions import current_versions
@@ -70,19 +66,6 @@ class PausingSession:
         changed = self.inner.count_changed(sql, params)
         self._after(sql)
         return changed
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[tuple[DuckDBWarehouse, DuckDBWarehouse]]:
-    path = str(tmp_path / "warehouse.duckdb")
-    first, second = duckdb.connect(path), duckdb.connect(path)
-    try:
-        a, b = DuckDBWarehouse(first), DuckDBWarehouse(second)
-        ensure_schema(a)
-        yield a, b
-    finally:
-        first.close()
-        second.close()
 
 
 def publish_day(wh, run_id: str, day: date, segment: str, predecessor=None, sources=None):
