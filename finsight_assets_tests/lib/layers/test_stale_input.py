@@ -24,6 +24,13 @@ FIRST, SECOND = date(2025, 3, 1), date(2025, 3, 2)
 CLOCK = datetime(2025, 3, 5, 6, 0, tzinfo=UTC)
 
 
+def redeliver(lake: LocalLake, name: str) -> None:
+    """A corrected file of SECOND lands: a copy of its first file under `name`."""
+    folder = lake.root / "raw" / "transactions" / f"business_date={SECOND}"
+    first_file = sorted(folder.glob("*.parquet"))[0]
+    shutil.copyfile(first_file, folder / name)
+
+
 class DeliveryDuringCompute(LocalSparkEngine):
     """Local Spark, but a corrected file of SECOND lands while the job runs."""
 
@@ -33,9 +40,7 @@ class DeliveryDuringCompute(LocalSparkEngine):
 
     def run(self, job) -> None:
         super().run(job)
-        folder = self.lake.root / "raw" / "transactions" / f"business_date={SECOND}"
-        first_file = sorted(folder.glob("*.parquet"))[0]
-        shutil.copyfile(first_file, folder / "redelivered-during-the-run.parquet")
+        redeliver(self.lake, "redelivered-during-the-run.parquet")
 
 
 def current(connect, table: str) -> dict[date, str]:
@@ -97,9 +102,7 @@ class DeliveryBeforeTheLock:
     def execute(self, sql: str, params=()) -> None:
         if sql.startswith(f"UPDATE {PUBLISH_LOCKS.name}") and not self.landed:
             self.landed = True
-            folder = self.lake.root / "raw" / "transactions" / f"business_date={SECOND}"
-            first_file = sorted(folder.glob("*.parquet"))[0]
-            shutil.copyfile(first_file, folder / "redelivered-before-the-lock.parquet")
+            redeliver(self.lake, "redelivered-before-the-lock.parquet")
         self.inner.execute(sql, params)
 
 
