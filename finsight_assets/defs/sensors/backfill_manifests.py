@@ -40,7 +40,7 @@ def _complete(backfills: Backfills, manifest_id: str, log) -> str | None:
 def ui_requester(tags: Mapping[str, str]) -> str:
     """Who a UI backfill says asked for it: its `user` tag, else `dagster-ui`. Open-source
     Dagster authenticates no one and anyone can set that tag, so it is recorded as a claim
-    (`identity.REQUESTER_UNAUTHENTICATED`), never as proof; a tag no person could be named
+    (`people.REQUESTER_UNAUTHENTICATED`), never as proof; a tag no person could be named
     (an invisible character in it) is kept visibly, escaped."""
     claimed = tags.get("user", UI_REQUESTER)
     try:

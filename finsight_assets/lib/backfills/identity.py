@@ -18,8 +18,6 @@ from finsight_assets.lib.backfills.people import person_name
 from finsight_assets.lib.engines.warehouse import Connect
 from finsight_assets.lib.engines.warehouses import warehouse_flavour
 
-# What a manifest's `extra` says of a requester nobody authenticated (a UI backfill's).
-REQUESTER_UNAUTHENTICATED = "requester_unauthenticated"
 # How many approvers more than the matrix a backfill of an unauthenticated requester needs.
 UNAUTHENTICATED_EXTRA_APPROVERS = 1
 

@@ -13,6 +13,9 @@ import unicodedata
 from finsight_assets.lib.backfills.manifests import ManifestError
 
 INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc"})
+# What a manifest's `extra` says of a requester nobody authenticated (a UI backfill's `user`
+# tag); such a backfill needs one approver more (`identity.approvals_for`).
+REQUESTER_UNAUTHENTICATED = "requester_unauthenticated"
 
 
 def person_name(claimed: str) -> str:

@@ -10,9 +10,9 @@ from datetime import date
 
 from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.events import PLANNED
-from finsight_assets.lib.backfills.identity import REQUESTER_UNAUTHENTICATED, approvals_for
+from finsight_assets.lib.backfills.identity import approvals_for
 from finsight_assets.lib.backfills.manifests import BackfillError, Manifest, approvals_required
-from finsight_assets.lib.backfills.people import person_name
+from finsight_assets.lib.backfills.people import REQUESTER_UNAUTHENTICATED, person_name
 from finsight_assets.lib.backfills.planning import (
     config_hash,
     days_between,
