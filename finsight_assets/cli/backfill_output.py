@@ -85,9 +85,9 @@ def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
     evidence = backfills.evidence_digest(manifest.id)
     # The held evidence's digest is printed below; a published one's is named here.
     approved = f" of evidence {approvals[0]['digest']}" if approvals and evidence is None else ""
+    given = ", ".join(f"{a['by']} ({a['at']})" for a in approvals)
     console.print(
-        f"approvals: {len(approvals)} of {manifest.approvals_required}{approved} "
-        f"{', '.join(f'{a['by']} ({a['at']})' for a in approvals)}  "
+        f"approvals: {len(approvals)} of {manifest.approvals_required}{approved} {given}  "
         f"status: {backfills.stage(manifest.id)}",
         markup=False,
     )
