@@ -183,7 +183,7 @@ class ManifestStore:
             raise ManifestError(
                 f"{manifest_id}'s evidence is {current}, not {digest}: review it again"
             )
-        name = person_name(by)
+        name = person_name(self._session_user() or by)
         if person_key(name) == person_key(manifest.requested_by):
             raise ManifestError(f"{name} requested {manifest_id} and cannot approve it")
         given = self.approvals(manifest_id, current)
@@ -204,6 +204,11 @@ class ManifestStore:
                 )
         self.record(manifest_id, events.APPROVED, at, by=name, digest=current)
         return self.approvals(manifest_id, current)
+
+    def _session_user(self) -> str | None:
+        """The user the warehouse authenticated, where it authenticates users."""
+        with self._read() as warehouse:
+            return warehouse.session_user() if warehouse.authenticates_users else None
 
     def approvals(self, manifest_id: str, current: str) -> list[dict[str, Any]]:
         """The approvals that count: of the digest under review, one per person (the name as
