@@ -18,9 +18,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
-
-import dagster as dg
 
 from finsight_assets.defs.sensors.backfill_manifests import _plan_ui_backfill
 from finsight_assets.dev.synthetic import generate_raw
@@ -29,6 +26,7 @@ from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.contract.run_tags import ui_manifest_id
 from finsight_assets.lib.settings import Settings
 from finsight_assets_tests.held import hold_customers
+from finsight_assets_tests.ui_backfills import ui_backfill
 
 FIRST = date(2025, 3, 1)
 CLOCK = datetime(2025, 4, 10, 9, 0, tzinfo=UTC)
@@ -84,17 +82,8 @@ def spellings(ops: Backfills) -> tuple[str, list[str]]:
 
 def ui_user_tag(ops: Backfills) -> tuple[str, list[str]]:
     """Ann launches 8 days from the UI with `user` = Bob typed by hand, then approves."""
-    targets = [
-        SimpleNamespace(asset_key=dg.AssetKey(["silver", "customers"]), partition_key=str(day(i)))
-        for i in range(8)
-    ]
-    backfill = SimpleNamespace(
-        backfill_id="handtagged",
-        tags={"user": "Bob"},
-        asset_backfill_data=SimpleNamespace(
-            target_subset=SimpleNamespace(iterate_asset_partitions=lambda: iter(targets))
-        ),
-    )
+    days = [day(i) for i in range(8)]
+    backfill = ui_backfill("handtagged", "silver.customers", days, {"user": "Bob"})
     manifest_id = ui_manifest_id(backfill.backfill_id)
     _plan_ui_backfill(ops, backfill, manifest_id)
     digest = held(ops, manifest_id, "C1")

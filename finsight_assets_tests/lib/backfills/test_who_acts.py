@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
-import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
@@ -25,10 +24,13 @@ from finsight_assets.lib.contract.run_tags import ui_manifest_id
 from finsight_assets.lib.settings import Settings
 from finsight_assets_tests.held import hold_customers, publish_customers
 from finsight_assets_tests.lib.engines import test_webserver
+from finsight_assets_tests.ui_backfills import ui_backfill
 
 FIRST = date(2025, 3, 1)
 CLOCK = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 UNREACHABLE = "http://127.0.0.1:9"
+CUSTOMERS = "silver.customers"
+DAYS_8 = [FIRST + timedelta(days=i) for i in range(8)]
 
 webserver = test_webserver.webserver
 
@@ -78,25 +80,12 @@ def test_one_person_however_the_name_is_typed(ops):
         ops.plan(reason="x", requested_by="Carl\u200d", start=day(0), end=day(0))
 
 
-def ui_backfill(backfill_id: str, days: int, tags: dict[str, str]) -> SimpleNamespace:
-    """A backfill as the UI's launcher leaves it in the Dagster instance: no manifest tag, the
-    tags its launcher typed, silver.customers over `days` days."""
-    targets = [
-        SimpleNamespace(asset_key=dg.AssetKey(["silver", "customers"]), partition_key=str(day(i)))
-        for i in range(days)
-    ]
-    subset = SimpleNamespace(iterate_asset_partitions=lambda: iter(targets))
-    return SimpleNamespace(
-        backfill_id=backfill_id,
-        tags=tags,
-        asset_backfill_data=SimpleNamespace(target_subset=subset),
-    )
-
-
 def test_a_ui_backfill_cannot_be_approved_by_its_launcher_alone(ops):
     # Ann launches 8 days from the UI and types someone else's name into the `user` tag.
     manifest_id = ui_manifest_id("uibackfill1")
-    _plan_ui_backfill(ops, ui_backfill("uibackfill1", 8, {"user": "Bob"}), manifest_id)
+    _plan_ui_backfill(
+        ops, ui_backfill("uibackfill1", CUSTOMERS, DAYS_8, {"user": "Bob"}), manifest_id
+    )
     manifest = ops.store.get(manifest_id)
     assert manifest.extra == {REQUESTER_UNAUTHENTICATED: True}
     # The matrix asks one approver of 8 days; an unauthenticated requester costs one more.
@@ -114,7 +103,9 @@ def test_a_ui_backfill_cannot_be_approved_by_its_launcher_alone(ops):
     assert second.published is not None and len(second.published.published) == 1
     # A tag no one could be named by is kept, escaped, and still costs the extra approver.
     invisible = ui_manifest_id("uibackfill2")
-    _plan_ui_backfill(ops, ui_backfill("uibackfill2", 8, {"user": "Ann\u200b"}), invisible)
+    _plan_ui_backfill(
+        ops, ui_backfill("uibackfill2", CUSTOMERS, DAYS_8, {"user": "Ann\u200b"}), invisible
+    )
     assert ops.store.get(invisible).requested_by == "'Ann\\u200b' (not a name)"
 
 
