@@ -129,7 +129,7 @@ def test_approvals_are_inserted_only_by_the_procedure_that_stamps_current_user()
     }
     assert inserting == {"FINSIGHT_APPROVAL_STAMP"}
     sql = statements()
-    [procedure] = [s for s in sql if "PROCEDURE FINSIGHT.AUDIT.RECORD_BACKFILL_APPROVAL" in s]
+    [procedure] = [s for s in sql if s.startswith("CREATE OR REPLACE PROCEDURE FINSIGHT.AUDIT.")]
     assert "EXECUTE AS OWNER" in procedure
     created_at = sql.index(procedure)
     role_before = [s for s in sql[:created_at] if s.startswith("USE ROLE ")][-1]

@@ -169,7 +169,7 @@ def test_identity_from_the_session_in_prod(tmp_path, monkeypatch):
 def test_people_are_one_person_after_nfkc_and_invisible_characters_are_refused(named_store):
     store = named_store
     for requester in ("ｄａｎａ.ｏｐｓ", "DANA.OPS"):
-        with pytest.raises(ManifestError, match="dana.ops requested .* cannot approve"):
+        with pytest.raises(ManifestError, match="(?i)dana.ops requested .* cannot approve"):
             store.approve(MANIFEST.id, requester, AT, EVIDENCE, EVIDENCE)
     for hidden in ("dana.ops\u200b", "\u2066bob", "bob\x00"):
         with pytest.raises(ManifestError, match="invisible or control character"):
