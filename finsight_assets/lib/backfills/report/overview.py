@@ -43,8 +43,9 @@ def _approvals_line(evidence: BackfillEvidence) -> str:
     line = f"{given} given of {required} required"
     if given < required:
         line += f" (**{required - given} missing**)"
-    if approvals and evidence.evidence_digest is None:
-        line += f" of evidence `{one_line(approvals[0].get('digest'))}`"
+    approved = approvals[0].get("digest") if approvals else None
+    if approved and evidence.evidence_digest is None:
+        line += f" of evidence `{one_line(approved)}`"
     return line + (f": {who}" if who else "")
 
 
