@@ -269,7 +269,8 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
         "--evidence", status["evidence_digest"],
     )  # fmt: skip
     assert "published" not in alone and alone["required"] == 2
-    assert current_versions(stack.home) == held_at
+    after_one = current_versions(stack.home)
+    assert all(after_one[(t, d)] == held_at[(t, d)] for t in ("silver.customers",) for d in days)
     approved = finsight_json(
         stack, "backfill", "approve", manifest_id, "--by", "carol",
         "--evidence", status["evidence_digest"],
