@@ -10,9 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import dagster as dg
 import pytest
+from dagster_aws.s3 import S3Resource
 
+from finsight_assets.defs.resources.prod import (
+    S3LakeResource,
+    SnowflakeWarehouseResource,
+    snowflake_warehouse,
+)
+from finsight_assets.lib.engines.snowflake_warehouse import SnowflakeWarehouse
 from finsight_assets.lib.settings import REPOSITORY_ROOT
+from finsight_assets_tests.fakesnowflake import fake_snowflake
+from finsight_assets_tests.prod.test_snowflake_lanes import lane_resource
 
 SETUP = REPOSITORY_ROOT / "deploy" / "snowflake" / "setup.sql"
 STORE = re.compile(r"\bFINSIGHT\.AUDIT\.BACKFILL_\w+")
@@ -167,3 +177,27 @@ def test_no_role_updates_rows_and_only_the_lanes_write_held_ones(schema):
         assert "UPDATE" not in grant.privileges, grant
         if schema == "HELD":
             assert grant.privileges <= {"SELECT", "DELETE"}, grant
+
+
+def test_an_engineers_connection_creates_nothing(tmp_path, monkeypatch):
+    """FINSIGHT_OPERATOR may create nothing: its connections skip the schema statements the
+    lanes' connections run."""
+    lake = S3LakeResource(s3=S3Resource(region_name="us-east-1"), bucket="lake", prefix="fs")
+    assert not snowflake_warehouse(lake, as_operator=True).creates_schema
+    assert snowflake_warehouse(lake).creates_schema
+    sent: list[str] = []
+    execute = SnowflakeWarehouse.execute
+    monkeypatch.setattr(
+        SnowflakeWarehouse,
+        "execute",
+        lambda self, sql, p=(): sent.append(sql) or execute(self, sql, p),
+    )
+    operator = SnowflakeWarehouseResource(
+        daily=lane_resource("daily"), backfill=lane_resource("backfill"), lake=lake,
+        creates_schema=False,
+    )  # fmt: skip
+    with fake_snowflake(tmp_path, monkeypatch), dg.build_resources({"warehouse": operator}) as r:
+        sent.clear()
+        with r.warehouse.connect() as warehouse:
+            assert warehouse.fetchall("SELECT 1") == [(1,)]
+    assert not [s for s in sent if s.lstrip().upper().startswith("CREATE")], sent

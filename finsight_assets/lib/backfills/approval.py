@@ -18,18 +18,11 @@ from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.lifecycle import standing
 from finsight_assets.lib.backfills.manifests import ManifestError
 from finsight_assets.lib.backfills.stages import CANCELLED, RUNNING
-from finsight_assets.lib.backfills.versions import evidence_digest
 from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.layers.silver_inputs import input_now
 from finsight_assets.lib.tables.registry import CODE_VERSIONS
 from finsight_assets.lib.wap.hold import HeldPublish, discard_held, publish_held
 from finsight_assets.lib.wap.model import RunInfo
-
-
-def approvals(ctx: BackfillContext, manifest_id: str) -> list[dict[str, Any]]:
-    """The approvals of the evidence held now."""
-    current = evidence_digest(ctx, manifest_id)
-    return ctx.store.approvals(manifest_id, current) if current else []
 
 
 @dataclass(frozen=True)
