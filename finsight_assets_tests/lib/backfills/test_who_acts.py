@@ -213,3 +213,23 @@ def test_report_and_status_show_the_approval_that_published(ops, home, monkeypat
         assert f"approvals: 1 of 1 of evidence {digest} Bob (" in " ".join(human.output.split())
         if moment == "published":
             ops.rollback(manifest_id, by="Hal")
+
+
+def test_the_commands_record_the_name_given_and_refuse_an_invisible_one(ops, monkeypatch):
+    monkeypatch.setenv("DAGSTER_WEBSERVER_URL", UNREACHABLE)
+    cli = CliRunner()
+    pruned = cli.invoke(app, ["backfill", "prune-history", "--by", "Ｊｏ", "--json"])
+    assert pruned.exit_code == 0, pruned.output
+    assert json.loads(pruned.output)["by"] == "Jo"
+    manifest_id, digest = held_plan(ops, 8)
+    for command in (
+        ["approve", manifest_id, "--evidence", digest],
+        ["reject", manifest_id, "--reason", "no"],
+        ["publish", manifest_id],
+        ["rollback", manifest_id, "--force"],
+        ["cancel", manifest_id],
+    ):
+        hidden = cli.invoke(app, ["backfill", *command, "--by", "Bob\u200b"])
+        assert hidden.exit_code == 1, (command, hidden.output)
+        assert "invisible or control character (U+200B" in " ".join(hidden.output.split())
+    assert [e["event"] for e in ops.store.events(manifest_id)] == [events.PLANNED]
