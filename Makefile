@@ -55,6 +55,7 @@ faults: install
 	time $(PYTHON) -m finsight_assets_tests.faults.crash --trials $(FAULT_TRIALS)
 	time $(PYTHON) -m finsight_assets_tests.faults.orchestration
 	time $(PYTHON) -m finsight_assets_tests.faults.stale_windows
+	time $(PYTHON) -m finsight_assets_tests.faults.actors
 	time $(PYTHON) -m pytest -q $(FAULT_TESTS)
 
 # The webserver and the daemon (schedule, sensors, backfills) on 127.0.0.1:3000, after a warm

@@ -14,6 +14,10 @@ fakesnow runs Snowflake SQL by translating it to DuckDB. Five gaps are filled he
   Here the statement waits as Snowflake's does, for at most the session's LOCK_TIMEOUT: the
   transaction is rolled back and, while the other one holds the row, tried again from its
   start; once the wait is out, Snowflake's lock error (000625, SQLSTATE 57014) is raised.
+- it has no stored procedures: a `CALL` of one that `deploy/snowflake/setup.sql` creates runs
+  that procedure's INSERT from the file itself, its `:ARGUMENT`s bound to the call's values and
+  its `CURRENT_USER()` to the connection's user, and answers `CURRENT_USER()` as the procedure
+  returns it (so what the tests exercise is the text an account runs).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from finsight_assets.lib.engines.snowflake_warehouse import (
     SESSION_USER_QUERY,
     SnowflakeWarehouse,
 )
+from finsight_assets.lib.settings import REPOSITORY_ROOT
 from finsight_assets.lib.wap.layout import ensure_schema
 
 DATABASE = "FINSIGHT"
@@ -77,10 +82,44 @@ def _connection_keeping_its_user(self: FakeSnowflakeConnection, *args, **kwargs)
     self.finsight_transaction = None
 
 
+SETUP_SQL = REPOSITORY_ROOT / "deploy" / "snowflake" / "setup.sql"
+_PROCEDURE = re.compile(
+    r"CREATE OR REPLACE PROCEDURE FINSIGHT\.(\w+\.\w+)\(([^)]*)\).*?\$\$(.*?)\$\$", re.DOTALL
+)
+_CALL = re.compile(r"^\s*CALL\s+(\w+\.\w+)\s*\((.*)\)\s*$", re.DOTALL | re.IGNORECASE)
+
+
+def setup_procedures() -> dict[str, tuple[list[str], str]]:
+    """The procedures setup.sql creates: by lower-case `schema.name`, their argument names and
+    the one INSERT each runs."""
+    procedures = {}
+    for name, arguments, body in _PROCEDURE.findall(SETUP_SQL.read_text()):
+        [insert] = re.findall(r"(INSERT INTO .*?);", body, re.DOTALL)
+        names = [argument.split()[0].upper() for argument in arguments.split(",")]
+        procedures[name.lower()] = (names, insert)
+    return procedures
+
+
+def _call(self: FakeSnowflakeCursor, user: str, name: str, values: list) -> object:
+    arguments, insert = setup_procedures()[name.lower()]
+    given = dict(zip(arguments, values, strict=True))
+    bound: list = []
+
+    def bind(found: re.Match) -> str:
+        bound.append(user if found.group(1) is None else given[found.group(1).upper()])
+        return "?"
+
+    _FAKESNOW_EXECUTE(self, re.sub(r"CURRENT_USER\(\)|:(\w+)", bind, insert), bound)
+    return _FAKESNOW_EXECUTE(self, 'SELECT ? AS "CURRENT_USER()"', [user])
+
+
 def _execute_as_user(self: FakeSnowflakeCursor, command: str, *args, **kwargs):
+    user = getattr(self._conn, "finsight_user", None) or "duckdb"
     if command.strip().upper() == SESSION_USER_QUERY:
-        user = getattr(self._conn, "finsight_user", None) or "duckdb"
         return _FAKESNOW_EXECUTE(self, 'SELECT ? AS "CURRENT_USER()"', [user])
+    call = _CALL.match(command)
+    if call:
+        return _call(self, user, call.group(1), list(args[0] if args else []))
     return _FAKESNOW_EXECUTE(self, command, *args, **kwargs)
 
 

@@ -4,8 +4,9 @@ hold), without Spark: what a backfill run that needs approval leaves for its app
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
-from finsight_assets.lib.contract.run_tags import BACKFILL
+from finsight_assets.lib.contract.run_tags import BACKFILL, LIVE
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.warehouse import Connect
 from finsight_assets.lib.layers.silver_inputs import input_now
@@ -27,11 +28,7 @@ def customers_sql(day: date, *customer_ids: str) -> str:
     )
 
 
-def hold_customers(
-    connect: Connect, lake: Lake, manifest_id: str, day: date, *customer_ids: str
-) -> list[PartitionVersion]:
-    """A backfill run of `manifest_id` that holds silver.customers for `day`."""
-    run = RunInfo(f"run-{manifest_id}", BACKFILL, HELD_AT, manifest_id, hold=True)
+def _customers(connect: Connect, lake: Lake, run: RunInfo, day: date, customer_ids) -> Any:
     name = SILVER_CUSTOMERS.qualified_name
     with connect() as warehouse:
         _, published = publish.write_audit_publish(
@@ -43,4 +40,17 @@ def hold_customers(
             customers_sql(day, *customer_ids),
             checks=[],
         )
-    return published.held
+    return published
+
+
+def hold_customers(
+    connect: Connect, lake: Lake, manifest_id: str, day: date, *customer_ids: str
+) -> list[PartitionVersion]:
+    """A backfill run of `manifest_id` that holds silver.customers for `day`."""
+    run = RunInfo(f"run-{manifest_id}", BACKFILL, HELD_AT, manifest_id, hold=True)
+    return _customers(connect, lake, run, day, customer_ids).held
+
+
+def publish_customers(connect: Connect, lake: Lake, day: date, *customer_ids: str) -> None:
+    """A daily run that publishes silver.customers for `day` (what a backfill then replaces)."""
+    _customers(connect, lake, RunInfo(f"daily-{day}", LIVE, HELD_AT), day, customer_ids)

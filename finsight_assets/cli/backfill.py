@@ -80,23 +80,29 @@ def plan(
     emit(as_json, manifest.to_json(), human)
 
 
-def launch(manifest_id: str, wait: WaitOption = False, as_json: JsonOption = False) -> None:
+ByOption = Annotated[str | None, acting("Who acts (recorded in the manifest's events)")]
+
+
+def launch(
+    manifest_id: str, by: ByOption = None, wait: WaitOption = False, as_json: JsonOption = False
+) -> None:
     """Submit a manifest to Dagster as an asset backfill on the backfill lane (one that needs
     approval holds what it computes until approved)."""
-    _submit(manifest_id, "launched", Backfills.launch, wait, as_json)
+    _submit(manifest_id, "launched", Backfills.launch, by, wait, as_json)
 
 
 def _submit(
     manifest_id: str,
     verb: str,
-    action: Callable[[Backfills, str], str],
+    action: Callable[[Backfills, str, str | None], str],
+    by: str | None,
     wait: bool,
     as_json: bool,
 ) -> None:
-    """Launch (or retry) through the webserver, say so, and watch it when asked."""
+    """Launch (or retry) through the webserver as `by`, say so, and watch it when asked."""
     backfills = service()
     with refusals(BackfillError, ManifestError, DagsterApiError):
-        backfill_id = action(backfills, manifest_id)
+        backfill_id = action(backfills, manifest_id, by)
     emit(
         as_json,
         {"id": manifest_id, "backfill_id": backfill_id},
@@ -179,14 +185,16 @@ def status(manifest_id: str, as_json: JsonOption = False) -> None:
     emit(as_json, payload, human)
 
 
-def retry(manifest_id: str, wait: WaitOption = False, as_json: JsonOption = False) -> None:
+def retry(
+    manifest_id: str, by: ByOption = None, wait: WaitOption = False, as_json: JsonOption = False
+) -> None:
     """Re-launch only the partitions of the manifest that failed."""
-    _submit(manifest_id, "retrying", Backfills.retry, wait, as_json)
+    _submit(manifest_id, "retrying", Backfills.retry, by, wait, as_json)
 
 
-def cancel(manifest_id: str, as_json: JsonOption = False) -> None:
+def cancel(manifest_id: str, by: ByOption = None, as_json: JsonOption = False) -> None:
     """Cancel the manifest's running backfills."""
-    cancelled = operate(lambda b: b.cancel(manifest_id), ManifestError, DagsterApiError)
+    cancelled = operate(lambda b: b.cancel(manifest_id, by), ManifestError, DagsterApiError)
     emit(
         as_json,
         {"id": manifest_id, "cancelled": cancelled},

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.operations import Backfills
+from finsight_assets.lib.backfills.people import REQUESTER_UNAUTHENTICATED
 from finsight_assets.lib.engines.webserver import WebserverUnavailable
 from finsight_assets.lib.tables.registry import SELF_DEPENDENT
 
@@ -55,7 +56,11 @@ def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
 
 def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
     console.print(f"[bold]{manifest.id}[/bold]  {manifest.mode}  ({manifest.source})")
-    console.print(f"reason: {manifest.reason}  requested by: {manifest.requested_by}")
+    unauthenticated = manifest.extra.get(REQUESTER_UNAUTHENTICATED)
+    console.print(
+        f"reason: {manifest.reason}  requested by: {manifest.requested_by}"
+        + (" (unauthenticated: a UI backfill's user tag)" if unauthenticated else "")
+    )
     console.print(f"digest: {backfills.store.digest(manifest.id)}")
     table = Table("asset", "from", "to", "days")
     for r in manifest.ranges:
@@ -77,11 +82,15 @@ def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
             f"{e.vcpu_hours} vCPU-h, ${e.cost_usd} ({e.rows_per_second:,.0f} rows/s, {e.basis})"
         )
     approvals = backfills.approvals(manifest.id)
-    console.print(
-        f"approvals: {len(approvals)} of {manifest.approvals_required} "
-        f"{', '.join(a['by'] for a in approvals)}  status: {backfills.stage(manifest.id)}"
-    )
     evidence = backfills.evidence_digest(manifest.id)
+    # The held evidence's digest is printed below; a published one's is named here.
+    approved = f" of evidence {approvals[0]['digest']}" if approvals and evidence is None else ""
+    given = ", ".join(f"{a['by']} ({a['at']})" for a in approvals)
+    console.print(
+        f"approvals: {len(approvals)} of {manifest.approvals_required}{approved} {given}  "
+        f"status: {backfills.stage(manifest.id)}",
+        markup=False,
+    )
     if evidence is not None:
         console.print(
             f"held for approval; evidence: {evidence}\n"

@@ -6,18 +6,16 @@ Registered on the `finsight backfill` app by `backfill.py`."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from finsight_assets.cli.backfill_output import JsonOption, acting, console, emit
-from finsight_assets.cli.backfill_service import operate, service
+from finsight_assets.cli.backfill_service import operate
 from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError
 from finsight_assets.lib.backfills.report.files import write_report
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.wap import retention
 from finsight_assets.lib.wap.hold import HeldPublish
 from finsight_assets.lib.wap.model import PublishError
 
@@ -53,9 +51,13 @@ def _say_published(manifest_id: str, outcome: HeldPublish) -> None:
         console.print(f"recompute them: finsight backfill retry {manifest_id}", markup=False)
 
 
-def publish(manifest_id: str, as_json: JsonOption = False) -> None:
+def publish(
+    manifest_id: str,
+    by: Annotated[str | None, acting("Who publishes")] = None,
+    as_json: JsonOption = False,
+) -> None:
     """Publish an approved backfill's held versions (after an interrupted publish)."""
-    outcome = operate(lambda b: b.publish_held(manifest_id), ManifestError, PublishError)
+    outcome = operate(lambda b: b.publish_held(manifest_id, by), ManifestError, PublishError)
     emit(
         as_json,
         {"id": manifest_id, "published": len(outcome.published), "refused": len(outcome.refused)},
@@ -101,12 +103,16 @@ def rollback(
     wait: Annotated[
         bool, typer.Option(help="Accepted for symmetry: rollback is synchronous.")
     ] = False,
+    by: Annotated[str | None, acting("Who rolls back")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Restore every partition the backfill published to the version it replaced."""
     del wait
     restored = operate(
-        lambda b: b.rollback(manifest_id, force=force), BackfillError, ManifestError, PublishError
+        lambda b: b.rollback(manifest_id, force=force, by=by),
+        BackfillError,
+        ManifestError,
+        PublishError,
     )
     emit(
         as_json,
@@ -124,27 +130,29 @@ def prune_history(
         typer.Option(min=1, help="Default: FINSIGHT_HISTORY_RETENTION_DAYS (90)."),
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="List what would go; delete nothing.")] = False,
+    by: Annotated[str | None, acting("Who prunes")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Delete the history rows of versions replaced longer ago than the retention, except any
-    a rollback could still restore."""
-    backfills = service()
+    a rollback could still restore; recorded, with who pruned, in the operations store."""
     days = older_than_days or Settings.from_env().history_retention_days
-    now = backfills.clock()
-    with backfills.connect() as warehouse:
-        versions = retention.prunable(warehouse, now - timedelta(days=days))
-        deleted = {} if dry_run else retention.prune(warehouse, versions, now)
+    pruned = operate(lambda b: b.prune_history(days, dry_run=dry_run, by=by), ManifestError)
     emit(
         as_json,
         {
             "older_than_days": days,
             "dry_run": dry_run,
-            "versions": [dataclasses.asdict(v) for v in versions],
-            "rows_deleted": deleted,
+            "by": pruned.by,
+            "versions": [dataclasses.asdict(v) for v in pruned.versions],
+            "rows_deleted": pruned.rows_deleted,
         },
         lambda: console.print(
-            f"{len(versions)} replaced version(s) older than {days} day(s) that no rollback "
-            "needs"
-            + (": dry run, nothing deleted" if dry_run else f"; rows deleted: {deleted or 0}")
+            f"{len(pruned.versions)} replaced version(s) older than {days} day(s) that no "
+            "rollback needs"
+            + (
+                ": dry run, nothing deleted"
+                if dry_run
+                else f"; rows deleted: {pruned.rows_deleted or 0}"
+            )
         ),
     )

@@ -223,11 +223,13 @@ def test_a_backfill_launched_from_the_ui_gets_a_manifest(stack):
 
 def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_cancel(stack):
     """The Dagster UI's partition backfill launcher, in headless Chromium, for 8 days of silver
-    customers: the approval matrix asks one approval, so the backfill (and the gold it leaves
-    out, completed on the backfill lane) holds; approving publishes; the Checks tab shows each
-    day's verdict; a backfill cancelled in the UI reads cancelled."""
+    customers: the approval matrix asks one approval, and a UI backfill, whose requester nobody
+    authenticated, one more; so the backfill (and the gold it leaves out, completed on the
+    backfill lane) holds; one approval publishes nothing, the second publishes; the Checks tab
+    shows each day's verdict; a backfill cancelled in the UI reads cancelled."""
     store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
-    # A week no other backfill of this module has touched before it (7 days: one approval).
+    # A week no other backfill of this module has touched before it (7 days: one approval, and
+    # one more for the UI's unauthenticated requester).
     first, last = day(13), day(19)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     before = current_versions(stack.home)
@@ -238,7 +240,8 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
     manifest_id = f"ui-{backfill_id}"
     wait_for(lambda: store.exists(manifest_id), 120, "the UI backfill's manifest")
     manifest = store.get(manifest_id)
-    assert manifest.source == "ui" and manifest.approvals_required == 1
+    assert manifest.source == "ui" and manifest.approvals_required == 2
+    assert manifest.extra == {"requester_unauthenticated": True}
     assert {r.asset for r in manifest.ranges} >= {"silver.customers", "gold.segment_daily_report"}
 
     state = wait_backfill(stack, backfill_id)
@@ -261,8 +264,15 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
         for d in days:
             assert held_at[(table, d)] == before[(table, d)], (table, d)
 
-    approved = finsight_json(
+    alone = finsight_json(
         stack, "backfill", "approve", manifest_id, "--by", "bob",
+        "--evidence", status["evidence_digest"],
+    )  # fmt: skip
+    assert "published" not in alone and alone["required"] == 2
+    after_one = current_versions(stack.home)
+    assert all(after_one[(t, d)] == held_at[(t, d)] for t in ("silver.customers",) for d in days)
+    approved = finsight_json(
+        stack, "backfill", "approve", manifest_id, "--by", "carol",
         "--evidence", status["evidence_digest"],
     )  # fmt: skip
     assert approved["refused"] == {} and approved["published"] == 2 * len(days)

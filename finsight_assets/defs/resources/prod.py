@@ -62,6 +62,9 @@ class SnowflakeWarehouseResource(WarehouseResource):
     backfill: SnowflakeResource
     lake: LakeResource
     stage: str = "FINSIGHT.STAGING.LAKE"
+    # Whether a connection creates the schema if missing: the lanes' do; an engineer's role
+    # (FINSIGHT_OPERATOR, deploy/snowflake/setup.sql) may create nothing.
+    creates_schema: bool = True
 
     # Operator commands (plan, rollback) run outside any run: they are backfill work.
     _lane: str = PrivateAttr(default=BACKFILL_LANE)
@@ -79,7 +82,8 @@ class SnowflakeWarehouseResource(WarehouseResource):
         snowflake = self.backfill if self._lane == BACKFILL_LANE else self.daily
         with snowflake.get_connection() as connection:
             warehouse = SnowflakeWarehouse(connection, self.stage, self.lake.root_uri)
-            ensure_schema(warehouse)
+            if self.creates_schema:
+                ensure_schema(warehouse)
             yield warehouse
 
 
@@ -135,6 +139,7 @@ def snowflake_warehouse(
         backfill=backfill,
         lake=lake,
         stage=dg.EnvVar("FINSIGHT_SNOWFLAKE_STAGE"),
+        creates_schema=not as_operator,
     )
 
 

@@ -3,6 +3,7 @@ selection has computed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -11,14 +12,17 @@ from finsight_assets.defs.backfill_scope import requested_dates
 from finsight_assets.defs.resources.local import LakeResource, WarehouseResource
 from finsight_assets.defs.sensors.ticks import sensor_backfills, warehouse_sensor
 from finsight_assets.lib.backfills import events
-from finsight_assets.lib.backfills.manifests import BackfillError
+from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError
 from finsight_assets.lib.backfills.operations import Backfills
+from finsight_assets.lib.backfills.people import person_name
 from finsight_assets.lib.backfills.progress import COMPLETED_BACKFILL_STATES
 from finsight_assets.lib.contract.run_tags import MANIFEST_TAG, ui_manifest_id
 from finsight_assets.lib.engines.webserver import DagsterApiError, WebserverUnavailable
 from finsight_assets.lib.settings import Settings
 
 LAUNCHED_FROM_UI = "launched from the UI"
+# The requester of a UI backfill without a `user` tag.
+UI_REQUESTER = "dagster-ui"
 
 
 def _complete(backfills: Backfills, manifest_id: str, log) -> str | None:
@@ -33,18 +37,36 @@ def _complete(backfills: Backfills, manifest_id: str, log) -> str | None:
     return backfill_id
 
 
+def ui_requester(tags: Mapping[str, str]) -> str:
+    """Who a UI backfill says asked for it: its `user` tag, else `dagster-ui`. Open-source
+    Dagster authenticates no one and anyone can set that tag, so it is recorded as a claim
+    (`people.REQUESTER_UNAUTHENTICATED`), never as proof; a tag no person could be named
+    (an invisible character in it) is kept visibly, escaped."""
+    claimed = tags.get("user", UI_REQUESTER)
+    try:
+        return person_name(claimed)
+    except ManifestError:
+        return f"{claimed!r} (not a name)"
+
+
 def _plan_ui_backfill(backfills: Backfills, backfill, manifest_id: str) -> None:
-    """The manifest of a backfill launched from the UI, recorded as launched."""
-    backfills.plan(
+    """The manifest of a backfill launched from the UI, its requester unauthenticated,
+    recorded as launched."""
+    manifest = backfills.plan(
         reason=LAUNCHED_FROM_UI,
-        requested_by=backfill.tags.get("user", "dagster-ui"),
+        requested_by=ui_requester(backfill.tags),
         requested_dates=requested_dates(backfill),
         source="ui",
         manifest_id=manifest_id,
         dagster_backfill_id=backfill.backfill_id,
+        requester_authenticated=False,
     )
     backfills.store.record(
-        manifest_id, events.LAUNCHED, datetime.now(UTC), backfill_id=backfill.backfill_id
+        manifest_id,
+        events.LAUNCHED,
+        datetime.now(UTC),
+        by=manifest.requested_by,
+        backfill_id=backfill.backfill_id,
     )
 
 

@@ -18,18 +18,11 @@ from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.lifecycle import standing
 from finsight_assets.lib.backfills.manifests import ManifestError
 from finsight_assets.lib.backfills.stages import CANCELLED, RUNNING
-from finsight_assets.lib.backfills.versions import evidence_digest
 from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.layers.silver_inputs import input_now
 from finsight_assets.lib.tables.registry import CODE_VERSIONS
 from finsight_assets.lib.wap.hold import HeldPublish, discard_held, publish_held
 from finsight_assets.lib.wap.model import RunInfo
-
-
-def approvals(ctx: BackfillContext, manifest_id: str) -> list[dict[str, Any]]:
-    """The approvals of the evidence held now."""
-    current = evidence_digest(ctx, manifest_id)
-    return ctx.store.approvals(manifest_id, current) if current else []
 
 
 @dataclass(frozen=True)
@@ -56,6 +49,7 @@ def _review(ctx: BackfillContext, manifest_id: str) -> str:
     manifest = ctx.store.get(manifest_id)
     if manifest.approvals_required == 0:
         raise ManifestError(f"{manifest_id} needs no approval: its runs publish as they finish")
+    ctx.store.refuse_rejected(manifest_id, "approve or publish it")
     now = standing(ctx, manifest_id)
     stage = now.stage
     if stage in (RUNNING, CANCELLED):
@@ -76,22 +70,25 @@ def approve(ctx: BackfillContext, manifest_id: str, by: str | None, digest: str)
     """Record the acting person's approval of the evidence `digest`; the approval that
     completes the matrix publishes the held versions."""
     current = _review(ctx, manifest_id)
-    given = ctx.store.approve(manifest_id, ctx.identity.who(by), ctx.clock(), digest, current)
+    who = ctx.identity.who(by)
+    given = ctx.store.approve(manifest_id, who, ctx.clock(), digest, current)
     required = ctx.store.get(manifest_id).approvals_required
-    published = _publish(ctx, manifest_id, current) if len(given) >= required else None
+    published = _publish(ctx, manifest_id, current, who) if len(given) >= required else None
     return Approval(given, required, published)
 
 
-def publish(ctx: BackfillContext, manifest_id: str) -> HeldPublish:
-    """Publish the approved held versions (again after an interruption: what is still held)."""
+def publish(ctx: BackfillContext, manifest_id: str, by: str | None = None) -> HeldPublish:
+    """Publish the approved held versions (again after an interruption: what is still held),
+    as the acting person (`identity.actor`)."""
+    who = ctx.identity.actor(by)
     current = _review(ctx, manifest_id)
     if not ctx.store.is_approved(manifest_id, current):
         raise ManifestError(f"{manifest_id}'s evidence {current} is not approved yet")
-    return _publish(ctx, manifest_id, current)
+    return _publish(ctx, manifest_id, current, who)
 
 
-def _publish(ctx: BackfillContext, manifest_id: str, current: str) -> HeldPublish:
-    """Publish what is held, whose evidence `current` the matrix has approved."""
+def _publish(ctx: BackfillContext, manifest_id: str, current: str, by: str) -> HeldPublish:
+    """Publish what is held, whose evidence `current` the matrix has approved, as `by`."""
     at = ctx.clock()
     run = RunInfo(f"approved-{manifest_id}", BACKFILL, at, manifest_id)
     with ctx.connect() as warehouse:
@@ -106,6 +103,7 @@ def _publish(ctx: BackfillContext, manifest_id: str, current: str) -> HeldPublis
         manifest_id,
         events.PUBLISHED_HELD,
         at,
+        by=by,
         digest=current,
         published=len(outcome.published),
         refused=[
@@ -120,6 +118,7 @@ def reject(ctx: BackfillContext, manifest_id: str, by: str | None, reason: str) 
     """Discard what the backfill holds; nothing published changes. Returns how many versions."""
     manifest = ctx.store.get(manifest_id)
     who = ctx.identity.who(by)
+    ctx.store.refuse_rejected(manifest_id, "reject it again")
     if not reason.strip():
         raise ManifestError("a rejection needs a --reason")
     if manifest.approvals_required == 0:

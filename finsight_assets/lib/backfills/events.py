@@ -17,6 +17,10 @@ CANCELLED = "cancelled"
 ROLLED_BACK = "rolled_back"
 # One of the backfill's runs failed (recorded by the run-failure sensor).
 RUN_FAILED = "run_failed"
+# History rows no rollback needs were pruned (`history.py`): an operation on no one manifest,
+# recorded under this id of its own, which no manifest takes (theirs begin `bf-` or `ui-`).
+HISTORY_PRUNED = "history_pruned"
+HISTORY_LOG = "history-retention"
 
 
 @dataclass(frozen=True)

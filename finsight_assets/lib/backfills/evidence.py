@@ -1,6 +1,6 @@
 """Gather a backfill's evidence: per partition (published, or held for approval), rows before
 and after, the diff and every check verdict; the runs and their timings; the manifest,
-approvals and events."""
+approvals (of what it holds, or of what it published: `store.approvals_given`) and events."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
-from finsight_assets.lib.backfills.approval import approvals
 from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.report.model import (
     BackfillEvidence,
@@ -84,13 +83,14 @@ def evidence(ctx: BackfillContext, manifest_id: str) -> BackfillEvidence:
                 held=is_held,
             )
         )
+    held_digest = evidence_digest(ctx, manifest_id)
     return BackfillEvidence(
         manifest=manifest,
-        approvals=approvals(ctx, manifest_id),
+        approvals=ctx.store.approvals_given(manifest_id, held_digest),
         events=ctx.store.events(manifest_id),
         partitions=partitions,
         runs=_run_timings(ctx, manifest_id),
-        evidence_digest=evidence_digest(ctx, manifest_id),
+        evidence_digest=held_digest,
     )
 
 

@@ -5,7 +5,8 @@ Each submission is an attempt with a fresh key: a `*_requested` event records th
 Dagster backfill carries it as a tag, and a `launched` or `retried` event records the backfill.
 An attempt left without that last event (the process died in between) is settled before anything
 is submitted again: launch, retry and cancel look its key up among the webserver's backfills and
-record the backfill it submitted, or that it submitted none.
+record the backfill it submitted, or that it submitted none. Each event names who acted
+(`by`), and nothing is submitted for a rejected manifest: a rejection is final.
 """
 
 from __future__ import annotations
@@ -51,21 +52,22 @@ from finsight_assets.lib.tables.registry import TABLES_BY_NAME, UPSTREAM
 CLOCK_SLACK = timedelta(days=1)
 
 
-def launch(ctx: BackfillContext, manifest_id: str) -> str:
+def launch(ctx: BackfillContext, manifest_id: str, by: str | None = None) -> str:
     """Submit the manifest as a Dagster asset backfill on the backfill lane, once.
 
     A backfill the approval matrix asks approval for holds what it computes until approved
     (`approval.py`). Refused if launched already, and on any drift of code or inputs from what
-    it was planned on (see drift.py).
+    it was planned on (see drift.py). `by` is who launches (`identity.actor`).
     """
     manifest = ctx.store.get(manifest_id)
+    who = ctx.identity.actor(by)
     recovered = _recover(ctx, manifest_id, LAUNCH)
     if LAUNCH.what in recovered:
         return recovered[LAUNCH.what]
     if ctx.store.backfill_ids(manifest_id):
         raise BackfillError(f"{manifest_id} was launched already; use status, retry or cancel")
     refuse_drift(ctx, manifest, manifest.ranges)
-    return _submit(ctx, manifest, manifest.ranges, LAUNCH)
+    return _submit(ctx, manifest, manifest.ranges, LAUNCH, by=who)
 
 
 def _moment(at: str | datetime) -> datetime:
@@ -115,7 +117,9 @@ def _submit(
     kind: Submission,
     **fields: Any,
 ) -> str:
-    """Submit `partitions` as one attempt of `kind`; `fields` go into both of its events."""
+    """Submit `partitions` as one attempt of `kind`; `fields` (who acts among them) go into
+    both of its events. A rejected manifest is refused."""
+    ctx.store.refuse_rejected(manifest.id, kind.what)
     attempt = uuid.uuid4().hex
     ctx.store.record(manifest.id, kind.requested, ctx.clock(), attempt=attempt, **fields)
     tags = {
@@ -141,12 +145,15 @@ def _submit(
     return backfill_id
 
 
-def retry(ctx: BackfillContext, manifest_id: str) -> str:
+def retry(ctx: BackfillContext, manifest_id: str, by: str | None = None) -> str:
     """Re-launch only the partitions that failed (not published), once the backfill ended.
 
-    Refused on any drift of the code or of the raw inputs of the days it recomputes.
+    Refused on any drift of the code or of the raw inputs of the days it recomputes, and for a
+    rejected manifest.
     """
     manifest = ctx.store.get(manifest_id)
+    who = ctx.identity.actor(by)
+    ctx.store.refuse_rejected(manifest_id, RETRY.what)
     if manifest.mode == DRY_RUN:
         raise BackfillError("a dry run publishes nothing; plan a new dry run instead")
     recovered = _recover(ctx, manifest_id, LAUNCH, RETRY)
@@ -157,16 +164,16 @@ def retry(ctx: BackfillContext, manifest_id: str) -> str:
     missing = failed_ranges(ctx, manifest_id)
     if not missing:
         raise BackfillError(f"{manifest_id} has no failed partition to retry")
-    return _submit_missing(ctx, manifest, missing, RETRY)
+    return _submit_missing(ctx, manifest, missing, RETRY, who)
 
 
-def complete(ctx: BackfillContext, manifest_id: str) -> str | None:
+def complete(ctx: BackfillContext, manifest_id: str, by: str | None = None) -> str | None:
     """Launch, once, the part of a backfill's scope its Dagster selection left out (gold and the
     export for a UI backfill of silver alone), after that selection computed without a failure.
     None when nothing was left out, or when it is not time (still running, or failed: a person
     retries, which covers the same partitions)."""
     manifest = ctx.store.get(manifest_id)
-    if manifest.mode == DRY_RUN:
+    if manifest.mode == DRY_RUN or ctx.store.rejection(manifest_id) is not None:
         return None
     recovered = _recover(ctx, manifest_id, COMPLETE)
     if COMPLETE.what in recovered:
@@ -181,11 +188,17 @@ def complete(ctx: BackfillContext, manifest_id: str) -> str | None:
     ):
         return None
     missing = failed_ranges(ctx, manifest_id)
-    return _submit_missing(ctx, manifest, missing, COMPLETE) if missing else None
+    if not missing:
+        return None
+    return _submit_missing(ctx, manifest, missing, COMPLETE, ctx.identity.actor(by))
 
 
 def _submit_missing(
-    ctx: BackfillContext, manifest: Manifest, missing: list[AssetRange], kind: Submission
+    ctx: BackfillContext,
+    manifest: Manifest,
+    missing: list[AssetRange],
+    kind: Submission,
+    by: str,
 ) -> str:
     """Submit the missing warehouse ranges and the exports downstream of them, refusing drift."""
     exports = sorted({r.asset for r in manifest.ranges if r.asset not in TABLES_BY_NAME})
@@ -201,14 +214,16 @@ def _submit_missing(
         manifest,
         [*missing, *extra],
         kind,
+        by=by,
         ranges=[{"asset": r.asset, "start": r.start, "end": r.end} for r in missing],
     )
 
 
-def cancel(ctx: BackfillContext, manifest_id: str) -> list[str]:
+def cancel(ctx: BackfillContext, manifest_id: str, by: str | None = None) -> list[str]:
     """Cancel every backfill of the manifest that is still running (an interrupted submission's
-    too); a cancellation is recorded only when one was."""
+    too); a cancellation is recorded, with who cancelled, only when one was."""
     ctx.store.get(manifest_id)
+    who = ctx.identity.actor(by)
     _recover(ctx, manifest_id, LAUNCH, RETRY, COMPLETE)
     cancelled = []
     for backfill_id in ctx.store.backfill_ids(manifest_id):
@@ -216,5 +231,5 @@ def cancel(ctx: BackfillContext, manifest_id: str) -> list[str]:
             ctx.webserver.cancel_backfill(backfill_id)
             cancelled.append(backfill_id)
     if cancelled:
-        ctx.store.record(manifest_id, CANCELLED, ctx.clock(), backfill_ids=cancelled)
+        ctx.store.record(manifest_id, CANCELLED, ctx.clock(), by=who, backfill_ids=cancelled)
     return cancelled

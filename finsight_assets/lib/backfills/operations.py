@@ -18,6 +18,7 @@ from typing import Any
 from finsight_assets.lib.backfills import (
     approval,
     evidence,
+    history,
     launch,
     lifecycle,
     plan,
@@ -62,31 +63,32 @@ class Backfills(BackfillContext):
         return versions.evidence_digest(self, manifest_id)
 
     def approvals(self, manifest_id: str) -> list[dict[str, Any]]:
-        """The approvals of the evidence held now."""
-        return approval.approvals(self, manifest_id)
+        """The approvals of the evidence held now, or, once published, of the evidence the
+        held publish published (who approved which digest, and when)."""
+        return self.store.approvals_given(manifest_id, self.evidence_digest(manifest_id))
 
     def approve(self, manifest_id: str, by: str | None, digest: str) -> approval.Approval:
         """Approve the held evidence `digest` as the acting person (`identity`); the last
         approval the matrix asks for publishes it."""
         return approval.approve(self, manifest_id, by, digest)
 
-    def publish_held(self, manifest_id: str) -> HeldPublish:
-        return approval.publish(self, manifest_id)
+    def publish_held(self, manifest_id: str, by: str | None = None) -> HeldPublish:
+        return approval.publish(self, manifest_id, by)
 
     def reject(self, manifest_id: str, by: str | None, reason: str) -> int:
         return approval.reject(self, manifest_id, by, reason)
 
-    def launch(self, manifest_id: str) -> str:
-        return launch.launch(self, manifest_id)
+    def launch(self, manifest_id: str, by: str | None = None) -> str:
+        return launch.launch(self, manifest_id, by)
 
-    def retry(self, manifest_id: str) -> str:
-        return launch.retry(self, manifest_id)
+    def retry(self, manifest_id: str, by: str | None = None) -> str:
+        return launch.retry(self, manifest_id, by)
 
-    def complete(self, manifest_id: str) -> str | None:
-        return launch.complete(self, manifest_id)
+    def complete(self, manifest_id: str, by: str | None = None) -> str | None:
+        return launch.complete(self, manifest_id, by)
 
-    def cancel(self, manifest_id: str) -> list[str]:
-        return launch.cancel(self, manifest_id)
+    def cancel(self, manifest_id: str, by: str | None = None) -> list[str]:
+        return launch.cancel(self, manifest_id, by)
 
     def failed_ranges(self, manifest_id: str) -> list[AssetRange]:
         return versions.failed_ranges(self, manifest_id)
@@ -102,8 +104,16 @@ class Backfills(BackfillContext):
         """Its stage and the evidence digest of what it holds."""
         return lifecycle.standing(self, manifest_id)
 
-    def rollback(self, manifest_id: str, *, force: bool = False) -> dict[str, dict[str, Any]]:
-        return rollback.rollback(self, manifest_id, force=force)
+    def rollback(
+        self, manifest_id: str, *, force: bool = False, by: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        return rollback.rollback(self, manifest_id, force=force, by=by)
+
+    def prune_history(
+        self, older_than_days: int, *, dry_run: bool = False, by: str | None = None
+    ) -> history.Pruned:
+        """Delete the history rows no rollback could need (see history.py), as `by`."""
+        return history.prune_history(self, older_than_days, dry_run=dry_run, by=by)
 
     def evidence(self, manifest_id: str) -> BackfillEvidence:
         return evidence.evidence(self, manifest_id)

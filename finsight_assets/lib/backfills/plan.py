@@ -10,7 +10,9 @@ from datetime import date
 
 from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.events import PLANNED
+from finsight_assets.lib.backfills.identity import approvals_for
 from finsight_assets.lib.backfills.manifests import BackfillError, Manifest, approvals_required
+from finsight_assets.lib.backfills.people import REQUESTER_UNAUTHENTICATED, person_name
 from finsight_assets.lib.backfills.planning import (
     config_hash,
     days_between,
@@ -53,8 +55,11 @@ def plan(
     manifest_id: str | None = None,
     dagster_backfill_id: str | None = None,
     requested_dates: Mapping[str, Sequence[date]] | None = None,
+    requester_authenticated: bool = True,
 ) -> Manifest:
-    """Scope, estimate and write an immutable manifest; nothing runs yet."""
+    """Scope, estimate and write an immutable manifest; nothing runs yet. A requester nobody
+    authenticated (a UI backfill's `user` tag) is recorded as such, and costs one approver
+    more (`identity.approvals_for`)."""
     if not reason.strip() or not requested_by.strip():
         raise BackfillError("a backfill needs a --reason and a --requested-by")
     with ctx.connect() as warehouse:
@@ -85,13 +90,13 @@ def plan(
     inputs = raw_input_versions(ctx.lake, impacted)
     raw_dates = sorted({d for a, ds in dates.items() if a.startswith("silver.") for d in ds})
     runs = math.ceil(len(impacted) / ctx.days_per_run) if ctx.days_per_run else 1
-    required = approvals_required(len(every))
+    required = approvals_for(approvals_required(len(every)), requester_authenticated)
     created = ctx.clock()
     manifest = Manifest(
         id=manifest_id or f"bf-{created:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
         created_at=created,
         reason=reason.strip(),
-        requested_by=requested_by.strip(),
+        requested_by=person_name(requested_by),
         mode=DRY_RUN if dry_run else BACKFILL,
         source=source,
         requested_start=every[0],
@@ -112,9 +117,10 @@ def plan(
         estimate=estimate(ctx.lake, raw_dates, rate, runs, ctx.prices),
         approvals_required=required,
         dagster_backfill_id=dagster_backfill_id,
+        extra={} if requester_authenticated else {REQUESTER_UNAUTHENTICATED: True},
     )
     ctx.store.create(manifest)
-    ctx.store.record(manifest.id, PLANNED, created, source=source)
+    ctx.store.record(manifest.id, PLANNED, created, by=manifest.requested_by, source=source)
     return manifest
 
 

@@ -23,14 +23,16 @@ from finsight_assets.lib.wap.versions import all_current_versions
 
 
 def rollback(
-    ctx: BackfillContext, manifest_id: str, *, force: bool = False
+    ctx: BackfillContext, manifest_id: str, *, force: bool = False, by: str | None = None
 ) -> dict[str, dict[str, Any]]:
     """Restore every partition the backfill published to the version it replaced.
 
     Refuses if a later run republished one of the partitions or built on them (unless `force`),
-    and records the rollback in the warehouse and the manifest's events.
+    and records the rollback, with who rolled back (`by`), in the warehouse and the manifest's
+    events.
     """
     ctx.store.get(manifest_id)
+    who = ctx.identity.actor(by)
     if any(e["event"] == ROLLED_BACK for e in ctx.store.events(manifest_id)):
         raise BackfillError(f"{manifest_id} is already rolled back")
     first: dict[tuple[str, date], str | None] = {}
@@ -55,7 +57,7 @@ def rollback(
         current = all_current_versions(warehouse)
         if all(current.get(key) == version for key, version in first.items()):
             # An earlier rollback committed and was stopped before it said so: finish it.
-            return _record(ctx, manifest_id, _by_table(first), force, [])
+            return _record(ctx, manifest_id, _by_table(first), force, [], who)
         built_on = _built_on_top(warehouse, manifest_id, last)
         problems = [f"{t} {d} (another run published in between)" for t, d in foreign]
         problems += [
@@ -80,7 +82,7 @@ def rollback(
                     note=f"rollback of backfill {manifest_id}",
                 )
                 restored[table] = {d.isoformat(): v for d, v in sorted(back.items())}
-    return _record(ctx, manifest_id, restored, force, built_on)
+    return _record(ctx, manifest_id, restored, force, built_on, who)
 
 
 def _by_table(versions: Mapping[tuple[str, date], str | None]) -> dict[str, dict[str, Any]]:
@@ -96,6 +98,7 @@ def _record(
     restored: dict[str, dict[str, Any]],
     force: bool,
     built_on: list[tuple[str, date]],
+    by: str,
 ) -> dict[str, dict[str, Any]]:
     """Supersede the side effects and record the rollback in the manifest's events."""
     superseded = _supersede_exports(ctx, manifest_id, restored)
@@ -103,6 +106,7 @@ def _record(
         manifest_id,
         ROLLED_BACK,
         ctx.clock(),
+        by=by,
         restored=restored,
         force=force,
         to_recompute=[{"asset": t, "date": d} for t, d in built_on],

@@ -10,9 +10,11 @@ where the warehouse authenticates users (Snowflake), its session says who is act
 The store only ever INSERTs and SELECTs (in prod its role is granted nothing else):
 - `backfill_manifests`: a manifest written once, as its canonical JSON with that text's SHA-256;
 - `backfill_approvals`: who approved which evidence digest of a manifest (what its held
-  versions are, `evidence.evidence_digest`);
+  versions are, `evidence.evidence_digest`); where the warehouse authenticates users, the
+  approver is stamped by the server (`CURRENT_USER()` in the procedure
+  `audit.record_backfill_approval` of `deploy/snowflake/setup.sql`), never text the client sends;
 - `backfill_events`: what happened to it later (launches, retries, cancellations, rollbacks,
-  failures), in the order recorded.
+  failures), in the order recorded, each with who acted (`by`).
 A manifest id under which the store holds anything but one row whose digest matches its text,
 or whose text is not the canonical form of a manifest with that id, is refused on every load.
 """
@@ -28,6 +30,7 @@ from typing import Any
 
 from finsight_assets.lib.backfills import events
 from finsight_assets.lib.backfills.manifests import Manifest, ManifestError, json_default
+from finsight_assets.lib.backfills.people import person_key, person_name
 from finsight_assets.lib.contract.run_tags import is_manifest_id
 from finsight_assets.lib.engines.warehouse import Connect, Warehouse, bind
 from finsight_assets.lib.wap.audit_tables import AUDIT_SCHEMA
@@ -39,6 +42,9 @@ MANIFESTS = f"{AUDIT_SCHEMA}.backfill_manifests"
 APPROVALS = f"{AUDIT_SCHEMA}.backfill_approvals"
 EVENTS = f"{AUDIT_SCHEMA}.backfill_events"
 EVENT_SEQUENCE = f"{AUDIT_SCHEMA}.backfill_events_seq"
+# Where the warehouse authenticates users, approvals are recorded only through this procedure,
+# which stamps the session's CURRENT_USER() (deploy/snowflake/setup.sql).
+RECORD_APPROVAL = f"{AUDIT_SCHEMA}.record_backfill_approval"
 
 
 def create_tables(warehouse: Warehouse) -> None:
@@ -67,11 +73,6 @@ def canonical_json(document: Mapping[str, Any]) -> str:
 
 def digest_of(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def person_key(name: str) -> str:
-    """Who a name is, for comparing people: `Ann`, ` ann ` and `ANN` are one person."""
-    return " ".join(name.split()).casefold()
 
 
 def _checked(manifest_id: str) -> str:
@@ -172,50 +173,93 @@ class ManifestStore:
         """Record `by`'s approval of `digest`, the evidence digest the approver reviewed, which
         must be `current` (the caller's digest of what is under review now).
 
-        The requester cannot approve, and each person approves a digest once, names compared
-        trimmed and case-insensitively.
+        The requester cannot approve, a rejected manifest neither, and each person approves a
+        digest once, names compared as `people.person_key` does. Where the warehouse
+        authenticates users, the approver recorded is its session's user, whatever `by` says.
         """
         manifest = self.get(manifest_id)
+        self.refuse_rejected(manifest_id, "approve it")
         if digest != current:
             raise ManifestError(
                 f"{manifest_id}'s evidence is {current}, not {digest}: review it again"
             )
-        name, key = " ".join(by.split()), person_key(by)
-        if not key:
-            raise ManifestError("an approval needs the approver's name")
-        if key == person_key(manifest.requested_by):
+        name = person_name(self._session_user() or by)
+        if person_key(name) == person_key(manifest.requested_by):
             raise ManifestError(f"{name} requested {manifest_id} and cannot approve it")
-        if any(person_key(a["by"]) == key for a in self.approvals(manifest_id, current)):
+        given = self.approvals(manifest_id, current)
+        if any(person_key(a["by"]) == person_key(name) for a in given):
             raise ManifestError(f"{name} has already approved {manifest_id}")
         moment, moment_params = bind(at)
         with self._write() as warehouse:
-            warehouse.execute(
-                f"INSERT INTO {APPROVALS} (manifest_id, digest, approver, approver_key, "
-                f"approved_at) VALUES (?, ?, ?, ?, {moment})",
-                [manifest_id, current, name, key, *moment_params],
-            )
+            if warehouse.authenticates_users:
+                [(stamped,)] = warehouse.fetchall(
+                    f"CALL {RECORD_APPROVAL}(?, ?)", [manifest_id, current]
+                )
+                name = str(stamped)
+            else:
+                warehouse.execute(
+                    f"INSERT INTO {APPROVALS} (manifest_id, digest, approver, approver_key, "
+                    f"approved_at) VALUES (?, ?, ?, ?, {moment})",
+                    [manifest_id, current, name, person_key(name), *moment_params],
+                )
         self.record(manifest_id, events.APPROVED, at, by=name, digest=current)
         return self.approvals(manifest_id, current)
 
+    def _session_user(self) -> str | None:
+        """The user the warehouse authenticated, where it authenticates users."""
+        with self._read() as warehouse:
+            return warehouse.session_user() if warehouse.authenticates_users else None
+
     def approvals(self, manifest_id: str, current: str) -> list[dict[str, Any]]:
-        """The approvals that count: of the digest under review, one per person, not the
-        requester's, first approval first."""
+        """The approvals that count: of the digest under review, one per person (the name as
+        stored, compared as `person_key` does), not the requester's, first approval first."""
         manifest = self.get(manifest_id)
         with self._read() as warehouse:
             rows = warehouse.fetchall(
-                f"SELECT approver, approver_key, approved_at FROM {APPROVALS} "
-                "WHERE manifest_id = ? AND digest = ? ORDER BY approved_at, approver_key",
+                f"SELECT approver, approved_at FROM {APPROVALS} "
+                "WHERE manifest_id = ? AND digest = ? ORDER BY approved_at, approver",
                 [manifest_id, current],
             )
         counted: dict[str, dict[str, Any]] = {}
-        for approver, key, approved_at in rows:
+        for approver, approved_at in rows:
+            key = person_key(approver)
             if key != person_key(manifest.requested_by):
                 counted.setdefault(
                     key, {"by": approver, "at": approved_at.isoformat(), "digest": current}
                 )
         return list(counted.values())
 
+    def approvals_given(self, manifest_id: str, held: str | None) -> list[dict[str, Any]]:
+        """The approvals of the backfill's evidence as they stand, whatever happened after:
+        of the evidence it holds (`held`), or, once nothing is held, of the evidence its last
+        held publish published."""
+        if held is not None:
+            return self.approvals(manifest_id, held)
+        published = [
+            e["digest"]
+            for e in self.events(manifest_id)
+            if e["event"] == events.PUBLISHED_HELD and e.get("digest")
+        ]
+        return self.approvals(manifest_id, published[-1]) if published else []
+
+    def rejection(self, manifest_id: str) -> dict[str, Any] | None:
+        """The manifest's rejection, if it was rejected: final for that manifest."""
+        return next((e for e in self.events(manifest_id) if e["event"] == events.REJECTED), None)
+
+    def refuse_rejected(self, manifest_id: str, what: str) -> None:
+        """Refuse to `what` ("approve it", "launch it"...) a rejected manifest."""
+        rejected = self.rejection(manifest_id)
+        if rejected is not None:
+            raise ManifestError(
+                f"{manifest_id} was rejected by {rejected.get('by', 'someone')} at "
+                f"{rejected['at']} ({rejected.get('reason', 'no reason given')}): a rejection "
+                f"is final: refusing to {what}; plan a new backfill instead"
+            )
+
     def is_approved(self, manifest_id: str, current: str) -> bool:
+        """Whether the matrix's approvals of `current` are in (never for a rejected one)."""
+        if self.rejection(manifest_id) is not None:
+            return False
         required = self.get(manifest_id).approvals_required
         return len(self.approvals(manifest_id, current)) >= required
 

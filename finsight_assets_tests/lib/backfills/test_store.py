@@ -8,17 +8,21 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import snowflake.connector
 
 from finsight_assets.lib.backfills.identity import NamedIdentity, SessionIdentity
 from finsight_assets.lib.backfills.manifests import ManifestError
 from finsight_assets.lib.backfills.store import (
     APPROVALS,
     MANIFESTS,
+    RECORD_APPROVAL,
     ManifestStore,
     canonical_json,
     digest_of,
 )
-from finsight_assets_tests.fakesnowflake import fake_snowflake
+from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
+from finsight_assets.lib.engines.snowflake_warehouse import SnowflakeWarehouse
+from finsight_assets_tests.fakesnowflake import STAGE, connect_args, fake_snowflake
 from finsight_assets_tests.lib.backfills.test_report import MANIFEST
 
 AT = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
@@ -29,6 +33,15 @@ EVIDENCE = "sha256:" + "e" * 64
 @pytest.fixture
 def store(connect) -> ManifestStore:
     store = ManifestStore(connect)
+    store.create(MANIFEST)
+    return store
+
+
+@pytest.fixture
+def named_store(tmp_path) -> ManifestStore:
+    """The store of the embedded default, where people name themselves (on Snowflake the
+    approver is the session's user: `test_snowflake_stamps_the_approver_*`)."""
+    store = ManifestStore(duckdb_connector(tmp_path / "named.duckdb"))
     store.create(MANIFEST)
     return store
 
@@ -91,7 +104,8 @@ def test_a_text_that_is_not_the_manifest_it_claims_is_refused(connect):
     assert store.list() == []
 
 
-def test_people_are_compared_trimmed_and_case_insensitively(store):
+def test_people_are_compared_trimmed_and_case_insensitively(named_store):
+    store = named_store
     # MANIFEST needs two approvals and was requested by dana.ops.
     for requester in ("dana.ops", " DANA.OPS ", "Dana.Ops"):
         with pytest.raises(ManifestError, match="cannot approve"):
@@ -109,7 +123,8 @@ def test_people_are_compared_trimmed_and_case_insensitively(store):
     assert [e["event"] for e in store.events(MANIFEST.id)] == ["approved", "approved"]
 
 
-def test_an_approval_names_the_evidence_reviewed(store, connect):
+def test_an_approval_names_the_evidence_reviewed(named_store, tmp_path):
+    store, connect = named_store, duckdb_connector(tmp_path / "named.duckdb")
     with pytest.raises(ManifestError, match="review it again"):
         store.approve(MANIFEST.id, "bob", AT, "sha256:0000", EVIDENCE)
     store.approve(MANIFEST.id, "bob", AT, EVIDENCE, EVIDENCE)
@@ -149,3 +164,39 @@ def test_identity_from_the_session_in_prod(tmp_path, monkeypatch):
         assert identity.who(None) == "BOB"
         with pytest.raises(ManifestError, match="refused here"):
             identity.who("ann")
+
+
+def test_people_are_one_person_after_nfkc_and_invisible_characters_are_refused(named_store):
+    store = named_store
+    for requester in ("ｄａｎａ.ｏｐｓ", "DANA.OPS"):
+        with pytest.raises(ManifestError, match="(?i)dana.ops requested .* cannot approve"):
+            store.approve(MANIFEST.id, requester, AT, EVIDENCE, EVIDENCE)
+    for hidden in ("dana.ops\u200b", "\u2066bob", "bob\x00"):
+        with pytest.raises(ManifestError, match="invisible or control character"):
+            store.approve(MANIFEST.id, hidden, AT, EVIDENCE, EVIDENCE)
+    assert store.approvals(MANIFEST.id, EVIDENCE) == []
+    assert NamedIdentity().who("Ａｎｎ  Ｌｅｅ") == "Ann Lee"
+
+
+def test_snowflake_stamps_the_approver_by_current_user_whatever_the_client_sends(
+    tmp_path, monkeypatch
+):
+    with fake_snowflake(tmp_path, monkeypatch, user="ANN") as as_ann:
+        store = ManifestStore(as_ann)
+        store.create(MANIFEST)  # requested by dana.ops
+        given = store.approve(MANIFEST.id, "mallory", AT, EVIDENCE, EVIDENCE)
+        assert [a["by"] for a in given] == ["ANN"]
+        # Outside the CLI, the procedure of setup.sql is the only way in: it takes no name.
+        connection = snowflake.connector.connect(user="DANA.OPS", **connect_args())
+        try:
+            SnowflakeWarehouse(connection, STAGE, str(tmp_path)).fetchall(
+                f"CALL {RECORD_APPROVAL}(?, ?)", [MANIFEST.id, EVIDENCE]
+            )
+        finally:
+            connection.close()
+        with as_ann() as warehouse:
+            stored = warehouse.fetchall(f"SELECT approver FROM {APPROVALS} ORDER BY approver")
+        assert stored == [("ANN",), ("DANA.OPS",)]
+        # The requester's own approval, stamped with their name, never counts.
+        assert [a["by"] for a in store.approvals(MANIFEST.id, EVIDENCE)] == ["ANN"]
+        assert [(e["event"], e["by"]) for e in store.events(MANIFEST.id)] == [("approved", "ANN")]

@@ -63,6 +63,8 @@ class RunTiming:
 @dataclass(frozen=True)
 class BackfillEvidence:
     manifest: Manifest
+    # Who approved which evidence digest, and when: of what the backfill holds, or, once
+    # published, of what its held publish published (`store.approvals_given`).
     approvals: Sequence[Mapping[str, Any]]
     events: Sequence[Mapping[str, Any]]
     partitions: Sequence[PartitionEvidence]

@@ -3,12 +3,12 @@ far the balance chain rolled forward. Money stays the exact decimal text it arri
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import fields
 from decimal import Decimal
-from typing import Any
 
 from finsight_assets.lib.backfills.manifests import Estimate, Manifest
+from finsight_assets.lib.backfills.people import REQUESTER_UNAUTHENTICATED
 from finsight_assets.lib.backfills.report.format import (
     NONE,
     cell,
@@ -33,14 +33,27 @@ _ESTIMATE_DETAILS = sorted(
 )
 
 
-def _approvals_line(manifest: Manifest, approvals: Sequence[Mapping[str, Any]]) -> str:
-    required = manifest.approvals_required
+def _approvals_line(evidence: BackfillEvidence) -> str:
+    """How many approvals of how many, who gave them and when, and (unless the held evidence's
+    digest is shown above) which evidence digest they approved."""
+    required = evidence.manifest.approvals_required
+    approvals = evidence.approvals
     given = len(approvals)
     who = ", ".join(f"{one_line(a.get('by'))} ({one_line(a.get('at'))})" for a in approvals)
     line = f"{given} given of {required} required"
     if given < required:
         line += f" (**{required - given} missing**)"
+    approved = approvals[0].get("digest") if approvals else None
+    if approved and evidence.evidence_digest is None:
+        line += f" of evidence `{one_line(approved)}`"
     return line + (f": {who}" if who else "")
+
+
+def _requester(manifest: Manifest) -> str:
+    requester = one_line(manifest.requested_by)
+    if manifest.extra.get(REQUESTER_UNAUTHENTICATED):
+        requester += " (unauthenticated: the UI backfill's `user` tag, which anyone can set)"
+    return requester
 
 
 def summary_section(evidence: BackfillEvidence) -> list[str]:
@@ -50,10 +63,10 @@ def summary_section(evidence: BackfillEvidence) -> list[str]:
         "## Summary",
         "",
         f"- **Reason:** {one_line(manifest.reason)}",
-        f"- **Requested by:** {one_line(manifest.requested_by)}",
+        f"- **Requested by:** {_requester(manifest)}",
         f"- **Mode:** {one_line(manifest.mode)}",
         f"- **Requested range:** {one_line(start)} → {one_line(end)}",
-        f"- **Approvals:** {_approvals_line(manifest, evidence.approvals)}",
+        f"- **Approvals:** {_approvals_line(evidence)}",
         f"- **Git commit:** `{one_line(manifest.git_commit)}`",
     ]
     if evidence.evidence_digest:
