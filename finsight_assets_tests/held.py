@@ -1,18 +1,24 @@
-"""Hold a silver.customers partition for a manifest through the real protocol (stage, audit,
-hold), without Spark: what a backfill run that needs approval leaves for its approvers."""
+"""Hold partitions for a manifest through the real protocol (stage, audit, hold), without Spark:
+what a backfill run that needs approval leaves for its approvers (silver.customers alone, or a
+corrected silver.transactions day and the customer summary computed from it)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from finsight_assets.lib.contract.run_tags import BACKFILL
+from finsight_assets.lib.contract.run_tags import BACKFILL, LIVE
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.warehouse import Connect
+from finsight_assets.lib.layers import gold
 from finsight_assets.lib.layers.silver_inputs import input_now
+from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
 from finsight_assets.lib.tables.registry import CODE_VERSIONS
 from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
+from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
 from finsight_assets.lib.wap import publish
 from finsight_assets.lib.wap.model import PartitionVersion, RunInfo
+from finsight_assets_tests.lib.layers import test_bound_dates as bound_dates
+from finsight_assets_tests.lib.layers.test_bound_dates import DAY1, DAY2
 
 HELD_AT = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 
@@ -44,3 +50,49 @@ def hold_customers(
             checks=[],
         )
     return published.held
+
+
+def corrected_transactions(day: date, deposit: str) -> str:
+    """A corrected silver.transactions delivery for `day`: C1's deposit is `deposit`."""
+    return " UNION ALL ".join(
+        [
+            bound_dates._transaction(day, "E1", "A1", "C1", "DEPOSIT", deposit),
+            bound_dates._transaction(day, "E2", "A1", "C1", "PURCHASE", "30.00"),
+            bound_dates._transaction(day, "E3", "A2", "C2", "DEPOSIT", "50.00"),
+        ]
+    )
+
+
+def publish_live(connect: Connect) -> None:
+    """Two days of silver (test_bound_dates' rows) and their customer summaries, published."""
+    with connect() as warehouse:
+        bound_dates._publish_silver(warehouse)
+        run = RunInfo("daily", LIVE, HELD_AT)
+        name = GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name
+        gold.build_gold(
+            warehouse, run, GOLD_DAILY_CUSTOMER_SUMMARY, [DAY1, DAY2], CODE_VERSIONS[name]
+        )
+
+
+def hold_two_units(
+    connect: Connect, lake: Lake, manifest_id: str, deposit: str = "200.00", run_id: str = "held"
+) -> list[PartitionVersion]:
+    """A held backfill run of two publish units: a corrected silver.transactions for DAY1, and
+    the customer summary of DAY1 computed from it (over `publish_live`)."""
+    run = RunInfo(f"{run_id}-{manifest_id}", BACKFILL, HELD_AT, manifest_id, hold=True)
+    silver = SILVER_TRANSACTIONS.qualified_name
+    summary = GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name
+    with connect() as warehouse:
+        _, held = publish.write_audit_publish(
+            warehouse,
+            SILVER_TRANSACTIONS,
+            run,
+            CODE_VERSIONS[silver],
+            {DAY1: input_now(lake, silver, DAY1) or ""},
+            corrected_transactions(DAY1, deposit),
+            checks=[],
+        )
+        result = gold.build_gold(
+            warehouse, run, GOLD_DAILY_CUSTOMER_SUMMARY, [DAY1], CODE_VERSIONS[summary]
+        )
+    return [*held.held, *(v for versions in result.held.values() for v in versions)]
