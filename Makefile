@@ -54,6 +54,7 @@ FAULT_TESTS = finsight_assets_tests/lib/layers/test_bad_input.py \
 faults: install
 	time $(PYTHON) -m finsight_assets_tests.faults.crash --trials $(FAULT_TRIALS)
 	time $(PYTHON) -m finsight_assets_tests.faults.orchestration
+	time $(PYTHON) -m finsight_assets_tests.faults.held_publish
 	time $(PYTHON) -m pytest -q $(FAULT_TESTS)
 
 # The webserver and the daemon (schedule, sensors, backfills) on 127.0.0.1:3000, after a warm

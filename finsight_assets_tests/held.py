@@ -4,13 +4,16 @@ corrected silver.transactions day and the customer summary computed from it)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
+from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.contract.run_tags import BACKFILL, LIVE
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.warehouse import Connect
 from finsight_assets.lib.layers import gold
 from finsight_assets.lib.layers.silver_inputs import input_now
+from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
 from finsight_assets.lib.tables.registry import CODE_VERSIONS
 from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
@@ -21,6 +24,17 @@ from finsight_assets_tests.lib.layers import test_bound_dates as bound_dates
 from finsight_assets_tests.lib.layers.test_bound_dates import DAY1, DAY2
 
 HELD_AT = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+# When the operations of `home_backfills` run.
+OPERATED_AT = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+# Where no Dagster webserver answers.
+UNREACHABLE_WEBSERVER = "http://127.0.0.1:9"
+
+
+def home_backfills() -> Backfills:
+    """The backfill operations of the FINSIGHT_HOME set in the environment, at a fixed clock,
+    with no Dagster to ask."""
+    settings = replace(Settings.from_env(), webserver_url=UNREACHABLE_WEBSERVER)
+    return open_backfills(settings, lambda: OPERATED_AT)
 
 
 def customers_sql(day: date, *customer_ids: str) -> str:

@@ -13,10 +13,7 @@ from datetime import date
 
 from finsight_assets.lib.backfills import events
 from finsight_assets.lib.backfills.context import BackfillContext
-from finsight_assets.lib.backfills.manifests import AssetRange
-from finsight_assets.lib.backfills.planning import contiguous_runs, days_between
 from finsight_assets.lib.backfills.store import canonical_json, digest_of
-from finsight_assets.lib.tables.registry import SELF_DEPENDENT, TABLES_BY_NAME, UPSTREAM
 from finsight_assets.lib.wap.held_versions import Evidence, HeldVersion, as_evidence, held_versions
 from finsight_assets.lib.wap.publish_history import ManifestVersion, manifest_versions
 from finsight_assets.lib.wap.versions import get_versions
@@ -88,40 +85,19 @@ def unfinished_publish(ctx: BackfillContext, manifest_id: str) -> HeldEvidence |
     approved = tuple(as_evidence(entry) for entry in started["held"])
     if digest_of_evidence(ctx.store.digest(manifest_id), approved) != started["digest"]:
         return None
-    left = _not_published(ctx, manifest_id, approved)
+    left = _left_to_publish(ctx, manifest_id, approved)
     return HeldEvidence(started["digest"], left) if left else None
 
 
-def _not_published(
+def _left_to_publish(
     ctx: BackfillContext, manifest_id: str, approved: Sequence[Evidence]
 ) -> tuple[Evidence, ...]:
-    """The approved versions not published yet, of the tables that still hold some: a unit that
-    committed published or discarded (refused) all of its versions."""
-    holding = {h.version.table_name for h in held(ctx, manifest_id)}
+    """The approved versions not published yet, of the tables that still hold some (a unit
+    that committed published or discarded all of its versions); none unless every one of them
+    is still held as approved (otherwise what is held is other evidence, to approve anew)."""
+    holding = {h.evidence for h in held(ctx, manifest_id)}
+    tables = {e[0] for e in holding}
     with ctx.read() as warehouse:
         published = {v.version_id for v in get_versions(warehouse, [e[2] for e in approved])}
-    return tuple(e for e in approved if e[2] not in published and e[0] in holding)
-
-
-def failed_ranges(ctx: BackfillContext, manifest_id: str) -> list[AssetRange]:
-    """The manifest's warehouse partitions that no run of it has published or holds, and, for
-    the balance chain, every day from the earliest such day it is computed from (a
-    roll-forward may have published later days from the old silver)."""
-    manifest = ctx.store.get(manifest_id)
-    published = partitions_of(published_versions(ctx, manifest_id), held(ctx, manifest_id))
-    missing: dict[str, set[date]] = {}
-    for r in manifest.ranges:
-        if r.asset in TABLES_BY_NAME:
-            missing.setdefault(r.asset, set()).update(
-                d for d in days_between(r.start, r.end) if (r.asset, d) not in published
-            )
-    for r in manifest.ranges:
-        if r.asset in SELF_DEPENDENT:
-            upstream = [d for p in UPSTREAM[r.asset] for d in missing.get(p, ())]
-            if upstream:
-                missing[r.asset].update(days_between(max(min(upstream), r.start), r.end))
-    return [
-        AssetRange(asset, a, b)
-        for asset in UPSTREAM
-        for a, b in contiguous_runs(missing.get(asset, ()))
-    ]
+    left = tuple(e for e in approved if e[2] not in published and e[0] in tables)
+    return left if set(left) <= holding else ()
