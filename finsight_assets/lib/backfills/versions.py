@@ -101,3 +101,27 @@ def _left_to_publish(
         published = {v.version_id for v in get_versions(warehouse, [e[2] for e in approved])}
     left = tuple(e for e in approved if e[2] not in published and e[0] in tables)
     return left if set(left) <= holding else ()
+
+
+def failed_ranges(ctx: BackfillContext, manifest_id: str) -> list[AssetRange]:
+    """The manifest's warehouse partitions that no run of it has published or holds, and, for
+    the balance chain, every day from the earliest such day it is computed from (a
+    roll-forward may have published later days from the old silver)."""
+    manifest = ctx.store.get(manifest_id)
+    published = partitions_of(published_versions(ctx, manifest_id), held(ctx, manifest_id))
+    missing: dict[str, set[date]] = {}
+    for r in manifest.ranges:
+        if r.asset in TABLES_BY_NAME:
+            missing.setdefault(r.asset, set()).update(
+                d for d in days_between(r.start, r.end) if (r.asset, d) not in published
+            )
+    for r in manifest.ranges:
+        if r.asset in SELF_DEPENDENT:
+            upstream = [d for p in UPSTREAM[r.asset] for d in missing.get(p, ())]
+            if upstream:
+                missing[r.asset].update(days_between(max(min(upstream), r.start), r.end))
+    return [
+        AssetRange(asset, a, b)
+        for asset in UPSTREAM
+        for a, b in contiguous_runs(missing.get(asset, ()))
+    ]
