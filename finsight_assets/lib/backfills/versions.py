@@ -13,7 +13,10 @@ from datetime import date
 
 from finsight_assets.lib.backfills import events
 from finsight_assets.lib.backfills.context import BackfillContext
+from finsight_assets.lib.backfills.manifests import AssetRange
+from finsight_assets.lib.backfills.planning import contiguous_runs, days_between
 from finsight_assets.lib.backfills.store import canonical_json, digest_of
+from finsight_assets.lib.tables.registry import SELF_DEPENDENT, TABLES_BY_NAME, UPSTREAM
 from finsight_assets.lib.wap.held_versions import Evidence, HeldVersion, as_evidence, held_versions
 from finsight_assets.lib.wap.publish_history import ManifestVersion, manifest_versions
 from finsight_assets.lib.wap.versions import get_versions
