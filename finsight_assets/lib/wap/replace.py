@@ -77,15 +77,15 @@ def verify_rows(
     table: TableSpec,
     versions: Iterable[PartitionVersion],
     relation: str,
-    becoming: str,
+    action: str,
 ) -> None:
-    """Refuse (VersionRowsDiffer) unless each version's rows in `relation` are its recorded
-    ones: what `becoming` current would make readers see otherwise is not that version."""
+    """Refuse to `action` (VersionRowsDiffer) unless each version's rows in `relation` are its
+    recorded ones: readers would otherwise see rows no version recorded."""
     differences = version_differences(warehouse, table, versions, relation)
     if differences:
         raise VersionRowsDiffer(
-            f"{table.qualified_name}: refusing to make {becoming} current, its rows are not "
-            f"the ones recorded ({'; '.join(differences)}); nothing was changed"
+            f"{table.qualified_name}: refusing to {action}, the rows are not the ones recorded "
+            f"for their versions ({'; '.join(differences)}); nothing was changed"
         )
 
 
@@ -113,7 +113,7 @@ def replace_partitions(
     warehouse.execute(f"DELETE FROM {name} WHERE business_date IN ({listed})", date_params)
     select, params = rows
     warehouse.execute(f"INSERT INTO {name} ({columns}) {select.format(columns=columns)}", params)
-    verify_rows(warehouse, table, versions, name, "the published versions")
+    verify_rows(warehouse, table, versions, name, "publish")
     recorded.record_versions(warehouse, versions)
     recorded.swap_current(
         warehouse,

@@ -61,7 +61,7 @@ def prunable(warehouse: Warehouse, replaced_before: datetime) -> list[Prunable]:
         "WHERE v.replaced_version_id IS NOT NULL AND v.manifest_id IS NOT NULL "
         "AND v.manifest_id NOT IN ("
         f"SELECT m.manifest_id FROM {versions} AS m JOIN {PUBLISH_LOG.name} AS l "
-        "ON l.run_id = ? || m.manifest_id "
+        "ON l.run_id = CAST(? AS VARCHAR) || m.manifest_id "
         "WHERE m.manifest_id IS NOT NULL AND l.action = 'rollback')) "
         "GROUP BY old.table_name, old.business_date, old.version_id "
         f"HAVING MIN(new.published_at) < {cutoff} "

@@ -1,7 +1,7 @@
 """Rollback: put back the versions that publishes replaced, in one transaction, and log it.
 
 A version is restored only as it was recorded: its rows in history are counted and
-checksummed first (`replace.verify_rows`), so a version whose rows were pruned or edited
+checksummed first (`replace.version_differences`), so a version whose rows were pruned or edited
 there is refused, by name, and nothing changes."""
 
 from __future__ import annotations
