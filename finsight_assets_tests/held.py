@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 
 from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.contract.run_tags import BACKFILL, LIVE
+from finsight_assets.lib.contract.tables import TableSpec
 from finsight_assets.lib.engines.lake import Lake
-from finsight_assets.lib.engines.warehouse import Connect
+from finsight_assets.lib.engines.warehouse import Connect, Warehouse
 from finsight_assets.lib.layers import gold
 from finsight_assets.lib.layers.silver_inputs import input_now
 from finsight_assets.lib.settings import Settings
@@ -47,23 +48,32 @@ def customers_sql(day: date, *customer_ids: str) -> str:
     )
 
 
+def hold_silver(
+    warehouse: Warehouse, table: TableSpec, run: RunInfo, lake: Lake, day: date, rows_sql: str
+) -> list[PartitionVersion]:
+    """Stage `rows_sql` as `table`'s `day` in a holding run, audit (no checks) and hold it."""
+    name = table.qualified_name
+    _, published = publish.write_audit_publish(
+        warehouse,
+        table,
+        run,
+        CODE_VERSIONS[name],
+        {day: input_now(lake, name, day) or ""},
+        rows_sql,
+        checks=[],
+    )
+    return published.held
+
+
 def hold_customers(
     connect: Connect, lake: Lake, manifest_id: str, day: date, *customer_ids: str
 ) -> list[PartitionVersion]:
     """A backfill run of `manifest_id` that holds silver.customers for `day`."""
     run = RunInfo(f"run-{manifest_id}", BACKFILL, HELD_AT, manifest_id, hold=True)
-    name = SILVER_CUSTOMERS.qualified_name
     with connect() as warehouse:
-        _, published = publish.write_audit_publish(
-            warehouse,
-            SILVER_CUSTOMERS,
-            run,
-            CODE_VERSIONS[name],
-            {day: input_now(lake, name, day) or ""},
-            customers_sql(day, *customer_ids),
-            checks=[],
+        return hold_silver(
+            warehouse, SILVER_CUSTOMERS, run, lake, day, customers_sql(day, *customer_ids)
         )
-    return published.held
 
 
 def corrected_transactions(day: date, deposit: str) -> str:
@@ -94,19 +104,12 @@ def hold_two_units(
     """A held backfill run of two publish units: a corrected silver.transactions for DAY1, and
     the customer summary of DAY1 computed from it (over `publish_live`)."""
     run = RunInfo(f"{run_id}-{manifest_id}", BACKFILL, HELD_AT, manifest_id, hold=True)
-    silver = SILVER_TRANSACTIONS.qualified_name
     summary = GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name
     with connect() as warehouse:
-        _, held = publish.write_audit_publish(
-            warehouse,
-            SILVER_TRANSACTIONS,
-            run,
-            CODE_VERSIONS[silver],
-            {DAY1: input_now(lake, silver, DAY1) or ""},
-            corrected_transactions(DAY1, deposit),
-            checks=[],
+        silver = hold_silver(
+            warehouse, SILVER_TRANSACTIONS, run, lake, DAY1, corrected_transactions(DAY1, deposit)
         )
         result = gold.build_gold(
             warehouse, run, GOLD_DAILY_CUSTOMER_SUMMARY, [DAY1], CODE_VERSIONS[summary]
         )
-    return [*held.held, *(v for versions in result.held.values() for v in versions)]
+    return [*silver, *(v for versions in result.held.values() for v in versions)]
