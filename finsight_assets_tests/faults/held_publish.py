@@ -18,6 +18,7 @@ import inspect
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,6 +133,8 @@ def run_scenario(test: Callable[..., None], engine: str, backfills: Callable[[],
 
 
 def main() -> int:
+    # As pytest's configuration does (pyproject.toml): fakesnow's Arrow copy is expected.
+    warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
     broken = 0
     for label, test, engine, backfills in SCENARIOS:
         started = time.monotonic()
