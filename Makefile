@@ -56,6 +56,7 @@ faults: install
 	time $(PYTHON) -m finsight_assets_tests.faults.orchestration
 	time $(PYTHON) -m finsight_assets_tests.faults.stale_windows
 	time $(PYTHON) -m finsight_assets_tests.faults.actors
+	time $(PYTHON) -m finsight_assets_tests.faults.held_publish
 	time $(PYTHON) -m pytest -q $(FAULT_TESTS)
 
 # The webserver and the daemon (schedule, sensors, backfills) on 127.0.0.1:3000, after a warm

@@ -16,7 +16,7 @@ from finsight_assets.cli.backfill_service import operate
 from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError
 from finsight_assets.lib.backfills.report.files import write_report
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.wap.hold import HeldPublish
+from finsight_assets.lib.wap.held_publish import HeldPublish
 from finsight_assets.lib.wap.model import PublishError
 
 

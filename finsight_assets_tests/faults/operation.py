@@ -6,7 +6,7 @@ KIND is a setup step (`generate`, `setup`: generate and publish five days, `rede
 operation the crash trials kill:
 `materialize` (the `finsight materialize` code path), `backfill` (a run of a held backfill's
 manifest, as its Dagster runs execute), `approve` (approving publishes what it holds; again
-after an interruption it finishes the publish) and `rollback`. Each operation is idempotent,
+after an interruption it finishes the publish, without another approval) and `rollback`. Each operation is idempotent,
 so running it again after a kill is the recovery.
 """
 
@@ -20,6 +20,7 @@ from pathlib import Path
 from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.operations import open_backfills
+from finsight_assets.lib.backfills.stages import HELD
 from finsight_assets.lib.contract.run_tags import (
     BACKFILL_LANE,
     LANE_TAG,
@@ -97,7 +98,9 @@ def main(kind: str, home: Path) -> None:
         digest = backfills.evidence_digest(manifest_id)
         if digest is None:
             return
-        if backfills.store.is_approved(manifest_id, digest):
+        # Approved, or what is left of an approved publish a kill stopped between units: it
+        # is finished without another approval.
+        if backfills.stage(manifest_id) == HELD:
             backfills.publish_held(manifest_id)
         else:
             backfills.approve(manifest_id, REVIEWER, digest)

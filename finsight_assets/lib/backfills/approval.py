@@ -4,8 +4,12 @@ the matrix asks for publishes the held versions (seconds, no recompute); a rejec
 them.
 
 The evidence digest (`versions.evidence_digest`) names the manifest (its digest) and every held
-version (table, date, version id, rows, checksum, the version it replaces): a retry that holds
-anything anew changes it, so approvals of the old evidence no longer count.
+version's whole record (table, date, version id, rows, checksum, the version it replaces, what
+it was computed from): a retry that holds anything anew changes it, so approvals of the old
+evidence no longer count. The publish is given the approved versions themselves and publishes
+exactly those or nothing (`lib/wap/held_publish.py`); it is recorded as started first, so one
+stopped between publish units is finished by `publish` without another approval, and nothing
+beyond what was approved.
 """
 
 from __future__ import annotations
@@ -17,11 +21,18 @@ from finsight_assets.lib.backfills import events
 from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.lifecycle import standing
 from finsight_assets.lib.backfills.manifests import ManifestError
-from finsight_assets.lib.backfills.stages import CANCELLED, RUNNING
+from finsight_assets.lib.backfills.stages import CANCELLED, LAUNCHED_UNKNOWN, RUNNING
+from finsight_assets.lib.backfills.versions import (
+    HeldEvidence,
+    held_evidence,
+    unfinished_publish,
+)
 from finsight_assets.lib.contract.run_tags import BACKFILL
+from finsight_assets.lib.layers.exports import EXPORTED_FROM, rewrite_partner_exports
 from finsight_assets.lib.layers.silver_inputs import input_now
 from finsight_assets.lib.tables.registry import CODE_VERSIONS
-from finsight_assets.lib.wap.hold import HeldPublish, discard_held, publish_held
+from finsight_assets.lib.wap.held_publish import HeldPublish, publish_held
+from finsight_assets.lib.wap.hold import discard_held
 from finsight_assets.lib.wap.model import RunInfo
 
 
@@ -44,53 +55,86 @@ class Approval:
         return payload
 
 
-def _review(ctx: BackfillContext, manifest_id: str) -> str:
-    """The evidence digest under review; refuses while nothing is ready to approve."""
+def _review(ctx: BackfillContext, manifest_id: str, approving: bool) -> HeldEvidence:
+    """The evidence under review; refuses while nothing is ready to approve (`approving`: nor
+    while Dagster cannot say whether runs are still holding)."""
     manifest = ctx.store.get(manifest_id)
     if manifest.approvals_required == 0:
         raise ManifestError(f"{manifest_id} needs no approval: its runs publish as they finish")
     ctx.store.refuse_rejected(manifest_id, "approve or publish it")
     now = standing(ctx, manifest_id)
     stage = now.stage
-    if stage in (RUNNING, CANCELLED):
+    if stage in (RUNNING, CANCELLED) or (approving and stage == LAUNCHED_UNKNOWN):
         raise ManifestError(
             f"{manifest_id} is {stage}: approve once `finsight backfill status {manifest_id}` "
             "says awaiting approval"
             + (" (a cancelled backfill is rejected or planned again)" if stage == CANCELLED else "")
+            + (
+                " (its runs may still be holding partitions: start Dagster, or wait until it "
+                "answers)"
+                if stage == LAUNCHED_UNKNOWN
+                else ""
+            )
         )
-    if now.evidence_digest is None:
+    evidence = held_evidence(ctx, manifest_id)
+    if now.evidence_digest is None or evidence is None:
         raise ManifestError(
             f"{manifest_id} holds nothing to approve: launch it, and approve its evidence "
             "once its runs have held their partitions"
         )
-    return now.evidence_digest
+    if evidence.digest != now.evidence_digest:
+        raise ManifestError(
+            f"{manifest_id}'s evidence changed while it was read ({now.evidence_digest} -> "
+            f"{evidence.digest}): review it again"
+        )
+    return evidence
 
 
 def approve(ctx: BackfillContext, manifest_id: str, by: str | None, digest: str) -> Approval:
     """Record the acting person's approval of the evidence `digest`; the approval that
-    completes the matrix publishes the held versions."""
-    current = _review(ctx, manifest_id)
+    completes the matrix publishes exactly the held versions that digest names."""
+    current = _review(ctx, manifest_id, approving=True)
     who = ctx.identity.who(by)
-    given = ctx.store.approve(manifest_id, who, ctx.clock(), digest, current)
+    given = ctx.store.approve(manifest_id, who, ctx.clock(), digest, current.digest)
     required = ctx.store.get(manifest_id).approvals_required
     published = _publish(ctx, manifest_id, current, who) if len(given) >= required else None
     return Approval(given, required, published)
 
 
 def publish(ctx: BackfillContext, manifest_id: str, by: str | None = None) -> HeldPublish:
-    """Publish the approved held versions (again after an interruption: what is still held),
-    as the acting person (`identity.actor`)."""
+    """Publish the approved held versions, as the acting person (`identity.actor`): those of
+    the approved evidence held now, or what is left of an approved publish that was stopped
+    between publish units."""
     who = ctx.identity.actor(by)
-    current = _review(ctx, manifest_id)
-    if not ctx.store.is_approved(manifest_id, current):
-        raise ManifestError(f"{manifest_id}'s evidence {current} is not approved yet")
-    return _publish(ctx, manifest_id, current, who)
+    current = _review(ctx, manifest_id, approving=False)
+    if ctx.store.is_approved(manifest_id, current.digest):
+        return _publish(ctx, manifest_id, current, who)
+    unfinished = unfinished_publish(ctx, manifest_id)
+    if unfinished is None:
+        raise ManifestError(f"{manifest_id}'s evidence {current.digest} is not approved yet")
+    return _publish(ctx, manifest_id, unfinished, who, finishing=True)
 
 
-def _publish(ctx: BackfillContext, manifest_id: str, current: str, by: str) -> HeldPublish:
-    """Publish what is held, whose evidence `current` the matrix has approved, as `by`."""
+def _publish(
+    ctx: BackfillContext,
+    manifest_id: str,
+    approved: HeldEvidence,
+    by: str,
+    finishing: bool = False,
+) -> HeldPublish:
+    """Publish the approved held versions (`approved`: the matrix approved its digest) as `by`,
+    then the partner files of the days it published, where the manifest allows side effects."""
     at = ctx.clock()
     run = RunInfo(f"approved-{manifest_id}", BACKFILL, at, manifest_id)
+    if not finishing:
+        ctx.store.record(
+            manifest_id,
+            events.PUBLISHING_HELD,
+            at,
+            by=by,
+            digest=approved.digest,
+            held=[list(entry) for entry in approved.entries],
+        )
     with ctx.connect() as warehouse:
         outcome = publish_held(
             warehouse,
@@ -98,18 +142,26 @@ def _publish(ctx: BackfillContext, manifest_id: str, current: str, by: str) -> H
             run,
             CODE_VERSIONS,
             lambda table, d: input_now(ctx.lake, table, d),
+            approved=approved.entries,
+        )
+        exported = EXPORTED_FROM.qualified_name
+        days = sorted({v.business_date for v in outcome.published if v.table_name == exported})
+        exports = rewrite_partner_exports(
+            warehouse, ctx.lake, days, ctx.store.get(manifest_id).side_effects_allowed
         )
     ctx.store.record(
         manifest_id,
         events.PUBLISHED_HELD,
         at,
         by=by,
-        digest=current,
+        digest=approved.digest,
+        finished_interrupted=finishing,
         published=len(outcome.published),
         refused=[
             {"asset": table, "date": d.isoformat(), "why": why}
             for (table, d), why in sorted(outcome.refused.items())
         ],
+        **exports.to_json(),
     )
     return outcome
 

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 PLANNED = "planned"
 APPROVED = "approved"
+# An approved held publish started: the approved digest and its held versions (`held`), so an
+# interrupted publish is finished by `publish` without another approval (`versions.py`).
+PUBLISHING_HELD = "publishing_held"
 # The approved held versions were published (`refused` lists what was not).
 PUBLISHED_HELD = "published_held"
 REJECTED = "rejected"

@@ -25,7 +25,12 @@ from finsight_assets.lib.backfills.stages import (
     ROLLED_BACK,
     RUNNING,
 )
-from finsight_assets.lib.backfills.versions import evidence_digest, failed_ranges
+from finsight_assets.lib.backfills.versions import (
+    HeldEvidence,
+    failed_ranges,
+    held_evidence,
+    unfinished_publish,
+)
 from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.engines.webserver import WebserverUnavailable
 
@@ -87,8 +92,9 @@ def standing(ctx: BackfillContext, manifest_id: str) -> Standing:
             seen = progress(ctx, manifest_id)
         except WebserverUnavailable:
             seen = None
-    current = evidence_digest(ctx, manifest_id)
-    approved = current is not None and ctx.store.is_approved(manifest_id, current)
+    evidence = held_evidence(ctx, manifest_id)
+    current = evidence.digest if evidence else None
+    approved = current is not None and _approved(ctx, manifest_id, evidence)
     completing = (
         manifest.source == "ui"
         and seen is not None
@@ -106,3 +112,12 @@ def standing(ctx: BackfillContext, manifest_id: str) -> Standing:
         completing=completing,
     )
     return Standing(stage, current)
+
+
+def _approved(ctx: BackfillContext, manifest_id: str, evidence: HeldEvidence) -> bool:
+    """Whether `publish` would publish what is held without another approval: its evidence is
+    approved, or it is what is left of an approved publish that was stopped."""
+    return (
+        ctx.store.is_approved(manifest_id, evidence.digest)
+        or unfinished_publish(ctx, manifest_id) is not None
+    )

@@ -37,8 +37,8 @@ from finsight_assets.lib.engines.lake import Lake, LocalLake
 from finsight_assets.lib.engines.warehouse import Connect
 from finsight_assets.lib.engines.webserver import DagsterWebserver
 from finsight_assets.lib.settings import REPOSITORY_ROOT, Settings
+from finsight_assets.lib.wap.held_publish import HeldPublish
 from finsight_assets.lib.wap.held_versions import HeldVersion
-from finsight_assets.lib.wap.hold import HeldPublish
 from finsight_assets.lib.wap.publish_history import ManifestVersion
 
 

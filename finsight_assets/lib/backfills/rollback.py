@@ -13,13 +13,13 @@ from finsight_assets.lib.backfills.manifests import BackfillError
 from finsight_assets.lib.backfills.versions import published_versions
 from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.engines.warehouse import Warehouse
-from finsight_assets.lib.layers.exports import EXPORTED_FROM, write_partner_export
+from finsight_assets.lib.layers.exports import EXPORTED_FROM, rewrite_partner_exports
 from finsight_assets.lib.tables.registry import SELF_DEPENDENT, TABLES_BY_NAME, UPSTREAM
 from finsight_assets.lib.wap.guards import locked_transaction
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets.lib.wap.publish_history import current_successors
 from finsight_assets.lib.wap.rollback import restore_in_transaction
-from finsight_assets.lib.wap.versions import all_current_versions
+from finsight_assets.lib.wap.versions import BACKFILL_ROLLBACK_RUN, all_current_versions
 
 
 def rollback(
@@ -48,29 +48,30 @@ def rollback(
         last[key] = v.version_id
     if not last:
         raise BackfillError(f"{manifest_id} published nothing; there is nothing to roll back")
-    run = RunInfo(
-        run_id=f"rollback-{manifest_id}", mode=BACKFILL, clock=ctx.clock(), manifest_id=manifest_id
-    )
+    run = RunInfo(f"{BACKFILL_ROLLBACK_RUN}{manifest_id}", BACKFILL, ctx.clock(), manifest_id)
     restored: dict[str, dict[str, Any]] = {}
     tables = sorted({t for t, _ in last}, key=lambda t: list(UPSTREAM).index(t), reverse=True)
-    with ctx.connect() as warehouse:
+    # Every table in one transaction, and every check under its locks: a run that publishes on
+    # top meanwhile waits, and a refusal on one table leaves all of them untouched.
+    with ctx.connect() as warehouse, locked_transaction(warehouse, tables, run):
         current = all_current_versions(warehouse)
         if all(current.get(key) == version for key, version in first.items()):
             # An earlier rollback committed and was stopped before it said so: finish it.
-            return _record(ctx, manifest_id, _by_table(first), force, [], who)
-        built_on = _built_on_top(warehouse, manifest_id, last)
-        problems = [f"{t} {d} (another run published in between)" for t, d in foreign]
-        problems += [
-            f"{t} {d} (computed on top of this backfill; recompute it after)" for t, d in built_on
-        ]
-        if problems and not force:
-            raise BackfillError(
-                "rolling back would lose or contradict other runs' work: "
-                + ", ".join(problems)
-                + "; use --force to roll back anyway"
-            )
-        # Every table in one transaction: a refusal on one leaves all of them untouched.
-        with locked_transaction(warehouse, tables, run):
+            restored = _by_table(first)
+            built_on: list[tuple[str, date]] = []
+        else:
+            built_on = _built_on_top(warehouse, manifest_id, last)
+            problems = [f"{t} {d} (another run published in between)" for t, d in foreign]
+            problems += [
+                f"{t} {d} (computed on top of this backfill; recompute it after)"
+                for t, d in built_on
+            ]
+            if problems and not force:
+                raise BackfillError(
+                    "rolling back would lose or contradict other runs' work: "
+                    + ", ".join(problems)
+                    + "; use --force to roll back anyway"
+                )
             for table in tables:
                 targets = {d: (last[(t, d)], first[(t, d)]) for t, d in last if t == table}
                 back = restore_in_transaction(
@@ -120,11 +121,12 @@ def _supersede_exports(
 ) -> list[str]:
     """The partner files of a backfill that was allowed side effects, written again from the
     restored rows: a rolled-back version is never left out there as the truth. Returns them."""
-    if not ctx.store.get(manifest_id).side_effects_allowed:
+    manifest = ctx.store.get(manifest_id)
+    if not manifest.side_effects_allowed:
         return []
-    days = sorted(restored.get(EXPORTED_FROM.qualified_name, {}))
+    days = [date.fromisoformat(d) for d in restored.get(EXPORTED_FROM.qualified_name, {})]
     with ctx.connect() as warehouse:
-        return [write_partner_export(warehouse, ctx.lake, date.fromisoformat(d)) for d in days]
+        return rewrite_partner_exports(warehouse, ctx.lake, days, True).files
 
 
 def _built_on_top(

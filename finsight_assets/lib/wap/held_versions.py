@@ -24,6 +24,36 @@ class HeldVersion:
     unit: str
     sources: Mapping[str, str]
 
+    @property
+    def evidence(self) -> Evidence:
+        """What an approval of this held version names: its whole record, as JSON values."""
+        v = self.version
+        return (
+            v.table_name,
+            v.business_date.isoformat(),
+            v.version_id,
+            v.row_count,
+            v.checksum,
+            v.replaced_version_id,
+            v.code_version,
+            v.input_version,
+            v.predecessor_version_id,
+            self.unit,
+            json.dumps(dict(self.sources), sort_keys=True),
+        )
+
+
+# A held version as approved (`HeldVersion.evidence`): table, date, version id, rows, checksum,
+# replaced version, code version, input version, predecessor, publish unit, sources.
+Evidence = tuple[str, str, str, int, str, str | None, str, str, str | None, str, str]
+
+
+def as_evidence(entry: Sequence[object]) -> Evidence:
+    """An evidence entry read back from JSON (a list) as the tuple `HeldVersion.evidence` is."""
+    if len(entry) != len(Evidence.__args__):
+        raise ValueError(f"not a held version's evidence: {entry!r}")
+    return tuple(entry)  # type: ignore[return-value]
+
 
 def record_held(warehouse: Warehouse, held: Sequence[HeldVersion]) -> None:
     insert(

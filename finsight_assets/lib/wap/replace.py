@@ -1,9 +1,10 @@
 """The statements a publish runs inside its transaction, whether the rows come from staging
-(`publish.py`) or from a held twin (`hold.py`): keep the replaced rows, swap, record, log."""
+(`publish.py`) or from a held twin (`held_publish.py`): keep the replaced rows, swap, verify,
+record, log; and the one count-and-checksum of a version's rows every path verifies with."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -11,20 +12,81 @@ from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.wap import versions as recorded
 from finsight_assets.lib.wap.layout import history_table
-from finsight_assets.lib.wap.model import PartitionVersion, StagedPartitions
+from finsight_assets.lib.wap.model import PartitionVersion, PublishError, StagedPartitions
+
+# The count and checksum of no rows.
+NO_ROWS = (0, "0:0")
+
+
+class VersionRowsDiffer(PublishError):
+    """A version's rows are not the rows recorded for it (count or checksum): it is not made
+    current, and the transaction that tried changes nothing."""
+
+
+def relation_stats(
+    warehouse: Warehouse,
+    table: TableSpec,
+    relation: str,
+    params: Sequence[Any] = (),
+    key: str = "business_date",
+) -> dict[Any, tuple[int, str]]:
+    """Per value of `key` among the rows of `relation` (a table of `table`'s columns, with an
+    optional WHERE of `params`): their row count and checksum, an order-free sum of row hashes
+    of the business values as `table` stores them (cast to its column types, so staged,
+    published, held and history rows of one version agree)."""
+    row_hash = warehouse.row_hash_sql([f"CAST({c.name} AS {c.sql_type})" for c in table.columns])
+    rows = warehouse.fetchall(
+        f"SELECT {key}, COUNT(*), SUM({row_hash}) FROM {relation} GROUP BY {key}", params
+    )
+    return {
+        value: (int(count), f"{int(count)}:{int(total) % (1 << 64):016x}")
+        for value, count, total in rows
+    }
 
 
 def partition_stats(warehouse: Warehouse, staged: StagedPartitions) -> dict[date, tuple[int, str]]:
-    """Per staged date, its row count and checksum (an order-free sum of row hashes)."""
-    row_hash = warehouse.row_hash_sql(staged.table.business_columns)
-    rows = warehouse.fetchall(
-        f"SELECT business_date, COUNT(*), SUM({row_hash}) FROM {staged.staging_table} "
-        "GROUP BY business_date"
+    """Per staged date, its row count and checksum (`relation_stats` of the staging table)."""
+    found = relation_stats(warehouse, staged.table, staged.staging_table)
+    return {d: found.get(d, NO_ROWS) for d in staged.dates}
+
+
+def version_differences(
+    warehouse: Warehouse, table: TableSpec, versions: Iterable[PartitionVersion], relation: str
+) -> list[str]:
+    """The versions whose rows in `relation` (`table`'s published, held or history twin) are
+    not their recorded count and checksum, each named with what differs."""
+    versions = list(versions)
+    if not versions:
+        return []
+    ids, params = bound(sorted({v.version_id for v in versions}))
+    found = relation_stats(
+        warehouse, table, f"{relation} WHERE _version_id IN ({ids})", params, key="_version_id"
     )
-    stats = {d: (0, "0:0") for d in staged.dates}
-    for business_date, count, total in rows:
-        stats[business_date] = (int(count), f"{int(count)}:{int(total) % (1 << 64):016x}")
-    return stats
+    return [
+        f"{v.table_name} {v.business_date} version {v.version_id}: recorded {v.row_count} "
+        f"row(s), checksum {v.checksum}; its rows in {relation} are {rows} row(s), "
+        f"checksum {checksum}"
+        for v in sorted(versions, key=lambda v: (v.business_date, v.version_id))
+        for rows, checksum in [found.get(v.version_id, NO_ROWS)]
+        if (rows, checksum) != (v.row_count, v.checksum)
+    ]
+
+
+def verify_rows(
+    warehouse: Warehouse,
+    table: TableSpec,
+    versions: Iterable[PartitionVersion],
+    relation: str,
+    action: str,
+) -> None:
+    """Refuse to `action` (VersionRowsDiffer) unless each version's rows in `relation` are its
+    recorded ones: readers would otherwise see rows no version recorded."""
+    differences = version_differences(warehouse, table, versions, relation)
+    if differences:
+        raise VersionRowsDiffer(
+            f"{table.qualified_name}: refusing to {action}, the rows are not the ones recorded "
+            f"for their versions ({'; '.join(differences)}); nothing was changed"
+        )
 
 
 def replace_partitions(
@@ -36,8 +98,9 @@ def replace_partitions(
     run_id: str | None = None,
 ) -> None:
     """Inside the caller's transaction: move the partitions' rows to history, insert the new
-    rows (`rows`: a SELECT of `{columns}` and its parameters), record the versions and swap
-    the current ones (each must still be its `replaced_version_id`), log the publish."""
+    rows (`rows`: a SELECT of `{columns}` and its parameters), verify they are the versions'
+    recorded rows, record the versions and swap the current ones (each must still be its
+    `replaced_version_id`), log the publish."""
     name = table.qualified_name
     dates = sorted(v.business_date for v in versions)
     listed, date_params = bound(dates)
@@ -50,6 +113,7 @@ def replace_partitions(
     warehouse.execute(f"DELETE FROM {name} WHERE business_date IN ({listed})", date_params)
     select, params = rows
     warehouse.execute(f"INSERT INTO {name} ({columns}) {select.format(columns=columns)}", params)
+    verify_rows(warehouse, table, versions, name, "publish")
     recorded.record_versions(warehouse, versions)
     recorded.swap_current(
         warehouse,

@@ -1,15 +1,18 @@
-"""History kept within bounds: the rows of replaced versions are pruned once they were replaced
-longer ago than the retention, except a version a rollback could still restore.
+"""History within bounds: the rows of replaced versions are pruned once they were replaced
+longer ago than the retention, except a version a rollback could make current again.
 
-A rollback restores the version a current one replaced (`rollback.py`), and a backfill's
-rollback the versions its own versions replaced, as long as one of them is current; a held
-publish replaces only current versions. So a replaced version is kept while any current
-version replaced it, or any backfill with a current version replaced it. Its record in
-`audit.partition_versions` stays: the audit trail outlives the rows.
+A rollback restores the version a current one replaced (`rollback.py`); a backfill's rollback
+(`backfills/rollback.py`) restores the versions its own first versions replaced, with --force
+whatever was published since, and once it has, another backfill's rollback may restore what
+that one replaced in turn. So a replaced version is kept while a current version replaced it,
+or while a version of a backfill not rolled back yet replaced it. Its record in
+`audit.partition_versions` stays: the audit trail outlives the rows. A rollback whose version
+is gone all the same (pruned by hand, or by an older release) refuses, naming it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -19,10 +22,12 @@ from finsight_assets.lib.wap.audit_tables import (
     CURRENT_VERSIONS,
     PARTITION_VERSIONS,
     PRUNED_VERSIONS,
+    PUBLISH_LOG,
     insert_records,
 )
 from finsight_assets.lib.wap.layout import history_table
 from finsight_assets.lib.wap.model import PrunedVersion
+from finsight_assets.lib.wap.versions import BACKFILL_ROLLBACK_RUN
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class Prunable:
 def prunable(warehouse: Warehouse, replaced_before: datetime) -> list[Prunable]:
     """The replaced versions replaced before `replaced_before` that no rollback could need:
     not current, not pruned yet, not replaced by a current version, and not replaced by a
-    version of a backfill that still has a current version."""
+    version of a backfill that has not been rolled back."""
     cutoff, params = bind(replaced_before)
     versions, current = PARTITION_VERSIONS.name, CURRENT_VERSIONS.name
     rows = warehouse.fetchall(
@@ -53,15 +58,29 @@ def prunable(warehouse: Warehouse, replaced_before: datetime) -> list[Prunable]:
         "WHERE v.replaced_version_id IS NOT NULL) "
         "AND old.version_id NOT IN ("
         f"SELECT v.replaced_version_id FROM {versions} AS v "
-        "WHERE v.replaced_version_id IS NOT NULL AND v.manifest_id IN ("
-        f"SELECT m.manifest_id FROM {versions} AS m "
-        f"JOIN {current} AS c ON c.version_id = m.version_id WHERE m.manifest_id IS NOT NULL)) "
+        "WHERE v.replaced_version_id IS NOT NULL AND v.manifest_id IS NOT NULL "
+        "AND v.manifest_id NOT IN ("
+        f"SELECT m.manifest_id FROM {versions} AS m JOIN {PUBLISH_LOG.name} AS l "
+        "ON l.run_id = CAST(? AS VARCHAR) || m.manifest_id "
+        "WHERE m.manifest_id IS NOT NULL AND l.action = 'rollback')) "
         "GROUP BY old.table_name, old.business_date, old.version_id "
         f"HAVING MIN(new.published_at) < {cutoff} "
         "ORDER BY old.table_name, old.business_date, old.version_id",
-        params,
+        [BACKFILL_ROLLBACK_RUN, *params],
     )
     return [Prunable(t, d, v, at) for t, d, v, at in rows]
+
+
+def pruned_at(warehouse: Warehouse, version_ids: Sequence[str]) -> dict[str, datetime]:
+    """Of the given versions, those whose history rows were pruned, with when."""
+    if not version_ids:
+        return {}
+    listed, params = bound(sorted(set(version_ids)))
+    rows = warehouse.fetchall(
+        f"SELECT version_id, pruned_at FROM {PRUNED_VERSIONS.name} WHERE version_id IN ({listed})",
+        params,
+    )
+    return {version: at for version, at in rows}
 
 
 def prune(warehouse: Warehouse, versions: list[Prunable], at: datetime) -> dict[str, int]:

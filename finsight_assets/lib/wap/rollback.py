@@ -1,4 +1,8 @@
-"""Rollback: put back the versions that publishes replaced, in one transaction, and log it."""
+"""Rollback: put back the versions that publishes replaced, in one transaction, and log it.
+
+A version is restored only as it was recorded: its rows in history are counted and
+checksummed first (`replace.version_differences`), so a version whose rows were pruned or edited
+there is refused, by name, and nothing changes."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from finsight_assets.lib.wap import versions as recorded
 from finsight_assets.lib.wap.guards import locked_transaction
 from finsight_assets.lib.wap.layout import history_table
 from finsight_assets.lib.wap.model import PublishError, RunInfo
+from finsight_assets.lib.wap.replace import VersionRowsDiffer, version_differences
+from finsight_assets.lib.wap.retention import pruned_at
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +62,8 @@ def restore_in_transaction(
     lock (`guards.locked_transaction`).
 
     Restoring None empties the partition. Refuses when a partition's current version is not the
-    expected one (republished since), unless `force`.
+    expected one (republished since), unless `force`, and always when a version to restore is
+    not in history as recorded (VersionRowsDiffer).
     """
     name = table.qualified_name
     columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
@@ -69,6 +76,7 @@ def restore_in_transaction(
             f"{name}: republished since, refusing to roll back (use force): {described}"
         )
     restored = {d: back for d, (_, back) in targets.items()}
+    _check_restorable(warehouse, table, [v for v in restored.values() if v is not None])
     dates, date_params = bound(sorted(restored))
     warehouse.execute(
         f"INSERT INTO {history} ({columns}) SELECT {columns} FROM {name} "
@@ -99,3 +107,19 @@ def restore_in_transaction(
     )
     logger.info("rolled back %s for %d partition(s)", name, len(restored))
     return restored
+
+
+def _check_restorable(warehouse: Warehouse, table: TableSpec, version_ids: Sequence[str]) -> None:
+    """Refuse unless each version to restore has its recorded rows in history."""
+    history = history_table(table)
+    differences = version_differences(
+        warehouse, table, recorded.get_versions(warehouse, version_ids), history
+    )
+    if not differences:
+        return
+    pruned = pruned_at(warehouse, version_ids)
+    gone = [f"version {v} was pruned from history at {at}" for v, at in sorted(pruned.items())]
+    raise VersionRowsDiffer(
+        f"{table.qualified_name}: refusing to roll back, a version to restore is not in "
+        f"{history} as recorded: {'; '.join(differences + gone)}; nothing was rolled back"
+    )

@@ -20,6 +20,8 @@ from finsight_assets.lib.wap.audit_tables import (
 from finsight_assets.lib.wap.model import ConcurrentPublish, CurrentVersion, PartitionVersion
 
 _VERSION_FIELDS = PARTITION_VERSIONS.column_names
+# A backfill's rollback runs as this prefix and the manifest id (what retention looks for).
+BACKFILL_ROLLBACK_RUN = "rollback-"
 # The publish log's columns but its sequence number, which the warehouse gives.
 _LOG_COLUMNS = ", ".join(c for c in PUBLISH_LOG.column_names if c != "seq")
 

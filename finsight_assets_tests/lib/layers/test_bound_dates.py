@@ -20,7 +20,7 @@ from finsight_assets.lib.tables.gold_segment_daily_report import GOLD_SEGMENT_DA
 from finsight_assets.lib.tables.registry import TABLES_BY_NAME
 from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
-from finsight_assets.lib.wap import hold, publish
+from finsight_assets.lib.wap import held_publish, publish
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets_tests.lib.wap.test_publish import candidates
 
@@ -210,7 +210,7 @@ def test_a_held_backfill_reads_its_own_held_silver_and_publishes_it_on_both_engi
         published = "SELECT closing_balance_usd FROM gold.account_daily_balance "
         published += "WHERE account_id = 'A1' ORDER BY business_date"
         assert warehouse.fetchall(published) == [(Decimal("70.00"),), (Decimal("69.00"),)]
-        outcome = hold.publish_held(
+        outcome = held_publish.publish_held(
             warehouse,
             "bf-held",
             RunInfo("approved", "BACKFILL", CLOCK, manifest_id="bf-held"),
