@@ -154,6 +154,7 @@ def test_every_operation_records_its_actor(ops, webserver, monkeypatch):
     ops.rollback(published, by="Hal")
     assert actors(ops, published)[1:] == [
         (events.APPROVED, "Bob"),
+        (events.PUBLISHING_HELD, "Gus"),
         (events.PUBLISHED_HELD, "Gus"),
         (events.ROLLED_BACK, "Hal"),
     ]

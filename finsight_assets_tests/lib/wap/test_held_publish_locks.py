@@ -13,7 +13,7 @@ from finsight_assets.lib.layers import gold
 from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
 from finsight_assets.lib.tables.registry import TABLES_BY_NAME
 from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
-from finsight_assets.lib.wap import hold, publish
+from finsight_assets.lib.wap import held_publish, publish
 from finsight_assets.lib.wap.model import ConcurrentPublish, RunInfo
 from finsight_assets.lib.wap.versions import current_versions
 from finsight_assets_tests.lib.layers.test_bound_dates import (
@@ -37,7 +37,7 @@ def test_a_silver_republish_cannot_land_inside_a_held_gold_publish(sessions):
 
     paused = PausingSession(a, "INSERT INTO history.gold__daily_customer_summary")
     thread, outcome = in_thread(
-        hold.publish_held,
+        held_publish.publish_held,
         paused,
         MANIFEST,
         RunInfo("approved", "BACKFILL", CLOCK, manifest_id=MANIFEST),
