@@ -4,7 +4,7 @@ users (a name given by hand is then refused), else the name given (`people.perso
 A backfill launched from the UI has no such person: open-source Dagster authenticates no one,
 so its `user` tag is text anyone can set. Its manifest records its requester as
 unauthenticated, and it needs one approver more than the matrix asks
-(`approvals_for`): whoever launched it may approve it, but never alone.
+(`with_unauthenticated_requester`): whoever launched it may approve it, but never alone.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from finsight_assets.lib.engines.warehouses import warehouse_flavour
 UNAUTHENTICATED_EXTRA_APPROVERS = 1
 
 
-def approvals_for(required: int, requester_authenticated: bool) -> int:
+def with_unauthenticated_requester(required: int, requester_authenticated: bool) -> int:
     """The approvals a backfill needs: the matrix's, one more where nobody knows who asked
     (then its launcher, whoever that was, cannot approve it alone). None stays none."""
     if required and not requester_authenticated:

@@ -14,7 +14,7 @@ from finsight_assets.lib.backfills.manifests import ManifestError
 
 INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc"})
 # What a manifest's `extra` says of a requester nobody authenticated (a UI backfill's `user`
-# tag); such a backfill needs one approver more (`identity.approvals_for`).
+# tag); such a backfill needs one approver more (`identity.with_unauthenticated_requester`).
 REQUESTER_UNAUTHENTICATED = "requester_unauthenticated"
 
 

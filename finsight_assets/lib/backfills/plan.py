@@ -10,7 +10,7 @@ from datetime import date
 
 from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.events import PLANNED
-from finsight_assets.lib.backfills.identity import approvals_for
+from finsight_assets.lib.backfills.identity import with_unauthenticated_requester
 from finsight_assets.lib.backfills.manifests import BackfillError, Manifest, approvals_required
 from finsight_assets.lib.backfills.people import REQUESTER_UNAUTHENTICATED, person_name
 from finsight_assets.lib.backfills.planning import (
@@ -59,7 +59,7 @@ def plan(
 ) -> Manifest:
     """Scope, estimate and write an immutable manifest; nothing runs yet. A requester nobody
     authenticated (a UI backfill's `user` tag) is recorded as such, and costs one approver
-    more (`identity.approvals_for`)."""
+    more (`identity.with_unauthenticated_requester`)."""
     if not reason.strip() or not requested_by.strip():
         raise BackfillError("a backfill needs a --reason and a --requested-by")
     with ctx.connect() as warehouse:
@@ -90,7 +90,9 @@ def plan(
     inputs = raw_input_versions(ctx.lake, impacted)
     raw_dates = sorted({d for a, ds in dates.items() if a.startswith("silver.") for d in ds})
     runs = math.ceil(len(impacted) / ctx.days_per_run) if ctx.days_per_run else 1
-    required = approvals_for(approvals_required(len(every)), requester_authenticated)
+    required = with_unauthenticated_requester(
+        approvals_required(len(every)), requester_authenticated
+    )
     created = ctx.clock()
     manifest = Manifest(
         id=manifest_id or f"bf-{created:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
