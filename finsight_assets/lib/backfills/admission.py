@@ -78,7 +78,8 @@ def refuse_manifest_run(
     code_versions: Mapping[str, str],
 ) -> None:
     """Raise RunRefused unless the run keeps to its manifest: its mode (or a dry run), its side
-    effects, its partitions (per asset) and the code versions it executes."""
+    effects, its partitions (per asset), and the code versions it executes
+    (`code_versions`, this process's registry) of every table the manifest changes."""
     tag = f"run tag {MANIFEST_TAG}={manifest.id}"
     if mode not in (manifest.mode, DRY_RUN):
         raise RunRefused(
@@ -89,7 +90,8 @@ def refuse_manifest_run(
             f"{tag} with {SIDE_EFFECTS_TAG}=true: manifest {manifest.id} allows no side effects"
         )
     refuse_uncovered(tag, f"manifest {manifest.id}", manifest.ranges, partitions)
-    drifted = code_drift(manifest, partitions, code_versions)
+    # Every table of its scope: a run publishes nothing of a manifest its code does not match.
+    drifted = code_drift(manifest, {r.asset for r in manifest.ranges}, code_versions)
     if drifted:
         raise RunRefused(
             f"{tag}: this run executes other code than manifest {manifest.id} was planned on: "
