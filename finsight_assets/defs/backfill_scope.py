@@ -5,6 +5,7 @@ runs are held to what the Dagster backfill requested, counted as the manifest wi
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
 import dagster as dg
@@ -55,6 +56,7 @@ def step_partitions(context: dg.AssetExecutionContext) -> dict[str, list[date]]:
 
 
 def _succeeded(instance: dg.DagsterInstance):
+    @functools.cache
     def succeeded(run_id: str) -> bool:
         # A run this instance does not know is taken as finished: its versions are history.
         run = instance.get_run_by_id(run_id)
@@ -130,6 +132,7 @@ def _admit_ui_backfill(
         ranges,
         step_partitions(context),
     )
-    return mode == BACKFILL and approvals_for(
-        ranges, neighbouring_scopes(store, clock, manifest_id)
-    ) > 0
+    return (
+        mode == BACKFILL
+        and approvals_for(ranges, neighbouring_scopes(store, clock, manifest_id)) > 0
+    )
