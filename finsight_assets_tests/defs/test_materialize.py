@@ -141,10 +141,10 @@ def test_a_buggy_transform_is_caught_by_a_blocking_check(spark, home, monkeypatc
     assert evaluation[check].status.value == "FAILED"
 
 
-def test_dagster_cli_materializes_a_partition_range(home):
-    generate_raw(home / "lake", START, START + timedelta(days=1), rows_per_day=300, seed=1)
+def dagster_asset_materialize(home: Path, first: date, last: date) -> subprocess.CompletedProcess:
+    """`dagster asset materialize --select '*' --partition-range first...last` on `home`."""
     env = {**os.environ, "DAGSTER_HOME": str(home / "dagster"), "SPARK_LOCAL_IP": "127.0.0.1"}
-    (home / "dagster").mkdir(parents=True)
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
     command = [
         str(Path(sys.executable).parent / "dagster"),
         "asset",
@@ -154,9 +154,14 @@ def test_dagster_cli_materializes_a_partition_range(home):
         "--select",
         "*",
         "--partition-range",
-        f"{START}...{START + timedelta(days=1)}",
+        f"{first}...{last}",
     ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
+
+
+def test_dagster_cli_materializes_a_partition_range(home):
+    generate_raw(home / "lake", START, START + timedelta(days=1), rows_per_day=300, seed=1)
+    done = dagster_asset_materialize(home, START, START + timedelta(days=1))
     assert done.returncode == 0, done.stderr[-3000:]
     counts = query(home, "SELECT COUNT(DISTINCT business_date) FROM gold.account_daily_balance")
     assert counts == [(2,)]

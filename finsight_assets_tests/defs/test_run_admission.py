@@ -5,12 +5,8 @@ never published): the scenarios of `faults/matrix.py`."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,11 +17,10 @@ from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.contract.tables import BUSINESS_TIME_ZONE
 from finsight_assets.lib.settings import Settings
+from finsight_assets_tests.defs.test_materialize import dagster_asset_materialize
 from finsight_assets_tests.faults import matrix
 from finsight_assets_tests.faults.matrix import day
 from finsight_assets_tests.pipeline import query
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -124,20 +119,8 @@ def test_never_published_days_stay_free(copy):
 
 
 def test_dagster_asset_materialize_over_published_history_is_refused(copy):
-    env = {**os.environ, "DAGSTER_HOME": str(copy / "dagster"), "SPARK_LOCAL_IP": "127.0.0.1"}
     before = query(copy, "SELECT table_name, business_date, version_id FROM audit.current_versions")
-    command = [
-        str(Path(sys.executable).parent / "dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "finsight_assets.definitions",
-        "--select",
-        "*",
-        "--partition-range",
-        f"{day(1)}...{day(2)}",
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
+    done = dagster_asset_materialize(copy, day(1), day(2))
     said = " ".join((done.stdout + done.stderr).split())
     assert done.returncode != 0, said[-3000:]
     assert "would replace published history" in said, said[-3000:]
