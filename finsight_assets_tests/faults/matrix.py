@@ -25,7 +25,15 @@ from pathlib import Path
 from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.operations import Backfills, open_backfills
-from finsight_assets.lib.contract.run_tags import BACKFILL_ID_TAG, LIVE, MANIFEST_TAG, MODE_TAG
+from finsight_assets.lib.backfills.manifests import Manifest
+from finsight_assets.lib.contract.run_tags import (
+    BACKFILL_ID_TAG,
+    BACKFILL_LANE,
+    LANE_TAG,
+    LIVE,
+    MANIFEST_TAG,
+    MODE_TAG,
+)
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.tables import registry
 from finsight_assets_tests.pipeline import query
@@ -61,6 +69,11 @@ def prepare(home: Path) -> None:
 def backfills() -> Backfills:
     settings = replace(Settings.from_env(), webserver_url=UNREACHABLE_WEBSERVER)
     return open_backfills(settings, lambda: CLOCK)
+
+
+def tags_by_hand(manifest: Manifest, **more: str) -> dict[str, str]:
+    """A run of `manifest` tagged by hand, as anyone can tag a run: `more` overrides."""
+    return {MANIFEST_TAG: manifest.id, LANE_TAG: BACKFILL_LANE, MODE_TAG: manifest.mode, **more}
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,7 @@ def live_tag_on_a_backfill_run(home: Path) -> Outcome:
 
 def live_tag_on_a_manifest_run(home: Path) -> Outcome:
     manifest = backfills().plan(reason="fix", requested_by="ann", start=day(6), end=day(6))
-    tags = {**manifest.run_tags(), MODE_TAG: LIVE}
+    tags = tags_by_hand(manifest, **{MODE_TAG: LIVE})
     return materialized("manifest run tagged LIVE", home, day(6), day(6), tags)
 
 
@@ -130,7 +143,7 @@ def small_manifest_over_another_range(home: Path) -> Outcome:
     """A manifest of one day that needs no approval, tagged on a run of three."""
     manifest = backfills().plan(reason="fix", requested_by="ann", start=day(6), end=day(6))
     scenario = "no-approval manifest tagged on another range"
-    return materialized(scenario, home, day(1), day(3), manifest.run_tags())
+    return materialized(scenario, home, day(1), day(3), tags_by_hand(manifest))
 
 
 def materialize_over_history(home: Path) -> Outcome:
@@ -146,7 +159,7 @@ def code_not_the_manifests(home: Path) -> Outcome:
     registry.CODE_VERSIONS[name] = f"{planned}-changed"
     try:
         return materialized(
-            "run on other code than its manifest", home, day(6), day(6), manifest.run_tags()
+            "run on other code than its manifest", home, day(6), day(6), tags_by_hand(manifest)
         )
     finally:
         registry.CODE_VERSIONS[name] = planned

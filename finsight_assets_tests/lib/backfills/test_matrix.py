@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from finsight_assets.lib.backfills.matrix import SPLIT_WINDOW
 from finsight_assets_tests.faults import matrix
 from finsight_assets_tests.faults.matrix import day
 
@@ -30,6 +29,8 @@ def test_requests_apart_or_outside_the_window_are_counted_alone(home, monkeypatc
     adjoining = operations.plan(reason="c", requested_by="ann", requested_dates=customers(6, 1))
     assert adjoining.approvals_required == 1
     # Planned after the window of all three: alone again.
+    from finsight_assets.lib.backfills.matrix import SPLIT_WINDOW
+
     later = matrix.CLOCK + SPLIT_WINDOW + timedelta(days=1)
     monkeypatch.setattr(matrix, "CLOCK", later)
     alone = matrix.backfills().plan(reason="d", requested_by="ann", requested_dates=customers(6, 1))
