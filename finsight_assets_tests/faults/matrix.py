@@ -24,8 +24,8 @@ from pathlib import Path
 
 from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.backfills.manifests import Manifest
+from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.contract.run_tags import (
     BACKFILL_ID_TAG,
     BACKFILL_LANE,
