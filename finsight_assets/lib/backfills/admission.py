@@ -27,7 +27,7 @@ from finsight_assets.lib.contract.run_tags import (
     SIDE_EFFECTS_TAG,
 )
 from finsight_assets.lib.contract.tables import BUSINESS_TIME_ZONE
-from finsight_assets.lib.engines.warehouse import Warehouse, bound
+from finsight_assets.lib.engines.warehouse import Warehouse, bind, bound
 from finsight_assets.lib.tables.registry import TABLES_BY_NAME, UPSTREAM
 from finsight_assets.lib.wap.audit_tables import CURRENT_VERSIONS, PARTITION_VERSIONS
 from finsight_assets.lib.wap.versions import latest_published_dates
@@ -154,12 +154,14 @@ def restated_history(
     if not wanted:
         return {}
     names, name_params = bound(sorted({t for t, _ in wanted}))
+    first, first_params = bind(min(d for _, d in wanted))
+    last, last_params = bind(max(d for _, d in wanted))
     rows = warehouse.fetchall(
         f"SELECT v.table_name, v.business_date, v.run_id, v.manifest_id "
         f"FROM {PARTITION_VERSIONS.name} AS v JOIN {CURRENT_VERSIONS.name} AS c "
         "ON c.table_name = v.table_name AND c.business_date = v.business_date "
-        f"WHERE v.table_name IN ({names}) AND v.business_date BETWEEN ? AND ?",
-        [*name_params, min(d for _, d in wanted), max(d for _, d in wanted)],
+        f"WHERE v.table_name IN ({names}) AND v.business_date BETWEEN {first} AND {last}",
+        [*name_params, *first_params, *last_params],
     )
     history: dict[str, set[date]] = {}
     for table, day, version_run, manifest_id in rows:
