@@ -94,7 +94,7 @@ class Outcome:
 
     def line(self) -> str:
         verdict = "held" if self.held else "BROKEN"
-        said = self.said.splitlines()[0].removeprefix(f"{FAILURE}: ")
+        said = self.said.partition("\n")[0].removeprefix(f"{FAILURE}: ")
         detail = f"approvals {self.approvals}" if self.approvals else said
         return f"{self.scenario}: {verdict} ({detail[:150]})"
 
