@@ -45,7 +45,8 @@ test: install test-services
 
 # The fault suite: kill -9 of materialize, a held backfill's run, its approval and a rollback at
 # random or aimed moments (FAULT_TRIALS of them), each checked and recovered, one line per trial
-# and a summary; then the webserver and daemon killed mid-backfill; then every bad-input class
+# and a summary; then the webserver and daemon killed mid-backfill; then the ways around the
+# approval matrix (run tags set by hand, split requests); then every bad-input class
 # and the contention for the DuckDB file (these also run in `make test`).
 FAULT_TRIALS ?= 20
 FAULT_TESTS = finsight_assets_tests/lib/layers/test_bad_input.py \
@@ -57,6 +58,7 @@ faults: install
 	time $(PYTHON) -m finsight_assets_tests.faults.stale_windows
 	time $(PYTHON) -m finsight_assets_tests.faults.actors
 	time $(PYTHON) -m finsight_assets_tests.faults.held_publish
+	time $(PYTHON) -m finsight_assets_tests.faults.matrix
 	time $(PYTHON) -m pytest -q $(FAULT_TESTS)
 
 # The webserver and the daemon (schedule, sensors, backfills) on 127.0.0.1:3000, after a warm

@@ -108,9 +108,17 @@ def materialize(
     start: StartOption,
     end: EndOption,
     days_per_run: Annotated[int, typer.Option(min=1, help="Partitions per run.")] = 31,
+    manifest: Annotated[
+        str | None,
+        typer.Option(
+            "--manifest",
+            help="Run as this planned backfill: replacing published history outside the "
+            "daily lane's own day takes one.",
+        ),
+    ] = None,
 ) -> None:
     """Materialize all silver and gold assets for a range, in this process (no daemon)."""
-    from finsight_assets.cli.materialize import materialize_range
+    from finsight_assets.cli.materialize import manifest_tags, materialize_range
 
     settings = _settings()
 
@@ -126,6 +134,7 @@ def materialize(
             _date(start),
             _date(end),
             days_per_run=days_per_run,
+            tags=manifest_tags(settings, manifest) if manifest else None,
             on_batch=report,
             log_level=ctx.obj["log_level"],
         )

@@ -1,4 +1,8 @@
-"""Materialize partition ranges in this process, as `dagster asset materialize` does, in batches."""
+"""Materialize partition ranges in this process, as `dagster asset materialize` does, in batches.
+
+Without a manifest the runs publish the daily lane's own day and days never published; their
+assets refuse published history (`defs/backfill_scope.py`). With one, they run as its backfill.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,15 @@ def prepare_instance(settings: Settings) -> dg.DagsterInstance:
     if config.is_file() and not target.exists():
         shutil.copyfile(config, target)
     return dg.DagsterInstance.from_config(str(settings.dagster_home))
+
+
+def manifest_tags(settings: Settings, manifest_id: str) -> dict[str, str]:
+    """The run tags of a planned manifest (ManifestError, a ValueError, if there is none)."""
+    from finsight_assets.defs.resources.environment import lake_and_warehouse
+    from finsight_assets.lib.backfills.store import ManifestStore
+
+    with lake_and_warehouse(settings) as (_, resource):
+        return ManifestStore(resource.connect).get(manifest_id).run_tags()
 
 
 def batches(start: date, end: date, days_per_run: int) -> Iterator[tuple[date, date]]:

@@ -6,7 +6,7 @@ from datetime import UTC, date
 
 import dagster as dg
 
-from finsight_assets.defs.backfill_scope import needs_approval
+from finsight_assets.defs.backfill_scope import admit
 from finsight_assets.lib.contract.run_tags import (
     BACKFILL,
     BACKFILL_ID_TAG,
@@ -14,6 +14,7 @@ from finsight_assets.lib.contract.run_tags import (
     DAILY_LANE,
     LANE_TAG,
     LIVE,
+    MANIFEST_TAG,
     MODE_TAG,
     MODES,
     SIDE_EFFECTS_TAG,
@@ -31,24 +32,28 @@ def run_lane(tags: dict[str, str]) -> str:
 
 
 def side_effects_allowed(tags: dict[str, str]) -> bool:
-    """Side effects run in LIVE mode, or when the backfill's manifest allows them."""
+    """Side effects run in LIVE mode, or when the backfill's manifest allows them (`run_info`
+    refused a run whose tags claim what its manifest does not allow)."""
     return run_mode(tags) == LIVE or tags.get(SIDE_EFFECTS_TAG) == "true"
 
 
 def run_mode(tags: dict[str, str]) -> str:
-    """LIVE, BACKFILL or DRY_RUN: the mode tag when set, else BACKFILL for backfill runs."""
+    """LIVE, BACKFILL or DRY_RUN: the mode tag when set, else BACKFILL for the runs of a
+    backfill or a manifest."""
     mode = tags.get(MODE_TAG)
     if mode is not None:
         if mode not in MODES:
             raise dg.Failure(f"run tag {MODE_TAG}={mode!r} is not one of {', '.join(MODES)}")
         return mode
-    return BACKFILL if BACKFILL_ID_TAG in tags else LIVE
+    return BACKFILL if BACKFILL_ID_TAG in tags or tags.get(MANIFEST_TAG) else LIVE
 
 
 def run_info(context: dg.AssetExecutionContext, connect: Connect) -> RunInfo:
-    """The run's identity, with its clock taken from when the run was created (never now());
-    a run of a backfill that needs approval holds what it computes (`connect` opens the
-    warehouse holding its manifest)."""
+    """The run's identity, with its clock taken from when the run was created (never now()),
+    once its tags are admitted (`backfill_scope.admit`: the run fails here, before it stages
+    anything, if they ask for what the operations store does not allow); a run of a backfill
+    that needs approval holds what it computes (`connect` opens the warehouse holding its
+    manifest)."""
     record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp if record is not None else None
     if created is None:
@@ -60,14 +65,9 @@ def run_info(context: dg.AssetExecutionContext, connect: Connect) -> RunInfo:
     except ValueError as error:
         raise dg.Failure(str(error)) from error
     mode = run_mode(tags)
+    hold = admit(context, connect, clock, manifest_id, mode)
     return RunInfo(
-        run_id=context.run.run_id,
-        mode=mode,
-        clock=clock,
-        manifest_id=manifest_id,
-        hold=mode == BACKFILL
-        and manifest_id is not None
-        and needs_approval(context, manifest_id, connect),
+        run_id=context.run.run_id, mode=mode, clock=clock, manifest_id=manifest_id, hold=hold
     )
 
 

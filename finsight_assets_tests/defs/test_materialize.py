@@ -19,6 +19,7 @@ from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
 from finsight_assets.lib.tables.registry import TABLES
+from finsight_assets_tests.faults.matrix import backfills
 from finsight_assets_tests.pipeline import query
 
 START = date(2025, 3, 1)
@@ -46,7 +47,13 @@ def test_materializing_twice_is_idempotent(spark, home):
     assert [o.success for o in first] == [True]
     before = business_rows(home)
     assert all(before[t.qualified_name] for t in TABLES)
-    second = materialize_range(settings, START, START + timedelta(days=2), days_per_run=2)
+    # Published history is replaced through a manifest (three days: no approval).
+    manifest = backfills().plan(
+        reason="again", requested_by="ann", start=START, end=START + timedelta(days=2)
+    )
+    second = materialize_range(
+        settings, START, START + timedelta(days=2), days_per_run=2, tags=manifest.run_tags()
+    )
     assert [o.success for o in second] == [True, True]
     assert business_rows(home) == before
     for table in TABLES:
@@ -66,7 +73,7 @@ def test_materializing_twice_is_idempotent(spark, home):
     runs = {r[0] for r in query(home, "SELECT DISTINCT _run_id FROM gold.account_daily_balance")}
     assert runs == {o.run_id for o in second}
     lineage = query(home, "SELECT DISTINCT _code_version, _mode FROM silver.transactions")
-    assert lineage == [("1", "LIVE")]
+    assert lineage == [("1", "BACKFILL")]
     instance = prepare_instance(settings)
     check = dg.AssetCheckKey(dg.AssetKey(["silver", "transactions"]), "count_identity")
     evaluation = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])
@@ -119,7 +126,12 @@ def test_a_buggy_transform_is_caught_by_a_blocking_check(spark, home, monkeypatc
 
     # The declaration is frozen: its SQL is swapped in its __dict__ for the test.
     monkeypatch.setitem(vars(GOLD_DAILY_CUSTOMER_SUMMARY), "sql", double_counting)
-    (outcome,) = materialize_range(settings, START, START + timedelta(days=1))
+    manifest = backfills().plan(
+        reason="buggy", requested_by="ann", start=START, end=START + timedelta(days=1)
+    )
+    (outcome,) = materialize_range(
+        settings, START, START + timedelta(days=1), tags=manifest.run_tags()
+    )
     assert not outcome.success
     assert "unique_key" in "\n".join(outcome.errors)
     assert business_rows(home) == before
@@ -129,10 +141,10 @@ def test_a_buggy_transform_is_caught_by_a_blocking_check(spark, home, monkeypatc
     assert evaluation[check].status.value == "FAILED"
 
 
-def test_dagster_cli_materializes_a_partition_range(home):
-    generate_raw(home / "lake", START, START + timedelta(days=1), rows_per_day=300, seed=1)
+def dagster_asset_materialize(home: Path, first: date, last: date) -> subprocess.CompletedProcess:
+    """`dagster asset materialize --select '*' --partition-range first...last` on `home`."""
     env = {**os.environ, "DAGSTER_HOME": str(home / "dagster"), "SPARK_LOCAL_IP": "127.0.0.1"}
-    (home / "dagster").mkdir(parents=True)
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
     command = [
         str(Path(sys.executable).parent / "dagster"),
         "asset",
@@ -142,9 +154,14 @@ def test_dagster_cli_materializes_a_partition_range(home):
         "--select",
         "*",
         "--partition-range",
-        f"{START}...{START + timedelta(days=1)}",
+        f"{first}...{last}",
     ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
+
+
+def test_dagster_cli_materializes_a_partition_range(home):
+    generate_raw(home / "lake", START, START + timedelta(days=1), rows_per_day=300, seed=1)
+    done = dagster_asset_materialize(home, START, START + timedelta(days=1))
     assert done.returncode == 0, done.stderr[-3000:]
     counts = query(home, "SELECT COUNT(DISTINCT business_date) FROM gold.account_daily_balance")
     assert counts == [(2,)]

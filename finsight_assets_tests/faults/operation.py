@@ -4,10 +4,11 @@
 
 KIND is a setup step (`generate`, `setup`: generate and publish five days, `redeliver`) or an
 operation the crash trials kill:
-`materialize` (the `finsight materialize` code path), `backfill` (a run of a held backfill's
-manifest, as its Dagster runs execute), `approve` (approving publishes what it holds; again
-after an interruption it finishes the publish, without another approval) and `rollback`. Each operation is idempotent,
-so running it again after a kill is the recovery.
+`materialize` (the `finsight materialize` code path, over the days never published),
+`backfill` (a run of a held backfill's manifest, as its Dagster runs execute), `approve`
+(approving publishes what it holds; again after an interruption it finishes the publish,
+without another approval) and `rollback`. Each operation is idempotent, so running it again
+after a kill is the recovery.
 """
 
 from __future__ import annotations
@@ -21,17 +22,12 @@ from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.operations import open_backfills
 from finsight_assets.lib.backfills.stages import HELD
-from finsight_assets.lib.contract.run_tags import (
-    BACKFILL_LANE,
-    LANE_TAG,
-    MANIFEST_TAG,
-    MODE_TAG,
-    SIDE_EFFECTS_TAG,
-)
 from finsight_assets.lib.settings import Settings
 
 FIRST = date(2025, 3, 3)
 DAYS = 8
+# Published by `setup`, before `materialize` publishes the rest.
+SETUP_DAYS = 5
 ROWS_PER_DAY = 500
 # The backfill: seven days (one approval), two of them re-delivered.
 BACKFILL_DAYS = 7
@@ -54,8 +50,10 @@ def last_day(days: int = DAYS) -> date:
     return FIRST + timedelta(days=days - 1)
 
 
-def _materialize(settings: Settings, end: date, tags: dict[str, str] | None = None) -> None:
-    outcomes = materialize_range(settings, FIRST, end, tags=tags)
+def _materialize(
+    settings: Settings, end: date, tags: dict[str, str] | None = None, start: date = FIRST
+) -> None:
+    outcomes = materialize_range(settings, start, end, tags=tags)
     failed = [error for o in outcomes for error in o.errors if not o.success]
     if failed:
         raise SystemExit("\n".join(failed))
@@ -71,9 +69,17 @@ def main(kind: str, home: Path) -> None:
     if kind in ("generate", "setup"):
         generate_raw(home / "lake", FIRST, last_day(), rows_per_day=ROWS_PER_DAY, seed=31)
         if kind == "setup":
-            _materialize(settings, last_day(5))
+            _materialize(settings, last_day(SETUP_DAYS))
+            (home / "setup_days").write_text(str(SETUP_DAYS))
     elif kind == "materialize":
-        _materialize(settings, last_day())
+        # Days never published (published history takes a manifest); again after a kill, it
+        # finishes what the killed run published.
+        setup = home / "setup_days"
+        _materialize(
+            settings,
+            last_day(),
+            start=last_day(int(setup.read_text()) + 1 if setup.exists() else 1),
+        )
     elif kind == "redeliver":
         for d in REDELIVERED:
             generate_raw(home / "lake", d, d, rows_per_day=ROWS_PER_DAY, seed=97)
@@ -86,13 +92,7 @@ def main(kind: str, home: Path) -> None:
         (home / "manifest_id").write_text(manifest.id)
     elif kind == "backfill":
         manifest = backfills.store.get(_manifest_id(home))
-        tags = {
-            MANIFEST_TAG: manifest.id,
-            LANE_TAG: BACKFILL_LANE,
-            MODE_TAG: manifest.mode,
-            SIDE_EFFECTS_TAG: "false",
-        }
-        _materialize(settings, last_day(BACKFILL_DAYS), tags)
+        _materialize(settings, last_day(BACKFILL_DAYS), manifest.run_tags())
     elif kind == "approve":
         manifest_id = _manifest_id(home)
         digest = backfills.evidence_digest(manifest_id)

@@ -14,7 +14,6 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 from finsight_assets.dev.stack import DagsterStack, start_stack, wait_for
@@ -23,10 +22,11 @@ from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_d
 from finsight_assets.lib.tables.registry import SELF_DEPENDENT
 from finsight_assets_tests.faults import state
 from finsight_assets_tests.faults.crash import run
-from finsight_assets_tests.faults.operation import FIRST, last_day
+from finsight_assets_tests.faults.operation import DAYS, FIRST, last_day
 
-# The backfill: three days (no approval), one run per day, so the kill lands between runs.
-BACKFILL = (FIRST + timedelta(days=1), last_day(4))
+# The backfill: the last three days (no approval: the matrix counts the balance roll-forward
+# too), one run per day, so the kill lands between runs.
+BACKFILL = (last_day(DAYS - 2), last_day(DAYS))
 
 
 def finsight(stack: DagsterStack, *args: str) -> dict:

@@ -34,13 +34,15 @@ def build_export_assets(
     ):
         """The partner's daily CSV of customer summaries under the lake's exports/."""
         tags = dict(context.run.tags)
+        # First: a run whose tags ask for what the operations store does not allow fails here.
+        run = run_info(context, warehouse.connect)
         reason = None
         if not side_effects_allowed(tags):
             reason = (
                 f"suppressed: a {run_mode(tags)} run writes no partner files unless its "
                 f"manifest allows side effects ({SIDE_EFFECTS_TAG}=true)"
             )
-        elif run_info(context, warehouse.connect).hold:
+        elif run.hold:
             reason = (
                 "suppressed: the backfill is held for approval, and its gold is not live; "
                 "export those days once it is published"

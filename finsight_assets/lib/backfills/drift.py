@@ -9,7 +9,7 @@ that one has no drift to refuse.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -38,16 +38,24 @@ class Drift:
         )
 
 
+def code_drift(
+    manifest: Manifest, tables: Iterable[str], code_versions: Mapping[str, str]
+) -> list[Drift]:
+    """Where the code versions of `tables` in `code_versions` (the code that runs) differ from
+    the manifest's, by table name."""
+    return [
+        Drift(CODE_VERSION, name, manifest.code_versions.get(name), code_versions.get(name))
+        for name in sorted(set(tables))
+        if manifest.code_versions.get(name) != code_versions.get(name)
+    ]
+
+
 def drift(
     ctx: BackfillContext, manifest: Manifest, days: Iterable[date] | None = None
 ) -> list[Drift]:
     """What differs from the manifest now: code versions, git commit, and the raw inputs of
     `days` (default: every day it recorded), in that order."""
-    found = [
-        Drift(CODE_VERSION, name, manifest.code_versions.get(name), CODE_VERSIONS.get(name))
-        for name in sorted({*manifest.code_versions, *CODE_VERSIONS})
-        if manifest.code_versions.get(name) != CODE_VERSIONS.get(name)
-    ]
+    found = code_drift(manifest, {*manifest.code_versions, *CODE_VERSIONS}, CODE_VERSIONS)
     if manifest.git_commit != ctx.git_commit:
         found.append(Drift(GIT_COMMIT, "", manifest.git_commit, ctx.git_commit))
     recorded = {date.fromisoformat(d) for d in manifest.input_versions}

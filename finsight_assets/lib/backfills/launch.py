@@ -33,17 +33,7 @@ from finsight_assets.lib.backfills.progress import (
     progress,
 )
 from finsight_assets.lib.backfills.versions import failed_ranges
-from finsight_assets.lib.contract.run_tags import (
-    ATTEMPT_TAG,
-    BACKFILL_LANE,
-    BACKFILL_PRIORITY,
-    DRY_RUN,
-    LANE_TAG,
-    MANIFEST_TAG,
-    MODE_TAG,
-    PRIORITY_TAG,
-    SIDE_EFFECTS_TAG,
-)
+from finsight_assets.lib.contract.run_tags import ATTEMPT_TAG, DRY_RUN, MANIFEST_TAG
 from finsight_assets.lib.engines.webserver import PartitionRange
 from finsight_assets.lib.tables.registry import TABLES_BY_NAME, UPSTREAM
 
@@ -122,14 +112,7 @@ def _submit(
     ctx.store.refuse_rejected(manifest.id, kind.what)
     attempt = uuid.uuid4().hex
     ctx.store.record(manifest.id, kind.requested, ctx.clock(), attempt=attempt, **fields)
-    tags = {
-        MANIFEST_TAG: manifest.id,
-        ATTEMPT_TAG: attempt,
-        LANE_TAG: BACKFILL_LANE,
-        PRIORITY_TAG: BACKFILL_PRIORITY,
-        MODE_TAG: manifest.mode,
-        SIDE_EFFECTS_TAG: "true" if manifest.side_effects_allowed else "false",
-    }
+    tags = {**manifest.run_tags(), ATTEMPT_TAG: attempt}
     backfill_id = ctx.webserver.launch_backfill(
         [
             PartitionRange(r.asset.split("."), r.start.isoformat(), r.end.isoformat())

@@ -11,7 +11,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-# The approval matrix (docs/backfills.md): how many approvers a backfill of N requested days needs.
+from finsight_assets.lib.contract.run_tags import (
+    BACKFILL_LANE,
+    BACKFILL_PRIORITY,
+    LANE_TAG,
+    MANIFEST_TAG,
+    MODE_TAG,
+    PRIORITY_TAG,
+    SIDE_EFFECTS_TAG,
+)
+
+# The approval matrix (docs/backfills.md): how many approvers a backfill that changes N days
+# needs (what it counts: `matrix.py`).
 NO_APPROVAL_BELOW_DAYS = 7
 ONE_APPROVER_UP_TO_DAYS = 30
 
@@ -81,6 +92,17 @@ class Manifest:
     approvals_required: int
     dagster_backfill_id: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def run_tags(self) -> dict[str, str]:
+        """The tags its runs carry: the manifest, the backfill lane, its mode and side effects
+        (what the runs are admitted on: `admission.py`)."""
+        return {
+            MANIFEST_TAG: self.id,
+            LANE_TAG: BACKFILL_LANE,
+            PRIORITY_TAG: BACKFILL_PRIORITY,
+            MODE_TAG: self.mode,
+            SIDE_EFFECTS_TAG: "true" if self.side_effects_allowed else "false",
+        }
 
     @property
     def requested_days(self) -> int:

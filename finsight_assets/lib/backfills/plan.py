@@ -11,7 +11,8 @@ from datetime import date
 from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.events import PLANNED
 from finsight_assets.lib.backfills.identity import with_unauthenticated_requester
-from finsight_assets.lib.backfills.manifests import BackfillError, Manifest, approvals_required
+from finsight_assets.lib.backfills.manifests import BackfillError, Manifest
+from finsight_assets.lib.backfills.matrix import approvals_for, neighbouring_scopes
 from finsight_assets.lib.backfills.people import REQUESTER_UNAUTHENTICATED, person_name
 from finsight_assets.lib.backfills.planning import (
     config_hash,
@@ -90,10 +91,12 @@ def plan(
     inputs = raw_input_versions(ctx.lake, impacted)
     raw_dates = sorted({d for a, ds in dates.items() if a.startswith("silver.") for d in ds})
     runs = math.ceil(len(impacted) / ctx.days_per_run) if ctx.days_per_run else 1
-    required = with_unauthenticated_requester(
-        approvals_required(len(every)), requester_authenticated
-    )
     created = ctx.clock()
+    # The matrix counts what changes (the roll-forward too), with the neighbouring requests.
+    required = with_unauthenticated_requester(
+        approvals_for(ranges, neighbouring_scopes(ctx.store, created, manifest_id)),
+        requester_authenticated,
+    )
     manifest = Manifest(
         id=manifest_id or f"bf-{created:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
         created_at=created,

@@ -402,6 +402,7 @@ def test_the_cli_prints_the_error_as_it_is(spark, home, monkeypatch):
     from typer.testing import CliRunner
 
     from finsight_assets.cli.main import app
+    from finsight_assets_tests.faults.matrix import backfills
 
     monkeypatch.setenv("FINSIGHT_HOME", str(home))
     monkeypatch.setenv("FINSIGHT_START_DATE", BAD.isoformat())
@@ -409,8 +410,12 @@ def test_the_cli_prints_the_error_as_it_is(spark, home, monkeypatch):
     bad = badinput.folder(home / "lake", "transactions", BAD) / "paris.parquet"
     paris = table.column("event_ts").cast(pa.timestamp("us", tz="Europe/Paris"))
     pq.write_table(badinput.with_column(table, "event_ts", paris), bad)
+    # The days are published: materializing them again takes a manifest.
+    manifest = backfills().plan(reason="redelivered", requested_by="ann", start=BAD, end=GOOD)
     result = CliRunner().invoke(
-        app, ["materialize", "--start", BAD.isoformat(), "--end", GOOD.isoformat()]
+        app,
+        ["materialize", "--start", BAD.isoformat(), "--end", GOOD.isoformat()]
+        + ["--manifest", manifest.id],
     )
     shown = " ".join(result.output.split())
     assert (
