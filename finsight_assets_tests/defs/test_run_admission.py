@@ -70,6 +70,13 @@ def test_a_manifest_needing_no_approval_does_not_let_another_range_through(copy)
     assert outcome.changed == []
 
 
+def test_a_manifest_written_by_hand_asking_no_approval_runs_nothing(copy):
+    outcome = matrix.forged_manifest(copy)
+    assert outcome.held, outcome
+    assert "records 0 approval(s) required, but its own scope needs 1" in outcome.said
+    assert outcome.changed == []
+
+
 def test_a_run_on_other_code_than_its_manifest_refuses_naming_the_table(copy):
     outcome = matrix.code_not_the_manifests(copy)
     assert outcome.held, outcome

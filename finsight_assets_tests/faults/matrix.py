@@ -30,6 +30,7 @@ from finsight_assets.lib.backfills.admission import spans
 from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.contract.run_tags import (
+    BACKFILL,
     BACKFILL_ID_TAG,
     BACKFILL_LANE,
     LANE_TAG,
@@ -152,6 +153,16 @@ def small_manifest_over_another_range(home: Path) -> Outcome:
     return materialized(scenario, home, day(1), day(3), tags_by_hand(manifest))
 
 
+def forged_manifest(home: Path) -> Outcome:
+    """A manifest written into the store by hand, asking no approval for eight days."""
+    ops = backfills()
+    planned = ops.plan(reason="fix", requested_by="ann", start=day(1), end=day(8), dry_run=True)
+    forged = replace(planned, id=f"{planned.id}-forged", approvals_required=0, mode=BACKFILL)
+    ops.store.create(forged)
+    scenario = "manifest written by hand asking no approval"
+    return materialized(scenario, home, day(1), day(1), tags_by_hand(forged))
+
+
 def materialize_over_history(home: Path) -> Outcome:
     """`finsight materialize` (no manifest) over published days."""
     return materialized("materialize over published history", home, day(1), day(2))
@@ -215,6 +226,7 @@ SCENARIOS: tuple[Callable[[Path], Outcome], ...] = (
     live_tag_on_a_manifest_run,
     manifest_tag_naming_none,
     small_manifest_over_another_range,
+    forged_manifest,
     materialize_over_history,
     code_not_the_manifests,
     never_published_days_stay_free,

@@ -3,9 +3,10 @@ stages anything (docs/backfills.md, "What a run may change").
 
 A run of a manifest (its `finsight/manifest_id` tag, or a UI backfill's derived id) runs in the
 manifest's mode, never LIVE, with no side effect the manifest does not allow, on partitions the
-manifest covers, and on the code versions it recorded. A run without a manifest replaces no
-published history: it publishes the daily lane's own day (yesterday, the schedule's partition)
-and days never published, and nothing else.
+manifest covers, and on the code versions it recorded; a manifest asking for fewer approvals
+than its own scope needs (written by hand, not planned) runs nothing. A run without a manifest
+replaces no published history: it publishes the daily lane's own day (yesterday, the
+schedule's partition) and days never published, and nothing else.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from finsight_assets.lib.backfills.drift import code_drift
 from finsight_assets.lib.backfills.manifests import AssetRange, Manifest
-from finsight_assets.lib.backfills.matrix import days_changed
+from finsight_assets.lib.backfills.matrix import approvals_for, days_changed
 from finsight_assets.lib.backfills.planning import contiguous_runs, days_between, scope
 from finsight_assets.lib.contract.run_tags import (
     BACKFILL,
@@ -88,6 +89,15 @@ def refuse_manifest_run(
     if side_effects == "true" and not manifest.side_effects_allowed:
         raise RunRefused(
             f"{tag} with {SIDE_EFFECTS_TAG}=true: manifest {manifest.id} allows no side effects"
+        )
+    # A manifest written outside `finsight backfill plan` (by hand, in the warehouse) cannot
+    # ask for fewer approvals than its own scope needs.
+    floor = approvals_for(manifest.ranges)
+    if manifest.approvals_required < floor:
+        raise RunRefused(
+            f"{tag}: manifest {manifest.id} records {manifest.approvals_required} approval(s) "
+            f"required, but its own scope needs {floor} (the approval matrix): it was not "
+            "planned by finsight backfill plan; plan it again"
         )
     refuse_uncovered(tag, f"manifest {manifest.id}", manifest.ranges, partitions)
     # Every table of its scope: a run publishes nothing of a manifest its code does not match.
