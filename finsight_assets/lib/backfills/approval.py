@@ -30,7 +30,6 @@ from finsight_assets.lib.backfills.versions import (
 from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.layers.exports import EXPORTED_FROM, rewrite_partner_exports
 from finsight_assets.lib.layers.silver_inputs import input_now
-from finsight_assets.lib.tables.registry import CODE_VERSIONS
 from finsight_assets.lib.wap.held_publish import HeldPublish, publish_held
 from finsight_assets.lib.wap.hold import discard_held
 from finsight_assets.lib.wap.model import RunInfo
@@ -135,20 +134,21 @@ def _publish(
             digest=approved.digest,
             held=[list(entry) for entry in approved.entries],
         )
+    manifest = ctx.store.get(manifest_id)
     with ctx.connect() as warehouse:
+        # The code the held versions must have been computed by is the manifest's (its runs
+        # refuse other code), not the checkout of whoever approves.
         outcome = publish_held(
             warehouse,
             manifest_id,
             run,
-            CODE_VERSIONS,
+            manifest.code_versions,
             lambda table, d: input_now(ctx.lake, table, d),
             approved=approved.entries,
         )
         exported = EXPORTED_FROM.qualified_name
         days = sorted({v.business_date for v in outcome.published if v.table_name == exported})
-        exports = rewrite_partner_exports(
-            warehouse, ctx.lake, days, ctx.store.get(manifest_id).side_effects_allowed
-        )
+        exports = rewrite_partner_exports(warehouse, ctx.lake, days, manifest.side_effects_allowed)
     ctx.store.record(
         manifest_id,
         events.PUBLISHED_HELD,

@@ -120,7 +120,10 @@ def _refusals(
                     f"{current.get(d)}, held against {v.replaced_version_id})"
                 )
             elif code_versions.get(name) != v.code_version:
-                refused[d] = f"{name} code changed ({v.code_version} -> {code_versions.get(name)})"
+                refused[d] = (
+                    f"{name} {d} was computed by code version {v.code_version}, not the "
+                    f"manifest's {code_versions.get(name)}"
+                )
             elif inputs_now.get((name, d)) not in (None, v.input_version):
                 refused[d] = f"the raw input of {name} {d} changed since it was computed"
             elif v.predecessor_version_id and not (

@@ -16,6 +16,7 @@ from finsight_assets.lib.backfills import events, stages
 from finsight_assets.lib.backfills.manifests import ManifestError
 from finsight_assets.lib.backfills.operations import Backfills
 from finsight_assets.lib.layers.exports import partner_export_name
+from finsight_assets.lib.tables import registry
 from finsight_assets.lib.wap import held_publish
 from finsight_assets.lib.wap.model import PublishError
 from finsight_assets.lib.wap.versions import all_current_versions
@@ -60,6 +61,19 @@ def live(backfills: Backfills) -> tuple[dict, dict]:
     with backfills.connect() as warehouse:
         rows = {t: warehouse.fetchall(f"SELECT * FROM {t} ORDER BY ALL") for t in (SILVER, SUMMARY)}
         return all_current_versions(warehouse), rows
+
+
+def test_an_approver_on_another_checkout_publishes_what_the_manifests_code_computed(
+    backfills, monkeypatch
+):
+    manifest_id = plan_held(backfills)
+    digest = backfills.evidence_digest(manifest_id)
+    # The approver's process runs other code versions than the runs that held the versions.
+    for name in (SILVER, SUMMARY):
+        monkeypatch.setitem(registry.CODE_VERSIONS, name, "approvers-checkout")
+    approval = backfills.approve(manifest_id, "bob", digest)
+    assert approval.published is not None and approval.published.refused == {}
+    assert sorted({v.table_name for v in approval.published.published}) == [SUMMARY, SILVER]
 
 
 def test_held_rows_updated_after_the_digest_are_refused_by_name_and_nothing_goes_live(backfills):
