@@ -18,11 +18,15 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from finsight_assets.cli.materialize import materialize_range
+from dagster import DagsterRunStatus
+
+from finsight_assets.cli.materialize import materialize_range, prepare_instance
 from finsight_assets.dev.synthetic import generate_raw
-from finsight_assets.lib.backfills.operations import open_backfills
+from finsight_assets.lib.backfills.admission import restated_history
+from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.backfills.stages import HELD
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.registry import SILVER_AND_GOLD
 
 FIRST = date(2025, 3, 3)
 DAYS = 8
@@ -59,6 +63,29 @@ def _materialize(
         raise SystemExit("\n".join(failed))
 
 
+def _published_by_a_finished_run(
+    settings: Settings, backfills: Backfills, start: date, end: date
+) -> date:
+    """The last day of `start`..`end` up to which a run that finished published every day
+    (the day before `start` when none did)."""
+    instance = prepare_instance(settings)
+
+    def succeeded(run_id: str) -> bool:
+        run = instance.get_run_by_id(run_id)
+        return run is None or run.status == DagsterRunStatus.SUCCESS
+
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    with backfills.connect() as warehouse:
+        history = restated_history(
+            warehouse, {name: days for name in SILVER_AND_GOLD}, "recovery", CLOCK, succeeded
+        )
+    finished = start - timedelta(days=1)
+    published = {d for dates in history.values() for d in dates}
+    while finished + timedelta(days=1) in published:
+        finished += timedelta(days=1)
+    return finished
+
+
 def _manifest_id(home: Path) -> str:
     return (home / "manifest_id").read_text().strip()
 
@@ -73,13 +100,13 @@ def main(kind: str, home: Path) -> None:
             (home / "setup_days").write_text(str(SETUP_DAYS))
     elif kind == "materialize":
         # Days never published (published history takes a manifest); again after a kill, it
-        # finishes what the killed run published.
+        # finishes what the killed run published; again after it finished, it has nothing
+        # left to do (a rerun over those days would be refused as published history).
         setup = home / "setup_days"
-        _materialize(
-            settings,
-            last_day(),
-            start=last_day(int(setup.read_text()) + 1 if setup.exists() else 1),
-        )
+        start = last_day(int(setup.read_text()) + 1 if setup.exists() else 1)
+        finished = _published_by_a_finished_run(settings, backfills, start, last_day())
+        if finished < last_day():
+            _materialize(settings, last_day(), start=max(start, finished + timedelta(days=1)))
     elif kind == "redeliver":
         for d in REDELIVERED:
             generate_raw(home / "lake", d, d, rows_per_day=ROWS_PER_DAY, seed=97)
