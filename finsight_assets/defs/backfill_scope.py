@@ -55,7 +55,9 @@ def step_partitions(context: dg.AssetExecutionContext) -> dict[str, list[date]]:
     return {name_of(key): dates for key in context.selected_asset_keys}
 
 
-def _succeeded(instance: dg.DagsterInstance):
+def run_succeeded(instance: dg.DagsterInstance):
+    """A test of whether a run of `instance` succeeded (what makes its published days history)."""
+
     @functools.cache
     def succeeded(run_id: str) -> bool:
         # A run this instance does not know is taken as finished: its versions are history.
@@ -86,7 +88,7 @@ def admit(
                         partitions,
                         context.run.run_id,
                         clock,
-                        _succeeded(context.instance),
+                        run_succeeded(context.instance),
                     )
                 refuse_restating(history, clock)
             return False

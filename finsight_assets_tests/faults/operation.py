@@ -18,9 +18,8 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from dagster import DagsterRunStatus
-
 from finsight_assets.cli.materialize import materialize_range, prepare_instance
+from finsight_assets.defs.backfill_scope import run_succeeded
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.admission import restated_history
 from finsight_assets.lib.backfills.operations import Backfills, open_backfills
@@ -68,16 +67,14 @@ def _published_by_a_finished_run(
 ) -> date:
     """The last day of `start`..`end` up to which a run that finished published every day
     (the day before `start` when none did)."""
-    instance = prepare_instance(settings)
-
-    def succeeded(run_id: str) -> bool:
-        run = instance.get_run_by_id(run_id)
-        return run is None or run.status == DagsterRunStatus.SUCCESS
-
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     with backfills.connect() as warehouse:
         history = restated_history(
-            warehouse, {name: days for name in SILVER_AND_GOLD}, "recovery", CLOCK, succeeded
+            warehouse,
+            {name: days for name in SILVER_AND_GOLD},
+            "recovery",
+            CLOCK,
+            run_succeeded(prepare_instance(settings)),
         )
     finished = start - timedelta(days=1)
     published = {d for dates in history.values() for d in dates}
