@@ -21,6 +21,8 @@ from finsight_assets.cli.backfill_output import (
     emit,
     refusals,
     show_manifest,
+    show_standing,
+    standing_payload,
     watch,
 )
 from finsight_assets.cli.backfill_service import operate, service
@@ -159,10 +161,10 @@ def status(manifest_id: str, as_json: JsonOption = False) -> None:
     now = backfills.standing(manifest_id)
     payload: dict[str, Any] = {
         "manifest": manifest.to_json(),
-        "digest": backfills.store.digest(manifest_id),
+        # The manifest's own digest (what an evidence digest includes), not for `approve`.
+        "manifest_digest": backfills.store.digest(manifest_id),
         "evidence_digest": now.evidence_digest,
         "status": now.stage,
-        "approvals": backfills.approvals(manifest_id),
         "events": backfills.store.events(manifest_id),
     }
     progress = None
@@ -173,8 +175,11 @@ def status(manifest_id: str, as_json: JsonOption = False) -> None:
         except WebserverUnavailable as error:
             payload["progress"] = {"error": str(error)}
 
+    payload.update(standing_payload(backfills, manifest_id, now))
+
     def human() -> None:
         show_manifest(manifest, backfills)
+        show_standing(manifest, now, payload)
         if progress is not None:
             p = progress.to_json()["partitions"]
             console.print(

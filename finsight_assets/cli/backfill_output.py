@@ -13,9 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from finsight_assets.lib.backfills.evidence import approvals_of
+from finsight_assets.lib.backfills.lifecycle import Standing
 from finsight_assets.lib.backfills.manifests import Manifest
+from finsight_assets.lib.backfills.next_step import next_step
 from finsight_assets.lib.backfills.operations import Backfills
 from finsight_assets.lib.backfills.people import REQUESTER_UNAUTHENTICATED
+from finsight_assets.lib.backfills.report.overview import approvals_text
 from finsight_assets.lib.engines.webserver import WebserverUnavailable
 from finsight_assets.lib.tables.registry import SELF_DEPENDENT
 
@@ -61,7 +65,6 @@ def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
         f"reason: {manifest.reason}  requested by: {manifest.requested_by}"
         + (" (unauthenticated: a UI backfill's user tag)" if unauthenticated else "")
     )
-    console.print(f"digest: {backfills.store.digest(manifest.id)}")
     table = Table("asset", "from", "to", "days")
     for r in manifest.ranges:
         table.add_row(r.asset, r.start.isoformat(), r.end.isoformat(), str(r.days))
@@ -81,22 +84,45 @@ def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
             f"estimate: {e.raw_rows:,} raw rows, {e.raw_bytes / 1e6:,.1f} MB, ~{e.seconds:,.0f} s, "
             f"{e.vcpu_hours} vCPU-h, ${e.cost_usd} ({e.rows_per_second:,.0f} rows/s, {e.basis})"
         )
-    approvals = backfills.approvals(manifest.id)
-    evidence = backfills.evidence_digest(manifest.id)
-    # The held evidence's digest is printed below; a published one's is named here.
-    approved = f" of evidence {approvals[0]['digest']}" if approvals and evidence is None else ""
-    given = ", ".join(f"{a['by']} ({a['at']})" for a in approvals)
-    console.print(
-        f"approvals: {len(approvals)} of {manifest.approvals_required}{approved} {given}  "
-        f"status: {backfills.stage(manifest.id)}",
-        markup=False,
-    )
-    if evidence is not None:
-        console.print(
-            f"held for approval; evidence: {evidence}\n"
-            f"  finsight backfill report {manifest.id}   (what changes)\n"
-            f"  finsight backfill approve {manifest.id} --evidence {evidence}"
-        )
+    console.print(f"approvals needed: {manifest.approvals_required}")
+
+
+def standing_payload(backfills: Backfills, manifest_id: str, seen: Standing) -> dict[str, Any]:
+    """What `status` says besides the manifest: approvals that count, the rows held for
+    approval (not live) or published, and the one command the stage offers next (`next_command`)."""
+    step = next_step(manifest_id, seen.stage, seen.evidence_digest)
+    return {
+        "approvals": approvals_of(backfills, manifest_id, seen),
+        **standing_rows(backfills, manifest_id),
+        "next_command": None if step is None else step.command,
+    }
+
+
+def show_standing(manifest: Manifest, seen: Standing, shown: dict[str, Any]) -> None:
+    """Its stage and approvals ("2 of 2 approvals (alice, bob)"), its rows, the evidence
+    digest `approve --evidence` takes, and the command its stage offers (if any)."""
+    approvals = approvals_text(shown["approvals"], manifest.approvals_required)
+    console.print(f"status: {seen.stage}  approvals: {approvals}", markup=False)
+    for name in ("rows_held_for_approval", "rows_published"):
+        if name in shown:
+            console.print(f"{name.replace('_', ' ')}: {shown[name]:,}", markup=False)
+    if seen.evidence_digest is not None:
+        console.print(f"evidence digest: {seen.evidence_digest}", markup=False)
+        console.print(f"  finsight backfill report {manifest.id}   (what changes)", markup=False)
+    if shown["next_command"] is not None:
+        console.print(f"  {shown['next_command']}", markup=False)
+
+
+def standing_rows(backfills: Backfills, manifest_id: str) -> dict[str, int]:
+    """The rows it holds for approval (not live) and the rows its versions published."""
+    rows = {}
+    holds = backfills.held(manifest_id)
+    if holds:
+        rows["rows_held_for_approval"] = sum(h.version.row_count for h in holds)
+    published = backfills.published_versions(manifest_id)
+    if published or not holds:
+        rows["rows_published"] = sum(v.row_count for v in published)
+    return rows
 
 
 def watch(backfills: Backfills, manifest_id: str, as_json: bool) -> None:

@@ -1,7 +1,7 @@
 """Backfill evidence where reviewers look: one partition per manifest of an operations asset,
 whose latest materialization carries the report (diffs, checks, money moved, the chart), the
-backfill's stage and, while it is held, the command that approves it (reported by the
-`backfill_evidence` sensor, `sensors/backfill_evidence.py`)."""
+backfill's stage and the one command its stage offers (approve only while it awaits approval;
+reported by the `backfill_evidence` sensor, `sensors/backfill_evidence.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import base64
 
 import dagster as dg
 
+from finsight_assets.lib.backfills import evidence as backfill_evidence
 from finsight_assets.lib.backfills import lifecycle
+from finsight_assets.lib.backfills.next_step import next_step
 from finsight_assets.lib.backfills.operations import Backfills
 from finsight_assets.lib.backfills.report.chart import chart_png
 from finsight_assets.lib.backfills.report.markdown import render_markdown
@@ -29,9 +31,9 @@ evidence_asset = dg.AssetSpec(
 )
 
 
-def evidence_markdown(backfills: Backfills, manifest_id: str) -> str:
-    """The report's Markdown with its chart inline, as the UI renders it."""
-    evidence = backfills.evidence(manifest_id)
+def evidence_markdown(backfills: Backfills, manifest_id: str, now: lifecycle.Standing) -> str:
+    """The report's Markdown with its chart inline, as the UI renders it, as it stands `now`."""
+    evidence = backfill_evidence.evidence(backfills, manifest_id, now)
     chart = base64.b64encode(chart_png(evidence, UI_CHART_DPI)).decode("ascii")
     return render_markdown(evidence, f"data:image/png;base64,{chart}")
 
@@ -39,18 +41,18 @@ def evidence_markdown(backfills: Backfills, manifest_id: str) -> str:
 def evidence_materialization(
     backfills: Backfills, manifest_id: str, now: lifecycle.Standing
 ) -> dg.AssetMaterialization:
-    """The backfill's evidence, stage and (while held) approve command, as its partition's
-    materialization."""
+    """The backfill's evidence, stage and the one command its stage offers (approve only
+    while it awaits approval), as its partition's materialization."""
     digest = now.evidence_digest
     metadata: dict[str, object] = {
-        "report": dg.MetadataValue.md(evidence_markdown(backfills, manifest_id)),
+        "report": dg.MetadataValue.md(evidence_markdown(backfills, manifest_id, now)),
         "stage": now.stage,
     }
     if digest is not None:
         metadata["evidence_digest"] = digest
-        metadata["approve"] = dg.MetadataValue.text(
-            f"finsight backfill approve {manifest_id} --evidence {digest}"
-        )
+    step = next_step(manifest_id, now.stage, digest)
+    if step is not None:
+        metadata[step.verb] = dg.MetadataValue.text(step.command)
     return dg.AssetMaterialization(
         asset_key=EVIDENCE_KEY,
         partition=manifest_id,

@@ -1,21 +1,27 @@
 """Gather a backfill's evidence: per partition (published, or held for approval), rows before
-and after, the diff and every check verdict; the runs and their timings; the manifest,
-approvals (of what it holds, or of what it published: `store.approvals_given`) and events."""
+and after, the diff, every check verdict and what took it off its day since (a rollback, or a
+later publish); the runs and their timings; the manifest, its stage, approvals (of what it
+holds, or of what it published: `approvals_of`) and events."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 
+from finsight_assets.lib.backfills import events as event
 from finsight_assets.lib.backfills.context import BackfillContext
+from finsight_assets.lib.backfills.lifecycle import Standing, standing
 from finsight_assets.lib.backfills.report.model import (
     BackfillEvidence,
     CheckEvidence,
     PartitionEvidence,
     RunTiming,
 )
-from finsight_assets.lib.backfills.versions import evidence_digest, held, published_versions
+from finsight_assets.lib.backfills.stages import AWAITING_APPROVAL, HELD
+from finsight_assets.lib.backfills.successors import successors
+from finsight_assets.lib.backfills.versions import held, published_versions
 from finsight_assets.lib.contract.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from finsight_assets.lib.tables.checks import DIFF_AGAINST_PUBLISHED
 from finsight_assets.lib.wap.check_records import checks_of_runs
@@ -24,9 +30,32 @@ from finsight_assets.lib.wap.publish_history import ManifestVersion
 from finsight_assets.lib.wap.versions import all_current_versions, row_counts
 
 
-def evidence(ctx: BackfillContext, manifest_id: str) -> BackfillEvidence:
-    """What the backfill published and what it holds for approval, partition by partition."""
+def approvals_of(ctx: BackfillContext, manifest_id: str, now: Standing) -> list[dict[str, Any]]:
+    """The approvals that count for the backfill as it stands (the `approved` events recorded
+    for its manifest, one per person, of one evidence digest): while it awaits approval or
+    holds approved evidence, of what it holds; otherwise of what its last held publish
+    published (none if nothing was)."""
+    if now.evidence_digest is not None and now.stage in (AWAITING_APPROVAL, HELD):
+        return ctx.store.approvals(manifest_id, now.evidence_digest)
+    published = [
+        e["digest"]
+        for e in ctx.store.events(manifest_id)
+        if e["event"] == event.PUBLISHED_HELD and e.get("digest")
+    ]
+    if published:
+        return ctx.store.approvals(manifest_id, published[-1])
+    if now.evidence_digest is not None:
+        return ctx.store.approvals(manifest_id, now.evidence_digest)
+    return []
+
+
+def evidence(
+    ctx: BackfillContext, manifest_id: str, now: Standing | None = None
+) -> BackfillEvidence:
+    """What the backfill published and what it holds for approval, partition by partition,
+    as it stands `now` (default: `lifecycle.standing`)."""
     manifest = ctx.store.get(manifest_id)
+    now = now or standing(ctx, manifest_id)
     holds = held(ctx, manifest_id)
     held_keys = {
         (h.version.table_name, h.version.business_date, h.version.version_id) for h in holds
@@ -47,6 +76,7 @@ def evidence(ctx: BackfillContext, manifest_id: str) -> BackfillEvidence:
         replaced = [v.replaced_version_id for v in versions if v.replaced_version_id]
         counts = row_counts(warehouse, replaced)
         current = all_current_versions(warehouse)
+        since = successors(warehouse, manifest_id)
         checks: dict[tuple[str, date, str], list[CheckRecord]] = {}
         for record in checks_of_runs(warehouse, (v.run_id for v in versions)):
             key = (record.table_name, record.business_date, record.run_id)
@@ -54,6 +84,8 @@ def evidence(ctx: BackfillContext, manifest_id: str) -> BackfillEvidence:
     partitions = []
     for v in versions:
         is_held = (v.table_name, v.business_date, v.version_id) in held_keys
+        gone = not is_held and current.get((v.table_name, v.business_date)) != v.version_id
+        successor = since.get((v.table_name, v.business_date, v.version_id)) if gone else None
         found = checks.get((v.table_name, v.business_date, v.run_id), [])
         diff = next(
             (json.loads(c.metadata) for c in found if c.check_name == DIFF_AGAINST_PUBLISHED.name),
@@ -78,19 +110,20 @@ def evidence(ctx: BackfillContext, manifest_id: str) -> BackfillEvidence:
                 version_id=v.version_id,
                 replaced_version_id=v.replaced_version_id,
                 run_id=v.run_id,
-                rolled_back=not is_held
-                and current.get((v.table_name, v.business_date)) != v.version_id,
+                rolled_back=gone and (successor is None or successor.rolled_back),
+                replaced_by=successor.by if successor and not successor.rolled_back else None,
+                replaced_by_run=bool(successor and successor.manifest_id is None),
                 held=is_held,
             )
         )
-    held_digest = evidence_digest(ctx, manifest_id)
     return BackfillEvidence(
         manifest=manifest,
-        approvals=ctx.store.approvals_given(manifest_id, held_digest),
+        approvals=approvals_of(ctx, manifest_id, now),
         events=ctx.store.events(manifest_id),
         partitions=partitions,
         runs=_run_timings(ctx, manifest_id),
-        evidence_digest=held_digest,
+        evidence_digest=now.evidence_digest,
+        stage=now.stage,
     )
 
 

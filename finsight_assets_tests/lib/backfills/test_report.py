@@ -198,9 +198,10 @@ def test_markdown_summary_names_the_backfill_and_its_approvers():
     assert markdown.startswith("# Backfill bf-20250310-fx-fix\n")
     assert "Re-run with corrected EUR/USD rates from the reference feed" in markdown
     assert "dana.ops" in markdown
-    assert "erin.risk (2025-03-09T17:02:00+00:00)" in markdown
-    assert "farid.data (2025-03-09T18:45:00+00:00)" in markdown
-    assert "2 given of 2 required" in markdown
+    assert (
+        "2 of 2 approvals (erin.risk, farid.data) — erin.risk at 2025-03-09T17:02:00+00:00, "
+        "farid.data at 2025-03-09T18:45:00+00:00" in markdown
+    )
     assert "`4f2c9e1ab77d`" in markdown
     assert "silver.transactions: `v7`" in markdown
     assert "![Backfill bf-20250310-fx-fix chart](chart.png)" in markdown
@@ -216,7 +217,9 @@ def test_missing_approvals_are_flagged():
         evidence.runs,
     )
 
-    assert "1 given of 2 required (**1 missing**): erin.risk" in render_markdown(one, None)
+    assert "1 of 2 approvals (erin.risk; **1 missing**) — erin.risk at" in render_markdown(
+        one, None
+    )
 
 
 def test_scope_counts_inclusive_days_per_range():
@@ -229,7 +232,7 @@ def test_scope_counts_inclusive_days_per_range():
 def test_estimate_is_set_against_actuals_from_partitions_and_runs():
     markdown = render_markdown(realistic(), None)
 
-    assert "| partitions | 12 | 12 (12 published, 1 rolled back) |" in markdown
+    assert "| partitions | 12 | 12 (12 published; since: 1 rolled back) |" in markdown
     expected_rows = sum(10_012 + 100 * d for d in range(5)) - 10_212 + 10_150
     expected_rows += sum(2_000 + d for d in range(7))
     assert "| raw rows | 60,000 | — |" in markdown
@@ -251,10 +254,10 @@ def test_each_table_shows_rows_before_after_and_diffs():
     assert plain.startswith("| 2025-03-04 | 10,100 → 10,112 (+12) | 12 | 0 | 341 |")
     shrunk = row_for(markdown, "silver.transactions", date(2025, 3, 5))
     assert shrunk.startswith("| 2025-03-05 | 10,200 → 10,150 (-50) | 3 | 53 | 977 |")
-    assert shrunk.endswith("| `silv02aa` | `silv0200` | yes |")
+    assert shrunk.endswith("| `silv02aa` | `silv0200` | rolled back |")
     balances = row_for(markdown, "gold.account_daily_balance", date(2025, 3, 6))
     assert balances.startswith("| 2025-03-06 | 2,000 → 2,003 (+3) | 3 | 0 | 150 | balance: 3.00 |")
-    assert balances.endswith("| no |")
+    assert balances.endswith("| live |")
     new = row_for(markdown, "gold.account_daily_balance", date(2025, 3, 9))
     assert "| — → 2,006 (new) |" in new
 
@@ -396,7 +399,7 @@ def test_empty_evidence_still_renders_both_files(tmp_path: Path):
     assert "_No partitions were published._" in text
     assert "_No runs were launched._" in text
     assert "_No events were recorded._" in text
-    assert "0 given of 2 required (**2 missing**)" in text
+    assert "0 of 2 approvals (**2 missing**)" in text
     assert "| raw rows | — | — |" in text and "| rows published | — | — |" in text
     data = chart.read_bytes()
     assert data.startswith(PNG_SIGNATURE)
@@ -437,7 +440,7 @@ def test_partitions_without_counts_or_times_do_not_crash(tmp_path: Path, mode: s
     markdown, chart = write_report(evidence, tmp_path)
 
     text = markdown.read_text(encoding="utf-8")
-    assert "| 2025-03-03 | — → — | — | — | — | — | — | — | — | no |" in text
+    assert "| 2025-03-03 | — → — | — | — | — | — | — | — | — | — |" in text
     assert "_No checks were recorded._" in text
     assert "_No ranges in the manifest._" in text
     assert chart.read_bytes().startswith(PNG_SIGNATURE)
@@ -491,9 +494,11 @@ def test_a_held_backfill_says_so_and_how_far_its_balance_chain_reaches():
         for p in base.partitions
         if p.table == "gold.account_daily_balance"
     ]
-    held = replace(base, partitions=balance, evidence_digest="sha256:" + "ab" * 32)
+    held = replace(
+        base, partitions=balance, evidence_digest="sha256:" + "ab" * 32, stage="awaiting approval"
+    )
     markdown = render_markdown(held, None)
-    assert f"held for approval, not live; evidence `sha256:{'ab' * 32}`" in markdown
+    assert f"held for approval, not live; evidence digest `sha256:{'ab' * 32}`" in markdown
     assert f"finsight backfill approve {MANIFEST.id} --evidence sha256:" in markdown
     reach = section(markdown, "Balance roll-forward")
     # Requested up to 2025-03-07; the chain was recomputed to 2025-03-09.
@@ -501,6 +506,9 @@ def test_a_held_backfill_says_so_and_how_far_its_balance_chain_reaches():
     assert "**Account rows changed:** 311 (at most 156 in a day)" in reach
     assert "17.10 USD summed over those days (last day: 9.05 USD)" in reach
     assert row_for(markdown, "gold.account_daily_balance", date(2025, 3, 9)).count("(held)") == 1
+    assert "| rows held for approval | — |" in markdown and "| rows published |" not in markdown
+    cancelled = render_markdown(replace(held, stage="cancelled"), None)
+    assert "backfill approve" not in cancelled and "held for approval, not live" in cancelled
     assert "held for approval" not in render_markdown(base, None)
 
 

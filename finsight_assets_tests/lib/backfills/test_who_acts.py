@@ -202,7 +202,7 @@ def test_report_and_status_show_the_approval_that_published(ops, home, monkeypat
         summary = render_markdown(ops.evidence(manifest_id), None)
         line = next(x for x in summary.splitlines() if x.startswith("- **Approvals:**"))
         assert line.startswith(
-            f"- **Approvals:** 1 given of 1 required of evidence `{digest}`: Bob ("
+            f"- **Approvals:** 1 of 1 approvals (Bob) of evidence `{digest}` — Bob at "
         ), (moment, line)
         assert "missing" not in summary, moment
         status = CliRunner().invoke(app, ["backfill", "status", manifest_id, "--json"])
@@ -211,7 +211,8 @@ def test_report_and_status_show_the_approval_that_published(ops, home, monkeypat
         assert (shown["by"], shown["digest"]) == ("Bob", digest), moment
         assert datetime.fromisoformat(shown["at"]) == CLOCK
         human = CliRunner().invoke(app, ["backfill", "status", manifest_id])
-        assert f"approvals: 1 of 1 of evidence {digest} Bob (" in " ".join(human.output.split())
+        assert "approvals: 1 of 1 approvals (Bob)" in " ".join(human.output.split())
+        assert "sha256:" not in human.output
         if moment == "published":
             ops.rollback(manifest_id, by="Hal")
 

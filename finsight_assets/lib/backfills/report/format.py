@@ -59,6 +59,25 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list
     return lines
 
 
+def replaced_label(p: PartitionEvidence, quote: str = "`") -> str | None:
+    """ "replaced by a later backfill (<manifest>)" (or run), or None if nothing replaced it."""
+    if p.replaced_by is None:
+        return None
+    what = "run" if p.replaced_by_run else "backfill"
+    return f"replaced by a later {what} ({quote}{one_line(p.replaced_by)}{quote})"
+
+
+def partition_now(p: PartitionEvidence) -> str:
+    """Where the partition's version stands now: held, live, rolled back or replaced."""
+    if p.held:
+        return "held for approval"
+    if p.version_id is None:
+        return NONE
+    if p.rolled_back:
+        return "rolled back"
+    return replaced_label(p) or "live"
+
+
 def sorted_partitions(partitions: Sequence[PartitionEvidence]) -> list[PartitionEvidence]:
     """Partitions by table then business date: the one order the report shows them in."""
     return sorted(partitions, key=lambda p: (p.table, p.business_date))

@@ -19,6 +19,7 @@ from finsight_assets.lib.backfills.report.format import (
     moment,
     number,
     one_line,
+    partition_now,
     short_id,
     sorted_partitions,
     table_names,
@@ -77,7 +78,7 @@ def _partition_row(p: PartitionEvidence) -> tuple[str, ...]:
         _checks_cell(p.checks),
         short_id(p.version_id) + (" (held)" if p.held else ""),
         short_id(p.replaced_version_id),
-        "yes" if p.rolled_back else "no",
+        cell(partition_now(p)),
     )
 
 
@@ -91,7 +92,7 @@ _PARTITION_HEADER = (
     "checks",
     "version",
     "replaces",
-    "rolled back",
+    "now",
 )
 
 

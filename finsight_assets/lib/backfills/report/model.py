@@ -36,12 +36,17 @@ class PartitionEvidence:
     version_id: str | None
     replaced_version_id: str | None
     run_id: str | None
+    # A rollback (of this backfill, or of one it had replaced) took it off the day.
     rolled_back: bool = False
     # Computed and audited, held for approval: not live yet.
     held: bool = False
     # Per money column, the partition's sum published before and in this version (exact text).
     total_before: Mapping[str, str] = field(default_factory=dict)
     total_after: Mapping[str, str] = field(default_factory=dict)
+    # A later publish took it off the day (not a rollback: nobody undid this one): that
+    # backfill's manifest id, or (`replaced_by_run`) the run outside any backfill that did.
+    replaced_by: str | None = None
+    replaced_by_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,3 +76,5 @@ class BackfillEvidence:
     runs: Sequence[RunTiming]
     # The digest an approval names while the backfill holds partitions (`approval.py`).
     evidence_digest: str | None = None
+    # Its lifecycle stage (`lifecycle.standing`): what it may be offered (approve, publish...).
+    stage: str | None = None

@@ -3,11 +3,13 @@ far the balance chain rolled forward. Money stays the exact decimal text it arri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from decimal import Decimal
+from typing import Any
 
 from finsight_assets.lib.backfills.manifests import Estimate, Manifest
+from finsight_assets.lib.backfills.next_step import next_step
 from finsight_assets.lib.backfills.people import REQUESTER_UNAUTHENTICATED
 from finsight_assets.lib.backfills.report.format import (
     NONE,
@@ -33,20 +35,44 @@ _ESTIMATE_DETAILS = sorted(
 )
 
 
+def approvals_text(approvals: Sequence[Mapping[str, Any]], required: int, strong: str = "") -> str:
+    """ "2 of 2 approvals (alice, bob)", or "1 of 2 approvals (alice; 1 missing)" (the missing
+    count between `strong` marks)."""
+    names = ", ".join(one_line(a.get("by")) for a in approvals)
+    missing = required - len(approvals)
+    details = [names] if names else []
+    if missing > 0:
+        details.append(f"{strong}{missing} missing{strong}")
+    return f"{len(approvals)} of {required} approvals" + (
+        f" ({'; '.join(details)})" if details else ""
+    )
+
+
 def _approvals_line(evidence: BackfillEvidence) -> str:
-    """How many approvals of how many, who gave them and when, and (unless the held evidence's
+    """How many approvals of how many and who gave them, when, and (unless the held evidence's
     digest is shown above) which evidence digest they approved."""
-    required = evidence.manifest.approvals_required
     approvals = evidence.approvals
-    given = len(approvals)
-    who = ", ".join(f"{one_line(a.get('by'))} ({one_line(a.get('at'))})" for a in approvals)
-    line = f"{given} given of {required} required"
-    if given < required:
-        line += f" (**{required - given} missing**)"
+    line = approvals_text(approvals, evidence.manifest.approvals_required, strong="**")
+    when = ", ".join(f"{one_line(a.get('by'))} at {one_line(a.get('at'))}" for a in approvals)
     approved = approvals[0].get("digest") if approvals else None
     if approved and evidence.evidence_digest is None:
         line += f" of evidence `{one_line(approved)}`"
-    return line + (f": {who}" if who else "")
+    return line + (f" — {when}" if when else "")
+
+
+def _status_lines(evidence: BackfillEvidence) -> list[str]:
+    """Its stage, what it holds (not live) and the one command its stage offers next."""
+    stage = [f"- **Stage:** {one_line(evidence.stage)}"] if evidence.stage else []
+    if not evidence.evidence_digest:
+        return stage
+    held = sum(1 for p in evidence.partitions if p.held)
+    lines = [
+        *stage,
+        f"- **Held:** {held:,} partition version(s) held for approval, not live; "
+        f"evidence digest `{evidence.evidence_digest}`",
+    ]
+    step = next_step(one_line(evidence.manifest.id), evidence.stage, evidence.evidence_digest)
+    return lines + ([f"- **{step.what}:** `{step.command}`"] if step else [])
 
 
 def _requester(manifest: Manifest) -> str:
@@ -69,14 +95,7 @@ def summary_section(evidence: BackfillEvidence) -> list[str]:
         f"- **Approvals:** {_approvals_line(evidence)}",
         f"- **Git commit:** `{one_line(manifest.git_commit)}`",
     ]
-    if evidence.evidence_digest:
-        held = sum(1 for p in evidence.partitions if p.held)
-        lines[2:2] = [
-            f"- **Status:** {held:,} partition version(s) held for approval, not live; "
-            f"evidence `{evidence.evidence_digest}`",
-            f"- **To approve:** `finsight backfill approve {one_line(manifest.id)} "
-            f"--evidence {evidence.evidence_digest}`",
-        ]
+    lines[2:2] = _status_lines(evidence)
     code_versions = manifest.code_versions
     if not code_versions:
         return [*lines, f"- **Code versions:** {NONE}"]
@@ -114,23 +133,46 @@ def _run_seconds(runs: Sequence[RunTiming]) -> float | None:
 
 
 def _actual_partitions(partitions: Sequence[PartitionEvidence]) -> str:
+    """How many partitions, published or held, and how many of those published a rollback or
+    a later publish has taken off their day since."""
     held = sum(1 for p in partitions if p.held)
     published = sum(1 for p in partitions if p.version_id is not None and not p.held)
-    rolled_back = sum(1 for p in partitions if p.rolled_back)
     detail = f"{published:,} published" + (f", {held:,} held for approval" if held else "")
-    if rolled_back:
-        detail += f", {rolled_back:,} rolled back"
-    return f"{len(partitions):,} ({detail})"
+    since = [
+        (
+            sum(1 for p in partitions if p.replaced_by and not p.replaced_by_run),
+            "replaced by a later backfill",
+        ),
+        (
+            sum(1 for p in partitions if p.replaced_by and p.replaced_by_run),
+            "replaced by a later run",
+        ),
+        (sum(1 for p in partitions if p.rolled_back), "rolled back"),
+    ]
+    gone = [f"{n:,} {what}" for n, what in since if n]
+    return f"{len(partitions):,} ({detail}" + (f"; since: {', '.join(gone)}" if gone else "") + ")"
 
 
-def _actual_rows(partitions: Sequence[PartitionEvidence]) -> str:
-    after = [p.rows_after for p in partitions if p.rows_after is not None]
+def _actual_rows(partitions: Sequence[PartitionEvidence], held: bool) -> str:
+    after = [p.rows_after for p in partitions if p.rows_after is not None and p.held == held]
     return count(sum(after)) if after else NONE
+
+
+def _rows_rows(partitions: Sequence[PartitionEvidence]) -> list[tuple[str, str, str]]:
+    """ "rows published" and, while any are held, "rows held for approval" (never counted as
+    published: they are not live)."""
+    rows = []
+    if any(p.held for p in partitions):
+        rows.append(("rows held for approval", NONE, _actual_rows(partitions, held=True)))
+    if not rows or any(not p.held and p.rows_after is not None for p in partitions):
+        rows.append(("rows published", NONE, _actual_rows(partitions, held=False)))
+    return rows
 
 
 def estimate_section(evidence: BackfillEvidence) -> list[str]:
     """The plan's estimate beside what happened: partitions, raw rows to read, rows published
-    and seconds (the estimate counts raw rows; what a run publishes is counted apart)."""
+    (or held for approval) and seconds (the estimate counts raw rows; what a run publishes or
+    holds is counted apart)."""
     estimate = evidence.manifest.estimate
     partitions, rows, seconds = (
         (NONE, NONE, NONE)
@@ -140,7 +182,7 @@ def estimate_section(evidence: BackfillEvidence) -> list[str]:
     table = [
         ("partitions", partitions, _actual_partitions(evidence.partitions)),
         ("raw rows", rows, NONE),
-        ("rows published", NONE, _actual_rows(evidence.partitions)),
+        *_rows_rows(evidence.partitions),
         ("wall seconds", seconds, number(_wall_seconds(evidence.runs))),
         ("run seconds (sum)", NONE, number(_run_seconds(evidence.runs))),
     ]
