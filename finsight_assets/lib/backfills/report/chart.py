@@ -20,7 +20,10 @@ from finsight_assets.lib.backfills.report.axes import (
     AFTER_COLOR,
     BEFORE_COLOR,
     MAX_BAR_DATES,
+    figure_legend,
     format_date_axis,
+    point_state,
+    wrapped_title,
 )
 from finsight_assets.lib.backfills.report.format import one_line, sorted_partitions, table_names
 from finsight_assets.lib.backfills.report.model import BackfillEvidence, PartitionEvidence
@@ -30,6 +33,8 @@ from finsight_assets.lib.tables.registry import MONEY_PANELS
 CHART_SIZE_INCHES = (12.0, 9.0)
 CHART_DPI = 110
 CHART_COLUMNS = 3
+# Characters of a 9-point title per inch of panel.
+TITLE_CHARS_PER_INCH = 14
 
 
 def _chart_title(manifest: Manifest) -> str:
@@ -60,24 +65,23 @@ def _money_series(
     )
 
 
-def _plot_money(ax: Any, title: str, series: tuple[list, list, list]) -> None:
+def _plot_money(ax: Any, title: str, series: tuple[list, list, list], title_width: int) -> None:
     """Before (dashed grey) and after (blue) per business date; the gap is what moved. Plotted
     positions only: the report's figures stay exact decimal text."""
     import matplotlib.dates as mdates
 
     dates, before, after = series
     xs = [float(mdates.date2num(d)) for d in dates]
-    ax.plot(xs, [float(v) for v in before], color=BEFORE_COLOR, linestyle="--", label="before")
-    ax.plot(xs, [float(v) for v in after], color=AFTER_COLOR, linewidth=1.4, label="after")
+    ax.plot(xs, [float(v) for v in before], color=BEFORE_COLOR, linestyle="--")
+    ax.plot(xs, [float(v) for v in after], color=AFTER_COLOR, linewidth=1.4)
     if len(xs) <= MAX_BAR_DATES:
         ax.scatter(xs, [float(v) for v in after], color=AFTER_COLOR, s=10, zorder=3)
     moved = sum((a - b for a, b in zip(after, before, strict=True)), Decimal(0))
-    ax.set_title(f"{title}: before vs after (moved {moved:,} in all)", fontsize=10)
+    wrapped_title(ax, f"{title}: before vs after (moved {moved:,} in all)", title_width)
     ax.yaxis.set_major_formatter("{x:,.2f}")
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(axis="y", alpha=0.3)
     format_date_axis(ax, dates)
-    ax.legend(fontsize=8, loc="best")
 
 
 def money_panels(partitions: Sequence[PartitionEvidence]) -> list[tuple[str, tuple]]:
@@ -117,6 +121,11 @@ def _draw_nothing(figure: Any, manifest: Manifest) -> None:
     )
 
 
+def _title_width(panels_across: int) -> int:
+    """About how many title characters fit on a line of one of `panels_across` panels."""
+    return max(24, int(CHART_SIZE_INCHES[0] * TITLE_CHARS_PER_INCH / panels_across) - 8)
+
+
 def _draw_evidence(figure: Any, partitions: Sequence[PartitionEvidence]) -> None:
     ordered = sorted_partitions(partitions)
     tables = table_names(ordered)
@@ -128,21 +137,25 @@ def _draw_evidence(figure: Any, partitions: Sequence[PartitionEvidence]) -> None
     for i, table in enumerate(tables):
         row, column = i // columns, (i % columns) * width
         ax = figure.add_subplot(grid[row, column : column + width])
-        plot_table_rows(ax, table, [p for p in ordered if p.table == table])
+        rows = [p for p in ordered if p.table == table]
+        plot_table_rows(ax, table, rows, _title_width(columns))
     for i, (title, series) in enumerate(money):
         ax = figure.add_subplot(grid[table_rows, i * columns : (i + 1) * columns])
-        _plot_money(ax, title, series)
+        _plot_money(ax, title, series, _title_width(len(money)))
     plot_diffs(figure.add_subplot(grid[table_rows + bool(money), :]), ordered)
+    states = {state for p in ordered if (state := point_state(p)) is not None}
+    figure_legend(figure, states, diffs=True)
 
 
-def chart_png(evidence: BackfillEvidence, dpi: int = CHART_DPI) -> bytes:
-    """The backfill's chart as PNG bytes, `CHART_SIZE_INCHES` at `dpi`.
+def chart_figure(evidence: BackfillEvidence, dpi: int = CHART_DPI) -> Any:
+    """The backfill's chart as a Matplotlib figure, `CHART_SIZE_INCHES` at `dpi`, on an Agg
+    canvas of its own (it neither needs nor changes a global matplotlib backend).
 
-    One panel per table with rows before vs after per business date (rolled-back partitions
-    hatched); what moved in money per date (net flow, closing balances: before and after); and
-    added + removed + changed rows per date. Without anything to plot the picture says "nothing
-    published". Uses the Agg canvas directly, so it neither needs nor changes a global
-    matplotlib backend.
+    One panel per table with rows before vs after per business date (an "after" held for
+    approval, rolled back, or replaced by a later backfill since, each hatched its own way);
+    what moved in money per date (net flow, closing balances: before and after); and added +
+    removed + changed rows per date; one legend above them all. Without anything to plot the
+    picture says "nothing published".
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -154,6 +167,12 @@ def chart_png(evidence: BackfillEvidence, dpi: int = CHART_DPI) -> bytes:
         _draw_evidence(figure, evidence.partitions)
     else:
         _draw_nothing(figure, evidence.manifest)
+    return figure
+
+
+def chart_png(evidence: BackfillEvidence, dpi: int = CHART_DPI) -> bytes:
+    """The backfill's chart (`chart_figure`) as PNG bytes."""
+    figure = chart_figure(evidence, dpi)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return buffer.getvalue()
