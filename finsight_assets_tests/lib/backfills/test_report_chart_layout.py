@@ -33,7 +33,8 @@ SLACK = 1.0
 
 def evidence(days: int) -> BackfillEvidence:
     """`days` days of every table, 200,000 rows a day or so; silver's second day rolled back,
-    the balance chain's last three days replaced by a later backfill."""
+    the balance chain's last three days replaced by a later backfill, the customers' last two
+    held for approval."""
     partitions = []
     for i, (table, column, before) in enumerate(TABLES):
         for day in range(days):
@@ -55,6 +56,7 @@ def evidence(days: int) -> BackfillEvidence:
                     added=day,
                     changed=300 + day,
                     rolled_back=table == "silver.transactions" and day == 1,
+                    held=table == "silver.customers" and day >= days - 2,
                     replaced_by="bf-20250320-later"
                     if table == "gold.account_daily_balance" and day >= days - 3
                     else None,
@@ -120,6 +122,7 @@ def test_the_chart_reads_at_10_and_180_days(monkeypatch, days):
     labels = [t.get_text() for t in legend.get_texts()]
     assert "after, since rolled back" in labels
     assert "after, since replaced by a later backfill or run" in labels
+    assert "after, held for approval (not live)" in labels
 
     for ax in figure.axes:
         frame = ax.get_window_extent(renderer)
