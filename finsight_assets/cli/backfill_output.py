@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from finsight_assets.lib.backfills.evidence import approvals_of
+from finsight_assets.lib.backfills.evidence import approvals_of, published_now
 from finsight_assets.lib.backfills.lifecycle import Standing
 from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.next_step import next_step
@@ -93,6 +93,7 @@ def standing_payload(backfills: Backfills, manifest_id: str, seen: Standing) -> 
     step = next_step(manifest_id, seen.stage, seen.evidence_digest)
     return {
         "approvals": approvals_of(backfills, manifest_id, seen),
+        "published_partitions": published_now(backfills, manifest_id),
         **standing_rows(backfills, manifest_id),
         "next_command": None if step is None else step.command,
     }
@@ -106,6 +107,20 @@ def show_standing(manifest: Manifest, seen: Standing, shown: dict[str, Any]) -> 
     for name in ("rows_held_for_approval", "rows_published"):
         if name in shown:
             console.print(f"{name.replace('_', ' ')}: {shown[name]:,}", markup=False)
+    published = shown["published_partitions"]
+    replaced = [
+        f"{n} replaced by a later backfill or run ({by})"
+        for by, n in published["replaced_by_later"].items()
+    ]
+    gone = replaced + (
+        [f"{published['rolled_back']} rolled back"] if published["rolled_back"] else []
+    )
+    if published["live"] or gone:
+        console.print(
+            f"published partitions: {published['live']} live"
+            + (f"; {'; '.join(gone)}" if gone else ""),
+            markup=False,
+        )
     if seen.evidence_digest is not None:
         console.print(f"evidence digest: {seen.evidence_digest}", markup=False)
         console.print(f"  finsight backfill report {manifest.id}   (what changes)", markup=False)

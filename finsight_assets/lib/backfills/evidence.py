@@ -20,14 +20,14 @@ from finsight_assets.lib.backfills.report.model import (
     RunTiming,
 )
 from finsight_assets.lib.backfills.stages import AWAITING_APPROVAL, HELD
-from finsight_assets.lib.backfills.successors import successors
+from finsight_assets.lib.backfills.successors import Fate, fates
 from finsight_assets.lib.backfills.versions import held, published_versions
 from finsight_assets.lib.contract.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from finsight_assets.lib.tables.checks import DIFF_AGAINST_PUBLISHED
 from finsight_assets.lib.wap.check_records import checks_of_runs
 from finsight_assets.lib.wap.model import CheckRecord
 from finsight_assets.lib.wap.publish_history import ManifestVersion
-from finsight_assets.lib.wap.versions import all_current_versions, row_counts
+from finsight_assets.lib.wap.versions import row_counts
 
 
 def approvals_of(ctx: BackfillContext, manifest_id: str, now: Standing) -> list[dict[str, Any]]:
@@ -49,6 +49,23 @@ def approvals_of(ctx: BackfillContext, manifest_id: str, now: Standing) -> list[
     return []
 
 
+def published_now(ctx: BackfillContext, manifest_id: str) -> dict[str, object]:
+    """How the partitions the backfill published stand now, for `status`: how many are live,
+    rolled back, and replaced per later backfill or run (by id)."""
+    published = published_versions(ctx, manifest_id)
+    with ctx.read() as warehouse:
+        found = fates(warehouse, manifest_id, published).values()
+    replaced: dict[str, int] = {}
+    for f in found:
+        if f.replaced_by is not None:
+            replaced[f.replaced_by] = replaced.get(f.replaced_by, 0) + 1
+    return {
+        "live": sum(1 for f in found if f.live),
+        "rolled_back": sum(1 for f in found if f.rolled_back),
+        "replaced_by_later": dict(sorted(replaced.items())),
+    }
+
+
 def evidence(
     ctx: BackfillContext, manifest_id: str, now: Standing | None = None
 ) -> BackfillEvidence:
@@ -60,7 +77,8 @@ def evidence(
     held_keys = {
         (h.version.table_name, h.version.business_date, h.version.version_id) for h in holds
     }
-    versions = published_versions(ctx, manifest_id) + [
+    published = published_versions(ctx, manifest_id)
+    versions = published + [
         ManifestVersion(
             h.version.table_name,
             h.version.business_date,
@@ -75,8 +93,7 @@ def evidence(
     with ctx.read() as warehouse:
         replaced = [v.replaced_version_id for v in versions if v.replaced_version_id]
         counts = row_counts(warehouse, replaced)
-        current = all_current_versions(warehouse)
-        since = successors(warehouse, manifest_id)
+        fate = fates(warehouse, manifest_id, published)
         checks: dict[tuple[str, date, str], list[CheckRecord]] = {}
         for record in checks_of_runs(warehouse, (v.run_id for v in versions)):
             key = (record.table_name, record.business_date, record.run_id)
@@ -84,8 +101,7 @@ def evidence(
     partitions = []
     for v in versions:
         is_held = (v.table_name, v.business_date, v.version_id) in held_keys
-        gone = not is_held and current.get((v.table_name, v.business_date)) != v.version_id
-        successor = since.get((v.table_name, v.business_date, v.version_id)) if gone else None
+        stands = Fate() if is_held else fate[(v.table_name, v.business_date, v.version_id)]
         found = checks.get((v.table_name, v.business_date, v.run_id), [])
         diff = next(
             (json.loads(c.metadata) for c in found if c.check_name == DIFF_AGAINST_PUBLISHED.name),
@@ -110,9 +126,9 @@ def evidence(
                 version_id=v.version_id,
                 replaced_version_id=v.replaced_version_id,
                 run_id=v.run_id,
-                rolled_back=gone and (successor is None or successor.rolled_back),
-                replaced_by=successor.by if successor and not successor.rolled_back else None,
-                replaced_by_run=bool(successor and successor.manifest_id is None),
+                rolled_back=stands.rolled_back,
+                replaced_by=stands.replaced_by,
+                replaced_by_run=stands.replaced_by_run,
                 held=is_held,
             )
         )

@@ -3,11 +3,14 @@ rollback, or a later publish (another backfill's, or a run's), so a report can t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.wap.audit_tables import PARTITION_VERSIONS, PUBLISH_LOG
+from finsight_assets.lib.wap.publish_history import ManifestVersion
+from finsight_assets.lib.wap.versions import all_current_versions
 
 ROLLBACK_ACTION = "rollback"
 
@@ -52,3 +55,38 @@ def successors(warehouse: Warehouse, manifest_id: str) -> dict[tuple[str, date, 
         (table, day, version): Successor(action == ROLLBACK_ACTION, by_manifest, run_id)
         for table, day, version, action, run_id, by_manifest in rows
     }
+
+
+@dataclass(frozen=True)
+class Fate:
+    """Where a published version stands now: live, rolled back, or replaced by a later publish
+    (`replaced_by`: that backfill's manifest id, or with `replaced_by_run` the run's id)."""
+
+    rolled_back: bool = False
+    replaced_by: str | None = None
+    replaced_by_run: bool = False
+
+    @property
+    def live(self) -> bool:
+        return not self.rolled_back and self.replaced_by is None
+
+
+def fates(
+    warehouse: Warehouse, manifest_id: str, published: Iterable[ManifestVersion]
+) -> dict[tuple[str, date, str], Fate]:
+    """Per (table, business date, version id) of the manifest's published versions, its fate:
+    live while current; otherwise what the publish log says took its day (a version gone with
+    nothing logged after it reads rolled back, as it did before the log was read)."""
+    current = all_current_versions(warehouse)
+    since = successors(warehouse, manifest_id)
+    answer = {}
+    for v in published:
+        key = (v.table_name, v.business_date, v.version_id)
+        successor = since.get(key)
+        if current.get((v.table_name, v.business_date)) == v.version_id:
+            answer[key] = Fate()
+        elif successor is None or successor.rolled_back:
+            answer[key] = Fate(rolled_back=True)
+        else:
+            answer[key] = Fate(False, successor.by, successor.manifest_id is None)
+    return answer

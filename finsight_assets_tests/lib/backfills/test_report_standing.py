@@ -152,6 +152,16 @@ def test_a_day_a_later_backfill_replaced_is_not_rolled_back(ops):
     assert markdown.count("rolled back") == 0
     assert f"| replaced by a later backfill (`{second}`) |" in markdown
     assert "| live |" in report(ops, second)
+    human = said(status(first))
+    assert f"published partitions: 0 live; 1 replaced by a later backfill or run ({second})" in (
+        human
+    )
+    assert "rolled back" not in human
+    assert json.loads(status(first, "--json"))["published_partitions"] == {
+        "live": 0,
+        "rolled_back": 0,
+        "replaced_by_later": {second: 1},
+    }
 
     ops.rollback(second)
     assert "| live |" in report(ops, first)
@@ -159,6 +169,7 @@ def test_a_day_a_later_backfill_replaced_is_not_rolled_back(ops):
     rolled = report(ops, first)
     assert "1 (1 published; since: 1 rolled back)" in rolled
     assert "| rolled back |" in rolled and "replaced by" not in rolled
+    assert "published partitions: 0 live; 1 rolled back" in said(status(first))
 
 
 def test_a_cancelled_backfill_offers_no_approve_command(ops, monkeypatch):
