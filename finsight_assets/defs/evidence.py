@@ -24,7 +24,8 @@ UI_CHART_DPI = 80
 evidence_asset = dg.AssetSpec(
     EVIDENCE_KEY,
     description="Each backfill's evidence, one partition per manifest: the report (diffs, "
-    "checks, money moved, chart), its stage, and the command that approves it while held.",
+    "checks, money moved, chart), its stage, and the one command its stage offers (approve "
+    "only while it awaits approval).",
     partitions_def=MANIFEST_PARTITIONS,
     group_name="operations",
     kinds={"markdown"},
