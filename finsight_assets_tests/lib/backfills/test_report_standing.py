@@ -18,9 +18,16 @@ from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills import events, evidence, lifecycle, stages
 from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.backfills.report.markdown import render_markdown
+from finsight_assets.lib.backfills.successors import Fate, fates
+from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.engines.webserver_answers import BackfillState
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
+from finsight_assets.lib.wap.model import RunInfo
+from finsight_assets.lib.wap.publish_history import manifest_versions
+from finsight_assets.lib.wap.rollback import rollback
 from finsight_assets_tests.held import hold_customers, publish_customers
+from finsight_assets_tests.lib.wap.test_publish import publish_customers as publish_day
 from finsight_assets_tests.lib.wap.test_retention import backfill
 
 FIRST = date(2025, 3, 1)
@@ -194,3 +201,24 @@ def test_a_cancelled_backfill_offers_no_approve_command(ops, monkeypatch):
     assert "approve" not in materialization.metadata
     assert "backfill approve" not in materialization.metadata["report"].value
     assert materialization.metadata["reject"].value.startswith("finsight backfill reject")
+
+
+def test_a_versions_fate_is_read_from_the_publish_log_on_both_engines(connect):
+    with connect() as warehouse:
+        (mine,) = backfill(warehouse, "bf-first", day(0), ("C1", "SMB"))
+        key = (CUSTOMERS, day(0), mine.version_id)
+
+        def fate() -> Fate:
+            found = fates(warehouse, "bf-first", manifest_versions(warehouse, "bf-first"))
+            return found[key]
+
+        assert fate() == Fate() and fate().live
+        (later,) = backfill(warehouse, "bf-second", day(0), ("C1", "CORPORATE"))
+        assert fate() == Fate(replaced_by="bf-second")
+        undo = RunInfo("undo", BACKFILL, CLOCK)
+        rollback(warehouse, SILVER_CUSTOMERS, [later.version_id], undo)
+        assert fate() == Fate()
+        publish_day(warehouse, "daily-1", day(0), ("C1", "RETAIL"))
+        assert fate() == Fate(replaced_by="daily-1", replaced_by_run=True)
+        rollback(warehouse, SILVER_CUSTOMERS, [mine.version_id], undo, force=True)
+        assert fate() == Fate(replaced_by="daily-1", replaced_by_run=True)
