@@ -104,9 +104,10 @@ def show_standing(manifest: Manifest, seen: Standing, shown: dict[str, Any]) -> 
     digest `approve --evidence` takes, and the command its stage offers (if any)."""
     approvals = approvals_text(shown["approvals"], manifest.approvals_required)
     console.print(f"status: {seen.stage}  approvals: {approvals}", markup=False)
-    for name in ("rows_held_for_approval", "rows_published"):
-        if name in shown:
-            console.print(f"{name.replace('_', ' ')}: {shown[name]:,}", markup=False)
+    if "rows_held_for_approval" in shown:
+        console.print(f"rows held for approval: {shown['rows_held_for_approval']:,} (not live)")
+    if "rows_published" in shown:
+        console.print(f"rows published: {shown['rows_published']:,}")
     published = shown["published_partitions"]
     replaced = [
         f"{n} replaced by a later backfill or run ({by})"
@@ -123,9 +124,14 @@ def show_standing(manifest: Manifest, seen: Standing, shown: dict[str, Any]) -> 
         )
     if seen.evidence_digest is not None:
         console.print(f"evidence digest: {seen.evidence_digest}", markup=False)
-        console.print(f"  finsight backfill report {manifest.id}   (what changes)", markup=False)
+        console.print(
+            f"  finsight backfill report {manifest.id}   (what changes)",
+            markup=False,
+            soft_wrap=True,
+        )
     if shown["next_command"] is not None:
-        console.print(f"  {shown['next_command']}", markup=False)
+        # Never folded: a command is copied whole.
+        console.print(f"  {shown['next_command']}", markup=False, soft_wrap=True)
 
 
 def standing_rows(backfills: Backfills, manifest_id: str) -> dict[str, int]:
