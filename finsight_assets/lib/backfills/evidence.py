@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from finsight_assets.lib.backfills import events as event
 from finsight_assets.lib.backfills.context import BackfillContext
 from finsight_assets.lib.backfills.lifecycle import Standing, standing
 from finsight_assets.lib.backfills.report.model import (
@@ -31,22 +30,15 @@ from finsight_assets.lib.wap.versions import row_counts
 
 
 def approvals_of(ctx: BackfillContext, manifest_id: str, now: Standing) -> list[dict[str, Any]]:
-    """The approvals that count for the backfill as it stands (the `approved` events recorded
-    for its manifest, one per person, of one evidence digest): while it awaits approval or
-    holds approved evidence, of what it holds; otherwise of what its last held publish
-    published (none if nothing was)."""
-    if now.evidence_digest is not None and now.stage in (AWAITING_APPROVAL, HELD):
-        return ctx.store.approvals(manifest_id, now.evidence_digest)
-    published = [
-        e["digest"]
-        for e in ctx.store.events(manifest_id)
-        if e["event"] == event.PUBLISHED_HELD and e.get("digest")
-    ]
-    if published:
-        return ctx.store.approvals(manifest_id, published[-1])
-    if now.evidence_digest is not None:
-        return ctx.store.approvals(manifest_id, now.evidence_digest)
-    return []
+    """The approvals that count for the backfill as it stands (`store.approvals_given`): while
+    it awaits approval or holds approved evidence, of what it holds; otherwise of what its last
+    held publish published, or, if none did, of what it still holds (a cancelled one's)."""
+    if now.stage in (AWAITING_APPROVAL, HELD):
+        return ctx.store.approvals_given(manifest_id, now.evidence_digest)
+    published = ctx.store.approvals_given(manifest_id, None)
+    if published or now.evidence_digest is None:
+        return published
+    return ctx.store.approvals(manifest_id, now.evidence_digest)
 
 
 def published_now(ctx: BackfillContext, manifest_id: str) -> dict[str, object]:
