@@ -7,11 +7,16 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+# What the UI's "Unsynced" reads, asked in process.
+from dagster._core.definitions.data_version import CachingStaleStatusResolver
+from dagster._core.loader import LoadingContextForTest
+
 from finsight_assets.cli.materialize import materialize_range, prepare_instance
 from finsight_assets.defs.build import build_definitions
 from finsight_assets.defs.report_outside_runs import REPORT_JOB
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets.lib.wap.checks import checks_of
 from finsight_assets_tests.faults.matrix import backfills
 from finsight_assets_tests.pipeline import query
@@ -65,6 +70,8 @@ def test_each_day_of_a_range_run_has_its_own_figures_and_data_versions(spark, ho
         assert len(versions) == len(DAYS), name
         verdicts = live_verdicts(instance, key)
         assert all(verdicts[d.isoformat()].status.value == "SUCCEEDED" for d in DAYS), name
+    # Dagster's staleness reads those versions: after a clean publish no day reads "Unsynced".
+    assert unsynced(settings, instance, DAYS) == []
     for d in DAYS:
         silver = latest(instance, ["silver", "transactions"], d).asset_materialization
         (observed,) = instance.fetch_observations(
@@ -81,6 +88,20 @@ def test_each_day_of_a_range_run_has_its_own_figures_and_data_versions(spark, ho
             gold.tags["dagster/input_data_version/silver/transactions"]
             == (silver.tags["dagster/data_version"])
         )
+
+
+def unsynced(settings: Settings, instance: dg.DagsterInstance, days: list[date]) -> list:
+    """The silver and gold days the UI would show "Unsynced", with why."""
+    stale = CachingStaleStatusResolver(
+        instance, build_definitions(settings).resolve_asset_graph(), LoadingContextForTest(instance)
+    )
+    found = []
+    for table in TABLES:
+        key = dg.AssetKey(table.qualified_name.split("."))
+        for d in days:
+            if stale.get_status(key, d.isoformat()).value != "FRESH":
+                found.append((key, d, stale.get_stale_causes(key, d.isoformat())))
+    return found
 
 
 def verdicts_on(instance: dg.DagsterInstance, key: list[str], day: date) -> dict[str, str]:
@@ -177,6 +198,8 @@ def test_held_days_are_not_live_and_each_publish_outside_a_run_reports_every_che
         )
         assert event.metadata["manifest_id"].value == manifest.id
         assert set(verdicts_on(instance, key, d).values()) == {"SUCCEEDED"}, d
+    # The balance days rolled forward on approval read as synced too.
+    assert unsynced(settings, instance, days) == []
 
     # Published outside a run a second time: the rollback restores the earlier versions.
     ops.rollback(manifest.id)
