@@ -47,7 +47,7 @@ def _step_metadata(
         "partitions_held": len(held),
         "mode": run.mode,
         "lane": lane,
-        "state": HELD if held else PUBLISHED,
+        "state": HELD if held else PUBLISHED if versions else "nothing published",
         "published": bool(versions) and not held,
     }
     if run.manifest_id:
