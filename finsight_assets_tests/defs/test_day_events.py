@@ -13,11 +13,14 @@ from dagster._core.loader import LoadingContextForTest
 
 from finsight_assets.cli.materialize import materialize_range, prepare_instance
 from finsight_assets.defs.build import build_definitions
+from finsight_assets.defs.checks import check_evaluations
 from finsight_assets.defs.report_outside_runs import REPORT_JOB
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.tables.registry import TABLES
+from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
 from finsight_assets.lib.wap.checks import checks_of
+from finsight_assets.lib.wap.model import AuditResult
 from finsight_assets_tests.faults.matrix import backfills
 from finsight_assets_tests.pipeline import query
 
@@ -221,3 +224,38 @@ def published_rows(home, table: str) -> dict[date, tuple[int, str]]:
             f"JOIN audit.partition_versions v USING (version_id) WHERE c.table_name = '{table}'",
         )
     }
+
+
+def test_each_check_figure_is_a_number_of_its_day_with_a_summary_of_that_day():
+    first, second = DAYS[0], DAYS[1]
+    result = AuditResult(
+        name="count_identity",
+        passed=True,
+        summary="raw = valid + rejected + duplicate on every partition",
+        metadata={
+            "by_date": {
+                first.isoformat(): {"raw": 20011, "valid": 20011, "rejected": 0, "staged": 20011},
+                second.isoformat(): {"raw": 12, "valid": 10, "rejected": 2, "staged": 10},
+            }
+        },
+        by_date={first: True, second: True},
+    )
+    duplicates = AuditResult(
+        name="unique_key",
+        passed=False,
+        summary="3 duplicated key(s)",
+        metadata={"duplicated_keys": {second.isoformat(): 3}},
+        by_date={first: True, second: False},
+    )
+    others = [
+        AuditResult(name, True, "fine") for name in ("contract_schema", "diff_against_published")
+    ]
+    one, two, clean, dirty, *_ = check_evaluations(
+        SILVER_TRANSACTIONS, [result, duplicates, *others], [first, second]
+    )
+    assert one.metadata["raw"] == dg.MetadataValue.int(20011)
+    assert two.metadata["rejected"] == dg.MetadataValue.int(2)
+    assert one.description == f"{first}: raw 20,011, valid 20,011, rejected 0, staged 20,011"
+    assert "every partition" not in two.description
+    assert clean.metadata["duplicated_keys"] == dg.MetadataValue.int(0)
+    assert dirty.metadata["duplicated_keys"] == dg.MetadataValue.int(3)
