@@ -72,10 +72,14 @@ def _day_states(
             )
             rows = row_counts(connection, current.values())
         live = {d: (v, rows.get(v, 0)) for d, v in current.items()}
-    return [
-        *(published_state(v, lane, f"published by run {run.run_id}") for v in versions),
-        *(held_state(v, lane, live.get(v.business_date)) for v in held),
-    ]
+    # In date order: a balance day's input pointer is its previous day's event just logged.
+    return sorted(
+        [
+            *(published_state(v, lane, f"published by run {run.run_id}") for v in versions),
+            *(held_state(v, lane, live.get(v.business_date)) for v in held),
+        ],
+        key=lambda d: d.version.business_date,
+    )
 
 
 def _needed_downstream(context: dg.AssetExecutionContext, table: TableSpec) -> bool:

@@ -21,13 +21,15 @@ from finsight_assets.defs.run_context import run_lane
 from finsight_assets.lib.backfills.store import ManifestStore
 from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE
 from finsight_assets.lib.layers.raw_files import data_version
-from finsight_assets.lib.tables.registry import TABLES_BY_NAME
+from finsight_assets.lib.tables.registry import TABLES, TABLES_BY_NAME
 from finsight_assets.lib.wap.check_records import checks_of_runs
 from finsight_assets.lib.wap.model import CheckRecord, PartitionVersion
 from finsight_assets.lib.wap.publish_history import UnreportedChange, unreported_changes
 from finsight_assets.lib.wap.versions import get_versions
 
 REPORT_JOB = "report_published_outside_runs"
+# The tables in dependency order (silver before the gold computed from it).
+_ORDER = {table.qualified_name: i for i, table in enumerate(TABLES)}
 
 
 class ReportRange(dg.Config):
@@ -64,12 +66,13 @@ def _by(change: UnreportedChange, version: PartitionVersion, approvers: Sequence
 
 
 def _latest_changes(changes: Sequence[UnreportedChange], upto: int) -> list[UnreportedChange]:
-    """The last change of each day in the range: a day is reported once per report run."""
+    """The last change of each day in the range (a day is reported once per report run), in
+    dependency order, then by date: each day's input pointers are its inputs' new events."""
     last: dict[tuple[str, object], UnreportedChange] = {}
     for change in changes:
         if change.seq <= upto:
             last[(change.table_name, change.business_date)] = change
-    return sorted(last.values(), key=lambda c: c.seq)
+    return sorted(last.values(), key=lambda c: (_ORDER[c.table_name], c.business_date))
 
 
 def report_change(
