@@ -72,7 +72,9 @@ def _latest_changes(changes: Sequence[UnreportedChange], upto: int) -> list[Unre
     for change in changes:
         if change.seq <= upto:
             last[(change.table_name, change.business_date)] = change
-    return sorted(last.values(), key=lambda c: (_ORDER[c.table_name], c.business_date))
+    return sorted(
+        last.values(), key=lambda c: (_ORDER.get(c.table_name, len(_ORDER)), c.business_date)
+    )
 
 
 def report_change(
