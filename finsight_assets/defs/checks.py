@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import dagster as dg
@@ -28,24 +29,91 @@ from finsight_assets.lib.contract.tables import TableSpec
 from finsight_assets.lib.wap.checks import checks_of, verify_declared
 from finsight_assets.lib.wap.model import AuditResult, CheckRecord
 
+# Every silver and gold day's verdict on whether its latest materialization is what readers
+# see: fails (a warning, never blocking) on a day held for approval or with nothing live.
+LIVE_CHECK = "live"
+LIVE_DESCRIPTION = (
+    "Whether the day's latest materialization is live: fails while a backfill holds it for "
+    "approval, or when nothing is live for the day; passes once a run or an approval "
+    "publishes it."
+)
+
 
 def check_specs(
     table: TableSpec, partitions_def: dg.PartitionsDefinition
 ) -> list[dg.AssetCheckSpec]:
-    """The table's declared checks as asset check specs (name, blocking, description)."""
+    """The table's declared checks as asset check specs (name, blocking, description), and
+    the `live` check."""
     return [
+        *(
+            dg.AssetCheckSpec(
+                check.name,
+                asset=asset_key(table),
+                description=check.description,
+                blocking=check.blocking,
+                partitions_def=partitions_def,
+            )
+            for check in checks_of(table.qualified_name)
+        ),
         dg.AssetCheckSpec(
-            check.name,
+            LIVE_CHECK,
             asset=asset_key(table),
-            description=check.description,
-            blocking=check.blocking,
+            description=LIVE_DESCRIPTION,
+            blocking=False,
             partitions_def=partitions_def,
-        )
-        for check in checks_of(table.qualified_name)
+        ),
     ]
 
 
-def _target(record: dg.EventLogRecord) -> AssetCheckEvaluationTargetMaterializationData:
+def _number(value: Any) -> int | float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, Decimal | str):
+        try:
+            return float(Decimal(str(value)))
+        except InvalidOperation:
+            return None
+    return None
+
+
+def day_figures(figures: Mapping[str, Any], business_date: date) -> dict[str, int | float]:
+    """The day's figures as numbers: plain numbers, and of a figure kept by date (`{date: n}`)
+    the day's own (0 when the day is not listed)."""
+    found: dict[str, int | float] = {}
+    day = business_date.isoformat()
+    for name, value in figures.items():
+        if isinstance(value, Mapping):
+            if all(_is_date(k) for k in value):
+                number = _number(value.get(day, 0))
+                if number is not None:
+                    found[name] = number
+        else:
+            number = _number(value)
+            if number is not None:
+                found[name] = number
+    return found
+
+
+def _is_date(text: Any) -> bool:
+    try:
+        date.fromisoformat(str(text))
+    except ValueError:
+        return False
+    return True
+
+
+def day_summary(business_date: date, figures: Mapping[str, int | float], summary: str) -> str:
+    """`2024-01-03: raw 20,011, valid 20,011, rejected 0, staged 20,011`; the audit's summary
+    when it measured no number."""
+    if not figures:
+        return f"{business_date}: {summary}"
+    return f"{business_date}: " + ", ".join(f"{k} {v:,}" for k, v in figures.items())
+
+
+def target_of(record: dg.EventLogRecord) -> AssetCheckEvaluationTargetMaterializationData:
+    """What an evaluation judges: the materialization `record` logged."""
     return AssetCheckEvaluationTargetMaterializationData(
         storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
     )
@@ -61,16 +129,22 @@ def _evaluation(
     figures: Mapping[str, Any],
     judged: dg.EventLogRecord | None,
 ) -> dg.AssetCheckEvaluation:
+    numbers = day_figures(figures, business_date)
     return dg.AssetCheckEvaluation(
         asset_key=asset_key(table),
         check_name=check_name,
         passed=passed,
         partition=business_date.isoformat(),
-        target_materialization_data=_target(judged) if judged is not None else None,
+        target_materialization_data=target_of(judged) if judged is not None else None,
         blocking=blocking,
         severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
-        description=summary,
+        description=day_summary(business_date, numbers, summary),
         metadata={
+            # Each figure its own number, so the check's plot shows it day by day.
+            **{
+                name: dg.MetadataValue.int(n) if isinstance(n, int) else dg.MetadataValue.float(n)
+                for name, n in numbers.items()
+            },
             "summary": summary,
             "figures": dg.MetadataValue.json(json.loads(json.dumps(figures, default=str))),
         },

@@ -4,7 +4,10 @@ view counts the days that passed and the days that failed."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+
+from playwright.sync_api import Page
 
 from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.synthetic import generate_raw
@@ -50,8 +53,37 @@ def test_each_day_of_a_range_run_publishes_and_shows_its_own_verdict(spark, home
     )
     assert [d for d, _ in published] == [day(n) for n in range(4)]
 
+    rows = dict(
+        query(
+            home,
+            "SELECT c.business_date, v.row_count FROM audit.current_versions c JOIN "
+            "audit.partition_versions v USING (version_id) "
+            "WHERE c.table_name = 'silver.transactions' ORDER BY 1",
+        )
+    )
+
     with webserver(home, START.isoformat()) as url, browser_page() as page:
         silver = check_partition_statuses(page, url, "silver/transactions", "count_identity")
         gold = check_partition_statuses(page, url, "gold/daily_customer_summary", "unique_key")
+        # Each day of the first range run shows its own row count in its partition's panel.
+        shown = {d: partition_panel(page, url, "silver/transactions", d) for d in (START, day(1))}
     assert (silver["Passed"], silver["Failed"], silver["Skipped"]) == (5, 0, 0)
     assert (gold["Passed"], gold["Failed"], gold["Skipped"]) == (4, 1, 0)
+    assert rows[START] != rows[day(1)]
+    for d, text in shown.items():
+        assert (
+            ROW_COUNT.search(text)
+            and int(ROW_COUNT.search(text).group(1).replace(",", "")) == (rows[d])
+        ), text[:3000]
+
+
+# The partition panel's metadata row of Dagster's row count, as the UI shows it.
+ROW_COUNT = re.compile(r"dagster/row_count\s+([\d,]+)")
+
+
+def partition_panel(page: Page, url: str, asset: str, d: date) -> str:
+    """The text of the asset's Partitions tab with day `d` selected."""
+    page.goto(f"{url}/assets/{asset}?view=partitions&partition={d.isoformat()}")
+    page.get_by_text("dagster/row_count").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    return page.inner_text("body")

@@ -263,6 +263,17 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
     for table in ("silver.customers", "gold.segment_daily_report"):
         for d in days:
             assert held_at[(table, d)] == before[(table, d)], (table, d)
+    # Held is not live: each held day's latest materialization says so, and `live` fails on it.
+    held_events = stack.webserver.latest_materializations(
+        ["silver", "customers"], [d.isoformat() for d in days]
+    )
+    assert all(
+        (m["description"] or "").startswith(f"HELD for approval of {manifest_id}")
+        for m in held_events.values()
+    ), held_events
+    with browser_page() as page:
+        live_held = check_partition_statuses(page, stack.url, "silver/customers", "live")
+    assert live_held.get("Failed", 0) >= len(days), live_held
 
     alone = finsight_json(
         stack, "backfill", "approve", manifest_id, "--by", "bob",
@@ -309,6 +320,23 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
     with browser_page() as page:
         report, charts = evidence_in_ui(page, stack.url, manifest_id)
         verdicts = check_partition_statuses(page, stack.url, "silver/customers", "unique_key")
+        # Published on approval: live, with its checks judging the published version (the
+        # held days turn from failing to passing; no day of silver.customers reads Missing
+        # that did not before).
+        live_now = wait_for(
+            lambda: (
+                (
+                    found := check_partition_statuses(page, stack.url, "silver/customers", "live")
+                ).get("Failed", 0)
+                == live_held["Failed"] - len(days)
+                and found
+            ),
+            120,
+            "the approved days to read live",
+            every=5,
+        )
+        assert live_now["Passed"] == live_held.get("Passed", 0) + len(days), (live_now, live_held)
+        assert live_now.get("Missing", 0) == live_held.get("Missing", 0), (live_now, live_held)
         with_cancel = launch_backfill_from_ui(
             page, stack.url, "silver/customers", day(0).isoformat(), day(7).isoformat()
         )
@@ -318,8 +346,8 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
             stack.home, "SELECT * FROM audit.current_versions WHERE table_name = 'silver.customers'"
         )
     )
-    # Every day verdict is a pass; days an earlier test published on approval and rolled back
-    # show as not evaluated (Dagster keeps one run-less evaluation per partition: README).
+    # Every day verdict is a pass, also on days an earlier test published on approval and
+    # rolled back (each publish outside a run is reported in a run of its own).
     assert verdicts["Passed"] >= len(days) and verdicts["Failed"] == 0, (verdicts, materialized)
     assert verdicts.get("Skipped", 0) == 0, verdicts
     assert "Balance roll-forward" in report and "silver.customers" in report and charts == 1

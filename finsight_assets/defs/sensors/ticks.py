@@ -50,10 +50,14 @@ def skips_while_warehouse_busy(tick):
 
 
 def warehouse_sensor(
-    name: str, description: str, interval: int = SENSOR_INTERVAL_SECONDS
+    name: str,
+    description: str,
+    interval: int = SENSOR_INTERVAL_SECONDS,
+    job: dg.JobDefinition | None = None,
 ) -> Callable[[Callable], dg.SensorDefinition]:
     """A sensor that runs by default (nobody has to switch it on in the UI) every `interval`
-    seconds, its tick skipped while the warehouse is busy."""
+    seconds, its tick skipped while the warehouse is busy; `job` is the job it requests runs
+    of, if any."""
 
     def define(tick: Callable) -> dg.SensorDefinition:
         return dg.sensor(
@@ -61,6 +65,7 @@ def warehouse_sensor(
             minimum_interval_seconds=interval,
             default_status=dg.DefaultSensorStatus.RUNNING,
             description=description,
+            job=job,
         )(skips_while_warehouse_busy(tick))
 
     return define

@@ -9,6 +9,7 @@ from finsight_assets.defs.outcomes import run_and_report
 from finsight_assets.defs.resources.local import LakeResource, SparkResource, WarehouseResource
 from finsight_assets.defs.run_context import business_dates, run_info
 from finsight_assets.lib.layers import silver
+from finsight_assets.lib.layers.raw_files import data_version
 from finsight_assets.lib.tables.declaration import RawSource, Table
 from finsight_assets.lib.tables.registry import CODE_VERSIONS, SOURCES
 
@@ -51,6 +52,7 @@ def _silver_asset(
     ):
         """The silver tables of one raw source, published together."""
         run = run_info(context, warehouse.connect)
+        raw = lake.get_lake()
         yield from run_and_report(
             context,
             tables,
@@ -59,12 +61,14 @@ def _silver_asset(
             lambda: silver.build_silver(
                 source,
                 spark.silver_engine(context),
-                lake.get_lake(),
+                raw,
                 warehouse.connect,
                 run,
                 business_dates(context),
                 CODE_VERSIONS[first.qualified_name],
             ),
+            # A raw day's data version, as its observation hashes it.
+            lambda table, day: data_version(raw.raw_files(table, day)),
         )
 
     return _asset

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from finsight_assets.defs.build import build_definitions
-from finsight_assets.defs.checks import check_evaluations
+from finsight_assets.defs.checks import LIVE_CHECK, check_evaluations
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.tables.registry import TABLES, TABLES_BY_NAME
@@ -40,7 +40,9 @@ def test_the_asset_check_specs_are_the_declared_checks(home):
             if spec.asset_key == key
         }
         declared = {c.name: c for c in checks_of(table.qualified_name)}
-        assert set(specs) == set(declared), table.qualified_name
+        # Beside the declared checks, every table has the `live` check (defs/checks.py).
+        assert set(specs) == {*declared, LIVE_CHECK}, table.qualified_name
+        assert not specs[LIVE_CHECK].blocking
         for name, check in declared.items():
             assert specs[name].blocking == check.blocking, name
             assert specs[name].description == check.description, name

@@ -1,0 +1,175 @@
+"""One day of a silver or gold table as Dagster records it: its own materialization (rows,
+version, lane, mode, manifest, state and data versions) and its `live` verdict. Runs and the
+reports of publishes outside runs (`defs/report_outside_runs.py`) build them here alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import dagster as dg
+
+from finsight_assets.defs.checks import LIVE_CHECK, target_of
+from finsight_assets.defs.keys import asset_key, key_of
+from finsight_assets.lib.contract.tables import RAW_TABLES, TableSpec
+from finsight_assets.lib.tables.registry import TABLES_BY_NAME, UPSTREAM
+from finsight_assets.lib.wap.model import PartitionVersion
+
+PUBLISHED = "published"
+HELD = "held for approval"
+# Dagster's tag names of a materialization's provenance (`dagster/data_version` and its family):
+# its staleness ("Unsynced") and lineage read them from the latest event of each partition.
+DATA_VERSION_TAG = "dagster/data_version"
+CODE_VERSION_TAG = "dagster/code_version"
+INPUT_DATA_VERSION_PREFIX = "dagster/input_data_version"
+INPUT_EVENT_POINTER_PREFIX = "dagster/input_event_pointer"
+NO_EVENT = "NULL"
+# A raw table's day as the raw observation hashes it (`lib/layers/raw_files.data_version`).
+RawVersion = Callable[[str, date], str]
+
+
+@dataclass(frozen=True)
+class DayState:
+    """What a day of a table is after a run or a change outside runs: `version` is its
+    materialization (published or held); `live` whether readers see it."""
+
+    version: PartitionVersion
+    lane: str
+    state: str
+    description: str
+    live: bool
+    live_description: str
+
+
+def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, day: date, observed: bool):
+    records_filter = dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day.isoformat()])
+    fetch = instance.fetch_observations if observed else instance.fetch_materializations
+    records = fetch(records_filter, limit=1).records
+    return records[0] if records else None
+
+
+def _input(
+    instance: dg.DagsterInstance, key: dg.AssetKey, day: date, raw_version: RawVersion | None
+) -> tuple[str, str] | None:
+    """(data version, event pointer) of one upstream day: a raw day's version as its
+    observation hashes it, a table's day as its latest materialization says."""
+    if key.path[0] == "raw" and key.path[-1] in RAW_TABLES:
+        record = _latest(instance, key, day, observed=True)
+        pointer = str(record.storage_id) if record is not None else NO_EVENT
+        if raw_version is not None:
+            return raw_version(key.path[-1], day), pointer
+        if record is None:
+            return None
+        return record.asset_observation.data_version or "", pointer
+    record = _latest(instance, key, day, observed=False)
+    if record is None:
+        return None
+    tags = record.asset_materialization.tags or {}
+    return tags.get(DATA_VERSION_TAG, ""), str(record.storage_id)
+
+
+def provenance_tags(
+    instance: dg.DagsterInstance,
+    table: TableSpec,
+    version: PartitionVersion,
+    raw_version: RawVersion | None = None,
+) -> dict[str, str]:
+    """The day's data version (its version's checksum), the code version that computed it, and
+    each upstream day's data version with a pointer to the event that recorded it (a
+    self-dependent table's previous day among them)."""
+    tags = {DATA_VERSION_TAG: version.checksum, CODE_VERSION_TAG: version.code_version}
+    parents = [(key_of(name), version.business_date) for name in UPSTREAM[table.qualified_name]]
+    if TABLES_BY_NAME[table.qualified_name].self_dependent:
+        parents.append((asset_key(table), version.business_date - timedelta(days=1)))
+    for key, day in parents:
+        found = _input(instance, key, day, raw_version)
+        if found is not None:
+            user_key = key.to_user_string()
+            tags[f"{INPUT_DATA_VERSION_PREFIX}/{user_key}"] = found[0]
+            tags[f"{INPUT_EVENT_POINTER_PREFIX}/{user_key}"] = found[1]
+    return tags
+
+
+def day_materialization(
+    instance: dg.DagsterInstance,
+    table: TableSpec,
+    day: DayState,
+    raw_version: RawVersion | None = None,
+) -> dg.AssetMaterialization:
+    """A day's own materialization: its rows, version, lane, mode, manifest and state, with its
+    own data version and its inputs' versions."""
+    version = day.version
+    metadata = {
+        "dagster/row_count": version.row_count,
+        "version_id": version.version_id,
+        "checksum": version.checksum,
+        "computed_by_run": version.run_id,
+        "lane": day.lane,
+        "mode": version.mode,
+        "state": day.state,
+        "published": day.live,
+    }
+    if version.manifest_id:
+        metadata["manifest_id"] = version.manifest_id
+    if version.replaced_version_id:
+        metadata["replaced_version_id"] = version.replaced_version_id
+    return dg.AssetMaterialization(
+        asset_key=asset_key(table),
+        partition=version.business_date.isoformat(),
+        description=day.description,
+        metadata=metadata,
+        tags=provenance_tags(instance, table, version, raw_version),
+    )
+
+
+def live_evaluation(
+    table: TableSpec,
+    business_date: date,
+    passed: bool,
+    description: str,
+    judged: dg.EventLogRecord | None,
+) -> dg.AssetCheckEvaluation:
+    """The `live` verdict on one day: passes when the rows readers see are the day's latest
+    materialization, fails (warning) when it is held or nothing is live."""
+    return dg.AssetCheckEvaluation(
+        asset_key=asset_key(table),
+        check_name=LIVE_CHECK,
+        passed=passed,
+        partition=business_date.isoformat(),
+        target_materialization_data=target_of(judged) if judged is not None else None,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata={"live": passed},
+    )
+
+
+def held_state(version: PartitionVersion, lane: str, live: tuple[str, int] | None) -> DayState:
+    """A day a run held for its backfill's approval; `live` is (version id, rows) of what
+    readers see instead, if anything."""
+    manifest = version.manifest_id or "its backfill"
+    now_live = (
+        f"the live rows are version {live[0]} ({live[1]:,} rows)"
+        if live is not None
+        else "nothing is live for this day"
+    )
+    return DayState(
+        version=version,
+        lane=lane,
+        state=HELD,
+        description=f"HELD for approval of {manifest} — not live ({now_live})",
+        live=False,
+        live_description=f"held for approval of {manifest}: not live; {now_live}",
+    )
+
+
+def published_state(version: PartitionVersion, lane: str, by: str) -> DayState:
+    """A day whose rows readers now see; `by` says what published them."""
+    return DayState(
+        version=version,
+        lane=lane,
+        state=PUBLISHED,
+        description=f"live: {by}",
+        live=True,
+        live_description=f"live: {by}",
+    )
