@@ -20,6 +20,7 @@ from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.store import ManifestStore
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.wap.publish_history import unreported_changes
 from finsight_assets_tests.browser import (
     browser_page,
     cancel_backfill_in_ui,
@@ -309,10 +310,6 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
     with browser_page() as page:
         report, charts = evidence_in_ui(page, stack.url, manifest_id)
         verdicts = check_partition_statuses(page, stack.url, "silver/customers", "unique_key")
-        with_cancel = launch_backfill_from_ui(
-            page, stack.url, "silver/customers", day(0).isoformat(), day(7).isoformat()
-        )
-        cancel_backfill_in_ui(page, stack.url, with_cancel)
     materialized = len(
         query(
             stack.home, "SELECT * FROM audit.current_versions WHERE table_name = 'silver.customers'"
@@ -323,13 +320,6 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
     assert verdicts["Passed"] >= len(days) and verdicts["Failed"] == 0, (verdicts, materialized)
     assert verdicts.get("Skipped", 0) == 0, verdicts
     assert "Balance roll-forward" in report and "silver.customers" in report and charts == 1
-
-    cancelled = f"ui-{with_cancel}"
-    wait_for(lambda: store.exists(cancelled), 120, "the cancelled backfill's manifest")
-    wait_backfill(stack, with_cancel)
-    assert finsight_json(stack, "backfill", "status", cancelled)["status"] == "cancelled"
-    refused = stack.finsight("backfill", "approve", cancelled, "--by", "bob", "--evidence", "x")
-    assert refused.returncode == 1 and "is cancelled" in refused.stdout, refused.stdout
 
 
 def redeliver_corrected(lake, d: date) -> None:
@@ -460,3 +450,86 @@ def test_the_daily_run_overtakes_a_running_backfill(stack):
         "AND t.closing_balance_usd - t.net_flow_usd <> COALESCE(y.closing_balance_usd, 0)",
     )
     assert broken == [(0,)]
+
+
+def held_of(home, manifest_id: str) -> set[tuple]:
+    """The (table, day) a manifest holds, by its held versions' records."""
+    return {
+        (t, d)
+        for t, d in query(
+            home,
+            "SELECT table_name, business_date FROM audit.held_versions "
+            f"WHERE manifest_id = '{manifest_id}'",
+        )
+    }
+
+
+def held_rows_of(home, run_ids: list[str]) -> list[tuple]:
+    """Rows those runs left in silver customers' held table."""
+    listed = ", ".join(f"'{r}'" for r in run_ids)
+    return query(
+        home, f"SELECT _version_id FROM held.silver__customers WHERE _run_id IN ({listed})"
+    )
+
+
+def test_a_cancel_in_the_ui_stops_the_run_and_a_rejection_leaves_no_trace(stack):
+    """In headless Chromium, a UI backfill of 3 days of silver customers cancelled from its page
+    while its run is in progress: the run ends CANCELED, not SUCCESS; nothing of its manifest
+    stays held; `status` says cancelled and an approval is refused. A held UI backfill rejected:
+    each day it held is logged as a discard naming the day's live version (what the UI
+    re-reports as the day's latest state)."""
+    store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
+    with browser_page() as page:
+        with_cancel = launch_backfill_from_ui(
+            page, stack.url, "silver/customers", day(0).isoformat(), day(2).isoformat()
+        )
+        wait_for(
+            lambda: any(r.status == "STARTED" for r in stack.webserver.backfill(with_cancel).runs),
+            300,
+            "the backfill's run to start",
+            every=0.5,
+        )
+        cancel_backfill_in_ui(page, stack.url, with_cancel)
+    cancelled = f"ui-{with_cancel}"
+    state = wait_backfill(stack, with_cancel)
+    assert state.status == "CANCELED", state.status
+    assert state.runs and {r.status for r in state.runs} == {"CANCELED"}, state.runs
+    wait_for(lambda: store.exists(cancelled), 120, "the cancelled backfill's manifest")
+    wait_for(lambda: not held_of(stack.home, cancelled), 120, "nothing to stay held")
+    assert not held_rows_of(stack.home, [r.run_id for r in state.runs])
+    assert finsight_json(stack, "backfill", "status", cancelled)["status"] == "cancelled"
+    refused = stack.finsight("backfill", "approve", cancelled, "--by", "bob", "--evidence", "x")
+    assert refused.returncode == 1 and "is cancelled" in refused.stdout, refused.stdout
+
+    from finsight_assets.lib.engines.webserver import PartitionRange
+
+    with_reject = stack.webserver.launch_backfill(
+        [PartitionRange(["silver", "customers"], day(3).isoformat(), day(4).isoformat())],
+        tags={},
+        title="to reject",
+        description="",
+    )
+    rejected = f"ui-{with_reject}"
+    wait_for(
+        lambda: (
+            store.exists(rejected)
+            and finsight_json(stack, "backfill", "status", rejected)["status"]
+            == "awaiting approval"
+        ),
+        600,
+        "the UI backfill to hold for approval",
+        every=5,
+    )
+    held = held_of(stack.home, rejected)
+    assert ("silver.customers", day(3)) in held
+    (last,) = query(stack.home, "SELECT COALESCE(MAX(seq), 0) FROM audit.publish_log")[0]
+    done = stack.finsight("backfill", "reject", rejected, "--by", "bob", "--reason", "wrong feed")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not held_of(stack.home, rejected)
+    live = current_versions(stack.home)
+    with duckdb_connector(stack.home / "warehouse.duckdb", read_only=True)() as warehouse:
+        changes, _ = unreported_changes(warehouse, last)
+    discards = {(c.table_name, c.business_date): c for c in changes if c.manifest_id == rejected}
+    assert set(discards) == held
+    for key, change in discards.items():
+        assert change.action == "discard" and change.version_id == live.get(key, ""), change

@@ -17,9 +17,9 @@ from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.layers.silver_inputs import input_now
 from finsight_assets.lib.tables.registry import CODE_VERSIONS
+from finsight_assets.lib.wap import publish as publishing
 from finsight_assets.lib.wap.held_publish import publish_held
 from finsight_assets.lib.wap.held_versions import held_versions
-from finsight_assets.lib.wap import publish as publishing
 from finsight_assets.lib.wap.hold import discard_held
 from finsight_assets.lib.wap.model import RunInfo
 from finsight_assets.lib.wap.publish_history import unreported_changes
