@@ -33,6 +33,7 @@ from finsight_assets.lib.backfills.versions import (
 )
 from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.engines.webserver import WebserverUnavailable
+from finsight_assets.lib.wap.held_versions import held_versions
 from finsight_assets.lib.wap.hold import discard_held
 
 CANCELLED_BACKFILL_STATES = frozenset({"CANCELED", "CANCELLED", "CANCELING"})
@@ -128,6 +129,9 @@ def record_cancelled(ctx: BackfillContext, manifest_id: str, backfill_id: str, b
 def discard_cancelled(ctx: BackfillContext, manifest_id: str) -> int:
     """Discard everything a cancelled manifest holds (call once its runs have all ended: a run
     that held before the cancel was recorded leaves its versions); returns how many."""
+    with ctx.read() as reading:
+        if not held_versions(reading, manifest_id):
+            return 0
     with ctx.connect() as warehouse:
         return len(discard_held(warehouse, manifest_id, ctx.clock(), "cancelled"))
 
