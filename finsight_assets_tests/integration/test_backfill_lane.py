@@ -473,55 +473,53 @@ def held_rows_of(home, run_ids: list[str]) -> list[tuple]:
 
 
 def test_a_cancel_in_the_ui_stops_the_run_and_a_rejection_leaves_no_trace(stack):
-    """In headless Chromium, a UI backfill of 3 days of silver customers cancelled from its page
-    while its run is in progress: the run ends CANCELED, not SUCCESS; nothing of its manifest
-    stays held; `status` says cancelled and an approval is refused. A held UI backfill rejected:
-    each day it held is logged as a discard naming the day's live version (what the UI
-    re-reports as the day's latest state)."""
+    """In headless Chromium, a UI backfill of a week of silver customers (it needs approval, so
+    its silver days are held) and the rest of its scope, cancelled from that backfill's page
+    while its run is in progress: the run ends CANCELED, not SUCCESS; nothing of the manifest
+    stays held (the silver its first backfill held included); `status` says cancelled and an
+    approval is refused. A held backfill rejected: each day it held is logged as a discard
+    naming the day's live version (what the UI re-reports as the day's latest state)."""
     store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
     with browser_page() as page:
-        with_cancel = launch_backfill_from_ui(
-            page, stack.url, "silver/customers", day(0).isoformat(), day(2).isoformat()
+        first = launch_backfill_from_ui(
+            page, stack.url, "silver/customers", day(0).isoformat(), day(6).isoformat()
+        )
+        cancelled = f"ui-{first}"
+        rest = wait_for(
+            lambda: (
+                store.exists(cancelled)
+                and len(ids := store.backfill_ids(cancelled)) > 1
+                and ids[-1]
+            ),
+            600,
+            "the rest of the UI backfill's scope to launch",
+            every=1,
         )
         wait_for(
-            lambda: any(r.status == "STARTED" for r in stack.webserver.backfill(with_cancel).runs),
+            lambda: any(r.status == "STARTED" for r in stack.webserver.backfill(rest).runs),
             300,
-            "the backfill's run to start",
+            "the rest of the scope's run to start",
             every=0.5,
         )
-        cancel_backfill_in_ui(page, stack.url, with_cancel)
-    cancelled = f"ui-{with_cancel}"
-    state = wait_backfill(stack, with_cancel)
+        assert held_of(stack.home, cancelled)  # the silver days the UI's backfill held
+        cancel_backfill_in_ui(page, stack.url, rest)
+    state = wait_backfill(stack, rest)
     assert state.status == "CANCELED", state.status
     assert state.runs and {r.status for r in state.runs} == {"CANCELED"}, state.runs
-    wait_for(lambda: store.exists(cancelled), 120, "the cancelled backfill's manifest")
+    assert store.get(cancelled).approvals_required > 0
     wait_for(lambda: not held_of(stack.home, cancelled), 120, "nothing to stay held")
-    assert not held_rows_of(stack.home, [r.run_id for r in state.runs])
+    runs = [r.run_id for b in (first, rest) for r in stack.webserver.backfill(b).runs]
+    assert not held_rows_of(stack.home, runs)
     assert finsight_json(stack, "backfill", "status", cancelled)["status"] == "cancelled"
     refused = stack.finsight("backfill", "approve", cancelled, "--by", "bob", "--evidence", "x")
     assert refused.returncode == 1 and "is cancelled" in refused.stdout, refused.stdout
 
-    from finsight_assets.lib.engines.webserver import PartitionRange
-
-    with_reject = stack.webserver.launch_backfill(
-        [PartitionRange(["silver", "customers"], day(3).isoformat(), day(4).isoformat())],
-        tags={},
-        title="to reject",
-        description="",
-    )
-    rejected = f"ui-{with_reject}"
-    wait_for(
-        lambda: (
-            store.exists(rejected)
-            and finsight_json(stack, "backfill", "status", rejected)["status"]
-            == "awaiting approval"
-        ),
-        600,
-        "the UI backfill to hold for approval",
-        every=5,
-    )
+    rejected = plan(stack, day(13), day(19), "--assets", "silver.customers")["id"]
+    assert store.get(rejected).approvals_required > 0
+    launched = stack.finsight("backfill", "launch", rejected, "--wait", timeout=900)
+    assert launched.returncode == 0, launched.stdout + launched.stderr
     held = held_of(stack.home, rejected)
-    assert ("silver.customers", day(3)) in held
+    assert ("silver.customers", day(13)) in held
     (last,) = query(stack.home, "SELECT COALESCE(MAX(seq), 0) FROM audit.publish_log")[0]
     done = stack.finsight("backfill", "reject", rejected, "--by", "bob", "--reason", "wrong feed")
     assert done.returncode == 0, done.stdout + done.stderr
