@@ -6,6 +6,7 @@ One stack for the module: 24 generated days, the first 20 materialized before it
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -22,8 +23,9 @@ from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.wap.publish_history import unreported_changes
 from finsight_assets_tests.browser import (
+    _click_past_popups,
+    _dismiss_newsletter,
     browser_page,
-    cancel_backfill_in_ui,
     check_partition_statuses,
     evidence_in_ui,
     launch_backfill_from_ui,
@@ -495,17 +497,25 @@ def test_a_cancel_in_the_ui_stops_the_run_and_a_rejection_leaves_no_trace(stack)
             "the rest of the UI backfill's scope to launch",
             every=1,
         )
+        assert held_of(stack.home, cancelled)  # the silver days the UI's backfill held
+        # The backfill's page is open before its run starts: the cancel is clicked at once.
+        page.goto(f"{stack.url}/runs/b/{rest}")
+        page.get_by_text("Partition selection").wait_for(timeout=60_000)
+        _dismiss_newsletter(page)
         wait_for(
             lambda: any(r.status == "STARTED" for r in stack.webserver.backfill(rest).runs),
             300,
             "the rest of the scope's run to start",
-            every=0.5,
+            every=0.2,
         )
-        assert held_of(stack.home, cancelled)  # the silver days the UI's backfill held
-        cancel_backfill_in_ui(page, stack.url, rest)
+        _click_past_popups(page, page.get_by_role("button").last)
+        page.get_by_role("menuitem", name="Cancel backfill").click()
+        page.locator(".dagster-dialog").get_by_role("button", name="Cancel backfill").click()
+        page.get_by_text(re.compile("Canceling|Canceled")).first.wait_for(timeout=60_000)
     state = wait_backfill(stack, rest)
     assert state.status == "CANCELED", state.status
-    assert state.runs and {r.status for r in state.runs} == {"CANCELED"}, state.runs
+    took = [(r.status, (r.end_time or 0) - (r.start_time or 0)) for r in state.runs]
+    assert state.runs and {r.status for r in state.runs} == {"CANCELED"}, took
     assert store.get(cancelled).approvals_required > 0
     wait_for(lambda: not held_of(stack.home, cancelled), 120, "nothing to stay held")
     runs = [r.run_id for b in (first, rest) for r in stack.webserver.backfill(b).runs]
