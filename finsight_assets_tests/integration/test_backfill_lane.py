@@ -20,6 +20,7 @@ from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.store import ManifestStore
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.settings import Settings
+from finsight_assets.lib.wap.publish_history import unreported_changes
 from finsight_assets_tests.browser import (
     browser_page,
     cancel_backfill_in_ui,
@@ -221,12 +222,12 @@ def test_a_backfill_launched_from_the_ui_gets_a_manifest(stack):
     assert ("silver.customers", day(12)) in versions
 
 
-def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_cancel(stack):
+def test_from_the_ui_launcher_a_backfill_holds_until_approved(stack):
     """The Dagster UI's partition backfill launcher, in headless Chromium, for 8 days of silver
     customers: the approval matrix asks one approval, and a UI backfill, whose requester nobody
     authenticated, one more; so the backfill (and the gold it leaves out, completed on the
     backfill lane) holds; one approval publishes nothing, the second publishes; the Checks tab
-    shows each day's verdict; a backfill cancelled in the UI reads cancelled."""
+    shows each day's verdict; held days read not live (`live` failing), published days live."""
     store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
     # A week no other backfill of this module has touched before it (7 days: one approval, and
     # one more for the UI's unauthenticated requester).
@@ -337,10 +338,6 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
         )
         assert live_now["Passed"] == live_held.get("Passed", 0) + len(days), (live_now, live_held)
         assert live_now.get("Missing", 0) == live_held.get("Missing", 0), (live_now, live_held)
-        with_cancel = launch_backfill_from_ui(
-            page, stack.url, "silver/customers", day(0).isoformat(), day(7).isoformat()
-        )
-        cancel_backfill_in_ui(page, stack.url, with_cancel)
     materialized = len(
         query(
             stack.home, "SELECT * FROM audit.current_versions WHERE table_name = 'silver.customers'"
@@ -351,13 +348,6 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved_and_a_cancel_is_a_
     assert verdicts["Passed"] >= len(days) and verdicts["Failed"] == 0, (verdicts, materialized)
     assert verdicts.get("Skipped", 0) == 0, verdicts
     assert "Balance roll-forward" in report and "silver.customers" in report and charts == 1
-
-    cancelled = f"ui-{with_cancel}"
-    wait_for(lambda: store.exists(cancelled), 120, "the cancelled backfill's manifest")
-    wait_backfill(stack, with_cancel)
-    assert finsight_json(stack, "backfill", "status", cancelled)["status"] == "cancelled"
-    refused = stack.finsight("backfill", "approve", cancelled, "--by", "bob", "--evidence", "x")
-    assert refused.returncode == 1 and "is cancelled" in refused.stdout, refused.stdout
 
 
 def redeliver_corrected(lake, d: date) -> None:
@@ -488,3 +478,93 @@ def test_the_daily_run_overtakes_a_running_backfill(stack):
         "AND t.closing_balance_usd - t.net_flow_usd <> COALESCE(y.closing_balance_usd, 0)",
     )
     assert broken == [(0,)]
+
+
+def held_of(home, manifest_id: str) -> set[tuple]:
+    """The (table, day) a manifest holds, by its held versions' records."""
+    return {
+        (t, d)
+        for t, d in query(
+            home,
+            "SELECT table_name, business_date FROM audit.held_versions "
+            f"WHERE manifest_id = '{manifest_id}'",
+        )
+    }
+
+
+def held_rows_of(home, run_ids: list[str]) -> list[tuple]:
+    """Rows those runs left in silver customers' held table."""
+    listed = ", ".join(f"'{r}'" for r in run_ids)
+    return query(
+        home, f"SELECT _version_id FROM held.silver__customers WHERE _run_id IN ({listed})"
+    )
+
+
+def test_a_cancel_in_the_ui_stops_the_run_and_a_rejection_leaves_no_trace(stack):
+    """In headless Chromium: a UI backfill of silver customers cancelled from its page while its
+    run computes: the run ends CANCELED, not SUCCESS. A UI backfill of a week (it needs approval,
+    so its silver days are held) whose rest of scope is cancelled in the UI as its run starts:
+    a run that beats the cancel (seconds) ends as it may, but nothing of the manifest stays held
+    (the silver held before the cancel included); `status` says cancelled and an approval is
+    refused. A held backfill rejected: each day it held is logged as a discard naming the day's
+    live version (what the UI re-reports as the day's latest state)."""
+    store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
+    with browser_page() as page:
+        stopped = launch_backfill_from_ui(
+            page, stack.url, "silver/customers", day(7).isoformat(), day(11).isoformat()
+        )
+        wait_for(
+            lambda: any(r.status == "STARTED" for r in stack.webserver.backfill(stopped).runs),
+            300,
+            "the backfill's run to start",
+            every=0.5,
+        )
+        cancel_backfill_in_ui(page, stack.url, stopped)
+        state = wait_backfill(stack, stopped)
+        assert state.status == "CANCELED", state.status
+        assert state.runs and {r.status for r in state.runs} == {"CANCELED"}, state.runs
+
+        first = launch_backfill_from_ui(
+            page, stack.url, "silver/customers", day(0).isoformat(), day(6).isoformat()
+        )
+        cancelled = f"ui-{first}"
+        rest = wait_for(
+            lambda: (
+                store.exists(cancelled)
+                and len(ids := store.backfill_ids(cancelled)) > 1
+                and ids[-1]
+            ),
+            600,
+            "the rest of the UI backfill's scope to launch",
+            every=1,
+        )
+        assert held_of(stack.home, cancelled)  # the silver days the UI's backfill held
+        cancel_backfill_in_ui(page, stack.url, rest)
+    state = wait_backfill(stack, rest)
+    assert state.status == "CANCELED", state.status
+    assert {r.status for r in state.runs} <= {"CANCELED", "SUCCESS"}, state.runs
+    assert store.get(cancelled).approvals_required > 0
+    wait_for(lambda: not held_of(stack.home, cancelled), 120, "nothing to stay held")
+    runs = [r.run_id for b in (first, rest) for r in stack.webserver.backfill(b).runs]
+    assert not held_rows_of(stack.home, runs)
+    assert finsight_json(stack, "backfill", "status", cancelled)["status"] == "cancelled"
+    refused = stack.finsight("backfill", "approve", cancelled, "--by", "bob", "--evidence", "x")
+    assert refused.returncode == 1 and "is cancelled" in refused.stdout, refused.stdout
+
+    rejected = plan(stack, day(13), day(19), "--assets", "silver.customers")["id"]
+    assert store.get(rejected).approvals_required > 0
+    launched = stack.finsight("backfill", "launch", rejected, "--wait", timeout=900)
+    assert launched.returncode == 0, launched.stdout + launched.stderr
+    held = held_of(stack.home, rejected)
+    assert ("silver.customers", day(13)) in held
+    (last,) = query(stack.home, "SELECT COALESCE(MAX(seq), 0) FROM audit.publish_log")[0]
+    done = stack.finsight("backfill", "reject", rejected, "--by", "bob", "--reason", "wrong feed")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not held_of(stack.home, rejected)
+    live = current_versions(stack.home)
+    with duckdb_connector(stack.home / "warehouse.duckdb", read_only=True)() as warehouse:
+        changes, _ = unreported_changes(warehouse, last)
+    discards = {(c.table_name, c.business_date): c for c in changes if c.manifest_id == rejected}
+    assert set(discards) == held
+    for key, change in discards.items():
+        assert change.action == "discard" and change.version_id == live.get(key, ""), change

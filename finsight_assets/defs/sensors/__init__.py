@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from finsight_assets.defs.sensors.backfill_cancellations import build_backfill_cancellations
 from finsight_assets.defs.sensors.backfill_evidence import build_backfill_evidence
 from finsight_assets.defs.sensors.backfill_manifests import build_backfill_manifests
 from finsight_assets.defs.sensors.backfill_run_failures import build_backfill_run_failures
@@ -24,6 +25,7 @@ def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
         build_raw_input_changes(settings),
         build_backfill_manifests(settings),
         build_backfill_run_failures(settings),
+        build_backfill_cancellations(settings),
         build_published_outside_runs(),
         build_backfill_evidence(settings),
         # Production's run launcher (ECS) monitors its run workers itself.

@@ -176,7 +176,7 @@ def reject(ctx: BackfillContext, manifest_id: str, by: str | None, reason: str) 
     if manifest.approvals_required == 0:
         raise ManifestError(f"{manifest_id} needs no approval and holds nothing to reject")
     with ctx.connect() as warehouse:
-        discarded = discard_held(warehouse, manifest_id)
+        discarded = discard_held(warehouse, manifest_id, ctx.clock(), "rejected")
     ctx.store.record(
         manifest_id,
         events.REJECTED,

@@ -33,6 +33,8 @@ from finsight_assets.lib.backfills.versions import (
 )
 from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.engines.webserver import WebserverUnavailable
+from finsight_assets.lib.wap.held_versions import held_versions
+from finsight_assets.lib.wap.hold import discard_held
 
 CANCELLED_BACKFILL_STATES = frozenset({"CANCELED", "CANCELLED", "CANCELING"})
 
@@ -112,6 +114,26 @@ def standing(ctx: BackfillContext, manifest_id: str) -> Standing:
         completing=completing,
     )
     return Standing(stage, current)
+
+
+def record_cancelled(ctx: BackfillContext, manifest_id: str, backfill_id: str, by: str) -> bool:
+    """Record that a backfill of the manifest was cancelled in Dagster (the UI's cancel, which
+    the CLI's `cancel` did not record), once: from then on its runs hold nothing
+    (`hold.cancelled`). Returns whether it recorded."""
+    if any(e["event"] == event.CANCELLED for e in ctx.store.events(manifest_id)):
+        return False
+    ctx.store.record(manifest_id, event.CANCELLED, ctx.clock(), by=by, backfill_ids=[backfill_id])
+    return True
+
+
+def discard_cancelled(ctx: BackfillContext, manifest_id: str) -> int:
+    """Discard everything a cancelled manifest holds (call once its runs have all ended: a run
+    that held before the cancel was recorded leaves its versions); returns how many."""
+    with ctx.read() as reading:
+        if not held_versions(reading, manifest_id):
+            return 0
+    with ctx.connect() as warehouse:
+        return len(discard_held(warehouse, manifest_id, ctx.clock(), "cancelled"))
 
 
 def _approved(ctx: BackfillContext, manifest_id: str, evidence: HeldEvidence) -> bool:

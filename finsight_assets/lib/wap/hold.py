@@ -7,16 +7,22 @@ hold          a run of a backfill that needs approval keeps its audited partitio
               partition replaces its older one (a retry, a later run of a batched backfill).
               It holds the tables' publish locks, so a hold and a held publish of the same
               tables take turns (`held_publish.py` re-reads what is held under them).
-discard_held  on rejection: the held versions are dropped; nothing published changes.
+              A run of a cancelled manifest holds nothing: read under those locks, so a run
+              that finishes after the cancel (a race) leaves nothing for `discard_held` to miss.
+discard_held  on rejection or cancellation: the held versions are dropped, under the same
+              locks, and each day's discard is logged (`publish_history.log_discarded`);
+              nothing published changes.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from finsight_assets.lib.backfills import events, store
+from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.tables.registry import TABLES_BY_NAME
@@ -30,6 +36,7 @@ from finsight_assets.lib.wap.held_versions import (
 )
 from finsight_assets.lib.wap.layout import held_table
 from finsight_assets.lib.wap.model import PartitionVersion, RunInfo, StagedPartitions
+from finsight_assets.lib.wap.publish_history import DISCARDED_BY, log_discarded
 from finsight_assets.lib.wap.versions import current_versions
 
 logger = logging.getLogger(__name__)
@@ -54,6 +61,9 @@ def hold(
     unit = unit_of(staged_tables)
     held: list[HeldVersion] = []
     with locked_transaction(warehouse, [s.table.qualified_name for s in staged_tables], run):
+        if cancelled(warehouse, run.manifest_id):
+            logger.warning("%s is cancelled: %s holds nothing", run.manifest_id, unit)
+            return []
         for staged in staged_tables:
             name = staged.table.qualified_name
             replaced = current_versions(warehouse, name, staged.dates)
@@ -135,9 +145,29 @@ def forget(warehouse: Warehouse, held: Sequence[HeldVersion]) -> None:
     forget_held(warehouse, [h.version.version_id for h in held])
 
 
-def discard_held(warehouse: Warehouse, manifest_id: str) -> list[HeldVersion]:
-    """Drop every version the manifest holds, in one transaction; nothing published changes."""
-    with warehouse.transaction():
+def cancelled(warehouse: Warehouse, manifest_id: str) -> bool:
+    """Whether the manifest's history records a cancellation (the operations store's)."""
+    return bool(
+        warehouse.fetchall(
+            f"SELECT 1 FROM {store.EVENTS} WHERE manifest_id = ? AND event = ? LIMIT 1",
+            [manifest_id, events.CANCELLED],
+        )
+    )
+
+
+def discard_held(
+    warehouse: Warehouse, manifest_id: str, at: datetime, why: str
+) -> list[HeldVersion]:
+    """Drop every version the manifest holds, in one transaction under the held tables' publish
+    locks, logging each day's discard (`why`); nothing published changes."""
+    names = sorted({h.version.table_name for h in held_versions(warehouse, manifest_id)})
+    if not names:
+        return []
+    run = RunInfo(f"{DISCARDED_BY}{manifest_id}", BACKFILL, at, manifest_id)
+    with locked_transaction(warehouse, names, run):
         held = held_versions(warehouse, manifest_id)
         forget(warehouse, held)
+        log_discarded(warehouse, manifest_id, held, at, why)
+    if held:
+        logger.info("discarded %d held version(s) of %s: %s", len(held), manifest_id, why)
     return held

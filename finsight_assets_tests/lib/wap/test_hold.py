@@ -10,15 +10,19 @@ from decimal import Decimal
 import pytest
 
 from finsight_assets.dev.synthetic import generate_raw, redeliver_corrections
+from finsight_assets.lib.backfills import events
+from finsight_assets.lib.backfills.store import ManifestStore
 from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.layers.silver_inputs import input_now
 from finsight_assets.lib.tables.registry import CODE_VERSIONS
+from finsight_assets.lib.wap import publish as publishing
 from finsight_assets.lib.wap.held_publish import publish_held
 from finsight_assets.lib.wap.held_versions import held_versions
 from finsight_assets.lib.wap.hold import discard_held
 from finsight_assets.lib.wap.model import RunInfo
+from finsight_assets.lib.wap.publish_history import unreported_changes
 from finsight_assets_tests.pipeline import query, run_pipeline
 
 FIRST = date(2025, 3, 1)
@@ -153,11 +157,43 @@ def test_rejecting_discards_the_held_versions_and_touches_nothing_published(spar
     before, rows_before = _published(home), _table_rows(home)
     run_pipeline(spark, home, CORRECTED, run_id="held-run", manifest_id=MANIFEST, hold=True)
     with duckdb_connector(home / "warehouse.duckdb")() as warehouse:
-        discarded = discard_held(warehouse, MANIFEST)
+        after_seq = unreported_changes(warehouse, 0)[1]
+        discarded = discard_held(warehouse, MANIFEST, APPROVED_AT, "rejected")
+        changes, _ = unreported_changes(warehouse, after_seq)
     assert discarded and not _held(home)
     assert query(home, "SELECT COUNT(*) FROM held.silver__transactions") == [(0,)]
     assert _published(home) == before and _table_rows(home) == rows_before
     assert _publish(home).published == []
+    # Each discarded day is a change no Dagster step reported, naming the day's live version.
+    held_days = {(h.version.table_name, h.version.business_date) for h in discarded}
+    assert {(c.table_name, c.business_date) for c in changes} == held_days
+    for change in changes:
+        live, rows, _ = before[(change.table_name, change.business_date)]
+        assert change.action == "discard" and change.manifest_id == MANIFEST
+        assert (change.version_id, change.row_count) == (live, rows)
+        assert change.run_id == "run-1"
+
+
+def test_a_run_of_a_manifest_cancelled_between_staging_and_holding_holds_nothing(
+    spark, corrected, monkeypatch
+):
+    """A run that finishes after its backfill was cancelled (a race with the cancel) holds
+    nothing: the hold reads the cancellation under the locks it holds with."""
+    home = corrected
+    before = _published(home)
+    store = ManifestStore(duckdb_connector(home / "warehouse.duckdb"))
+    stats = publishing.partition_stats
+
+    def cancelled_meanwhile(warehouse, staged):
+        if not store.events(MANIFEST):
+            store.record(MANIFEST, events.CANCELLED, APPROVED_AT, by="bob", backfill_ids=["x"])
+        return stats(warehouse, staged)
+
+    monkeypatch.setattr(publishing, "partition_stats", cancelled_meanwhile)
+    run_pipeline(spark, home, CORRECTED, run_id="late-run", manifest_id=MANIFEST, hold=True)
+    assert store.events(MANIFEST) and not _held(home)
+    assert query(home, "SELECT COUNT(*) FROM held.silver__transactions") == [(0,)]
+    assert _published(home) == before
 
 
 def test_a_later_hold_of_a_partition_replaces_the_earlier_one(spark, corrected):
