@@ -56,7 +56,7 @@ def _approvers(warehouse: WarehouseResource, manifest_id: str | None) -> list[st
 
 
 def _by(change: UnreportedChange, version: PartitionVersion, approvers: Sequence[str]) -> str:
-    manifest = getattr(change, "manifest_id", None) or version.manifest_id or "its backfill"
+    manifest = change.manifest_id or version.manifest_id or "its backfill"
     if change.action == "publish":
         names = f" by {', '.join(approvers)}" if approvers else ""
         return f"published on approval of {manifest}{names}"
