@@ -37,8 +37,10 @@ def observed(tmp_path, monkeypatch):
     shutil.rmtree(tmp_path / "lake" / "raw" / "transactions" / f"business_date={GAP}")
     settings = Settings.from_env()
     instance = prepare_instance(settings)
-    result = build_definitions(settings).resolve_job_def("observe_raw").execute_in_process(
-        instance=instance
+    result = (
+        build_definitions(settings)
+        .resolve_job_def("observe_raw")
+        .execute_in_process(instance=instance)
     )
     assert result.success
     return tmp_path, instance
