@@ -1,8 +1,10 @@
-"""The export days of a backfill's scope: which its runs have computed (a written or a
-suppressed partner file, both a materialization), and which are still to run.
+"""The export days of a backfill's scope: which it has computed (a written or a suppressed
+partner file, both a materialization by one of its runs; or a file its approval or rollback
+wrote), and which are still to run.
 
-Exports are not warehouse tables, so no partition version records them: Dagster's latest
-materialization of the day, by a run of one of the manifest's backfills, is what says so.
+Exports are not warehouse tables, so no partition version records them: Dagster's
+materializations of the day by a run of one of the manifest's backfills, and the manifest's own
+events, are what say so.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from collections.abc import Iterable
 from datetime import date
 
 from finsight_assets.lib.backfills.context import BackfillContext
+from finsight_assets.lib.backfills.exports_written import WRITTEN_BY
 from finsight_assets.lib.backfills.manifests import AssetRange, Manifest
 from finsight_assets.lib.backfills.planning import contiguous_runs, days_between
 from finsight_assets.lib.engines.webserver import BackfillState
+from finsight_assets.lib.layers.exports import partner_export_day
 from finsight_assets.lib.tables.registry import TABLES_BY_NAME, UPSTREAM
 
 
@@ -25,17 +29,21 @@ def export_ranges(manifest: Manifest) -> list[AssetRange]:
 def exports_done(
     ctx: BackfillContext, manifest: Manifest, states: Iterable[BackfillState]
 ) -> set[tuple[str, date]]:
-    """The (export, day) partitions of the scope whose latest materialization is a run of the
-    manifest's backfills."""
+    """The (export, day) partitions of the scope a run of the manifest's backfills
+    materialized, or whose partner file its approved publish or rollback wrote."""
     runs = {run.run_id for state in states for run in state.runs}
+    written = {
+        partner_export_day(uri)
+        for e in ctx.store.events(manifest.id)
+        if e["event"] in WRITTEN_BY
+        for uri in e.get(WRITTEN_BY[e["event"]][0]) or []
+    }
     done: set[tuple[str, date]] = set()
     for r in export_ranges(manifest):
-        days = [d.isoformat() for d in days_between(r.start, r.end)]
-        latest = ctx.webserver.latest_materializations(r.asset.split("."), days)
+        days = days_between(r.start, r.end)
+        by = ctx.webserver.materializing_runs(r.asset.split("."), [d.isoformat() for d in days])
         done.update(
-            (r.asset, date.fromisoformat(day))
-            for day, event in latest.items()
-            if event["run_id"] in runs
+            (r.asset, d) for d in days if by.get(d.isoformat(), set()) & runs or d in written
         )
     return done
 
