@@ -80,10 +80,11 @@ def progress(ctx: BackfillContext, manifest_id: str) -> Progress:
     # The whole scope: warehouse days (their versions) and export days (their runs).
     targeted = sum(r.days for r in manifest.ranges)
     versions = published_versions(ctx, manifest_id)
-    done = len(partitions_of(versions, held(ctx, manifest_id)))
-    done += len(exports_done(ctx, manifest, states))
     if manifest.mode == DRY_RUN:
         done = sum(a.materialized for a in latest.assets)
+    else:
+        done = len(partitions_of(versions, held(ctx, manifest_id)))
+        done += len(exports_done(ctx, manifest, states))
     launched = [
         datetime.fromisoformat(e["at"])
         for e in ctx.store.events(manifest_id)
