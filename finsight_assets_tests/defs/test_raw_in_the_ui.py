@@ -67,6 +67,13 @@ def test_the_raw_partitions_page_shows_the_landed_days_not_missing(observed):
         page.goto(f"{url}/assets/raw/transactions?view=partitions")
         page.get_by_text(re.compile(r"Materialized \(\d+\)")).first.wait_for(timeout=60_000)
         body = page.inner_text("body")
-        page.screenshot(path=str(home / "raw-partitions.png"), full_page=True)
+        page.get_by_placeholder("Filter by name").fill(day(1).isoformat())
+        page.get_by_text(day(1).isoformat(), exact=True).first.click()
+        page.get_by_text("data_version", exact=True).first.wait_for(timeout=30_000)
+        landed = page.inner_text("body")
+        page.screenshot(path=str(home / "raw-partition-day.png"), full_page=True)
     assert "Materialized (4)" in body, body
     assert re.search(r"Missing \(\d+\)", body), body
+    version = data_version(LocalLake(home / "lake").raw_files("transactions", day(1)))
+    for shown in ("files", "rows", "data_version", version):
+        assert shown in landed, landed
