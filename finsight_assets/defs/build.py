@@ -8,7 +8,7 @@ from finsight_assets.defs.evidence import evidence_asset
 from finsight_assets.defs.exports.assets import build_export_assets
 from finsight_assets.defs.gold.assets import build_gold_assets
 from finsight_assets.defs.partitions import backfill_policy, daily_partitions
-from finsight_assets.defs.raw.assets import build_raw_assets, raw_observation_job
+from finsight_assets.defs.raw.assets import build_raw_assets, build_raw_observation_job
 from finsight_assets.defs.resources.environment import resources_for
 from finsight_assets.defs.schedules import build_daily_schedule, daily_job
 from finsight_assets.defs.sensors import build_sensors
@@ -27,7 +27,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *build_export_assets(partitions, policy),
             evidence_asset,
         ],
-        jobs=[daily_job, raw_observation_job],
+        jobs=[daily_job, build_raw_observation_job(partitions)],
         schedules=[build_daily_schedule(daily_job)],
         sensors=build_sensors(settings),
         resources=resources_for(settings),

@@ -11,6 +11,12 @@ from datetime import date, timedelta
 import dagster as dg
 
 from finsight_assets.defs.checks import LIVE_CHECK, target_of
+from finsight_assets.defs.data_version_tags import (
+    CODE_VERSION_TAG,
+    DATA_VERSION_TAG,
+    INPUT_DATA_VERSION_PREFIX,
+    INPUT_EVENT_POINTER_PREFIX,
+)
 from finsight_assets.defs.keys import asset_key, key_of
 from finsight_assets.lib.contract.tables import RAW_TABLES, TableSpec
 from finsight_assets.lib.tables.registry import TABLES_BY_NAME, UPSTREAM
@@ -18,12 +24,6 @@ from finsight_assets.lib.wap.model import PartitionVersion
 
 PUBLISHED = "published"
 HELD = "held for approval"
-# Dagster's tag names of a materialization's provenance (`dagster/data_version` and its family):
-# its staleness ("Unsynced") and lineage read them from the latest event of each partition.
-DATA_VERSION_TAG = "dagster/data_version"
-CODE_VERSION_TAG = "dagster/code_version"
-INPUT_DATA_VERSION_PREFIX = "dagster/input_data_version"
-INPUT_EVENT_POINTER_PREFIX = "dagster/input_event_pointer"
 NO_EVENT = "NULL"
 # A raw table's day as the raw observation hashes it (`lib/layers/raw_files.data_version`).
 RawVersion = Callable[[str, date], str]
@@ -49,24 +49,30 @@ def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, day: date, observed:
     return records[0] if records else None
 
 
+def _latest_raw(instance: dg.DagsterInstance, key: dg.AssetKey, day: date):
+    """A raw day's latest event: `observe_raw` reports a landed day as a materialization and a
+    day without files as an observation."""
+    found = [
+        r
+        for r in (_latest(instance, key, day, observed=False), _latest(instance, key, day, True))
+        if r is not None
+    ]
+    return max(found, key=lambda r: r.storage_id) if found else None
+
+
 def _input(
     instance: dg.DagsterInstance, key: dg.AssetKey, day: date, raw_version: RawVersion | None
 ) -> tuple[str, str] | None:
-    """(data version, event pointer) of one upstream day: a raw day's version as its
-    observation hashes it, a table's day as its latest materialization says."""
-    if key.path[0] == "raw" and key.path[-1] in RAW_TABLES:
-        record = _latest(instance, key, day, observed=True)
-        pointer = str(record.storage_id) if record is not None else NO_EVENT
-        if raw_version is not None:
-            return raw_version(key.path[-1], day), pointer
-        if record is None:
-            return None
-        return record.asset_observation.data_version or "", pointer
-    record = _latest(instance, key, day, observed=False)
+    """(data version, event pointer) of one upstream day: a raw day's version as `observe_raw`
+    hashes it, a table's day as its latest materialization says."""
+    raw = key.path[0] == "raw" and key.path[-1] in RAW_TABLES
+    record = _latest_raw(instance, key, day) if raw else _latest(instance, key, day, observed=False)
+    pointer = str(record.storage_id) if record is not None else NO_EVENT
+    if raw and raw_version is not None:
+        return raw_version(key.path[-1], day), pointer
     if record is None:
         return None
-    tags = record.asset_materialization.tags or {}
-    return tags.get(DATA_VERSION_TAG, ""), str(record.storage_id)
+    return (record.asset_event.tags or {}).get(DATA_VERSION_TAG, ""), pointer
 
 
 def provenance_tags(

@@ -26,6 +26,7 @@ from finsight_assets.lib.backfills.events import (
     RETRY,
     Submission,
 )
+from finsight_assets.lib.backfills.export_scope import export_ranges, exports_to_run
 from finsight_assets.lib.backfills.manifests import AssetRange, BackfillError, Manifest
 from finsight_assets.lib.backfills.progress import (
     COMPLETED_BACKFILL_STATES,
@@ -35,7 +36,7 @@ from finsight_assets.lib.backfills.progress import (
 from finsight_assets.lib.backfills.versions import failed_ranges
 from finsight_assets.lib.contract.run_tags import ATTEMPT_TAG, DRY_RUN, MANIFEST_TAG
 from finsight_assets.lib.engines.webserver import PartitionRange
-from finsight_assets.lib.tables.registry import TABLES_BY_NAME, UPSTREAM
+from finsight_assets.lib.tables.registry import UPSTREAM
 
 # How much earlier than its attempt was recorded a backfill is looked for: the webserver's
 # clock and ours may disagree.
@@ -147,12 +148,13 @@ def retry(ctx: BackfillContext, manifest_id: str, by: str | None = None) -> str:
     missing = failed_ranges(ctx, manifest_id)
     if not missing:
         raise BackfillError(f"{manifest_id} has no failed partition to retry")
-    return _submit_missing(ctx, manifest, missing, RETRY, who)
+    return _submit_missing(ctx, manifest, missing, RETRY, who, [])
 
 
 def complete(ctx: BackfillContext, manifest_id: str, by: str | None = None) -> str | None:
     """Launch, once, the part of a backfill's scope its Dagster selection left out (gold and the
-    export for a UI backfill of silver alone), after that selection computed without a failure.
+    export for a UI backfill of silver alone, the export for one of silver and gold), after that
+    selection computed without a failure.
     None when nothing was left out, or when it is not time (still running, or failed: a person
     retries, which covers the same partitions)."""
     manifest = ctx.store.get(manifest_id)
@@ -171,9 +173,10 @@ def complete(ctx: BackfillContext, manifest_id: str, by: str | None = None) -> s
     ):
         return None
     missing = failed_ranges(ctx, manifest_id)
-    if not missing:
+    exports = exports_to_run(ctx, manifest, seen.backfills, missing)
+    if not (missing or exports):
         return None
-    return _submit_missing(ctx, manifest, missing, COMPLETE, ctx.identity.actor(by))
+    return _submit_missing(ctx, manifest, missing, COMPLETE, ctx.identity.actor(by), exports)
 
 
 def _submit_missing(
@@ -182,14 +185,15 @@ def _submit_missing(
     missing: list[AssetRange],
     kind: Submission,
     by: str,
+    exports: list[AssetRange],
 ) -> str:
-    """Submit the missing warehouse ranges and the exports downstream of them, refusing drift."""
-    exports = sorted({r.asset for r in manifest.ranges if r.asset not in TABLES_BY_NAME})
-    extra = [
-        AssetRange(export, r.start, r.end)
-        for export in exports
+    """Submit the missing warehouse ranges and the export days to run (`exports`, else those
+    downstream of the missing ranges), refusing drift."""
+    extra = exports or [
+        AssetRange(export.asset, r.start, r.end)
+        for export in export_ranges(manifest)
         for r in missing
-        if r.asset in UPSTREAM[export]
+        if r.asset in UPSTREAM[export.asset]
     ]
     refuse_drift(ctx, manifest, [*missing, *extra])
     return _submit(

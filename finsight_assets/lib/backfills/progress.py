@@ -8,11 +8,11 @@ from typing import Any
 
 from finsight_assets.lib.backfills import events
 from finsight_assets.lib.backfills.context import BackfillContext
+from finsight_assets.lib.backfills.export_scope import exports_done
 from finsight_assets.lib.backfills.manifests import BackfillError
 from finsight_assets.lib.backfills.versions import held, partitions_of, published_versions
 from finsight_assets.lib.contract.run_tags import DRY_RUN
 from finsight_assets.lib.engines.webserver import BackfillState
-from finsight_assets.lib.tables.registry import TABLES_BY_NAME
 
 TERMINAL_BACKFILL_STATES = frozenset(
     {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED", "CANCELLED"}
@@ -77,11 +77,14 @@ def progress(ctx: BackfillContext, manifest_id: str) -> Progress:
     if not states:
         raise BackfillError(f"{manifest_id} has not been launched")
     latest = states[-1]
-    targeted = sum(r.days for r in manifest.ranges if r.asset in TABLES_BY_NAME)
+    # The whole scope: warehouse days (their versions) and export days (their runs).
+    targeted = sum(r.days for r in manifest.ranges)
     versions = published_versions(ctx, manifest_id)
-    done = len(partitions_of(versions, held(ctx, manifest_id)))
     if manifest.mode == DRY_RUN:
         done = sum(a.materialized for a in latest.assets)
+    else:
+        done = len(partitions_of(versions, held(ctx, manifest_id)))
+        done += len(exports_done(ctx, manifest, states))
     launched = [
         datetime.fromisoformat(e["at"])
         for e in ctx.store.events(manifest_id)

@@ -239,6 +239,22 @@ class DagsterWebserver:
             }
         return latest
 
+    def materializing_runs(
+        self, asset_path: Sequence[str], partitions: Sequence[str]
+    ) -> dict[str, set[str]]:
+        """Per partition, every run that materialized it (a run-less report is the empty id)."""
+        found = self._execute(
+            documents.LATEST_MATERIALIZATIONS,
+            "assetOrError",
+            "Asset",
+            assetKey={"path": list(asset_path)},
+            partitions=list(partitions),
+        )
+        runs: dict[str, set[str]] = {}
+        for event in found["assetMaterializations"]:
+            runs.setdefault(event["partition"], set()).add(event["runId"])
+        return runs
+
     def run(self, run_id: str) -> RunSummary:
         # Status first, then the rest: a run's times fill in only as its status moves on, so a
         # finished status always comes with its end time (the other order could miss it).

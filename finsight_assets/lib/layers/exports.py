@@ -22,8 +22,17 @@ logger = logging.getLogger(__name__)
 EXPORTED_FROM = TABLES_BY_NAME[PARTNER_EXPORT.exported_from]
 
 
+_PREFIX, _SUFFIX = "partner_daily_export_", ".csv"
+
+
 def partner_export_name(business_date: date) -> str:
-    return f"partner_daily_export_{business_date.isoformat()}.csv"
+    return f"{_PREFIX}{business_date.isoformat()}{_SUFFIX}"
+
+
+def partner_export_day(uri: str) -> date:
+    """The business date of a partner file, from its name (`partner_export_name`)."""
+    name = uri.rstrip("/").rsplit("/", 1)[-1]
+    return date.fromisoformat(name.removeprefix(_PREFIX).removesuffix(_SUFFIX))
 
 
 def write_partner_export(warehouse: Warehouse, lake: Lake, business_date: date) -> str:

@@ -85,6 +85,48 @@ def landed_days_metadata(
     }
 
 
+@dataclass(frozen=True)
+class LandedDay:
+    """What an observation reports of one day that landed: its files, its rows (from the
+    Parquet footers), its data version (`observed_versions`), or why its files are unreadable."""
+
+    business_date: date
+    files: int
+    rows: int | None
+    version: str
+    problem: str | None = None
+
+    def metadata(self) -> dict[str, object]:
+        told: dict[str, object] = {"files": self.files, "data_version": self.version}
+        if self.rows is not None:
+            told["rows"] = self.rows
+        if self.problem is not None:
+            told["unreadable"] = self.problem
+        return told
+
+
+def landed_days(
+    lake: Lake,
+    table: str,
+    landed: Mapping[date, Sequence[LakeFile]],
+    observed: Mapping[str, str],
+) -> list[LandedDay]:
+    """Each observed day that has files, with its footers' row count and its data version; a
+    day whose files break the contract is still reported, saying why it cannot be read."""
+    days = []
+    for key, version in sorted(observed.items()):
+        files = landed.get(date.fromisoformat(key), [])
+        if not files:
+            continue
+        try:
+            rows: int | None = sum(check_file(lake, table, file) for file in files)
+            problem = None
+        except RawFileError as error:
+            rows, problem = None, str(error)
+        days.append(LandedDay(date.fromisoformat(key), len(files), rows, version, problem))
+    return days
+
+
 def combine_versions(*versions: str) -> str:
     """One version for a computation that read several inputs, in the order given."""
     return hashlib.sha256("|".join(versions).encode()).hexdigest()[:16]
