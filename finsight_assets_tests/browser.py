@@ -70,6 +70,24 @@ def browser_page() -> Iterator[Page]:
             browser.close()
 
 
+def snapshot(page: Page, url: str, name: str) -> None:
+    """Open `url` and, when FINSIGHT_UI_SCREENSHOTS names a folder, save what the UI shows there
+    as `name`.png (what a closing note describes is what a browser showed)."""
+    folder = os.environ.get("FINSIGHT_UI_SCREENSHOTS")
+    if not folder:
+        return
+    page.goto(url)
+    page.wait_for_timeout(4000)
+    _dismiss_newsletter(page)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def partition_page(url: str, asset: str, day: str) -> str:
+    """The UI page of one partition of `asset` (its latest event, metadata and checks)."""
+    return f"{url}/assets/{asset}?view=partitions&partition={day}"
+
+
 def _dismiss_newsletter(page: Page) -> None:
     skip = page.get_by_text("Skip", exact=True)
     if skip.count():

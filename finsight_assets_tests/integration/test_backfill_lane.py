@@ -27,6 +27,8 @@ from finsight_assets_tests.browser import (
     check_partition_statuses,
     evidence_in_ui,
     launch_backfill_from_ui,
+    partition_page,
+    snapshot,
 )
 from finsight_assets_tests.pipeline import query
 
@@ -274,6 +276,9 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved(stack):
     ), held_events
     with browser_page() as page:
         live_held = check_partition_statuses(page, stack.url, "silver/customers", "live")
+        snapshot(page, f"{stack.url}/runs/b/{backfill_id}", "held-backfill")
+        held_day = partition_page(stack.url, "silver/customers", first.isoformat())
+        snapshot(page, held_day, "held-day")
     assert live_held.get("Failed", 0) >= len(days), live_held
 
     alone = finsight_json(
@@ -338,6 +343,8 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved(stack):
         )
         assert live_now["Passed"] == live_held.get("Passed", 0) + len(days), (live_now, live_held)
         assert live_now.get("Missing", 0) == live_held.get("Missing", 0), (live_now, live_held)
+        snapshot(page, held_day, "approved-day")
+        snapshot(page, f"{stack.url}/assets/silver/customers?view=checks", "approved-checks")
     materialized = len(
         query(
             stack.home, "SELECT * FROM audit.current_versions WHERE table_name = 'silver.customers'"
@@ -523,6 +530,7 @@ def test_a_cancel_in_the_ui_stops_the_run_and_a_rejection_leaves_no_trace(stack)
         state = wait_backfill(stack, stopped)
         assert state.status == "CANCELED", state.status
         assert state.runs and {r.status for r in state.runs} == {"CANCELED"}, state.runs
+        snapshot(page, f"{stack.url}/runs/b/{stopped}", "cancelled-backfill")
 
         first = launch_backfill_from_ui(
             page, stack.url, "silver/customers", day(0).isoformat(), day(6).isoformat()
@@ -568,3 +576,22 @@ def test_a_cancel_in_the_ui_stops_the_run_and_a_rejection_leaves_no_trace(stack)
     assert set(discards) == held
     for key, change in discards.items():
         assert change.action == "discard" and change.version_id == live.get(key, ""), change
+    # No trace in the UI: each rejected day's latest materialization is its live version again.
+    rejected_days = sorted(d for t, d in held if t == "silver.customers" and live.get((t, d)))
+    assert rejected_days  # the launcher test published this week
+    wait_for(
+        lambda: all(
+            (m["description"] or "").startswith("live version unchanged")
+            for m in stack.webserver.latest_materializations(
+                ["silver", "customers"], [d.isoformat() for d in rejected_days]
+            ).values()
+        ),
+        120,
+        "the rejected days to show their live version as their latest state",
+    )
+    with browser_page() as page:
+        snapshot(
+            page,
+            partition_page(stack.url, "silver/customers", rejected_days[0].isoformat()),
+            "rejected-day",
+        )
