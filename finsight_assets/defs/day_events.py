@@ -115,6 +115,9 @@ def day_materialization(
         "mode": version.mode,
         "state": day.state,
         "published": day.live,
+        # The description, where the partition page shows it: held (and what is live
+        # instead), or who published it.
+        "status": day.description,
     }
     if version.manifest_id:
         metadata["manifest_id"] = version.manifest_id

@@ -62,7 +62,7 @@ def _by(change: UnreportedChange, version: PartitionVersion, approvers: Sequence
         return f"published on approval of {manifest}{names}"
     if change.action == "rollback":
         return "restored by a rollback"
-    return f"live version unchanged: candidate of {manifest} rejected or cancelled"
+    return f"still the published version; the candidate of {manifest} was discarded"
 
 
 def _latest_changes(changes: Sequence[UnreportedChange], upto: int) -> list[UnreportedChange]:

@@ -10,14 +10,12 @@ from datetime import date, timedelta
 import dagster as dg
 import pytest
 
-from finsight_assets.cli.materialize import materialize_range
-from finsight_assets.dev.stack import start_stack, wait_for
-from finsight_assets.dev.synthetic import generate_raw
+from finsight_assets.dev.stack import wait_for
 from finsight_assets.lib.backfills.store import ManifestStore
 from finsight_assets.lib.engines.duckdb_warehouse import duckdb_connector
 from finsight_assets.lib.engines.webserver import PartitionRange
-from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.tables.registry import TABLES_BY_NAME
+from finsight_assets_tests.stacks import running_stack
 
 S = date(2025, 3, 1)
 TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
@@ -30,16 +28,10 @@ def day(n: int) -> date:
 
 @pytest.fixture(scope="module")
 def stack(spark, tmp_path_factory):
-    home = tmp_path_factory.mktemp("scope")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("FINSIGHT_HOME", str(home))
-        env.setenv("FINSIGHT_START_DATE", S.isoformat())
-        env.delenv("FINSIGHT_BACKFILL_DAYS_PER_RUN", raising=False)
-        generate_raw(home / "lake", S, day(3), rows_per_day=100, seed=5)
-        assert all(o.success for o in materialize_range(Settings.from_env(), S, day(3)))
-    running = start_stack(home, S.isoformat(), None)
-    yield running
-    running.stop()
+    with running_stack(
+        tmp_path_factory.mktemp("scope"), S, 4, 4, rows_per_day=100, seed=5
+    ) as running:
+        yield running
 
 
 def finished(stack, backfill_id: str):

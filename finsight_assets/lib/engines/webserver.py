@@ -217,11 +217,10 @@ class DagsterWebserver:
             )
         )
 
-    def latest_materializations(
+    def _materializations(
         self, asset_path: Sequence[str], partitions: Sequence[str]
-    ) -> dict[str, dict[str, Any]]:
-        """Per partition, its latest materialization as the UI shows it: run, description,
-        row count."""
+    ) -> list[dict[str, Any]]:
+        """The asset's materializations of `partitions`, as the UI's GraphQL API gives them."""
         found = self._execute(
             documents.LATEST_MATERIALIZATIONS,
             "assetOrError",
@@ -229,8 +228,16 @@ class DagsterWebserver:
             assetKey={"path": list(asset_path)},
             partitions=list(partitions),
         )
+        return found["assetMaterializations"]
+
+    def latest_materializations(
+        self, asset_path: Sequence[str], partitions: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Per partition, its latest materialization as the UI shows it: run, description,
+        row count."""
         latest: dict[str, dict[str, Any]] = {}
-        for event in sorted(found["assetMaterializations"], key=lambda e: float(e["timestamp"])):
+        events = self._materializations(asset_path, partitions)
+        for event in sorted(events, key=lambda e: float(e["timestamp"])):
             rows = {m["label"]: m.get("intValue") for m in event["metadataEntries"]}
             latest[event["partition"]] = {
                 "run_id": event["runId"],
@@ -243,15 +250,8 @@ class DagsterWebserver:
         self, asset_path: Sequence[str], partitions: Sequence[str]
     ) -> dict[str, set[str]]:
         """Per partition, every run that materialized it (a run-less report is the empty id)."""
-        found = self._execute(
-            documents.LATEST_MATERIALIZATIONS,
-            "assetOrError",
-            "Asset",
-            assetKey={"path": list(asset_path)},
-            partitions=list(partitions),
-        )
         runs: dict[str, set[str]] = {}
-        for event in found["assetMaterializations"]:
+        for event in self._materializations(asset_path, partitions):
             runs.setdefault(event["partition"], set()).add(event["runId"])
         return runs
 

@@ -78,7 +78,10 @@ def contract_schema(
     return AuditOutcome(
         passed=total == 0,
         summary=f"{total} row(s) violate the contract schema",
-        metadata={"failures": examples[:MAX_REPORTED_FAILURES]},
+        metadata={
+            "violating_rows": {d.isoformat(): failures_by_date.get(d, 0) for d in staged.dates},
+            "failures": examples[:MAX_REPORTED_FAILURES],
+        },
         by_date=_per_date_failures(failures_by_date, staged.dates),
     )
 
