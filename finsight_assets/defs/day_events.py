@@ -4,7 +4,7 @@ reports of publishes outside runs (`defs/report_outside_runs.py`) build them her
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -75,19 +75,14 @@ def _input(
     return (record.asset_event.tags or {}).get(DATA_VERSION_TAG, ""), pointer
 
 
-def provenance_tags(
+def input_tags(
     instance: dg.DagsterInstance,
-    table: TableSpec,
-    version: PartitionVersion,
+    parents: Sequence[tuple[dg.AssetKey, date]],
     raw_version: RawVersion | None = None,
 ) -> dict[str, str]:
-    """The day's data version (its version's checksum), the code version that computed it, and
-    each upstream day's data version with a pointer to the event that recorded it (a
-    self-dependent table's previous day among them)."""
-    tags = {DATA_VERSION_TAG: version.checksum, CODE_VERSION_TAG: version.code_version}
-    parents = [(key_of(name), version.business_date) for name in UPSTREAM[table.qualified_name]]
-    if TABLES_BY_NAME[table.qualified_name].self_dependent:
-        parents.append((asset_key(table), version.business_date - timedelta(days=1)))
+    """Each upstream day's data version with a pointer to the event that recorded it (none for
+    a day Dagster has no event of)."""
+    tags = {}
     for key, day in parents:
         found = _input(instance, key, day, raw_version)
         if found is not None:
@@ -95,6 +90,24 @@ def provenance_tags(
             tags[f"{INPUT_DATA_VERSION_PREFIX}/{user_key}"] = found[0]
             tags[f"{INPUT_EVENT_POINTER_PREFIX}/{user_key}"] = found[1]
     return tags
+
+
+def provenance_tags(
+    instance: dg.DagsterInstance,
+    table: TableSpec,
+    version: PartitionVersion,
+    raw_version: RawVersion | None = None,
+) -> dict[str, str]:
+    """The day's data version (its version's checksum), the code version that computed it, and
+    each upstream day's (`input_tags`), a self-dependent table's previous day among them."""
+    parents = [(key_of(name), version.business_date) for name in UPSTREAM[table.qualified_name]]
+    if TABLES_BY_NAME[table.qualified_name].self_dependent:
+        parents.append((asset_key(table), version.business_date - timedelta(days=1)))
+    return {
+        DATA_VERSION_TAG: version.checksum,
+        CODE_VERSION_TAG: version.code_version,
+        **input_tags(instance, parents, raw_version),
+    }
 
 
 def day_materialization(

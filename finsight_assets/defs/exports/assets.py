@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from finsight_assets.defs.exports.provenance import export_day
 from finsight_assets.defs.keys import key_of, upstream_keys
 from finsight_assets.defs.resources.local import LakeResource, WarehouseResource
 from finsight_assets.defs.run_context import (
@@ -28,6 +29,8 @@ def build_export_assets(
         group_name="exports",
         kinds={"csv"},
         backfill_policy=policy,
+        # Each day is its own materialization (`defs/exports/provenance.py`), not a range output.
+        output_required=False,
     )
     def partner_daily_export(
         context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
@@ -47,19 +50,28 @@ def build_export_assets(
                 "suppressed: the backfill is held for approval, and its gold is not live; "
                 "export those days once it is published"
             )
+        days = business_dates(context)
         if reason is not None:
             context.log.info(reason)
-            # Reported as a materialization that wrote nothing, so a backfill counts the
-            # partition as done rather than failed; the metadata says why.
-            yield dg.MaterializeResult(
-                metadata={"suppressed": True, "reason": reason, "files": dg.MetadataValue.json([])}
-            )
+            # Each day reported as a materialization that wrote nothing, so a backfill counts
+            # the partition as done rather than failed; the metadata says why.
+            for d in days:
+                yield export_day(
+                    context.instance,
+                    d,
+                    {"suppressed": True, "reason": reason, "files": dg.MetadataValue.json([])},
+                    written=False,
+                )
             return
         files = lake.get_lake()
         with warehouse.connect() as connection:
-            uris = [write_partner_export(connection, files, d) for d in business_dates(context)]
-        yield dg.MaterializeResult(
-            metadata={"files": dg.MetadataValue.json(uris), "suppressed": False}
-        )
+            uris = {d: write_partner_export(connection, files, d) for d in days}
+        for d, uri in uris.items():
+            yield export_day(
+                context.instance,
+                d,
+                {"files": dg.MetadataValue.json([uri]), "suppressed": False},
+                written=True,
+            )
 
     return [partner_daily_export]

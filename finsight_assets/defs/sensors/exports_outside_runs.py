@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from finsight_assets.defs.keys import key_of
+from finsight_assets.defs.exports.provenance import export_day
 from finsight_assets.defs.resources.local import WarehouseResource
 from finsight_assets.defs.sensors.ticks import SENSOR_LOCK_ATTEMPTS, warehouse_sensor
 from finsight_assets.lib.backfills.exports_written import ExportsWritten, exports_written_after
 from finsight_assets.lib.layers.exports import partner_export_day
-from finsight_assets.lib.tables.partner_export import PARTNER_EXPORT
 
 
 def build_exports_outside_runs() -> dg.SensorDefinition:
@@ -33,17 +32,18 @@ def build_exports_outside_runs() -> dg.SensorDefinition:
 
 
 def report_exports(instance: dg.DagsterInstance, written: ExportsWritten) -> None:
-    """Each file of one event as its day's materialization of the export."""
+    """Each file of one event as its day's materialization of the export, with its provenance."""
     for uri in written.files:
         instance.report_runless_asset_event(
-            dg.AssetMaterialization(
-                asset_key=key_of(PARTNER_EXPORT.qualified_name),
-                partition=partner_export_day(uri).isoformat(),
-                description=written.why,
-                metadata={
+            export_day(
+                instance,
+                partner_export_day(uri),
+                {
                     "files": dg.MetadataValue.json([uri]),
                     "suppressed": False,
                     "manifest_id": written.manifest_id,
                 },
+                written=True,
+                description=written.why,
             )
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from finsight_assets.lib.backfills import events as event
 from finsight_assets.lib.backfills.context import BackfillContext
+from finsight_assets.lib.backfills.export_scope import exports_to_run
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES, Progress, progress
 from finsight_assets.lib.backfills.stages import (
     AUDITED,
@@ -103,7 +104,9 @@ def standing(ctx: BackfillContext, manifest_id: str) -> Standing:
         and seen.finished
         and not seen.failed
         and not any(e["event"] == event.COMPLETE.requested for e in events)
-        and bool(failed_ranges(ctx, manifest_id))
+        and bool(
+            failed_ranges(ctx, manifest_id) or exports_to_run(ctx, manifest, seen.backfills, [])
+        )
     )
     stage = stage_of(
         events,
