@@ -70,13 +70,15 @@ def browser_page() -> Iterator[Page]:
             browser.close()
 
 
-def snapshot(page: Page, url: str, name: str) -> None:
-    """Open `url` and, when FINSIGHT_UI_SCREENSHOTS names a folder, save what the UI shows there
-    as `name`.png (what a closing note describes is what a browser showed)."""
+def snapshot(page: Page, url: str | None, name: str) -> None:
+    """Open `url` (or stay on the page) and, when FINSIGHT_UI_SCREENSHOTS names a folder, save
+    what the UI shows there as `name`.png (what a closing note describes is what a browser
+    showed)."""
     folder = os.environ.get("FINSIGHT_UI_SCREENSHOTS")
     if not folder:
         return
-    page.goto(url)
+    if url is not None:
+        page.goto(url)
     page.wait_for_timeout(4000)
     _dismiss_newsletter(page)
     Path(folder).mkdir(parents=True, exist_ok=True)
@@ -97,7 +99,7 @@ def _dismiss_newsletter(page: Page) -> None:
             page.keyboard.press("Escape")
 
 
-def _click_past_popups(page: Page, target, attempts: int = 6) -> None:
+def click_past_popups(page: Page, target, attempts: int = 6) -> None:
     """Click `target`; a popup the UI opens on its own (the newsletter offer) is dismissed and
     the click tried again."""
     for _ in range(attempts - 1):
@@ -116,7 +118,7 @@ def check_partition_statuses(page: Page, url: str, asset: str, check: str) -> di
     page.get_by_text(check, exact=True).first.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     _dismiss_newsletter(page)
-    _click_past_popups(page, page.get_by_text(check, exact=True).first)
+    click_past_popups(page, page.get_by_text(check, exact=True).first)
     page.get_by_text("Partitions", exact=True).last.click()
     page.get_by_text(re.compile(r"Passed \(\d+\)")).first.wait_for(timeout=60_000)
     return {name: int(count) for name, count in STATUS_COUNT.findall(page.inner_text("body"))}
@@ -133,7 +135,7 @@ def launch_backfill_from_ui(page: Page, url: str, asset: str, first: str, last: 
     materialize.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     _dismiss_newsletter(page)
-    _click_past_popups(page, materialize)
+    click_past_popups(page, materialize)
     dialog = page.locator(".dagster-dialog").filter(has_text="Launch runs to materialize")
     dialog.get_by_text("Partition selection").wait_for(timeout=60_000)
     # The launcher shows the last 90 days unless asked for all; the banner renders late, and
@@ -143,7 +145,7 @@ def launch_backfill_from_ui(page: Page, url: str, asset: str, first: str, last: 
         _dismiss_newsletter(page)
         show_all = dialog.get_by_text("Show all partitions")
         if show_all.count():
-            _click_past_popups(page, show_all)
+            click_past_popups(page, show_all)
         field = dialog.locator("input[type=text]").first
         field.fill(f"[{first}...{last}]")
         field.press("Enter")
@@ -156,7 +158,7 @@ def launch_backfill_from_ui(page: Page, url: str, asset: str, first: str, last: 
             if ok.count():
                 ok.first.click()
             page.wait_for_timeout(2_000)
-    _click_past_popups(page, dialog.get_by_role("button", name="Launch backfill"))
+    click_past_popups(page, dialog.get_by_role("button", name="Launch backfill"))
     page.get_by_text(CREATED_BACKFILL).first.wait_for(timeout=60_000)
     found = CREATED_BACKFILL.search(page.inner_text("body"))
     assert found, "the UI did not say which backfill it created"
@@ -169,7 +171,7 @@ def cancel_backfill_in_ui(page: Page, url: str, backfill_id: str) -> None:
     page.get_by_text("Partition selection").wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     _dismiss_newsletter(page)
-    _click_past_popups(page, page.get_by_role("button").last)
+    click_past_popups(page, page.get_by_role("button").last)
     page.get_by_role("menuitem", name="Cancel backfill").click()
     page.locator(".dagster-dialog").get_by_role("button", name="Cancel backfill").click()
     page.get_by_text(re.compile("Canceling|Canceled")).first.wait_for(timeout=60_000)
@@ -183,7 +185,7 @@ def evidence_in_ui(page: Page, url: str, manifest_id: str) -> tuple[str, int]:
     show.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     _dismiss_newsletter(page)
-    _click_past_popups(page, show)
+    click_past_popups(page, show)
     report = page.locator(".dagster-dialog").filter(has_text=f"Backfill {manifest_id}")
     report.get_by_text(f"Backfill {manifest_id}").first.wait_for(timeout=30_000)
     charts = report.locator("img[src^='data:image/png']")

@@ -17,7 +17,7 @@ from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.layers.raw_files import data_version
 from finsight_assets.lib.settings import Settings
-from finsight_assets_tests.browser import browser_page, webserver
+from finsight_assets_tests.browser import browser_page, click_past_popups, snapshot, webserver
 
 S = date(2025, 3, 1)
 LAST = S + timedelta(days=4)
@@ -68,10 +68,10 @@ def test_the_raw_partitions_page_shows_the_landed_days_not_missing(observed):
         page.get_by_text(re.compile(r"Materialized \(\d+\)")).first.wait_for(timeout=60_000)
         body = page.inner_text("body")
         page.get_by_placeholder("Filter by name").fill(day(1).isoformat())
-        page.get_by_text(day(1).isoformat(), exact=True).first.click()
+        click_past_popups(page, page.get_by_text(day(1).isoformat(), exact=True).first)
         page.get_by_text("data_version", exact=True).first.wait_for(timeout=30_000)
         landed = page.inner_text("body")
-        page.screenshot(path=str(home / "raw-partition-day.png"), full_page=True)
+        snapshot(page, None, "raw-partition-day")
     assert "Materialized (4)" in body, body
     assert re.search(r"Missing \(\d+\)", body), body
     version = data_version(LocalLake(home / "lake").raw_files("transactions", day(1)))

@@ -270,6 +270,7 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved(stack):
     ), held_events
     with browser_page() as page:
         live_held = check_partition_statuses(page, stack.url, "silver/customers", "live")
+        snapshot(page, None, "held-live-check")
         snapshot(page, f"{stack.url}/runs/b/{backfill_id}", "held-backfill")
         held_day = partition_page(stack.url, "silver/customers", first.isoformat())
         snapshot(page, held_day, "held-day")
@@ -337,6 +338,7 @@ def test_from_the_ui_launcher_a_backfill_holds_until_approved(stack):
         )
         assert live_now["Passed"] == live_held.get("Passed", 0) + len(days), (live_now, live_held)
         assert live_now.get("Missing", 0) == live_held.get("Missing", 0), (live_now, live_held)
+        snapshot(page, None, "approved-live-check")
         snapshot(page, held_day, "approved-day")
         snapshot(page, f"{stack.url}/assets/silver/customers?view=checks", "approved-checks")
     materialized = len(

@@ -24,8 +24,8 @@ EVIDENCE_INTERVAL_SECONDS = 30
 def build_backfill_evidence(settings: Settings) -> dg.SensorDefinition:
     @warehouse_sensor(
         "backfill_evidence",
-        "Reports each backfill's evidence (report, chart, stage, the approve "
-        "command) as its partition of operations/backfill_evidence once its runs end, and "
+        "Reports each backfill's evidence (report, chart, stage, the one command its "
+        "stage offers) as its partition of operations/backfill_evidence once its runs end, and "
         "again whenever its stage or evidence changes.",
         EVIDENCE_INTERVAL_SECONDS,
     )
