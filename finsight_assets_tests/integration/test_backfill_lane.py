@@ -522,7 +522,16 @@ def test_a_cancel_in_the_ui_stops_the_run_and_a_rejection_leaves_no_trace(stack)
             "the backfill's run to start",
             every=0.5,
         )
-        cancel_backfill_in_ui(page, stack.url, stopped)
+        # The test holds the warehouse file, so the run waits its turn and is still in progress
+        # when the cancel lands, however fast this machine computes five days.
+        with duckdb_connector(stack.home / "warehouse.duckdb")():
+            cancel_backfill_in_ui(page, stack.url, stopped)
+            wait_for(
+                lambda: {r.status for r in stack.webserver.backfill(stopped).runs} == {"CANCELED"},
+                180,
+                "the run in progress to be terminated",
+                every=1,
+            )
         state = wait_backfill(stack, stopped)
         assert state.status == "CANCELED", state.status
         assert state.runs and {r.status for r in state.runs} == {"CANCELED"}, state.runs
