@@ -24,6 +24,7 @@ def measured_from(spark_job: dict[str, Any], layers: dict[str, Any]) -> Measured
         warehouse_bytes_scanned_per_row=sum(k["bytes_scanned"] for k in kinds) / rows,
         warehouse_bytes_written_per_row=sum(k["bytes_written"] for k in kinds) / rows,
         warehouse_statements_per_day=int(sum(k["statements"] for k in kinds)),
+        python_bytes_fetched_per_row=layers["warehouse"].get("bytes_fetched", 0) / rows,
     )
 
 
@@ -34,7 +35,8 @@ def _stamp(result: dict[str, Any]) -> str:
 def _plan_rows(plans: list[Plan]) -> list[str]:
     return [
         f"| {p.days} | {len(p.runs)} ({p.waves} waves) | {p.vcpus_per_job} | {p.size} | "
-        f"{p.emr_vcpu_hours:,.0f} | {p.snowflake_hours:,.2f} | {p.wall_hours:,.2f} | "
+        f"{p.emr_vcpu_hours:,.0f} | {p.snowflake_hours:,.2f} | {p.fetch_hours:,.2f} | "
+        f"{p.wall_hours:,.2f} | "
         f"{'yes' if p.within_deadline else 'no'} | {p.emr_usd:,.0f} | "
         f"{p.snowflake_credits:,.1f} ({p.snowflake_usd:,.0f}) | {p.cost_usd:,.0f} |"
         for p in plans
@@ -71,9 +73,9 @@ def report(spark_job: dict[str, Any], layers: dict[str, Any]) -> tuple[str, dict
         f"and size {first.size} {same_size.wall_hours:.2f} h, "
         f"USD {same_size.cost_usd:,.0f}.",
         "",
-        "| days | runs | vCPUs per job | warehouse | EMR vCPU-h | Snowflake h | wall h | "
-        "within 8 h | EMR USD | Snowflake credits (USD) | USD |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| days | runs | vCPUs per job | warehouse | EMR vCPU-h | Snowflake h | of which fetched "
+        "into Python h | wall h | within 8 h | EMR USD | Snowflake credits (USD) | USD |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *_plan_rows([*plans, *([same_size] if same_size != plans[-1] else [])]),
         "",
         "## Measured",
@@ -105,6 +107,11 @@ def report(spark_job: dict[str, Any], layers: dict[str, Any]) -> tuple[str, dict
             for kind, k in kinds.items()
         ),
         "",
+        f"Rows fetched into the run's Python process: "
+        f"{layers['warehouse'].get('bytes_fetched', 0) / 1e6:,.1f} MB for the day, "
+        f"{m.python_bytes_fetched_per_row * day / 1e9:,.0f} GB a 900M-row day (of which "
+        f"{layers['warehouse']['staged_rows_fetched']:,} staged rows).",
+        "",
         "## Assumed",
         "",
         f"- {day:,} rows and {scale.BYTES_PER_DAY / 1e12:g} TB a day; deadline "
@@ -123,7 +130,9 @@ def report(spark_job: dict[str, Any], layers: dict[str, Any]) -> tuple[str, dict
         f"{scale.SNOWFLAKE_SCAN_MB_PER_SECOND_PER_CREDIT} MB/s and writes "
         f"{scale.SNOWFLAKE_WRITE_MB_PER_SECOND_PER_CREDIT} MB/s (of DuckDB's in-memory width), "
         f"{scale.SNOWFLAKE_SECONDS_PER_STATEMENT:g} s per statement; each day of a run issues "
-        "the statements one day measured here; the runs at once do not slow each other.",
+        "the statements one day measured here; the runs at once do not slow each other; a run "
+        f"fetches rows into its one Python process at {scale.PYTHON_FETCH_MB_PER_SECOND} MB/s, "
+        "the warehouse held meanwhile.",
         "",
         "## Formulas (per run of d days, r = d x rows a day)",
         "",
@@ -133,9 +142,11 @@ def report(spark_job: dict[str, Any], layers: dict[str, Any]) -> tuple[str, dict
         "EMR h               = job start + max(compute, read) / vCPUs",
         "Snowflake h         = (r x scanned bytes/row / scan rate + r x written bytes/row / write "
         "rate + d x statements x s/statement) / 3600",
-        "run h               = EMR h + Snowflake h; request h = sum over waves of the longest run",
+        "fetch h             = r x fetched bytes/row / (Python fetch MB/s x 1e6) / 3600",
+        "run h               = EMR h + Snowflake h + fetch h; request h = sum over waves of the "
+        "longest run",
         "EMR USD             = sum(vCPUs x EMR h) x (vCPU-h price + GB/vCPU x GB-h price)",
-        "Snowflake credits   = sum(Snowflake h) x credits/h",
+        "Snowflake credits   = sum(Snowflake h + fetch h) x credits/h",
         "warehouse           = the smallest size that meets the deadline at the most vCPUs",
         "vCPUs per job       = then the fewest that meet it, at most limit / runs at once",
         "```",

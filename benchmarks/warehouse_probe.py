@@ -11,8 +11,9 @@ and turns on DuckDB's JSON profiler on each connection they use:
   CREATE TABLE AS with (a DML statement sent to `execute` is sent to `fetchall` instead, the
   same statement on the same connection, to read it); bytes written: what the write operator
   was given;
-- rows fetched: the rows of every result (`fetchall`, Arrow batches) of a statement that is not
-  a write.
+- rows and bytes fetched: the rows of every result (`fetchall`, Arrow batches) of a statement
+  that is not a write, and their bytes (the Arrow batches' own, or the result's width in the
+  profile).
 Statements that bypass the warehouse class (a test's own `connection.execute`) are not seen.
 """
 
@@ -58,6 +59,7 @@ class Statement:
     rows_written: int = 0
     bytes_written: int = 0
     rows_fetched: int = 0
+    bytes_fetched: int = 0
     seconds: float = 0.0
 
 
@@ -87,11 +89,12 @@ def _operators(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 _WRITE_OPERATORS = ("INSERT", "CREATE_TABLE_AS", "DELETE", "UPDATE", "MERGE")
 
 
-def profiled(profile: dict[str, Any]) -> tuple[int, int, int]:
-    """Rows scanned, bytes scanned and bytes given to a write operator, from DuckDB's JSON
-    profile of one statement."""
-    rows = scanned = written = 0
+def profiled(profile: dict[str, Any]) -> tuple[int, int, int, int]:
+    """Rows scanned, bytes scanned, bytes given to a write operator and bytes of the result,
+    from DuckDB's JSON profile of one statement."""
+    rows = scanned = written = result = 0
     for root in profile.get("operator", []):
+        result += sum(c.get("intermediate_size_bytes", 0) for c in root.get("children", []))
         for op in _operators(root):
             if "rows_scanned" in op:
                 rows += op["rows_scanned"]
@@ -100,7 +103,7 @@ def profiled(profile: dict[str, Any]) -> tuple[int, int, int]:
                     scanned += op.get("intermediate_size_bytes", 0) * op["rows_scanned"] // out
             if any(name in op.get("type", "") for name in _WRITE_OPERATORS):
                 written += sum(c.get("intermediate_size_bytes", 0) for c in op.get("children", []))
-    return rows, scanned, written
+    return rows, scanned, written, result
 
 
 class Probe:
@@ -129,9 +132,11 @@ class Probe:
         if path.is_file():
             profile = json.loads(path.read_text())
             if profile.get("query", {}).get("sql", "").strip() == sql.strip():
-                rows, scanned, written = profiled(profile)
+                rows, scanned, written, result = profiled(profile)
                 statement.rows_scanned, statement.bytes_scanned = rows, scanned
                 statement.bytes_written = written
+                if statement.rows_fetched and not statement.bytes_fetched:
+                    statement.bytes_fetched = result
         self.statements.append(statement)
 
     def summary(self, published_rows: int) -> dict[str, Any]:
@@ -170,6 +175,7 @@ def summarise(statements: Sequence[Statement], published_rows: int) -> dict[str,
     return {
         "published_rows": published_rows,
         "staged_rows_fetched": fetched,
+        "bytes_fetched": sum(s.bytes_fetched for s in statements if s.kind != "write"),
         "staged_rows_fetched_per_published_row": fetched / published_rows,
         "rows_written": written,
         "rows_written_per_published_row": written / published_rows,
@@ -215,11 +221,13 @@ def probing() -> Iterator[Probe]:
     def fetch_arrow_batches(self, sql: str, batch_rows: int, params: Sequence[Any] = ()):
         probe.profile_path(self)
         started = time.perf_counter()
-        rows = 0
+        rows = size = 0
         for batch in originals["fetch_arrow_batches"](self, sql, batch_rows, params):
             rows += batch.num_rows
+            size += batch.nbytes
             yield batch
-        probe.record(self, sql, time.perf_counter() - started, rows_fetched=rows)
+        seconds = time.perf_counter() - started
+        probe.record(self, sql, seconds, rows_fetched=rows, bytes_fetched=size)
 
     DuckDBWarehouse.execute = execute  # type: ignore[method-assign]
     DuckDBWarehouse.fetchall = fetchall  # type: ignore[method-assign]

@@ -16,7 +16,7 @@ FAST = Measured(
     warehouse_bytes_written_per_row=150.0,
     warehouse_statements_per_day=200,
 )
-SLOW = Measured(20_000.0, 40.0, 2_000.0, 600.0, 300)
+SLOW = Measured(20_000.0, 40.0, 2_000.0, 600.0, 300, python_bytes_fetched_per_row=100.0)
 
 
 def test_a_45_day_request_is_sized_to_the_fewest_vcpus_that_meet_the_deadline():
@@ -55,6 +55,12 @@ def test_a_run_is_its_emr_job_then_its_warehouse_work_and_costs_what_it_holds():
     )
     assert run.snowflake_hours == pytest.approx(warehouse_seconds / 3600)
     assert run.wall_hours == pytest.approx(run.emr_hours + run.snowflake_hours)
+    # Rows fetched into the run's one Python process add their hours, whatever the sizes.
+    fetching = run_cost(10, 100, 8, SLOW)
+    fetch_hours = rows * 100 / (scale.PYTHON_FETCH_MB_PER_SECOND * 1e6) / 3600
+    assert fetching.fetch_hours == pytest.approx(fetch_hours)
+    assert run_cost(10, 200, 128, SLOW).fetch_hours == pytest.approx(fetch_hours)
+    assert fetching.warehouse_hours == pytest.approx(fetching.snowflake_hours + fetch_hours)
     request = plan(20, FAST, 100, ("Large", 8))
     # Two runs at once: one wave, as long as its longer run; each run's vCPUs billed while held.
     assert request.wall_hours == pytest.approx(run.wall_hours)
@@ -82,7 +88,12 @@ def test_the_report_takes_its_figures_from_the_results_and_says_which_are_measur
         totals.update(rows_scanned=0, rows_written=0, seconds=0.0)
     layers = {
         "raw_rows": 1_000_000,
-        "warehouse": {"by_kind": kinds, "published_rows": 1_100_000},
+        "warehouse": {
+            "by_kind": kinds,
+            "published_rows": 1_100_000,
+            "staged_rows_fetched": 0,
+            "bytes_fetched": 0,
+        },
         "measured_at": "2026-12-07T08:05:00+00:00",
         "commit": "abc1234",
     }

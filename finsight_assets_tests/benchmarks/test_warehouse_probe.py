@@ -45,6 +45,9 @@ def test_a_probed_run_counts_staged_rows_fetched_and_rows_written_outside_stagin
     assert summary["staged_rows_fetched"] == 1001
     assert summary["rows_written_by_table"] == {"silver.t": 1010}
     assert summary["by_kind"]["load (write into staging)"]["rows_written"] == 1000
+    streamed = next(s for s in probe.statements if s.sql == "SELECT a FROM staging.t__r")
+    assert streamed.rows_fetched == 1000 and streamed.bytes_fetched >= 1000 * 8
+    assert summary["bytes_fetched"] >= streamed.bytes_fetched
     insert = next(s for s in probe.statements if s.sql.startswith("INSERT"))
     assert insert.rows_scanned == 1000 and insert.bytes_written > 0
     # The warehouse class is itself again once the block ends.
