@@ -72,8 +72,9 @@ dev: install
 	$(VENV)/bin/finsight spark start && trap '$(VENV)/bin/finsight spark stop' EXIT; \
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-# Every target of issue 25 from one invocation (about 35 minutes on two cores the first time,
-# which generates the benchmark days into benchmarks/data; CI does not run it). Each script prints
+# Every target of issue 25 from one invocation (about 55 minutes on two cores with the code of
+# 2026-12-07, less as the targets are met; the first run also generates the benchmark days into
+# benchmarks/data; CI does not run it). Each script prints
 # its table and writes benchmarks/results/<name>.json; `time` shows what each costs; SCALE.md is
 # written from the Spark job's and the warehouse's figures; the last table is every target, met
 # or not, read from those files (benchmarks/README.md).

@@ -43,8 +43,23 @@ def _plan_rows(plans: list[Plan]) -> list[str]:
     ]
 
 
-def report(spark_job: dict[str, Any], layers: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """SCALE.md's text and the verdict the targets table reads."""
+def _heaviest(statements: list[dict[str, Any]], count: int = 8) -> list[str]:
+    """The statements that touch the most bytes, as table rows."""
+    heavy = sorted(statements, key=lambda s: -(s["bytes_scanned"] + s["bytes_written"]))
+    return [
+        f"| {s['kind']} | {s['rows_scanned']:,} | {s['bytes_scanned'] / 1e6:,.1f} | "
+        f"{s['rows_written']:,} | {s['rows_fetched']:,} | "
+        # A pipe inside a table cell ends it, code span or not.
+        f"`{s['sql'][:90].replace('|', chr(92) + '|')}` |"
+        for s in heavy[:count]
+    ]
+
+
+def report(
+    spark_job: dict[str, Any], layers: dict[str, Any], statements: list[dict[str, Any]] = ()
+) -> tuple[str, dict[str, Any]]:
+    """SCALE.md's text and the verdict the targets table reads (`statements`: the probed run's
+    statement log, for its heaviest statements)."""
     m = measured_from(spark_job, layers)
     plans = [plan(days, m) for days in scale.REQUESTS_DAYS]
     first = plans[0]
@@ -112,6 +127,18 @@ def report(spark_job: dict[str, Any], layers: dict[str, Any]) -> tuple[str, dict
         f"{m.python_bytes_fetched_per_row * day / 1e9:,.0f} GB a 900M-row day (of which "
         f"{layers['warehouse']['staged_rows_fetched']:,} staged rows).",
         "",
+        *(
+            [
+                "The heaviest statements of that run (of `results/layers_statements.json`):",
+                "",
+                "| kind | rows scanned | MB scanned | rows written | rows fetched | SQL |",
+                "|---|---|---|---|---|---|",
+                *_heaviest(list(statements)),
+                "",
+            ]
+            if statements
+            else []
+        ),
         "## Assumed",
         "",
         f"- {day:,} rows and {scale.BYTES_PER_DAY / 1e12:g} TB a day; deadline "
@@ -181,7 +208,9 @@ def write_scale() -> str:
         if not path.is_file():
             raise SystemExit(f"{path} is missing: run `python -m benchmarks.bench_{name}` first")
         found[name] = json.loads(path.read_text())
-    text, verdict = report(found["spark_job"], found["layers"])
+    log = RESULTS / "layers_statements.json"
+    statements = json.loads(log.read_text()) if log.is_file() else []
+    text, verdict = report(found["spark_job"], found["layers"], statements)
     SCALE_MD.write_text(text)
     write_result("scale", verdict)
     return text

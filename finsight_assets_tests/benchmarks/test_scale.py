@@ -97,8 +97,19 @@ def test_the_report_takes_its_figures_from_the_results_and_says_which_are_measur
         "measured_at": "2026-12-07T08:05:00+00:00",
         "commit": "abc1234",
     }
-    text, verdict = report(spark_job, layers)
+    statement = {
+        "kind": "query",
+        "rows_scanned": 1_000_000,
+        "bytes_scanned": 2e8,
+        "rows_written": 0,
+        "bytes_written": 0,
+        "rows_fetched": 1,
+        "sql": "SELECT MD5(a || b) FROM staging.t",
+    }
+    text, verdict = report(spark_job, layers, [statement])
     assert verdict["wall_hours"] == pytest.approx(plan(45, FAST).wall_hours)
     assert verdict["long_request"]["days"] == 180
     assert "**300,000 raw rows/s per core** (2026-12-07T08:00:00+00:00, commit abc1234)" in text
     assert "## Assumed" in text and scale.EMR_RELEASE in text
+    # A statement's SQL sits in a table cell: its pipes are escaped, or they would split it.
+    assert "| query | 1,000,000 | 200.0 | 0 | 1 | `SELECT MD5(a \\|\\| b) FROM staging.t` |" in text
