@@ -43,7 +43,11 @@ _CREATE_AS = re.compile(
 _QUERY = re.compile(r"^\s*(?:SELECT|WITH|FROM|\(|VALUES|SHOW|DESCRIBE)", re.IGNORECASE)
 # A statement reads staged rows when it names a staging table or the staged Parquet files.
 _STAGED = re.compile(r"\bstaging\.|/staging/", re.IGNORECASE)
+# A statement that reads the lake's raw files computes silver (EMR's work in production).
+_RAW = re.compile(r"/raw/")
 STAGING_SCHEMA = "staging"
+SILVER_FROM_RAW = "silver from raw files (EMR's in production)"
+LOAD = "load (write into staging)"
 
 
 @dataclass
@@ -160,7 +164,11 @@ def summarise(statements: Sequence[Statement], published_rows: int) -> dict[str,
     )
     kinds: dict[str, dict[str, float]] = {}
     for s in statements:
-        kind = "load (write into staging)" if is_staging(s.target) else s.kind
+        kind = s.kind
+        if _RAW.search(s.sql) and kind != "other":
+            kind = SILVER_FROM_RAW
+        elif is_staging(s.target):
+            kind = LOAD
         totals = kinds.setdefault(
             kind,
             dict.fromkeys(
