@@ -91,7 +91,8 @@ def report(
         f"USD {same_size.cost_usd:,.0f}.",
         "",
         "| days | runs | vCPUs per job | warehouse | EMR vCPU-h | Snowflake h | of which fetched "
-        "into Python h | wall h | within 8 h | EMR USD | Snowflake credits (USD) | USD |",
+        f"into Python h | wall h | within {scale.DEADLINE_HOURS:g} h | EMR USD | "
+        "Snowflake credits (USD) | USD |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *_plan_rows([*plans, *([same_size] if same_size != plans[-1] else [])]),
         "",
@@ -169,15 +170,16 @@ def report(
         "EMR compute vCPU-h  = r / (spark rows/s/core x efficiency) / 3600",
         "EMR read vCPU-h     = r x contract bytes/row / (S3 MB/s per vCPU x 1e6) / 3600",
         "EMR h               = job start + max(compute, read) / vCPUs",
-        "Snowflake h         = (r x scanned bytes/row / scan rate + r x written bytes/row / write "
+        "statements h        = (r x scanned bytes/row / scan rate + r x written bytes/row / write "
         "rate + d x statements x s/statement) / 3600",
         "fetch h             = r x fetched bytes/row / (Python fetch MB/s x 1e6) / 3600",
-        "run h               = EMR h + Snowflake h + fetch h; request h = sum over waves of the "
-        "longest run",
+        "Snowflake h         = statements h + fetch h (the warehouse held)",
+        "run h               = EMR h + Snowflake h; request h = sum over waves of the longest run",
         "EMR USD             = sum(vCPUs x EMR h) x (vCPU-h price + GB/vCPU x GB-h price)",
-        "Snowflake credits   = sum(Snowflake h + fetch h) x credits/h",
+        "Snowflake credits   = sum(Snowflake h) x credits/h",
         "warehouse           = the smallest size that meets the deadline at the most vCPUs",
         "vCPUs per job       = then the fewest that meet it, at most limit / runs at once",
+        "                      (if nothing meets it: the largest size and the most vCPUs)",
         "```",
     ]
     verdict = {
