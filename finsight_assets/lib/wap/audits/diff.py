@@ -3,7 +3,8 @@ key, and the change in money totals. Evidence, not a gate: a backfill is expecte
 
 A staged partition whose checksum (`profile.py`) is the one recorded for the version published
 now is the published partition (its rows were verified against that checksum when published):
-it is not joined, nor are its published rows read.
+it is not joined, nor are its published rows read. Nor is one whose published partition is
+empty (a new day): all its rows are added.
 """
 
 from __future__ import annotations
@@ -72,19 +73,23 @@ def _row_changes(
     }
 
 
-def _published_totals(
+def _published_days(
     warehouse: Warehouse, staged: StagedPartitions, dates: Sequence[date]
-) -> dict[date, dict[str, Decimal]]:
+) -> dict[date, tuple[int, dict[str, Decimal]]]:
+    """Per date with published rows: how many, and their money totals (one small aggregate)."""
     table = staged.table
     listed, params = bound(dates)
-    sums = ", ".join(f"SUM({column})" for column in table.money_columns)
+    sums = "".join(f", SUM({column})" for column in table.money_columns)
     return {
-        row[0]: {
-            column: value if value is not None else Decimal(0)
-            for column, value in zip(table.money_columns, row[1:], strict=True)
-        }
+        row[0]: (
+            int(row[1]),
+            {
+                column: value if value is not None else Decimal(0)
+                for column, value in zip(table.money_columns, row[2:], strict=True)
+            },
+        )
         for row in warehouse.fetchall(
-            f"SELECT business_date, {sums} FROM {table.qualified_name} "
+            f"SELECT business_date, COUNT(*){sums} FROM {table.qualified_name} "
             f"WHERE business_date IN ({listed}) GROUP BY 1",
             params,
         )
@@ -106,19 +111,23 @@ def diff_against_published(
     profile = staged_profile(warehouse, staged)
     recorded = published_checksums(warehouse, table.qualified_name, staged.dates)
     differing = [d for d in staged.dates if recorded.get(d) != profile[d].checksum]
-    counts = _row_changes(warehouse, staged, differing) if differing else {}
-    before: dict[date, dict[str, Decimal]] = {}
-    if table.money_columns:
-        before = _published_totals(warehouse, staged, differing) if differing else {}
-        zero = {column: Decimal(0) for column in table.money_columns}
-        for d in staged.dates:
-            # An unchanged partition's published totals are its staged ones.
-            before[d] = before.get(d, zero) if d in differing else dict(profile[d].totals)
+    published = _published_days(warehouse, staged, differing) if differing else {}
+    # Against an empty partition every staged row is added: nothing to join either.
+    joined = [d for d in differing if d in published]
+    counts = _row_changes(warehouse, staged, joined) if joined else {}
+    zero = {column: Decimal(0) for column in table.money_columns}
+    before: dict[date, Mapping[str, Decimal]] = {}
+    for d in staged.dates:
+        if d not in differing:
+            # The partition published now is this one: its totals are the staged ones.
+            before[d] = profile[d].totals
+        else:
+            before[d] = published[d][1] if d in published else zero
+            counts.setdefault(d, (profile[d].rows, 0, 0))
     per_date: dict[str, dict[str, Any]] = {}
     for d in staged.dates:
         added, removed, changed = counts.get(d, NO_CHANGES)
-        old = before.get(d, {})
-        new = profile[d].totals if table.money_columns else {}
+        old, new = before[d], profile[d].totals
         per_date[d.isoformat()] = {
             "added": added,
             "removed": removed,
