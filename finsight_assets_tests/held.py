@@ -27,6 +27,8 @@ from finsight_assets_tests.lib.layers.test_bound_dates import DAY1, DAY2
 HELD_AT = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 # When the operations of `home_backfills` run.
 OPERATED_AT = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+# The version ids a manifest (the one parameter) holds: where its rows are in a versions table.
+HELD_IDS = "SELECT version_id FROM audit.held_versions WHERE manifest_id = ?"
 # Where no Dagster webserver answers.
 UNREACHABLE_WEBSERVER = "http://127.0.0.1:9"
 

@@ -1,7 +1,9 @@
 """Publish held versions on approval: exactly the approved evidence, or nothing.
 
 One transaction per publish unit (the tables a step publishes together), holding the unit's
-and its sources' publish locks, moving the held rows in as `publish` would, with no recompute.
+and its sources' publish locks, verifying the held versions' rows (written once, when held, in
+the versions tables) and swapping the partitions' current versions to them as `publish` would,
+with no recompute and no row copied.
 
 - What is held must be what was approved: before any unit, and again under each unit's locks
   (a hold takes the same locks, so none lands in between), the held records of the unit's
@@ -23,13 +25,18 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from finsight_assets.lib.engines.warehouse import Warehouse, bound
+from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.tables.registry import SELF_DEPENDENT, TABLES, TABLES_BY_NAME
 from finsight_assets.lib.wap.audit_tables import HELD_PUBLISH_NOTE
 from finsight_assets.lib.wap.guards import locked_for_publish
-from finsight_assets.lib.wap.held_versions import Evidence, HeldVersion, held_versions
+from finsight_assets.lib.wap.held_versions import (
+    Evidence,
+    HeldVersion,
+    forget_held,
+    held_versions,
+)
 from finsight_assets.lib.wap.hold import forget
-from finsight_assets.lib.wap.layout import held_table
+from finsight_assets.lib.wap.layout import versions_table
 from finsight_assets.lib.wap.model import PartitionVersion, PublishError, RunInfo
 from finsight_assets.lib.wap.replace import replace_partitions, version_differences
 from finsight_assets.lib.wap.versions import current_versions
@@ -88,7 +95,7 @@ def evidence_differences(
     for name in sorted(tables):
         table = TABLES_BY_NAME[name]
         mine = [h.version for e, h in now.items() if e in expected and e[0] == name]
-        differences += version_differences(warehouse, table, mine, held_table(table))
+        differences += version_differences(warehouse, table, mine, versions_table(table))
     return differences
 
 
@@ -211,19 +218,17 @@ def publish_held(
                 ]
                 if not versions:
                     continue
-                table = TABLES_BY_NAME[name]
-                ids, id_params = bound([v.version_id for v in versions])
-                rows = f"SELECT {{columns}} FROM {held_table(table)} WHERE _version_id IN ({ids})"
                 replace_partitions(
                     warehouse,
-                    table,
+                    TABLES_BY_NAME[name],
                     versions,
-                    (rows, id_params),
+                    None,
                     note=HELD_PUBLISH_NOTE,
                     run_id=run.run_id,
                 )
                 outcome.published.extend(versions)
-            forget(warehouse, unit)
+            forget_held(warehouse, [h.version.version_id for h in going])
+            forget(warehouse, [h for h in unit if h.version.business_date in refused])
         for h in unit:
             if h.version.business_date in refused:
                 outcome.refused[(h.version.table_name, h.version.business_date)] = refused[

@@ -1,16 +1,20 @@
 """Hold: audited candidate versions kept unpublished, with their evidence, until approved.
 
-hold          a run of a backfill that needs approval keeps its audited partitions in the
-              tables' held twins (`layout.held_table`) and records each in the audit schema
+hold          a run of a backfill that needs approval writes its audited partitions' rows once,
+              into the tables' versions tables (`layout.versions_table`), as versions no
+              partition points at, and records each in the audit schema
               (`held_versions`) with what it was computed from and the version it would
               replace; the published tables are untouched. A manifest's newer hold of a
               partition replaces its older one (a retry, a later run of a batched backfill).
               It holds the tables' publish locks, so a hold and a held publish of the same
-              tables take turns (`held_publish.py` re-reads what is held under them).
+              tables take turns (`held_publish.py` re-reads what is held under them). Approval
+              verifies those rows and swaps the pointers: no row is copied again.
               A run of a cancelled manifest holds nothing: read under those locks, so a run
               that finishes after the cancel (a race) leaves nothing for `discard_held` to miss.
-discard_held  on rejection or cancellation: the held versions are dropped, under the same
-              locks, and each day's discard is logged (`publish_history.log_discarded`);
+discard_held  on rejection or cancellation: the held versions' rows and records are deleted,
+              under the same locks (now, not left to retention, which keeps only versions a
+              rollback could restore: a discarded version never was current, nothing could
+              restore it), and each day's discard is logged (`publish_history.log_discarded`);
               nothing published changes.
 """
 
@@ -26,7 +30,7 @@ from finsight_assets.lib.contract.run_tags import BACKFILL
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.tables.registry import TABLES_BY_NAME
-from finsight_assets.lib.wap.audit_tables import HELD_VERSIONS
+from finsight_assets.lib.wap.audit_tables import CURRENT_VERSIONS, HELD_VERSIONS
 from finsight_assets.lib.wap.guards import locked_transaction
 from finsight_assets.lib.wap.held_versions import (
     HeldVersion,
@@ -34,7 +38,7 @@ from finsight_assets.lib.wap.held_versions import (
     held_versions,
     record_held,
 )
-from finsight_assets.lib.wap.layout import held_table
+from finsight_assets.lib.wap.layout import versions_table
 from finsight_assets.lib.wap.model import PartitionVersion, RunInfo, StagedPartitions
 from finsight_assets.lib.wap.publish_history import DISCARDED_BY, log_discarded
 from finsight_assets.lib.wap.versions import current_versions
@@ -76,7 +80,7 @@ def hold(
             forget_held(warehouse, older)
             columns = ", ".join(staged.table.business_columns + LINEAGE_COLUMN_NAMES)
             warehouse.execute(
-                f"INSERT INTO {held_table(staged.table)} ({columns}) "
+                f"INSERT INTO {versions_table(staged.table)} ({columns}) "
                 f"SELECT {columns} FROM {staged.staging_table}"
             )
             for d in staged.dates:
@@ -113,7 +117,7 @@ def overlay(run: RunInfo, table: TableSpec) -> tuple[str, list[Any]] | None:
     sql = (
         f"SELECT {names} FROM {table.qualified_name} WHERE business_date NOT IN "
         f"({held.format(column='business_date')}) "
-        f"UNION ALL SELECT {names} FROM {held_table(table)} WHERE _version_id IN "
+        f"UNION ALL SELECT {names} FROM {versions_table(table)} WHERE _version_id IN "
         f"({held.format(column='version_id')})"
     )
     return sql, [table.qualified_name, run.manifest_id] * 2
@@ -129,16 +133,19 @@ def relation(run: RunInfo, table: TableSpec) -> tuple[str, list[Any]]:
 
 
 def _drop_rows(warehouse: Warehouse, table_name: str, version_ids: Sequence[str]) -> None:
+    """Delete held versions' rows; never a current version's (a held one published is)."""
     if version_ids:
         listed, params = bound(sorted(version_ids))
         warehouse.execute(
-            f"DELETE FROM {held_table(TABLES_BY_NAME[table_name])} WHERE _version_id IN ({listed})",
+            f"DELETE FROM {versions_table(TABLES_BY_NAME[table_name])} "
+            f"WHERE _version_id IN ({listed}) "
+            f"AND _version_id NOT IN (SELECT version_id FROM {CURRENT_VERSIONS.name})",
             params,
         )
 
 
 def forget(warehouse: Warehouse, held: Sequence[HeldVersion]) -> None:
-    """Drop held versions: their rows and their records."""
+    """Drop held versions never published: their rows and their records."""
     for name in sorted({h.version.table_name for h in held}):
         ids = [h.version.version_id for h in held if h.version.table_name == name]
         _drop_rows(warehouse, name, ids)

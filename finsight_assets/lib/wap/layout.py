@@ -1,34 +1,44 @@
-"""Where the protocol keeps things in the warehouse: the published tables, their history twins
-(replaced versions, for rollback), their held twins (audited candidates awaiting approval),
-staging (candidates no reader looks at) and the audit schema."""
+"""Where the protocol keeps things in the warehouse: one versions table per declared table (every
+version's rows, written once: current, replaced ones kept for rollback, held candidates awaiting
+approval), the declared tables as views of their current versions, staging (candidates no
+reader looks at) and the audit schema."""
 
 from __future__ import annotations
 
 from finsight_assets.lib.backfills import store
-from finsight_assets.lib.contract.tables import LINEAGE_COLUMNS, TableSpec
+from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, LINEAGE_COLUMNS, TableSpec
 from finsight_assets.lib.engines.owners import owner_alive, owner_tag
-from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.engines.warehouse import Warehouse, string_literal
 from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets.lib.wap import audit_tables
+from finsight_assets.lib.wap.audit_tables import CURRENT_VERSIONS
 
 STAGING_SCHEMA = "staging"
-HISTORY_SCHEMA = "history"
-HELD_SCHEMA = "held"
+VERSIONS_SCHEMA = "versions"
 
 
-def table_ddl(table: TableSpec, qualified_name: str | None = None) -> str:
+def versions_table(table: TableSpec) -> str:
+    """The physical table of every version's rows of `table` (business and lineage columns)."""
+    return f"{VERSIONS_SCHEMA}.{table.schema}__{table.name}"
+
+
+def versions_ddl(table: TableSpec) -> str:
     columns = ", ".join(
         f"{column.name} {column.sql_type}" for column in table.columns + LINEAGE_COLUMNS
     )
-    return f"CREATE TABLE IF NOT EXISTS {qualified_name or table.qualified_name} ({columns})"
+    return f"CREATE TABLE IF NOT EXISTS {versions_table(table)} ({columns})"
 
 
-def history_table(table: TableSpec) -> str:
-    return f"{HISTORY_SCHEMA}.{table.schema}__{table.name}"
-
-
-def held_table(table: TableSpec) -> str:
-    return f"{HELD_SCHEMA}.{table.schema}__{table.name}"
+def current_view_ddl(table: TableSpec) -> str:
+    """`table` as readers see it: the rows of each partition's current version (a partition
+    swaps in one compare-and-swap of its pointer, so a reader sees old or new, never a mix)."""
+    columns = ", ".join(f"v.{name}" for name in table.business_columns + LINEAGE_COLUMN_NAMES)
+    return (
+        f"CREATE VIEW IF NOT EXISTS {table.qualified_name} AS SELECT {columns} "
+        f"FROM {versions_table(table)} AS v JOIN {CURRENT_VERSIONS.name} AS c "
+        f"ON c.table_name = {string_literal(table.qualified_name)} "
+        "AND c.business_date = v.business_date AND c.version_id = v._version_id"
+    )
 
 
 def staging_table(name: str, run_id: str) -> str:
@@ -55,13 +65,12 @@ def sweep_orphaned_staging(warehouse: Warehouse) -> list[str]:
 
 
 def ensure_schema(warehouse: Warehouse) -> None:
-    """Create the silver, gold, staging, history, held and audit schemas and tables if missing,
-    the operations store's among them."""
-    for schema in ("silver", "gold", STAGING_SCHEMA, HISTORY_SCHEMA, HELD_SCHEMA):
+    """Create the silver, gold, staging, versions and audit schemas, the versions tables, the
+    declared tables' views and the audit tables if missing, the operations store's among them."""
+    for schema in ("silver", "gold", STAGING_SCHEMA, VERSIONS_SCHEMA):
         warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    for table in TABLES:
-        warehouse.execute(table_ddl(table))
-        warehouse.execute(table_ddl(table, history_table(table)))
-        warehouse.execute(table_ddl(table, held_table(table)))
     audit_tables.create(warehouse, [table.qualified_name for table in TABLES])
+    for table in TABLES:
+        warehouse.execute(versions_ddl(table))
+        warehouse.execute(current_view_ddl(table))
     store.create_tables(warehouse)

@@ -5,8 +5,11 @@ stage    candidate rows land in a staging table no reader looks at, lineage colu
          totals, contract-schema breaches) for the audits, publish and hold to reuse;
 audit    the table's declared checks (`checks.py`) run against the staged rows, and their
          verdicts are recorded per partition; a failing blocking check stops here;
-publish  one transaction keeps the replaced rows in history, swaps the partitions, records the
-         new versions; readers see the old partitions or the new ones, never a mix.
+publish  one transaction writes the staged rows once into the table's versions table, verifies
+         them, records the new versions and swaps the partitions' current-version pointers
+         (compare and swap); the replaced versions' rows stay where they are, for rollback;
+         readers (the declared table is a view of the current versions) see the old
+         partitions or the new ones, never a mix.
 
 Rollback is in `rollback.py`; the audit schema's tables in `audit_tables.py`, their records
 in `versions.py`.
@@ -179,7 +182,7 @@ def publish(
 def _swap(
     warehouse: Warehouse, staged: StagedPartitions, stats: Mapping[date, tuple[int, str]]
 ) -> list[PartitionVersion]:
-    """Inside the caller's transaction: keep the replaced rows, swap, record the versions."""
+    """Inside the caller's transaction: write the staged rows as new versions, swap, record."""
     name = staged.table.qualified_name
     check_chain(warehouse, staged)
     check_sources(warehouse, staged)

@@ -1,6 +1,8 @@
 """The statements a publish runs inside its transaction, whether the rows come from staging
-(`publish.py`) or from a held twin (`held_publish.py`): keep the replaced rows, swap, verify,
-record, log; and the one count-and-checksum of a version's rows every path verifies with."""
+(`publish.py`) or were written when held (`held_publish.py`): write the new versions' rows into
+the versions table (once, from staging only), verify them, record, swap the current versions,
+log; and the one count-and-checksum of a version's rows every path verifies with. Nothing of
+the replaced versions is copied or deleted: they stay in the versions table, for rollback."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.wap import versions as recorded
-from finsight_assets.lib.wap.layout import history_table
+from finsight_assets.lib.wap.layout import versions_table
 from finsight_assets.lib.wap.model import PartitionVersion, PublishError, StagedPartitions
 from finsight_assets.lib.wap.profile import NO_ROWS_CHECKSUM, checksum, row_hash, staged_profile
 
@@ -49,8 +51,8 @@ def partition_stats(warehouse: Warehouse, staged: StagedPartitions) -> dict[date
 def version_differences(
     warehouse: Warehouse, table: TableSpec, versions: Iterable[PartitionVersion], relation: str
 ) -> list[str]:
-    """The versions whose rows in `relation` (`table`'s published, held or history twin) are
-    not their recorded count and checksum, each named with what differs."""
+    """The versions whose rows in `relation` (`table`'s versions table) are not their recorded
+    count and checksum, each named with what differs."""
     versions = list(versions)
     if not versions:
         return []
@@ -89,27 +91,25 @@ def replace_partitions(
     warehouse: Warehouse,
     table: TableSpec,
     versions: Sequence[PartitionVersion],
-    rows: tuple[str, Sequence[Any]],
+    rows: tuple[str, Sequence[Any]] | None,
     note: str = "",
     run_id: str | None = None,
 ) -> None:
-    """Inside the caller's transaction: move the partitions' rows to history, insert the new
-    rows (`rows`: a SELECT of `{columns}` and its parameters), verify they are the versions'
+    """Inside the caller's transaction: write the new versions' rows into the versions table
+    (`rows`: a SELECT of `{columns}` and its parameters) and verify they are the versions'
     recorded rows, record the versions and swap the current ones (each must still be its
-    `replaced_version_id`), log the publish."""
+    `replaced_version_id`), log the publish. `rows` None: the versions are held ones, their
+    rows written when held and verified by the caller under the same locks
+    (`held_publish.evidence_differences`), so nothing is written or read again."""
     name = table.qualified_name
-    dates = sorted(v.business_date for v in versions)
-    listed, date_params = bound(dates)
-    columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
-    warehouse.execute(
-        f"INSERT INTO {history_table(table)} ({columns}) SELECT {columns} FROM {name} "
-        f"WHERE business_date IN ({listed})",
-        date_params,
-    )
-    warehouse.execute(f"DELETE FROM {name} WHERE business_date IN ({listed})", date_params)
-    select, params = rows
-    warehouse.execute(f"INSERT INTO {name} ({columns}) {select.format(columns=columns)}", params)
-    verify_rows(warehouse, table, versions, name, "publish")
+    if rows is not None:
+        columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
+        select, params = rows
+        warehouse.execute(
+            f"INSERT INTO {versions_table(table)} ({columns}) {select.format(columns=columns)}",
+            params,
+        )
+        verify_rows(warehouse, table, versions, versions_table(table), "publish")
     recorded.record_versions(warehouse, versions)
     recorded.swap_current(
         warehouse,

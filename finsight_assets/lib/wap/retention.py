@@ -1,5 +1,7 @@
-"""History within bounds: the rows of replaced versions are pruned once they were replaced
-longer ago than the retention, except a version a rollback could make current again.
+"""History within bounds: the rows of replaced versions are deleted from the versions tables
+once they were replaced longer ago than the retention, except a version a rollback could make
+current again. Current versions are never pruned, nor held ones (not replaced: they are not
+published yet; a discarded one's rows go with its discard, `hold.discard_held`).
 
 A rollback restores the version a current one replaced (`rollback.py`); a backfill's rollback
 (`backfills/rollback.py`) restores the versions its own first versions replaced, with --force
@@ -25,7 +27,7 @@ from finsight_assets.lib.wap.audit_tables import (
     PUBLISH_LOG,
     insert_records,
 )
-from finsight_assets.lib.wap.layout import history_table
+from finsight_assets.lib.wap.layout import versions_table
 from finsight_assets.lib.wap.model import PrunedVersion
 from finsight_assets.lib.wap.versions import BACKFILL_ROLLBACK_RUN
 
@@ -72,7 +74,7 @@ def prunable(warehouse: Warehouse, replaced_before: datetime) -> list[Prunable]:
 
 
 def pruned_at(warehouse: Warehouse, version_ids: Sequence[str]) -> dict[str, datetime]:
-    """Of the given versions, those whose history rows were pruned, with when."""
+    """Of the given versions, those whose rows were pruned, with when."""
     if not version_ids:
         return {}
     listed, params = bound(sorted(set(version_ids)))
@@ -84,8 +86,9 @@ def pruned_at(warehouse: Warehouse, version_ids: Sequence[str]) -> dict[str, dat
 
 
 def prune(warehouse: Warehouse, versions: list[Prunable], at: datetime) -> dict[str, int]:
-    """Delete the history rows of `versions` and record them as pruned at `at`, in one
-    transaction; returns the rows deleted per table."""
+    """Delete the rows of `versions` from the versions tables and record them as pruned at
+    `at`, in one transaction; returns the rows deleted per table. A version current again by
+    now (rolled back to since it was listed) keeps its rows."""
     deleted: dict[str, int] = {}
     with warehouse.transaction():
         insert_records(
@@ -98,6 +101,9 @@ def prune(warehouse: Warehouse, versions: list[Prunable], at: datetime) -> dict[
             if not ids:
                 continue
             placeholders, params = bound(ids)
-            rows = f"FROM {history_table(table)} WHERE _version_id IN ({placeholders})"
+            rows = (
+                f"FROM {versions_table(table)} WHERE _version_id IN ({placeholders}) "
+                f"AND _version_id NOT IN (SELECT version_id FROM {CURRENT_VERSIONS.name})"
+            )
             deleted[table.qualified_name] = warehouse.count_changed(f"DELETE {rows}", params)
     return deleted

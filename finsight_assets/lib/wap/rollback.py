@@ -1,8 +1,10 @@
-"""Rollback: put back the versions that publishes replaced, in one transaction, and log it.
+"""Rollback: point the partitions back at the versions that publishes replaced, in one
+transaction (a compare-and-swap of the current versions), and log it; no row is copied.
 
-A version is restored only as it was recorded: its rows in history are counted and
-checksummed first (`replace.version_differences`), so a version whose rows were pruned or edited
-there is refused, by name, and nothing changes."""
+A version is restored only as it was recorded: its rows in the versions table are counted and
+checksummed first (`replace.version_differences`), so a version whose rows were pruned by
+retention or edited there is refused, by name, and nothing changes: a partition is never
+pointed at missing rows."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, TableSpec
-from finsight_assets.lib.engines.warehouse import Warehouse, bound
+from finsight_assets.lib.contract.tables import TableSpec
+from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.wap import versions as recorded
 from finsight_assets.lib.wap.guards import locked_transaction
-from finsight_assets.lib.wap.layout import history_table
+from finsight_assets.lib.wap.layout import versions_table
 from finsight_assets.lib.wap.model import PublishError, RunInfo
 from finsight_assets.lib.wap.replace import VersionRowsDiffer, version_differences
 from finsight_assets.lib.wap.retention import pruned_at
@@ -63,11 +65,9 @@ def restore_in_transaction(
 
     Restoring None empties the partition. Refuses when a partition's current version is not the
     expected one (republished since), unless `force`, and always when a version to restore is
-    not in history as recorded (VersionRowsDiffer).
+    not in the versions table as recorded (VersionRowsDiffer).
     """
     name = table.qualified_name
-    columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
-    history = history_table(table)
     current = recorded.current_versions(warehouse, name, list(targets))
     moved = [d for d, (expected, _) in targets.items() if current.get(d) != expected]
     if moved and not force:
@@ -77,22 +77,6 @@ def restore_in_transaction(
         )
     restored = {d: back for d, (_, back) in targets.items()}
     _check_restorable(warehouse, table, [v for v in restored.values() if v is not None])
-    dates, date_params = bound(sorted(restored))
-    warehouse.execute(
-        f"INSERT INTO {history} ({columns}) SELECT {columns} FROM {name} "
-        f"WHERE business_date IN ({dates})",
-        date_params,
-    )
-    warehouse.execute(f"DELETE FROM {name} WHERE business_date IN ({dates})", date_params)
-    back = [v for v in restored.values() if v is not None]
-    if back:
-        ids, id_params = bound(back)
-        warehouse.execute(
-            f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {history} "
-            f"WHERE _version_id IN ({ids})",
-            id_params,
-        )
-        warehouse.execute(f"DELETE FROM {history} WHERE _version_id IN ({ids})", id_params)
     recorded.swap_current(
         warehouse, name, expected={d: current.get(d) for d in restored}, new=restored
     )
@@ -110,15 +94,15 @@ def restore_in_transaction(
 
 
 def _check_restorable(warehouse: Warehouse, table: TableSpec, version_ids: Sequence[str]) -> None:
-    """Refuse unless each version to restore has its recorded rows in history."""
-    history = history_table(table)
+    """Refuse unless each version to restore has its recorded rows in the versions table."""
+    history = versions_table(table)
     differences = version_differences(
         warehouse, table, recorded.get_versions(warehouse, version_ids), history
     )
     if not differences:
         return
     pruned = pruned_at(warehouse, version_ids)
-    gone = [f"version {v} was pruned from history at {at}" for v, at in sorted(pruned.items())]
+    gone = [f"version {v} was pruned by retention at {at}" for v, at in sorted(pruned.items())]
     raise VersionRowsDiffer(
         f"{table.qualified_name}: refusing to roll back, a version to restore is not in "
         f"{history} as recorded: {'; '.join(differences + gone)}; nothing was rolled back"

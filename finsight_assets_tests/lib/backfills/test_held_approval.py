@@ -21,6 +21,7 @@ from finsight_assets.lib.wap import held_publish
 from finsight_assets.lib.wap.model import PublishError
 from finsight_assets.lib.wap.versions import all_current_versions
 from finsight_assets_tests.held import (
+    HELD_IDS,
     OPERATED_AT,
     hold_customers,
     hold_two_units,
@@ -82,7 +83,9 @@ def test_held_rows_updated_after_the_digest_are_refused_by_name_and_nothing_goes
     before = live(backfills)
     with backfills.connect() as warehouse:
         warehouse.execute(
-            "UPDATE held.gold__daily_customer_summary SET net_flow_usd = net_flow_usd + 1000"
+            "UPDATE versions.gold__daily_customer_summary SET net_flow_usd = net_flow_usd + 1000 "
+            f"WHERE _version_id IN ({HELD_IDS})",
+            [manifest_id],
         )
     # The records did not change, so neither did the digest: the approval is of these rows.
     assert backfills.evidence_digest(manifest_id) == digest

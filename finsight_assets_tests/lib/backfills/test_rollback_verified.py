@@ -88,11 +88,11 @@ def test_a_rollback_whose_version_was_pruned_refuses_naming_it_and_changes_nothi
     assert [e["event"] for e in backfills.store.events(first)].count("rolled_back") == 0
 
 
-def test_a_rollback_onto_history_rows_edited_behind_the_codes_back_refuses(backfills):
+def test_a_rollback_onto_replaced_rows_edited_behind_the_codes_back_refuses(backfills):
     (first, _), (daily, v1, v2) = three_versions(backfills)
     with backfills.connect() as warehouse:
         warehouse.execute(
-            "UPDATE history.silver__customers SET segment = 'SMB' WHERE _version_id = ?",
+            "UPDATE versions.silver__customers SET segment = 'SMB' WHERE _version_id = ?",
             [daily.version_id],
         )
     before = partition(backfills)

@@ -1,5 +1,6 @@
 """Two real sessions publishing one table, interleaved statement by statement: the loser refuses
-with a clear error and publishes nothing, history keeps every version once, chains stay whole.
+with a clear error and publishes nothing, the versions table keeps every version once, chains
+stay whole.
 
 Both sessions are DuckDB connections to one database file; one of them pauses between two of
 its statements while the other publishes. (On Snowflake the second session waits for the first
@@ -28,9 +29,8 @@ CLOCK = datetime(2025, 3, 5, 6, 0, tzinfo=UTC)
 PAUSE_POINTS = (
     "UPDATE audit.publish_locks",
     "SELECT business_date, version_id FROM audit.current_versions",
-    "INSERT INTO history.",
-    "DELETE FROM silver.customers",
-    "INSERT INTO silver.customers",
+    "INSERT INTO versions.silver__customers",
+    "SELECT _version_id, COUNT(*)",
     "INSERT INTO audit.partition_versions",
     "DELETE FROM audit.current_versions",
     "INSERT INTO audit.current_versions",
@@ -101,13 +101,13 @@ def in_thread(target, *args) -> tuple[threading.Thread, dict]:
 
 def versions_kept(wh, version_id: str) -> int:
     rows = wh.fetchall(
-        f"SELECT COUNT(*) FROM history.silver__customers WHERE _version_id = '{version_id}'"
+        f"SELECT COUNT(*) FROM versions.silver__customers WHERE _version_id = '{version_id}'"
     )
     return rows[0][0]
 
 
 @pytest.mark.parametrize("point", PAUSE_POINTS)
-def test_the_second_publisher_refuses_and_history_keeps_each_version_once(sessions, point):
+def test_the_second_publisher_refuses_and_each_version_is_kept_once(sessions, point):
     a, b = sessions
     (v1,) = publish_day(a, "first", DAY, "RETAIL")
     paused = PausingSession(a, point)
@@ -127,7 +127,7 @@ def test_the_second_publisher_refuses_and_history_keeps_each_version_once(sessio
     loser = b.fetchall(
         "SELECT COUNT(*) FROM audit.partition_versions WHERE run_id = 'loser' UNION ALL "
         "SELECT COUNT(*) FROM audit.publish_log WHERE run_id = 'loser' UNION ALL "
-        "SELECT COUNT(*) FROM history.silver__customers WHERE _run_id = 'loser'"
+        "SELECT COUNT(*) FROM versions.silver__customers WHERE _run_id = 'loser'"
     )
     assert loser == [(0,), (0,), (0,)]
 
@@ -175,7 +175,7 @@ def test_a_rollback_and_a_publish_do_not_interleave(sessions):
     a, b = sessions
     publish_day(a, "first", DAY, "RETAIL")
     (v2,) = publish_day(a, "second", DAY, "SMB")
-    paused = PausingSession(a, "INSERT INTO history.")
+    paused = PausingSession(a, "INSERT INTO versions.")
     thread, outcome = in_thread(publish_day, paused, "third", DAY, "CORPORATE")
     assert paused.paused.wait(20)
     with pytest.raises(ConcurrentPublish):

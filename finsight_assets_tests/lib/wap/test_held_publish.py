@@ -14,7 +14,13 @@ from finsight_assets.lib.wap.held_publish import HeldEvidenceChanged, publish_he
 from finsight_assets.lib.wap.held_versions import held_versions
 from finsight_assets.lib.wap.model import PublishError, RunInfo
 from finsight_assets.lib.wap.versions import current_versions
-from finsight_assets_tests.held import HELD_AT, hold_customers, hold_two_units, publish_live
+from finsight_assets_tests.held import (
+    HELD_AT,
+    HELD_IDS,
+    hold_customers,
+    hold_two_units,
+    publish_live,
+)
 from finsight_assets_tests.lib.layers.test_bound_dates import DAY1
 
 MANIFEST = "bf-race"
@@ -85,8 +91,9 @@ def test_held_rows_edited_after_they_were_held_are_refused_by_name_and_nothing_c
     before = {t: _published(connect, t) for t in ("silver.transactions", SUMMARY)}
     with connect() as warehouse:
         warehouse.execute(
-            "UPDATE held.gold__daily_customer_summary SET net_flow_usd = net_flow_usd + 1000 "
-            "WHERE customer_id = 'C1'"
+            "UPDATE versions.gold__daily_customer_summary SET net_flow_usd = net_flow_usd + 1000 "
+            f"WHERE customer_id = 'C1' AND _version_id IN ({HELD_IDS})",
+            [MANIFEST],
         )
         with pytest.raises(PublishError) as refused:
             _publish(warehouse)

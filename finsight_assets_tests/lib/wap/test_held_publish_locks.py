@@ -35,7 +35,7 @@ def test_a_silver_republish_cannot_land_inside_a_held_gold_publish(sessions):
     assert list(held) == [GOLD_DAILY_CUSTOMER_SUMMARY.qualified_name]
     (v1,) = current_versions(a, SILVER_TRANSACTIONS.qualified_name, [DAY1]).values()
 
-    paused = PausingSession(a, "INSERT INTO history.gold__daily_customer_summary")
+    paused = PausingSession(a, "DELETE FROM audit.current_versions")
     thread, outcome = in_thread(
         held_publish.publish_held,
         paused,

@@ -25,7 +25,12 @@ LATER = CLOCK + timedelta(days=1)
 
 
 def kept(wh) -> set[str]:
-    return {r[0] for r in wh.fetchall("SELECT DISTINCT _version_id FROM history.silver__customers")}
+    """The replaced versions whose rows are kept (the versions table's, but the current ones)."""
+    rows = wh.fetchall(
+        "SELECT DISTINCT _version_id FROM versions.silver__customers "
+        "WHERE _version_id NOT IN (SELECT version_id FROM audit.current_versions)"
+    )
+    return {r[0] for r in rows}
 
 
 def backfill(wh, manifest_id: str, day, *customers):
