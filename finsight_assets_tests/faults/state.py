@@ -9,8 +9,8 @@ from pathlib import Path
 
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.tables.registry import TABLES
-from finsight_assets.lib.wap.audit_tables import HELD_VERSIONS
-from finsight_assets.lib.wap.layout import STAGING_SCHEMA, held_table
+from finsight_assets.lib.wap.audit_tables import HELD_VERSIONS, PARTITION_VERSIONS
+from finsight_assets.lib.wap.layout import STAGING_SCHEMA, versions_table
 from finsight_assets.lib.wap.versions import all_current_versions
 
 # (table, business date) -> (rows, hash of the business columns): a partition's content.
@@ -37,7 +37,8 @@ class Observed:
 
 def observe(home: Path) -> Observed:
     """Fingerprint every published partition and check the invariants of the protocol: one
-    version per partition and it is the current one, no duplicate keys, held versions whole."""
+    version per partition and it is the current one, no duplicate keys, held versions whole,
+    no rows in a versions table of a version neither published nor held."""
     fingerprints: dict[tuple[str, str], tuple[int, int]] = {}
     violations: list[str] = []
     if not (home / "warehouse.duckdb").exists():
@@ -65,9 +66,12 @@ def observe(home: Path) -> Observed:
                 f"GROUP BY {key_columns} HAVING COUNT(*) > 1 LIMIT 3"
             )
             violations.extend(f"{name}: duplicate key {row[:-1]}" for row in duplicated)
+            # Rows of versions never published: held ones, or rows nothing records (a leak).
             held = dict(
                 warehouse.fetchall(
-                    f"SELECT _version_id, COUNT(*) FROM {held_table(table)} GROUP BY 1"
+                    f"SELECT _version_id, COUNT(*) FROM {versions_table(table)} "
+                    f"WHERE _version_id NOT IN (SELECT version_id FROM {PARTITION_VERSIONS.name}) "
+                    "GROUP BY 1"
                 )
             )
             recorded = dict(

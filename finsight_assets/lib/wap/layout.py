@@ -12,6 +12,7 @@ from finsight_assets.lib.engines.warehouse import Warehouse, string_literal
 from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets.lib.wap import audit_tables
 from finsight_assets.lib.wap.audit_tables import CURRENT_VERSIONS
+from finsight_assets.lib.wap.layout_migration import migrate_twins
 
 STAGING_SCHEMA = "staging"
 VERSIONS_SCHEMA = "versions"
@@ -72,5 +73,7 @@ def ensure_schema(warehouse: Warehouse) -> None:
     audit_tables.create(warehouse, [table.qualified_name for table in TABLES])
     for table in TABLES:
         warehouse.execute(versions_ddl(table))
+    migrate_twins(warehouse, TABLES, {t.qualified_name: versions_table(t) for t in TABLES})
+    for table in TABLES:
         warehouse.execute(current_view_ddl(table))
     store.create_tables(warehouse)
