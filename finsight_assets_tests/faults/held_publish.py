@@ -89,8 +89,8 @@ SCENARIOS: list[tuple[str, Callable[..., None], str, Callable[[], object]]] = [
         home_backfills,
     ),
     (
-        "rollback onto history rows edited by hand",
-        rollback.test_a_rollback_onto_history_rows_edited_behind_the_codes_back_refuses,
+        "rollback onto replaced rows edited by hand",
+        rollback.test_a_rollback_onto_replaced_rows_edited_behind_the_codes_back_refuses,
         "duckdb",
         home_backfills,
     ),
