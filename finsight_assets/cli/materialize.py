@@ -73,7 +73,8 @@ def materialize_range(
     log_level: str = "WARNING",
     on_batch: Callable[[BatchOutcome], None] | None = None,
 ) -> list[BatchOutcome]:
-    """Materialize every silver and gold asset for [start, end], one run per batch of days.
+    """Materialize every silver and gold asset for [start, end], one run per batch of days,
+    after recording the raw days that landed or changed (without a run: `defs/raw/report.py`).
 
     Stops at the first failed batch: later days would build on a balance chain that stopped.
     """
