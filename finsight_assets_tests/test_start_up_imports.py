@@ -1,5 +1,6 @@
 """What a fresh process imports to start: a run worker loading the definitions never imports the
-webserver's GraphQL client, and the CLI imports Dagster only for commands that load them."""
+webserver's GraphQL client, and the CLI imports Dagster, pyarrow and DuckDB only for the commands
+that use them."""
 
 from __future__ import annotations
 
@@ -41,5 +42,6 @@ def test_loading_the_definitions_imports_no_webserver_client(home):
     assert imported(code, *WEBSERVER_CLIENT, "dagster") == ["dagster"]
 
 
-def test_the_cli_imports_dagster_only_for_the_commands_that_load_definitions():
-    assert imported("import finsight_assets.cli.main", "dagster", *WEBSERVER_CLIENT) == []
+def test_the_cli_imports_dagster_pyarrow_and_duckdb_only_for_the_commands_that_use_them():
+    heavy = ("dagster", "pyarrow", "duckdb", *WEBSERVER_CLIENT)
+    assert imported("import finsight_assets.cli.main", *heavy) == []
