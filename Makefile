@@ -20,7 +20,9 @@ $(PYTHON):
 
 $(INSTALLED): pyproject.toml | $(PYTHON)
 	$(PYTHON) -m pip install --quiet --upgrade pip uv
-	$(VENV)/bin/uv pip install --quiet --python $(PYTHON) -e '.[dev]'
+	# Compiled bytecode: every run worker and CLI call otherwise compiles its imports anew.
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PYTHON) -e '.[dev]'
+	$(PYTHON) -m compileall -q finsight_assets
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
