@@ -43,7 +43,12 @@ def test_a_run_through_its_lanes_server_gives_the_in_process_rows(spark, home, t
     warm = tmp_path / "warm"
     shutil.copytree(home, warm)
     run_pipeline(LocalSparkEngine(spark), home, [DAY])
-    env = {**os.environ, "FINSIGHT_HOME": str(warm), "FINSIGHT_START_DATE": DAY.isoformat()}
+    env = {
+        **os.environ,
+        "FINSIGHT_HOME": str(warm),
+        "FINSIGHT_START_DATE": DAY.isoformat(),
+        "FINSIGHT_SILVER_ENGINE": "spark",
+    }
     server = SparkServer(Settings.from_env(env).spark_servers, "daily")
     try:
         url = server.start()
