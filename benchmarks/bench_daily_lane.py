@@ -18,10 +18,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from benchmarks.common import print_table, write_result
+from benchmarks.common import cached_lake, linked_copy, print_table, write_result
 from finsight_assets.defs.schedules import DAILY_JOB_NAME, DAILY_LANE_TAGS
 from finsight_assets.dev.stack import start_stack, wait_for
-from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.contract.run_tags import (
     BACKFILL_LANE,
     BACKFILL_PRIORITY,
@@ -72,7 +71,7 @@ def main() -> None:
     run_ids: list[str] = []
     try:
         last = FIRST + timedelta(days=BACKFILL_DAYS + args.repeats)
-        generate_raw(home / "lake", FIRST, last, rows_per_day=args.rows)
+        linked_copy(cached_lake(FIRST, last, args.rows), home / "lake")
         stack = start_stack(home, FIRST.isoformat(), args.days_per_run)
         try:
             backfill_id = stack.webserver.launch_backfill(
@@ -150,6 +149,9 @@ def main() -> None:
             "days_per_run": args.days_per_run,
             "delays_seconds": delays,
             "median_seconds": median,
+            "phases_median_seconds": dict(
+                zip(PHASES, map(statistics.median, zip(*phases, strict=True)), strict=True)
+            ),
         },
     )
 

@@ -1,7 +1,7 @@
 """Peak resident memory of a backfill as the number of days grows (5 and 45 days of 1M rows).
 
-At FinSight's shape it takes longer than `make bench` may, so it is its own target,
-`make bench-memory`. Target: the 45-day peak within TARGET_RATIO of the 5-day one.
+Target: the 45-day peak within TARGET_RATIO of the 5-day one (`make bench` runs it last; `make
+bench-memory` alone). The generated days are kept under benchmarks/data.
 
 Each size runs in a fresh process (Python plus its Spark JVM), materializing all days in one run,
 sampled every 0.2 s. Python and the JVM are reported apart: Python's peak shows whether any step
@@ -26,8 +26,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import print_table, write_result
-from finsight_assets.dev.synthetic import generate_raw
+from benchmarks.common import cached_lake, linked_copy, print_table, write_result
 from finsight_assets.lib.engines.duckdb_warehouse import DUCKDB_CONFIG
 from finsight_assets.lib.engines.spark_config import LOCAL_SPARK_CONFIG
 
@@ -79,8 +78,7 @@ def _children(process: psutil.Process) -> list[psutil.Process]:
 
 def peaks_of(days: int, lake: Path, root: Path) -> tuple[Peaks, float]:
     home = root / f"days-{days}"
-    home.mkdir()
-    (home / "lake").symlink_to(lake)
+    linked_copy(lake, home / "lake")
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
     started = time.monotonic()
     child = subprocess.Popen(
@@ -110,8 +108,7 @@ def main() -> None:
     sizes = [int(n) for n in args.days.split(",")]
     root = Path(tempfile.mkdtemp(prefix="finsight-bench-memory-"))
     try:
-        lake = root / "lake"
-        generate_raw(lake, FIRST, FIRST + timedelta(days=max(sizes) - 1), rows_per_day=args.rows)
+        lake = cached_lake(FIRST, FIRST + timedelta(days=max(sizes) - 1), args.rows)
         measured = {n: peaks_of(n, lake, root) for n in sizes}
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from benchmarks.common import print_table, timed, write_result
+from benchmarks.common import cached_lake, linked_copy, print_table, timed, write_result
 from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.stack import start_stack, wait_for
-from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.engines.webserver import (
@@ -49,13 +48,8 @@ def step_seconds(home: Path) -> float:
 
 def fresh_home(root: Path, name: str, lake: Path) -> Path:
     home = root / name
-    home.mkdir()
-    shutil.copytree(lake, home / "lake", copy_function=_link)
+    linked_copy(lake, home / "lake")
     return home
-
-
-def _link(source: str, target: str) -> None:
-    Path(target).hardlink_to(source)
 
 
 def _done(state: BackfillState) -> bool:
@@ -127,8 +121,7 @@ def main() -> None:
     modes = [m for m in MODES if m in {"batched", *args.modes.split(",")}]
     root = Path(tempfile.mkdtemp(prefix="finsight-bench-orchestration-"))
     try:
-        lake = root / "lake"
-        generate_raw(lake, FIRST, FIRST + timedelta(days=args.days - 1), rows_per_day=args.rows)
+        lake = cached_lake(FIRST, FIRST + timedelta(days=args.days - 1), args.rows)
         pure_home = fresh_home(root, "pure", lake)
         settings = Settings(env="local", home=pure_home, start_date=FIRST)
         wall, _ = timed(

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
+import shutil
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# Generated raw days kept between invocations (not committed): a 10M-row day takes minutes.
+DATA = Path(__file__).resolve().parent / "data"
+GENERATOR = Path(__file__).resolve().parents[1] / "finsight_assets" / "dev" / "synthetic"
 
 
 def cores() -> int:
@@ -55,11 +61,55 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def cached_lake(first: date, last: date, rows_per_day: int, seed: int = 7) -> Path:
+    """A generated raw lake for these days, made once under benchmarks/data and reused while the
+    generator's code is unchanged (its source is part of the folder's name)."""
+    from finsight_assets.dev.synthetic import generate_raw
+
+    code = hashlib.sha256(
+        b"".join(p.read_bytes() for p in sorted(GENERATOR.glob("*.py")))
+    ).hexdigest()[:10]
+    folder = DATA / f"{first}_{last}_{rows_per_day}_{seed}_{code}"
+    lake = folder / "lake"
+    if not (folder / "complete").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        generate_raw(lake, first, last, rows_per_day=rows_per_day, seed=seed)
+        (folder / "complete").write_text("")
+    return lake
+
+
+def linked_copy(lake: Path, target: Path) -> Path:
+    """`lake` under `target`, its files hard links: a run's staging never touches the cache."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(lake, target, copy_function=_link)
+    return target
+
+
+def _link(source: str, target: str) -> None:
+    Path(target).hardlink_to(source)
+
+
+def commit() -> str:
+    """The checked-out commit (short), with `+` when the work tree has changes."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{head}+" if dirty else head or "unknown"
+
+
 def write_result(name: str, payload: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
         "machine": {
             "cores": cores(),
             "python": platform.python_version(),

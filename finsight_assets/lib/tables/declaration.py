@@ -29,6 +29,11 @@ class Rule:
     args: tuple[Any, ...] = ()
 
 
+# The rules a declaration may use: each has a pandera check (`pandera_schemas.py`) and SQL
+# (`contract_sql.py`).
+RULE_CHECKS = ("isin", "gt", "ge", "lt", "le", "str_matches", "str_length")
+
+
 def one_of(values: Sequence[str]) -> Rule:
     return Rule("isin", (tuple(values),))
 
@@ -179,6 +184,11 @@ def problems(table: Table) -> list[str]:
         unknown = [name for name in listed if name not in columns]
         if unknown:
             found.append(f"{piece} name column(s) not in its columns: {', '.join(unknown)}")
+    unknown_rules = sorted(
+        {rule.check for rules in table.rules.values() for rule in rules} - set(RULE_CHECKS)
+    )
+    if unknown_rules:
+        found.append(f"rules use check(s) without SQL: {', '.join(unknown_rules)}")
     for panel in table.panels:
         if panel.panel not in PANELS:
             found.append(f"panels: {panel.panel!r} is not a report panel {PANELS}")

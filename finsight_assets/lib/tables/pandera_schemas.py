@@ -1,5 +1,7 @@
 """The pandera schema of a table: its declared columns' types and nullability, and its value
-rules. pandas and pandera are slow to import: only the `contract_schema` audit imports this."""
+rules, for validating a frame in Python. The `contract_schema` audit checks the same declaration
+as SQL where the rows are (`contract_sql.py`, which names each check as pandera does); a test
+holds the two to the same verdicts. pandas and pandera are slow to import: no run imports this."""
 
 from __future__ import annotations
 

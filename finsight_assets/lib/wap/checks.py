@@ -11,7 +11,7 @@ from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.tables import checks as catalogue
 from finsight_assets.lib.tables.declaration import DeclarationError, Table
 from finsight_assets.lib.tables.registry import TABLES
-from finsight_assets.lib.wap.audits import generic, reconcile
+from finsight_assets.lib.wap.audits import diff, generic, reconcile
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, AuditResult, StagedPartitions
 
 AuditFunction = Callable[[Warehouse, StagedPartitions, AuditInputs], AuditOutcome]
@@ -36,7 +36,7 @@ AUDITS: dict[str, AuditFunction] = {
     catalogue.COUNT_IDENTITY.name: reconcile.count_identity,
     catalogue.UNIQUE_KEY.name: generic.unique_key,
     catalogue.CONTRACT_SCHEMA.name: generic.contract_schema,
-    catalogue.DIFF_AGAINST_PUBLISHED.name: generic.diff_against_published,
+    catalogue.DIFF_AGAINST_PUBLISHED.name: diff.diff_against_published,
     catalogue.RECONCILES_WITH_SILVER.name: reconcile.reconciles_with_silver,
     catalogue.BALANCE_CONTINUITY.name: reconcile.balance_continuity,
     catalogue.MONEY_FITS.name: generic.money_fits,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from finsight_assets.lib.contract.run_tags import MODES
@@ -63,6 +64,9 @@ class AuditInputs:
     outcome_rows: str | None = None
     staged_outcome: str | None = None
     outcome_labels: Sequence[str] = ()
+    # Per date, the rows of each outcome in `outcome_rows` (`reconcile.outcome_counts`), counted
+    # once per source and shared by its tables; counted by each table's audit when absent.
+    outcome_counts: Mapping[date, Mapping[str, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,19 @@ class LayerResult:
     skipped: str | None = None
 
 
+@dataclass(frozen=True)
+class DayProfile:
+    """One staged day as one aggregate pass found it (`profile.py`): its rows, their checksum
+    (`profile.checksum`), its money columns' totals, and the rows breaking the contract schema
+    (in all, and per check of `contract_sql.violations`)."""
+
+    rows: int
+    checksum: str
+    totals: Mapping[str, Decimal]
+    violating_rows: int
+    failures: tuple[int, ...]
+
+
 @dataclass
 class StagedPartitions:
     """Candidate rows for some partitions of a table, sitting in a staging table."""
@@ -235,6 +252,9 @@ class StagedPartitions:
     # The published partitions these rows were computed from (gold: silver table -> date ->
     # version id): publishing refuses if one of them was republished in between.
     sources: Mapping[str, Mapping[date, str]] = field(default_factory=dict)
+    # Per staged date, what the one aggregate pass over its rows found (`profile.py`): the
+    # audits, publish and hold reuse it; None until it runs.
+    profile: dict[date, DayProfile] | None = None
 
     @property
     def dates(self) -> list[date]:

@@ -1,6 +1,8 @@
 """Write, audit, publish: the one protocol every silver and gold partition goes through.
 
-stage    candidate rows land in a staging table no reader looks at, lineage columns attached;
+stage    candidate rows land in a staging table no reader looks at, lineage columns attached,
+         and one aggregate pass profiles them per date (`profile.py`: counts, checksums,
+         totals, contract-schema breaches) for the audits, publish and hold to reuse;
 audit    the table's declared checks (`checks.py`) run against the staged rows, and their
          verdicts are recorded per partition; a failing blocking check stops here;
 publish  one transaction keeps the replaced rows in history, swaps the partitions, records the
@@ -42,6 +44,7 @@ from finsight_assets.lib.wap.model import (
     RunInfo,
     StagedPartitions,
 )
+from finsight_assets.lib.wap.profile import staged_profile
 from finsight_assets.lib.wap.replace import partition_stats, replace_partitions
 from finsight_assets.lib.wap.versions import current_versions
 
@@ -97,7 +100,7 @@ def stage(
     warehouse.execute(
         warehouse.create_table_as_sql(staged_name, select), [*candidate_params, *params]
     )
-    return StagedPartitions(
+    staged = StagedPartitions(
         table=table,
         staging_table=staged_name,
         input_versions=dict(input_versions),
@@ -108,6 +111,8 @@ def stage(
         rolls_forward=rolls_forward,
         sources=dict(sources or {}),
     )
+    staged_profile(warehouse, staged)
+    return staged
 
 
 def audit(
@@ -209,6 +214,8 @@ def withdraw(warehouse: Warehouse, staged: StagedPartitions, business_date: date
     warehouse.execute(f"DELETE FROM {staged.staging_table} WHERE business_date = {day}", params)
     staged.input_versions.pop(business_date, None)
     staged.version_ids.pop(business_date, None)
+    if staged.profile is not None:
+        staged.profile.pop(business_date, None)
 
 
 def drop_staged(warehouse: Warehouse, staged: StagedPartitions) -> None:

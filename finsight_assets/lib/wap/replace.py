@@ -13,9 +13,10 @@ from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.wap import versions as recorded
 from finsight_assets.lib.wap.layout import history_table
 from finsight_assets.lib.wap.model import PartitionVersion, PublishError, StagedPartitions
+from finsight_assets.lib.wap.profile import NO_ROWS_CHECKSUM, checksum, row_hash, staged_profile
 
 # The count and checksum of no rows.
-NO_ROWS = (0, "0:0")
+NO_ROWS = (0, NO_ROWS_CHECKSUM)
 
 
 class VersionRowsDiffer(PublishError):
@@ -31,23 +32,18 @@ def relation_stats(
     key: str = "business_date",
 ) -> dict[Any, tuple[int, str]]:
     """Per value of `key` among the rows of `relation` (a table of `table`'s columns, with an
-    optional WHERE of `params`): their row count and checksum, an order-free sum of row hashes
-    of the business values as `table` stores them (cast to its column types, so staged,
-    published, held and history rows of one version agree)."""
-    row_hash = warehouse.row_hash_sql([f"CAST({c.name} AS {c.sql_type})" for c in table.columns])
+    optional WHERE of `params`): their row count and checksum (`profile.checksum`)."""
     rows = warehouse.fetchall(
-        f"SELECT {key}, COUNT(*), SUM({row_hash}) FROM {relation} GROUP BY {key}", params
+        f"SELECT {key}, COUNT(*), SUM({row_hash(warehouse, table)}) FROM {relation} GROUP BY {key}",
+        params,
     )
-    return {
-        value: (int(count), f"{int(count)}:{int(total) % (1 << 64):016x}")
-        for value, count, total in rows
-    }
+    return {value: (int(count), checksum(count, total)) for value, count, total in rows}
 
 
 def partition_stats(warehouse: Warehouse, staged: StagedPartitions) -> dict[date, tuple[int, str]]:
-    """Per staged date, its row count and checksum (`relation_stats` of the staging table)."""
-    found = relation_stats(warehouse, staged.table, staged.staging_table)
-    return {d: found.get(d, NO_ROWS) for d in staged.dates}
+    """Per staged date, its row count and checksum, from the staged rows' one aggregate pass
+    (`profile.py`): publish and hold record them, and verify the rows they write against them."""
+    return {d: (p.rows, p.checksum) for d, p in staged_profile(warehouse, staged).items()}
 
 
 def version_differences(
@@ -65,10 +61,10 @@ def version_differences(
     return [
         f"{v.table_name} {v.business_date} version {v.version_id}: recorded {v.row_count} "
         f"row(s), checksum {v.checksum}; its rows in {relation} are {rows} row(s), "
-        f"checksum {checksum}"
+        f"checksum {found_checksum}"
         for v in sorted(versions, key=lambda v: (v.business_date, v.version_id))
-        for rows, checksum in [found.get(v.version_id, NO_ROWS)]
-        if (rows, checksum) != (v.row_count, v.checksum)
+        for rows, found_checksum in [found.get(v.version_id, NO_ROWS)]
+        if (rows, found_checksum) != (v.row_count, v.checksum)
     ]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from finsight_assets.lib.tables import registry
 from finsight_assets.lib.tables.checks import SILVER_CHECKS
-from finsight_assets.lib.tables.declaration import DeclarationError, MoneyPanel, RawSource
+from finsight_assets.lib.tables.declaration import DeclarationError, MoneyPanel, RawSource, Rule
 from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
 from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
@@ -71,6 +71,10 @@ def test_a_gold_table_reading_an_unknown_table_fails():
             "raw table 'clients'",
         ),
         ({"checks": (*SILVER_CHECKS, SILVER_CHECKS[0])}, "checks repeat"),
+        (
+            {"rules": {"country": (Rule("str_startswith", ("U",)),)}},
+            "rules use check(s) without SQL: str_startswith",
+        ),
     ],
 )
 def test_a_silver_declaration_missing_a_piece_fails_naming_the_table_and_the_piece(change, piece):

@@ -1,4 +1,5 @@
-"""Audits any table's staged partitions pass: a unique key, the contract schema, the diff.
+"""Audits any table's staged partitions pass: a unique key, the contract schema, money that fits
+(the diff against the published partitions is `diff.py`).
 
 Each is a function `(warehouse, staged, inputs) -> AuditOutcome`; which table runs which, and
 whether it blocks, is declared once in its table's declaration (`lib/tables/`).
@@ -8,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal
+from typing import Any
 
 from finsight_assets.lib.contract.tables import MONEY_SQL
-from finsight_assets.lib.engines.warehouse import Warehouse, bound
+from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.tables.contract_sql import type_mismatches, violations
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
+from finsight_assets.lib.wap.profile import staged_profile
 
-VALIDATION_BATCH_ROWS = 200_000
 MAX_REPORTED_FAILURES = 20
 
 
@@ -41,38 +43,36 @@ def unique_key(warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInpu
     )
 
 
+def _failure_case(value: Any) -> str:
+    """A failing value as pandera's failure cases show it (a missing one as pandas' NA)."""
+    return "<NA>" if value is None else repr(value)
+
+
 def contract_schema(
     warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInputs
 ) -> AuditOutcome:
-    """The staged rows satisfy the pandera contract schema, validated batch by batch."""
-    # pandas and pandera take about 3 s to import: the first audit loads them, not every process
-    # that loads the code location (webserver, daemon, sensors, the CLI, a run worker's start).
-    import pandas as pd
-    import pandera.errors
-
-    from finsight_assets.lib.tables.pandera_schemas import contract_schema as pandera_schema
-
-    schema = pandera_schema(staged.table)
-    columns = ", ".join(staged.table.business_columns)
-    failures_by_date: dict[date, int] = {}
-    examples: list[str] = []
-    for batch in warehouse.fetch_arrow_batches(
-        f"SELECT {columns} FROM {staged.staging_table}", VALIDATION_BATCH_ROWS
-    ):
-        frame = batch.to_pandas(types_mapper=pd.ArrowDtype)
-        try:
-            schema.validate(frame, lazy=True)
-        except pandera.errors.SchemaErrors as errors:
-            cases = errors.failure_cases
-            for index in cases["index"].dropna().unique():
-                d = frame.loc[int(index), "business_date"]
-                failures_by_date[d] = failures_by_date.get(d, 0) + 1
-            if cases["index"].isna().any():
-                for d in frame["business_date"].unique():
-                    failures_by_date[d] = failures_by_date.get(d, 0) + 1
+    """The staged rows satisfy the contract schema (`contract_sql.py`), checked where they are:
+    the day's counts come from the staged rows' one aggregate pass, and only the first few
+    failing values are fetched, to name them."""
+    profile = staged_profile(warehouse, staged)
+    mismatched = type_mismatches(warehouse, staged.table, staged.staging_table)
+    # A column of the wrong type breaks the schema once on each day with rows (pandera reports
+    # it once per validated frame, not per row).
+    failures_by_date = {
+        d: day.violating_rows + (1 if mismatched and day.rows else 0) for d, day in profile.items()
+    }
+    examples = [f"{m.column}: {m.check} failed on {m.found!r}" for m in mismatched]
+    for index, check in enumerate(violations(staged.table, warehouse.dialect)):
+        wanted = MAX_REPORTED_FAILURES - len(examples)
+        if wanted > 0 and any(day.failures[index] for day in profile.values()):
+            found = warehouse.fetchall(
+                f"SELECT {check.column} FROM {staged.staging_table} WHERE {check.sql} "
+                f"ORDER BY business_date LIMIT {wanted}",
+                check.params,
+            )
             examples.extend(
-                f"{row.column}: {row.check} failed on {row.failure_case!r}"
-                for row in cases.head(MAX_REPORTED_FAILURES - len(examples)).itertuples()
+                f"{check.column}: {check.check} failed on {_failure_case(value)}"
+                for (value,) in found
             )
     total = sum(failures_by_date.values())
     return AuditOutcome(
@@ -83,104 +83,6 @@ def contract_schema(
             "failures": examples[:MAX_REPORTED_FAILURES],
         },
         by_date=_per_date_failures(failures_by_date, staged.dates),
-    )
-
-
-def _money(value: Decimal | None) -> str:
-    return str(value if value is not None else Decimal("0"))
-
-
-def diff_against_published(
-    warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInputs
-) -> AuditOutcome:
-    """Rows added, removed and changed by key against the published partition; change in totals.
-
-    Evidence, not a gate: a backfill is expected to change rows.
-    """
-    table = staged.table
-    dates, date_params = bound(staged.dates)
-    business = table.business_columns
-    row_hash = warehouse.compare_hash_sql(business)
-    published = f"SELECT * FROM {table.qualified_name} WHERE business_date IN ({dates})"
-    if table.key is not None:
-        join = " AND ".join(f"s.{column} = p.{column}" for column in table.key)
-        first = table.key[-1]
-        counts_sql = (
-            "SELECT COALESCE(s.business_date, p.business_date) AS business_date, "
-            f"SUM(CASE WHEN p.{first} IS NULL THEN 1 ELSE 0 END), "
-            f"SUM(CASE WHEN s.{first} IS NULL THEN 1 ELSE 0 END), "
-            f"SUM(CASE WHEN s.{first} IS NOT NULL AND p.{first} IS NOT NULL "
-            "AND s.row_hash <> p.row_hash THEN 1 ELSE 0 END) "
-            f"FROM (SELECT *, {row_hash} AS row_hash FROM {staged.staging_table}) AS s "
-            f"FULL OUTER JOIN (SELECT *, {row_hash} AS row_hash FROM ({published}) AS pub) AS p "
-            f"ON {join} GROUP BY 1"
-        )
-    else:
-        counts_sql = (
-            "SELECT business_date, SUM(CASE WHEN n > 0 THEN n ELSE 0 END), "
-            "SUM(CASE WHEN n < 0 THEN -n ELSE 0 END), 0 FROM ("
-            "SELECT business_date, row_hash, SUM(side) AS n FROM ("
-            f"SELECT business_date, {row_hash} AS row_hash, 1 AS side FROM {staged.staging_table} "
-            f"UNION ALL SELECT business_date, {row_hash} AS row_hash, -1 AS side "
-            f"FROM ({published}) AS pub) AS sides GROUP BY business_date, row_hash) AS net "
-            "GROUP BY business_date"
-        )
-    # `published` holds the only placeholders, once in each statement that reads it.
-    counts = {
-        row[0]: (int(row[1]), int(row[2]), int(row[3]))
-        for row in warehouse.fetchall(counts_sql, date_params)
-    }
-    totals: dict[date, dict[str, str]] = {}
-    sums_before: dict[str, dict[str, str]] = {}
-    sums_after: dict[str, dict[str, str]] = {}
-    if table.money_columns:
-        sums = ", ".join(f"SUM({column})" for column in table.money_columns)
-        before = {
-            r[0]: r[1:]
-            for r in warehouse.fetchall(
-                f"SELECT business_date, {sums} FROM ({published}) AS pub GROUP BY 1",
-                date_params,
-            )
-        }
-        after = {
-            r[0]: r[1:]
-            for r in warehouse.fetchall(
-                f"SELECT business_date, {sums} FROM {staged.staging_table} GROUP BY 1"
-            )
-        }
-        for d in staged.dates:
-            old = before.get(d, (None,) * len(table.money_columns))
-            new = after.get(d, (None,) * len(table.money_columns))
-            totals[d.isoformat()] = {
-                column: _money((n or Decimal(0)) - (o or Decimal(0)))
-                for column, o, n in zip(table.money_columns, old, new, strict=True)
-            }
-            sums_before[d.isoformat()] = {
-                column: _money(o or Decimal(0))
-                for column, o in zip(table.money_columns, old, strict=True)
-            }
-            sums_after[d.isoformat()] = {
-                column: _money(n or Decimal(0))
-                for column, n in zip(table.money_columns, new, strict=True)
-            }
-    per_date = {
-        d.isoformat(): {
-            "added": counts.get(d, (0, 0, 0))[0],
-            "removed": counts.get(d, (0, 0, 0))[1],
-            "changed": counts.get(d, (0, 0, 0))[2],
-            "total_change": totals.get(d.isoformat(), {}),
-            "total_before": sums_before.get(d.isoformat(), {}),
-            "total_after": sums_after.get(d.isoformat(), {}),
-        }
-        for d in staged.dates
-    }
-    added = sum(v["added"] for v in per_date.values())
-    removed = sum(v["removed"] for v in per_date.values())
-    changed = sum(v["changed"] for v in per_date.values())
-    return AuditOutcome(
-        passed=True,
-        summary=f"{added} added, {removed} removed, {changed} changed",
-        metadata={"added": added, "removed": removed, "changed": changed, "by_date": per_date},
     )
 
 

@@ -18,6 +18,20 @@ from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
 from finsight_assets.lib.wap.hold import relation
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
 from finsight_assets.lib.wap.pinned import source_relation
+from finsight_assets.lib.wap.profile import staged_profile
+
+
+def outcome_counts(warehouse: Warehouse, outcome_rows: str) -> dict[date, dict[str, int]]:
+    """Per date, the rows of each outcome in `outcome_rows` (a relation of every raw row with its
+    `outcome`): counted once per source, its tables' count identity audits share it
+    (`AuditInputs.outcome_counts`)."""
+    found: dict[date, dict[str, int]] = {}
+    for business_date, outcome, count in warehouse.fetchall(
+        f"SELECT business_date, outcome, COUNT(*) FROM {outcome_rows} AS outcomes "
+        "GROUP BY business_date, outcome"
+    ):
+        found.setdefault(business_date, {})[outcome] = int(count)
+    return found
 
 
 def count_identity(
@@ -27,22 +41,17 @@ def count_identity(
 
     For transactions that is docs/contract.md's raw = silver + rejected + duplicates removed.
     `inputs.outcome_rows` (a relation) holds every raw row of the staged partitions with its
-    `outcome`; the staged rows of this table must be exactly those with `inputs.staged_outcome`.
+    `outcome` (`inputs.outcome_counts` its counts, if the caller counted them already); the
+    staged rows of this table must be exactly those with `inputs.staged_outcome`.
     """
     outcomes = inputs.outcome_labels
-    sums = ", ".join(
-        f"SUM(CASE WHEN outcome = {string_literal(name)} THEN 1 ELSE 0 END)" for name in outcomes
-    )
+    counted = inputs.outcome_counts
+    if counted is None:
+        counted = outcome_counts(warehouse, str(inputs.outcome_rows))
     found = {
-        r[0]: [int(n or 0) for n in r[1:]]
-        for r in warehouse.fetchall(
-            f"SELECT business_date, {sums} FROM {inputs.outcome_rows} AS outcomes "
-            "GROUP BY business_date"
-        )
+        d: [int(by_outcome.get(name, 0)) for name in outcomes] for d, by_outcome in counted.items()
     }
-    staged_counts = dict(
-        warehouse.fetchall(f"SELECT business_date, COUNT(*) FROM {staged.staging_table} GROUP BY 1")
-    )
+    staged_counts = {d: day.rows for d, day in staged_profile(warehouse, staged).items()}
     by_date: dict[date, bool] = {}
     detail: dict[str, dict[str, int]] = {}
     for d in staged.dates:

@@ -1,0 +1,79 @@
+"""One aggregate pass over a table's staged rows, per business date: the row count, the checksum,
+the money totals and the rows breaking the contract schema, read once and reused by the audits
+(count identity, contract schema, the diff), publish and hold; and the checksum itself, an
+order-free sum of row hashes every path that verifies a version's rows computes alike."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from finsight_assets.lib.contract.tables import TableSpec
+from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.tables.contract_sql import any_violation, violations
+from finsight_assets.lib.wap.model import DayProfile, StagedPartitions
+
+# The checksum of no rows.
+NO_ROWS_CHECKSUM = "0:0"
+
+
+def row_hash(warehouse: Warehouse, table: TableSpec) -> str:
+    """A row's hash over its business values as `table` stores them (cast to its column types,
+    so staged, published, held and history rows of one version agree)."""
+    return warehouse.row_hash_sql([f"CAST({c.name} AS {c.sql_type})" for c in table.columns])
+
+
+def checksum(count: Any, total: Any) -> str:
+    """The checksum of `count` rows whose row hashes sum to `total`."""
+    return f"{int(count)}:{int(total or 0) % (1 << 64):016x}"
+
+
+def empty_day(table: TableSpec) -> DayProfile:
+    """The profile of a day without rows."""
+    return DayProfile(
+        rows=0,
+        checksum=NO_ROWS_CHECKSUM,
+        totals={column: Decimal(0) for column in table.money_columns},
+        violating_rows=0,
+        failures=(0,) * len(violations(table, "duckdb")),
+    )
+
+
+def profile_rows(warehouse: Warehouse, table: TableSpec, relation: str) -> dict[date, DayProfile]:
+    """Per business date of `relation` (rows of `table`'s columns): its profile, in one scan."""
+    checks = violations(table, warehouse.dialect)
+    broken, params = any_violation(checks)
+    for check in checks:
+        params.extend(check.params)
+    columns = [
+        "COUNT(*)",
+        f"SUM({row_hash(warehouse, table)})",
+        *(f"SUM({column})" for column in table.money_columns),
+        f"SUM(CASE WHEN {broken} THEN 1 ELSE 0 END)",
+        *(f"SUM(CASE WHEN {check.sql} THEN 1 ELSE 0 END)" for check in checks),
+    ]
+    money = len(table.money_columns)
+    found = {}
+    for business_date, count, total, *rest in warehouse.fetchall(
+        f"SELECT business_date, {', '.join(columns)} FROM {relation} GROUP BY business_date",
+        params,
+    ):
+        found[business_date] = DayProfile(
+            rows=int(count),
+            checksum=checksum(count, total),
+            totals={
+                column: value if value is not None else Decimal(0)
+                for column, value in zip(table.money_columns, rest[:money], strict=True)
+            },
+            violating_rows=int(rest[money] or 0),
+            failures=tuple(int(n or 0) for n in rest[money + 1 :]),
+        )
+    return found
+
+
+def staged_profile(warehouse: Warehouse, staged: StagedPartitions) -> dict[date, DayProfile]:
+    """Per staged date, its profile: computed by the first caller (`stage` is), then reused."""
+    if staged.profile is None:
+        staged.profile = profile_rows(warehouse, staged.table, staged.staging_table)
+    return {d: staged.profile.get(d) or empty_day(staged.table) for d in staged.dates}
