@@ -114,13 +114,3 @@ def outcome_counts(spark: SparkSession, uri: str) -> dict[str, dict[str, int]]:
     for row in rows:
         counts.setdefault(row["business_date"].isoformat(), {})[row["outcome"]] = row["count"]
     return counts
-
-
-def transaction_outcomes(
-    spark: SparkSession,
-    files_by_date: Mapping[date, Sequence[str]],
-    usd_rates: Mapping[date, Mapping[str, object]],
-) -> DataFrame:
-    """Every raw transaction row with its outcome (the silver SQL on Spark)."""
-    job = SilverJob("transactions", files_by_date, "", usd_rates)  # type: ignore[arg-type]
-    return outcomes(spark, job)
