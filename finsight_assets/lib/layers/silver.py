@@ -31,6 +31,7 @@ from finsight_assets.lib.layers.silver_run import run_engine, unaliased, visible
 from finsight_assets.lib.tables.declaration import RawSource, Table
 from finsight_assets.lib.tables.registry import SOURCES
 from finsight_assets.lib.wap import publish
+from finsight_assets.lib.wap.audits.reconcile import outcome_counts
 from finsight_assets.lib.wap.layout import staging_table
 from finsight_assets.lib.wap.model import AuditInputs, LayerResult, RunInfo, StagedPartitions
 
@@ -190,6 +191,8 @@ def _stage_load_audit_publish(
                 raw_rows = {d: n for d, n in raw_rows.items() if d not in result.failed}
                 if not input_versions:
                     return
+                # One count of the outcomes, shared by the source's tables' count identities.
+                counts = outcome_counts(warehouse, outcome_rows)
                 for table in tables:
                     outcome = str(table.outcome)
                     staged = publish.stage(
@@ -201,7 +204,9 @@ def _stage_load_audit_publish(
                         _select(table, outcome_rows, outcome),
                     )
                     staged_all.append(staged)
-                    inputs = AuditInputs(raw_rows, outcome_rows, outcome, source.outcomes)
+                    inputs = AuditInputs(
+                        raw_rows, outcome_rows, outcome, source.outcomes, outcome_counts=counts
+                    )
                     result.audits[table.qualified_name] = publish.audit(warehouse, staged, inputs)
                 uncomputable = {
                     d: unaliased(f"raw/{source.transform}: {problem}", aliases)
