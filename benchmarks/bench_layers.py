@@ -29,8 +29,8 @@ from benchmarks.common import (
     write_result,
 )
 from benchmarks.plain_duckdb import build as plain_duckdb
-from benchmarks.spark_session import spark_session
 from benchmarks.warehouse_probe import probing, statements_json
+from finsight_assets.lib.engines.duckdb_silver import DuckDBSilverEngine
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets_tests.pipeline import query, run_pipeline
@@ -64,8 +64,7 @@ def raw_rows(lake: Path, table: str, day: date) -> int:
 def measure(root: Path, rows: int, repeats: int) -> None:
     lake = cached_lake(DAY, DAY, rows)
     raw = raw_rows(lake, "transactions", DAY)
-    # run_pipeline takes a session whatever silver's engine (an idle JVM when it is DuckDB).
-    spark = spark_session()
+    engine = DuckDBSilverEngine()
     homes = iter(range(1000))
 
     def fresh_home() -> Path:
@@ -75,7 +74,7 @@ def measure(root: Path, rows: int, repeats: int) -> None:
 
     def silver_and_gold(home: Path | None = None, run_id: str = "bench") -> None:
         home = home or fresh_home()
-        results = run_pipeline(spark, home, [DAY], run_id=f"{run_id}-{home.name}")
+        results = run_pipeline(engine, home, [DAY], run_id=f"{run_id}-{home.name}")
         failed = [name for name, result in results.items() if result.failed]
         if failed:
             raise RuntimeError(f"the benchmark day failed in {failed}")
@@ -100,7 +99,6 @@ def measure(root: Path, rows: int, repeats: int) -> None:
     }
     first, summary = (probes[n].summary(sum(published.values())) for n in probes)
     probe = probes["republish"]
-    spark.stop()
     n = cores()
     ratio = ours / plain
     print_table(

@@ -20,7 +20,7 @@ import duckdb
 
 from finsight_assets.lib.contract import tables as contract
 from finsight_assets.lib.engines.lake import LocalLake
-from finsight_assets.lib.layers.silver_spark import PYTHON_WHITESPACE
+from finsight_assets.lib.layers.silver_sql import PYTHON_WHITESPACE
 from finsight_assets.lib.tables.gold_account_daily_balance import GOLD_ACCOUNT_DAILY_BALANCE
 from finsight_assets.lib.tables.gold_daily_customer_summary import GOLD_DAILY_CUSTOMER_SUMMARY
 from finsight_assets.lib.tables.gold_segment_daily_report import GOLD_SEGMENT_DAILY_REPORT

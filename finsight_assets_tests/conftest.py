@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: one Spark session, a fresh FinSight home per test."""
+"""Fixtures shared by the whole suite: the silver engine, one Spark session (started only for
+the tests that ask for it), a fresh FinSight home per test."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ def spark():
     session = builder.config("spark.driver.memory", "2g").getOrCreate()
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The embedded default's silver engine: DuckDB (no JVM)."""
+    from finsight_assets.lib.engines.duckdb_silver import DuckDBSilverEngine
+
+    return DuckDBSilverEngine()
 
 
 @pytest.fixture

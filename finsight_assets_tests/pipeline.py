@@ -13,7 +13,7 @@ from finsight_assets.lib.engines.duckdb_warehouse import (
     open_duckdb,
 )
 from finsight_assets.lib.engines.lake import LocalLake
-from finsight_assets.lib.engines.spark import LocalSparkEngine
+from finsight_assets.lib.engines.silver_engine import SilverEngine
 from finsight_assets.lib.engines.warehouse import Connect
 from finsight_assets.lib.layers import gold, silver
 from finsight_assets.lib.tables.gold_account_daily_balance import GOLD_ACCOUNT_DAILY_BALANCE
@@ -27,7 +27,7 @@ CLOCK = datetime(2025, 6, 1, 6, 0, tzinfo=UTC)
 
 
 def run_pipeline(
-    spark,
+    engine: SilverEngine,
     home: Path,
     dates: Sequence[date],
     run_id: str = "run-1",
@@ -36,7 +36,8 @@ def run_pipeline(
     connect: Connect | None = None,
     hold: bool = False,
 ) -> dict[str, LayerResult]:
-    """Materialize silver and gold for `dates` the way the assets do, in dependency order.
+    """Materialize silver and gold for `dates` the way the assets do, in dependency order, silver
+    on `engine` (the `engine` fixture: DuckDB; `LocalSparkEngine(spark)` for Spark).
 
     The warehouse is the home's DuckDB file unless `connect` opens another one; `hold` runs
     as a backfill that needs approval.
@@ -46,7 +47,6 @@ def run_pipeline(
     lake = LocalLake(home / "lake")
 
     connect = connect or duckdb_connector(home / "warehouse.duckdb")
-    engine = LocalSparkEngine(spark)
     results = {
         "silver.transactions": silver.build_silver(
             TRANSACTION_EVENTS, engine, lake, connect, run, dates, "1"

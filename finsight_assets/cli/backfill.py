@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -27,8 +27,12 @@ from finsight_assets.cli.backfill_output import (
 )
 from finsight_assets.cli.backfill_service import operate, service
 from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError
-from finsight_assets.lib.backfills.operations import Backfills
 from finsight_assets.lib.engines.webserver import DagsterApiError, WebserverUnavailable
+
+if TYPE_CHECKING:
+    # pyarrow and DuckDB come with the operations: a command imports them when it runs
+    # (`backfill_service.service`), so `finsight --help` and `finsight spark` never do.
+    from finsight_assets.lib.backfills.operations import Backfills
 
 app = typer.Typer(
     help="Backfills: plan, launch, watch, approve or reject what they hold, report, roll back.",
@@ -90,7 +94,7 @@ def launch(
 ) -> None:
     """Submit a manifest to Dagster as an asset backfill on the backfill lane (one that needs
     approval holds what it computes until approved)."""
-    _submit(manifest_id, "launched", Backfills.launch, by, wait, as_json)
+    _submit(manifest_id, "launched", lambda b, m, who: b.launch(m, who), by, wait, as_json)
 
 
 def _submit(
@@ -194,7 +198,7 @@ def retry(
     manifest_id: str, by: ByOption = None, wait: WaitOption = False, as_json: JsonOption = False
 ) -> None:
     """Re-launch only the partitions of the manifest that failed."""
-    _submit(manifest_id, "retrying", Backfills.retry, by, wait, as_json)
+    _submit(manifest_id, "retrying", lambda b, m, who: b.retry(m, who), by, wait, as_json)
 
 
 def cancel(manifest_id: str, by: ByOption = None, as_json: JsonOption = False) -> None:

@@ -6,22 +6,23 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from finsight_assets.lib.backfills.evidence import approvals_of, published_now
-from finsight_assets.lib.backfills.lifecycle import Standing
 from finsight_assets.lib.backfills.manifests import Manifest
 from finsight_assets.lib.backfills.next_step import next_step
-from finsight_assets.lib.backfills.operations import Backfills
 from finsight_assets.lib.backfills.people import REQUESTER_UNAUTHENTICATED
-from finsight_assets.lib.backfills.report.overview import approvals_text
 from finsight_assets.lib.engines.webserver import WebserverUnavailable
-from finsight_assets.lib.tables.registry import SELF_DEPENDENT
+
+if TYPE_CHECKING:
+    # The backfill operations import pyarrow and DuckDB: the commands that use them import
+    # them when they run, so `finsight --help` and `finsight spark` never do.
+    from finsight_assets.lib.backfills.lifecycle import Standing
+    from finsight_assets.lib.backfills.operations import Backfills
 
 console = Console()
 POLL_SECONDS = 3.0
@@ -59,6 +60,8 @@ def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
 
 
 def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
+    from finsight_assets.lib.tables.registry import SELF_DEPENDENT
+
     console.print(f"[bold]{manifest.id}[/bold]  {manifest.mode}  ({manifest.source})")
     unauthenticated = manifest.extra.get(REQUESTER_UNAUTHENTICATED)
     console.print(
@@ -90,6 +93,8 @@ def show_manifest(manifest: Manifest, backfills: Backfills) -> None:
 def standing_payload(backfills: Backfills, manifest_id: str, seen: Standing) -> dict[str, Any]:
     """What `status` says besides the manifest: approvals that count, the rows held for
     approval (not live) or published, and the one command the stage offers next (`next_command`)."""
+    from finsight_assets.lib.backfills.evidence import approvals_of, published_now
+
     step = next_step(manifest_id, seen.stage, seen.evidence_digest)
     return {
         "approvals": approvals_of(backfills, manifest_id, seen),
@@ -102,6 +107,8 @@ def standing_payload(backfills: Backfills, manifest_id: str, seen: Standing) -> 
 def show_standing(manifest: Manifest, seen: Standing, shown: dict[str, Any]) -> None:
     """Its stage and approvals ("2 of 2 approvals (alice, bob)"), its rows, the evidence
     digest `approve --evidence` takes, and the command its stage offers (if any)."""
+    from finsight_assets.lib.backfills.report.overview import approvals_text
+
     approvals = approvals_text(shown["approvals"], manifest.approvals_required)
     console.print(f"status: {seen.stage}  approvals: {approvals}", markup=False)
     if "rows_held_for_approval" in shown:

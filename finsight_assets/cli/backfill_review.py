@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from finsight_assets.cli.backfill_output import JsonOption, acting, console, emit
 from finsight_assets.cli.backfill_service import operate
 from finsight_assets.lib.backfills.manifests import BackfillError, ManifestError
-from finsight_assets.lib.backfills.report.files import write_report
 from finsight_assets.lib.settings import Settings
-from finsight_assets.lib.wap.held_publish import HeldPublish
-from finsight_assets.lib.wap.model import PublishError
+
+if TYPE_CHECKING:
+    # Imported by the commands that use them (pyarrow comes with them): see backfill_output.
+    from finsight_assets.lib.wap.held_publish import HeldPublish
 
 
 def approve(
@@ -29,6 +30,8 @@ def approve(
     as_json: JsonOption = False,
 ) -> None:
     """Approve a held backfill's evidence; the last approval it needs publishes it."""
+    from finsight_assets.lib.wap.model import PublishError
+
     approval = operate(lambda b: b.approve(manifest_id, by, evidence), ManifestError, PublishError)
 
     def human() -> None:
@@ -57,6 +60,8 @@ def publish(
     as_json: JsonOption = False,
 ) -> None:
     """Publish an approved backfill's held versions (after an interrupted publish)."""
+    from finsight_assets.lib.wap.model import PublishError
+
     outcome = operate(lambda b: b.publish_held(manifest_id, by), ManifestError, PublishError)
     emit(
         as_json,
@@ -88,6 +93,8 @@ def report(
     as_json: JsonOption = False,
 ) -> None:
     """Write the evidence as Markdown plus a PNG chart."""
+    from finsight_assets.lib.backfills.report.files import write_report
+
     evidence = operate(lambda b: b.evidence(manifest_id), ManifestError)
     markdown, chart = write_report(evidence, out)
     emit(
@@ -107,6 +114,8 @@ def rollback(
     as_json: JsonOption = False,
 ) -> None:
     """Restore every partition the backfill published to the version it replaced."""
+    from finsight_assets.lib.wap.model import PublishError
+
     del wait
     restored = operate(
         lambda b: b.rollback(manifest_id, force=force, by=by),

@@ -7,11 +7,13 @@ import atexit
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from finsight_assets.cli.backfill_output import fail, refusals
-from finsight_assets.lib.backfills.operations import Backfills, open_backfills
 from finsight_assets.lib.settings import Settings
+
+if TYPE_CHECKING:
+    from finsight_assets.lib.backfills.operations import Backfills
 
 T = TypeVar("T")
 
@@ -25,6 +27,9 @@ def utc_now() -> datetime:
 
 
 def service() -> Backfills:
+    # Imported here, not with the CLI: it brings pyarrow and DuckDB (see backfill_output).
+    from finsight_assets.lib.backfills.operations import open_backfills
+
     try:
         settings = Settings.from_env()
     except ValueError as error:

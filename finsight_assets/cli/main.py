@@ -8,7 +8,6 @@ import warnings
 from datetime import date
 from typing import Annotated
 
-import dagster as dg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -16,7 +15,6 @@ from rich.table import Table
 from finsight_assets.cli.backfill import app as backfill_app
 from finsight_assets.cli.backfill_output import fail
 from finsight_assets.cli.spark import app as spark_app
-from finsight_assets.defs.schedules import DAILY_JOB_NAME, DAILY_LANE_TAGS
 from finsight_assets.lib.settings import Settings
 
 app = typer.Typer(help="FinSight lakehouse operations.", no_args_is_help=True)
@@ -49,16 +47,23 @@ def _settings() -> Settings:
 def _logging(
     ctx: typer.Context, verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False
 ) -> None:
-    ctx.obj = {"log_level": "INFO" if verbose else "WARNING"}
-    if not verbose:
-        # Dagster flags its beta and preview APIs on every load; an operator can't act on that.
-        warnings.filterwarnings("ignore", category=dg.BetaWarning)
-        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    ctx.obj = {"log_level": "INFO" if verbose else "WARNING", "verbose": verbose}
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(_not_ungated_check_notices)
+
+
+def _with_dagster(ctx: typer.Context) -> None:
+    """Import Dagster for a command that loads the definitions; the others never pay its
+    import (over a second of CPU)."""
+    import dagster as dg
+
+    if not ctx.obj["verbose"]:
+        # Dagster flags its beta and preview APIs on every load; an operator can't act on that.
+        warnings.filterwarnings("ignore", category=dg.BetaWarning)
+        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
 def _not_ungated_check_notices(record: logging.LogRecord) -> bool:
@@ -118,6 +123,7 @@ def materialize(
     ] = None,
 ) -> None:
     """Materialize all silver and gold assets for a range, in this process (no daemon)."""
+    _with_dagster(ctx)
     from finsight_assets.cli.materialize import manifest_tags, materialize_range
 
     settings = _settings()
@@ -146,8 +152,9 @@ def materialize(
 
 
 @app.command()
-def summary() -> None:
+def summary(ctx: typer.Context) -> None:
     """Rows per table and check outcomes in the warehouse."""
+    _with_dagster(ctx)
     _print_summary(_settings(), None)
 
 
@@ -183,9 +190,12 @@ def _print_summary(settings: Settings, run_ids: list[str] | None) -> None:
 
 @app.command("run-daily")
 def run_daily(
+    ctx: typer.Context,
     business_date: Annotated[str, typer.Option("--date", help="The business date to run.")],
 ) -> None:
     """Submit the daily job for one date through the run queue, exactly as the schedule does."""
+    _with_dagster(ctx)
+    from finsight_assets.defs.schedules import DAILY_JOB_NAME, DAILY_LANE_TAGS
     from finsight_assets.lib.contract.run_tags import PARTITION_TAG
     from finsight_assets.lib.engines.webserver import (
         DagsterApiError,
@@ -212,12 +222,14 @@ def run_daily(
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     days: Annotated[
         int, typer.Option(min=40, help="Business days of data, ending yesterday.")
     ] = 60,
     rows_per_day: Annotated[int, typer.Option(min=100)] = 20_000,
 ) -> None:
     """The whole story: daily load, a corrected re-delivery backfilled, report, rollback."""
+    _with_dagster(ctx)
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 

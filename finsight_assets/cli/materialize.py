@@ -15,6 +15,8 @@ from datetime import date, timedelta
 import dagster as dg
 
 from finsight_assets.defs.build import build_definitions
+from finsight_assets.defs.partitions import daily_partitions
+from finsight_assets.defs.raw.report import report_raw
 from finsight_assets.lib.contract.run_tags import RANGE_END_TAG, RANGE_START_TAG
 from finsight_assets.lib.settings import REPOSITORY_ROOT, Settings
 
@@ -71,7 +73,8 @@ def materialize_range(
     log_level: str = "WARNING",
     on_batch: Callable[[BatchOutcome], None] | None = None,
 ) -> list[BatchOutcome]:
-    """Materialize every silver and gold asset for [start, end], one run per batch of days.
+    """Materialize every silver and gold asset for [start, end], one run per batch of days,
+    after recording the raw days that landed or changed (without a run: `defs/raw/report.py`).
 
     Stops at the first failed batch: later days would build on a balance chain that stopped.
     """
@@ -82,9 +85,12 @@ def materialize_range(
     definitions = build_definitions(settings)
     instance = prepare_instance(settings)
     quiet = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    definitions.resolve_job_def("observe_raw").execute_in_process(
-        instance=instance, run_config=quiet
-    )
+    with dg.build_resources({"lake": definitions.resources["lake"]}) as built:
+        report_raw(
+            instance,
+            built.lake.get_lake(),
+            daily_partitions(settings.start_date).get_partition_keys(),
+        )
     outcomes = []
     for first, last in batches(start, end, days_per_run):
         result = dg.materialize(

@@ -16,7 +16,7 @@ from pathlib import Path
 from finsight_assets.lib.engines.ports import free_port
 from finsight_assets.lib.engines.spark_connect import SparkServer, servers
 from finsight_assets.lib.engines.webserver import DagsterWebserver
-from finsight_assets.lib.settings import REPOSITORY_ROOT, Settings
+from finsight_assets.lib.settings import REPOSITORY_ROOT, SILVER_SPARK, Settings
 
 BIN = Path(sys.executable).parent
 
@@ -73,8 +73,9 @@ def start_stack(
     late_data_quiet_seconds: int | None = None,
     warm_spark: bool = True,
 ) -> DagsterStack:
-    """Start both on a free port, after a Spark Connect server per lane (unless not
-    `warm_spark`: each run then starts Spark in its own process); `days_per_run` None runs
+    """Start both on a free port, after a Spark Connect server per lane where silver runs on
+    local Spark (unless not `warm_spark`: each run then starts Spark in its own process; the
+    default engine, DuckDB, needs none); `days_per_run` None runs
     each backfill as one run; `late_data_quiet_seconds` None keeps the late-data sensor's
     default quiet period."""
     dagster_home = home / "dagster"
@@ -97,7 +98,9 @@ def start_stack(
         env["FINSIGHT_LATE_DATA_QUIET_SECONDS"] = str(late_data_quiet_seconds)
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
-    lanes = list(servers(Settings.from_env(env).spark_servers).values()) if warm_spark else []
+    settings = Settings.from_env(env)
+    warm = warm_spark and settings.silver_engine_kind == SILVER_SPARK
+    lanes = list(servers(settings.spark_servers).values()) if warm else []
     for server in lanes:
         server.start()
     commands = {

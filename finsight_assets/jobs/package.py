@@ -11,7 +11,8 @@ messages) cannot come from a zip. They come from a venv-pack archive (`archives_
 Amazon Linux 2023 with the Python the code needs, as EMR Serverless documents ("Using Python
 libraries with EMR Serverless"): in an `amazonlinux:2023` container, create a venv with
 Python 3.11, `pip install venv-pack pyarrow boto3 dagster-pipes`, and
-`venv-pack -f -o pyspark_env.tar.gz`. PySpark itself is the application's release.
+`venv-pack -f -o pyspark_env.tar.gz`. PySpark itself is the application's release
+(`EMR_RELEASE_LABEL`, emr-spark-8.0.0: Spark 4.0.2, Python 3.11), never packaged.
 """
 
 from __future__ import annotations

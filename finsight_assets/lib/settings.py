@@ -4,7 +4,8 @@ manifests all take a Settings.
 
 The environment (FINSIGHT_ENV) decides where the lake and Spark run and how runs are launched;
 the warehouse engine is a setting of its own (FINSIGHT_WAREHOUSE), by default the
-environment's (`ENVIRONMENT_WAREHOUSES`)."""
+environment's (`ENVIRONMENT_WAREHOUSES`), and so is silver's engine (FINSIGHT_SILVER_ENGINE:
+DuckDB or a local Spark on one machine; EMR Serverless in prod)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ DEFAULT_HISTORY_RETENTION_DAYS = 90
 # Each environment and the warehouse engine it uses unless FINSIGHT_WAREHOUSE says otherwise.
 ENVIRONMENT_WAREHOUSES = {"local": DUCKDB, "prod": SNOWFLAKE}
 ENVIRONMENTS = tuple(ENVIRONMENT_WAREHOUSES)
+# Where silver's outcome rows are computed: the engines each environment may use, its default
+# first. DuckDB needs no JVM; `spark` is the local Spark (a lane's warm Connect server, if one
+# runs); prod runs the EMR Serverless release the deployment names (`EMR_RELEASE_LABEL`).
+SILVER_DUCKDB, SILVER_SPARK, SILVER_EMR = "duckdb", "spark", "emr"
+ENVIRONMENT_SILVER_ENGINES = {"local": (SILVER_DUCKDB, SILVER_SPARK), "prod": (SILVER_EMR,)}
 # The checkout (or installed tree) this code runs from: dagster.yaml, workspace.yaml, git.
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,6 +77,8 @@ class Settings:
     webserver_url: str = DEFAULT_WEBSERVER_URL
     # FINSIGHT_WAREHOUSE; None: the environment's engine.
     warehouse: str | None = None
+    # FINSIGHT_SILVER_ENGINE; None: the environment's default.
+    silver_engine: str | None = None
 
     def __post_init__(self) -> None:
         if self.warehouse is not None and self.warehouse not in WAREHOUSE_KINDS:
@@ -78,6 +86,17 @@ class Settings:
                 f"FINSIGHT_WAREHOUSE must be one of {', '.join(WAREHOUSE_KINDS)}, "
                 f"not {self.warehouse!r}"
             )
+        allowed = ENVIRONMENT_SILVER_ENGINES[self.env]
+        if self.silver_engine is not None and self.silver_engine not in allowed:
+            raise ValueError(
+                f"FINSIGHT_SILVER_ENGINE must be one of {', '.join(allowed)} where "
+                f"FINSIGHT_ENV is {self.env}, not {self.silver_engine!r}"
+            )
+
+    @property
+    def silver_engine_kind(self) -> str:
+        """Silver's engine: FINSIGHT_SILVER_ENGINE, else the environment's default."""
+        return self.silver_engine or ENVIRONMENT_SILVER_ENGINES[self.env][0]
 
     @property
     def warehouse_kind(self) -> str:
@@ -99,10 +118,10 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Read FINSIGHT_ENV, FINSIGHT_WAREHOUSE, FINSIGHT_HOME, FINSIGHT_START_DATE (defaults:
-        docs/contract.md), DAGSTER_WEBSERVER_URL and each whole-number setting's variable
-        (FINSIGHT_BACKFILL_DAYS_PER_RUN, FINSIGHT_LATE_DATA_QUIET_SECONDS,
-        FINSIGHT_HISTORY_RETENTION_DAYS)."""
+        """Read FINSIGHT_ENV, FINSIGHT_WAREHOUSE, FINSIGHT_SILVER_ENGINE, FINSIGHT_HOME,
+        FINSIGHT_START_DATE (defaults: docs/contract.md), DAGSTER_WEBSERVER_URL and each
+        whole-number setting's variable (FINSIGHT_BACKFILL_DAYS_PER_RUN,
+        FINSIGHT_LATE_DATA_QUIET_SECONDS, FINSIGHT_HISTORY_RETENTION_DAYS)."""
         environ = os.environ if environ is None else environ
         env = environ.get("FINSIGHT_ENV", "local").strip().lower() or "local"
         if env not in ENVIRONMENTS:
@@ -122,6 +141,7 @@ class Settings:
             start_date=start_date,
             webserver_url=environ.get("DAGSTER_WEBSERVER_URL", "").strip() or DEFAULT_WEBSERVER_URL,
             warehouse=environ.get("FINSIGHT_WAREHOUSE", "").strip().lower() or None,
+            silver_engine=environ.get("FINSIGHT_SILVER_ENGINE", "").strip().lower() or None,
             **{name: value for name, value in whole_numbers.items() if value is not None},
         )
 

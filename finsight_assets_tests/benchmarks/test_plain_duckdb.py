@@ -13,9 +13,9 @@ from finsight_assets_tests.pipeline import query, run_pipeline
 DAY = date(2025, 3, 4)
 
 
-def test_the_plain_duckdb_pipeline_gives_the_projects_rows(spark, home):
+def test_the_plain_duckdb_pipeline_gives_the_projects_rows(engine, home):
     generate_raw(home / "lake", DAY, DAY, rows_per_day=3000, seed=11)
-    results = run_pipeline(spark, home, [DAY])
+    results = run_pipeline(engine, home, [DAY])
     assert not any(r.failed for r in results.values())
     plain = build(home / "lake", DAY)
     for name, plain_name in PLAIN.items():

@@ -23,7 +23,7 @@ def day(n: int) -> date:
     return START + timedelta(days=n)
 
 
-def test_each_day_of_a_range_run_publishes_and_shows_its_own_verdict(spark, home, monkeypatch):
+def test_each_day_of_a_range_run_publishes_and_shows_its_own_verdict(home, monkeypatch):
     generate_raw(home / "lake", START, day(4), rows_per_day=300, seed=12)
     settings = Settings.from_env()
     # Three days in one range run, all audits passing.

@@ -46,7 +46,7 @@ def live_verdicts(instance: dg.DagsterInstance, key: list[str]) -> dict[str, obj
     }
 
 
-def test_each_day_of_a_range_run_has_its_own_figures_and_data_versions(spark, home):
+def test_each_day_of_a_range_run_has_its_own_figures_and_data_versions(home):
     generate_raw(home / "lake", START, DAYS[-1], rows_per_day=300, seed=5)
     settings = Settings.from_env()
     assert [o.success for o in materialize_range(settings, DAYS[0], DAYS[-1])] == [True]
@@ -151,7 +151,7 @@ def report_outside_runs(
     return context.cursor
 
 
-def test_held_days_are_not_live_and_each_publish_outside_a_run_reports_every_check(spark, home):
+def test_held_days_are_not_live_and_each_publish_outside_a_run_reports_every_check(home):
     last = DAYS[0] + timedelta(days=7)
     days = [DAYS[0] + timedelta(days=i) for i in range(8)]
     generate_raw(home / "lake", DAYS[0], last, rows_per_day=200, seed=8)

@@ -33,7 +33,7 @@ def export_outside_runs(settings: Settings, instance: dg.DagsterInstance) -> Non
     sensor(dg.build_sensor_context(instance=instance, resources=definitions.resources))
 
 
-def test_an_export_day_is_synced_with_the_gold_day_it_was_written_from(spark, home):
+def test_an_export_day_is_synced_with_the_gold_day_it_was_written_from(home):
     generate_raw(home / "lake", START, DAYS[-1], rows_per_day=200, seed=3)
     settings = Settings.from_env()
     assert [o.success for o in materialize_range(settings, DAYS[0], DAYS[-1])] == [True]

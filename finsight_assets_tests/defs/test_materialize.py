@@ -40,7 +40,7 @@ def days(n: int) -> list[date]:
     return [START + timedelta(days=i) for i in range(n)]
 
 
-def test_materializing_twice_is_idempotent(spark, home):
+def test_materializing_twice_is_idempotent(home):
     generate_raw(home / "lake", START, START + timedelta(days=2), rows_per_day=800, seed=3)
     settings = Settings.from_env()
     first = materialize_range(settings, START, START + timedelta(days=2))
@@ -80,7 +80,7 @@ def test_materializing_twice_is_idempotent(spark, home):
     assert evaluation[check].status.value == "SUCCEEDED"
 
 
-def test_bad_raw_files_fail_their_partition_only_and_name_the_file(spark, home):
+def test_bad_raw_files_fail_their_partition_only_and_name_the_file(home):
     lake = home / "lake"
     generate_raw(lake, START, START + timedelta(days=4), rows_per_day=500, seed=5)
     folder = lambda d: lake / "raw" / "transactions" / f"business_date={d}"  # noqa: E731
@@ -112,7 +112,7 @@ def test_bad_raw_files_fail_their_partition_only_and_name_the_file(spark, home):
     } == digests
 
 
-def test_a_buggy_transform_is_caught_by_a_blocking_check(spark, home, monkeypatch):
+def test_a_buggy_transform_is_caught_by_a_blocking_check(home, monkeypatch):
     generate_raw(home / "lake", START, START + timedelta(days=1), rows_per_day=500, seed=9)
     settings = Settings.from_env()
     assert materialize_range(settings, START, START + timedelta(days=1))[0].success
@@ -172,7 +172,7 @@ def test_a_range_before_the_first_business_date_is_refused(home):
         materialize_range(Settings.from_env(), START - timedelta(days=1), START)
 
 
-def test_a_dry_run_audits_and_publishes_nothing(spark, home):
+def test_a_dry_run_audits_and_publishes_nothing(home):
     from finsight_assets.lib.contract.run_tags import MODE_TAG
 
     generate_raw(home / "lake", START, START + timedelta(days=1), rows_per_day=300, seed=2)

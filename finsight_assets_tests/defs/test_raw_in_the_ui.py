@@ -13,6 +13,8 @@ import pytest
 
 from finsight_assets.cli.materialize import prepare_instance
 from finsight_assets.defs.build import build_definitions
+from finsight_assets.defs.partitions import daily_partitions
+from finsight_assets.defs.raw.report import report_raw
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.engines.lake import LocalLake
 from finsight_assets.lib.layers.raw_files import data_version
@@ -28,15 +30,19 @@ def day(n: int) -> date:
     return S + timedelta(days=n)
 
 
-@pytest.fixture
-def observed(tmp_path, monkeypatch):
-    """Five days delivered but the third withdrawn, observed once into the home's instance."""
+@pytest.fixture(params=["observe_raw job", "without a run"])
+def observed(request, tmp_path, monkeypatch):
+    """Five days delivered but the third withdrawn, observed once into the home's instance: by
+    the `observe_raw` job, or without a run as `finsight materialize` records them."""
     monkeypatch.setenv("FINSIGHT_HOME", str(tmp_path))
     monkeypatch.setenv("FINSIGHT_START_DATE", S.isoformat())
     generate_raw(tmp_path / "lake", S, LAST, rows_per_day=50, seed=3)
     shutil.rmtree(tmp_path / "lake" / "raw" / "transactions" / f"business_date={GAP}")
     settings = Settings.from_env()
     instance = prepare_instance(settings)
+    if request.param == "without a run":
+        report_raw(instance, LocalLake(tmp_path / "lake"), daily_partitions(S).get_partition_keys())
+        return tmp_path, instance
     result = (
         build_definitions(settings)
         .resolve_job_def("observe_raw")

@@ -24,7 +24,7 @@ from finsight_assets_tests.pipeline import query
 
 
 @pytest.fixture(scope="module")
-def published(spark, tmp_path_factory):
+def published(tmp_path_factory):
     base = tmp_path_factory.mktemp("published") / "finsight"
     with pytest.MonkeyPatch.context() as env:
         env.setenv("FINSIGHT_HOME", str(base))
@@ -142,7 +142,7 @@ def test_a_six_day_request_early_in_the_range_needs_approval_for_its_roll_forwar
     assert outcome.approvals == [1]
 
 
-def test_the_daily_lanes_own_day_stays_free(spark, home, monkeypatch):
+def test_the_daily_lanes_own_day_stays_free(home, monkeypatch):
     """Yesterday in New York, the schedule's partition: materialized again without a manifest."""
     yesterday = datetime.now(ZoneInfo(BUSINESS_TIME_ZONE)).date() - timedelta(days=1)
     monkeypatch.setenv("FINSIGHT_START_DATE", yesterday.isoformat())

@@ -40,7 +40,7 @@ def day(n: int) -> date:
 
 
 @pytest.fixture(scope="module")
-def stack(spark, tmp_path_factory):
+def stack(tmp_path_factory):
     home = tmp_path_factory.mktemp("stack")
     with running_stack(
         home, S, 24, 20, rows_per_day=300, seed=21, days_per_run=DAYS_PER_RUN,

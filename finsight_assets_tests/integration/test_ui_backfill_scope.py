@@ -27,7 +27,7 @@ def day(n: int) -> date:
 
 
 @pytest.fixture(scope="module")
-def stack(spark, tmp_path_factory):
+def stack(tmp_path_factory):
     with running_stack(
         tmp_path_factory.mktemp("scope"), S, 4, 4, rows_per_day=100, seed=5
     ) as running:

@@ -24,6 +24,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 from dagster_pipes import PipesDefaultContextLoader, decode_env_var
+from moto.emrserverless import models as moto_emr_serverless
 
 from finsight_assets.defs.resources.emr import EmrServerlessSparkResource
 from finsight_assets.defs.resources.local import SparkResource
@@ -36,6 +37,7 @@ from finsight_assets.lib.contract.run_tags import (
 )
 from finsight_assets.lib.engines.emr_serverless import (
     EMR_EXECUTION_TIMEOUT_MINUTES,
+    EMR_RELEASE_LABEL,
     EMR_SPARK_PARAMETERS,
     JOB_URI_FLAG,
 )
@@ -53,6 +55,9 @@ ARCHIVES = f"s3://{BUCKET}/code/pyspark_env.tar.gz"
 LOGS = f"s3://{BUCKET}/logs/"
 DRIVER_ENV = "spark.emr-serverless.driverEnv."
 MAR_3, MAR_4 = date(2025, 3, 3), date(2025, 3, 4)
+DEPLOYED_APPLICATIONS = json.loads(
+    (Path(__file__).resolve().parents[2] / "deploy" / "aws" / "emr-applications.json").read_text()
+)
 LOCAL_SUBMIT_ARGS = " ".join(
     f"--conf {key}={value}"
     for key, value in LOCAL_SPARK_CONFIG.items()
@@ -68,17 +73,26 @@ class Aws:
     applications: dict[str, str]
 
 
+class _ReleaseLabels:
+    """moto's check of a release label (it knows only `emr-X.Y.0` labels), also taking the
+    release FinSight deploys: AWS names its Spark 4 releases `emr-spark-X.Y.Z`."""
+
+    @staticmethod
+    def match(pattern: str, label: str) -> Any:
+        return label == EMR_RELEASE_LABEL or re.match(pattern, label)
+
+
 @pytest.fixture
-def aws(aws_endpoint: str) -> Aws:  # noqa: F811
+def aws(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Aws:  # noqa: F811
     """moto's server, with a bucket and one Spark application per lane."""
+    monkeypatch.setattr(moto_emr_serverless, "re", _ReleaseLabels)
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=aws_endpoint)
     s3.create_bucket(Bucket=BUCKET)
     emr = boto3.client("emr-serverless", region_name=REGION, endpoint_url=aws_endpoint)
-    # get_application answers type "Spark", which the Pipes client requires.
+    # Each lane's application as the deployment creates it; get_application answers type
+    # "Spark", which the Pipes client requires.
     applications = {
-        lane: emr.create_application(
-            name=f"finsight-{lane}", releaseLabel="emr-7.5.0", type="SPARK"
-        )["applicationId"]
+        lane: emr.create_application(**DEPLOYED_APPLICATIONS[lane])["applicationId"]
         for lane in (DAILY_LANE, BACKFILL_LANE)
     }
     return Aws(url=aws_endpoint, s3=s3, emr=emr, applications=applications)
@@ -122,7 +136,10 @@ def silver_on_emr(
 
 
 def _materialize(
-    resource: EmrServerlessSparkResource, job: SilverJob, tags: dict[str, str]
+    resource: EmrServerlessSparkResource,
+    job: SilverJob,
+    tags: dict[str, str],
+    raise_on_error: bool = True,
 ) -> tuple[dg.ExecuteInProcessResult, list[tuple[str, str]]]:
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
@@ -131,6 +148,7 @@ def _materialize(
         run_config={"ops": {"silver_on_emr": {"config": {"job_json": job.to_json()}}}},
         tags=tags,
         instance=instance,
+        raise_on_error=raise_on_error,
     )
     logs = [
         (entry.level if isinstance(entry.level, str) else str(entry.level), entry.user_message)
@@ -359,3 +377,30 @@ def test_entry_point_exits_non_zero_when_the_job_fails(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "silver job failed" in done.stderr
     assert "missing.json" in done.stderr
+
+
+def test_the_deployment_creates_both_applications_on_the_release_the_code_names() -> None:
+    assert {lane: app["releaseLabel"] for lane, app in DEPLOYED_APPLICATIONS.items()} == {
+        DAILY_LANE: EMR_RELEASE_LABEL,
+        BACKFILL_LANE: EMR_RELEASE_LABEL,
+    }
+
+
+def test_an_application_of_another_release_is_refused_before_any_job(aws: Aws) -> None:
+    older = aws.emr.create_application(name="finsight-old", releaseLabel="emr-7.5.0", type="SPARK")[
+        "applicationId"
+    ]
+    resource = _resource(aws, application_id_daily=older)
+    job = SilverJob(
+        transform="customers",
+        files_by_date={MAR_3: ["s3://lake/raw/customers/business_date=2025-03-03/part-0.parquet"]},
+        staging_uri="s3://lake/staging/silver_customers/daily",
+    )
+    result, logs = _materialize(resource, job, {LANE_TAG: DAILY_LANE}, raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert f"runs release emr-7.5.0; silver's jobs need {EMR_RELEASE_LABEL}" in str(
+        failure.event_specific_data.error
+    )
+    # Refused before submitting: no job was started on it.
+    assert not any("on EMR Serverless application" in message for _, message in logs)

@@ -60,14 +60,14 @@ def statements(monkeymodule) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def both(spark, tmp_path_factory, monkeymodule, statements):
+def both(engine, tmp_path_factory, monkeymodule, statements):
     """The same raw days built on DuckDB and on Snowflake; yields (duckdb, snowflake) connects."""
     home = tmp_path_factory.mktemp("flavours")
     generate_raw(home / "lake", DAYS[0], DAYS[-1], rows_per_day=800, seed=7)
     duck = duckdb_connector(home / "warehouse.duckdb")
-    run_pipeline(spark, home, DAYS, first=FIRST, connect=duck)
+    run_pipeline(engine, home, DAYS, first=FIRST, connect=duck)
     with fake_snowflake(home / "lake", monkeymodule) as snow:
-        run_pipeline(spark, home, DAYS, first=FIRST, connect=snow)
+        run_pipeline(engine, home, DAYS, first=FIRST, connect=snow)
         yield home, duck, snow
 
 
@@ -131,12 +131,12 @@ def test_partner_export_has_the_same_rows_from_both(both, tmp_path):
     assert parsed["snowflake"] == parsed["duckdb"]
 
 
-def test_rollback_restores_the_previous_version_on_snowflake(spark, both):
+def test_rollback_restores_the_previous_version_on_snowflake(engine, both):
     home, _, snow = both
     sql = f"SELECT * FROM {SILVER_CUSTOMERS.qualified_name}"
     before = rows(snow, sql)
     results = run_pipeline(
-        spark, home, DAYS[1:3], run_id="rerun", first=FIRST, manifest_id="m-1", connect=snow
+        engine, home, DAYS[1:3], run_id="rerun", first=FIRST, manifest_id="m-1", connect=snow
     )
     published = results["silver.customers"].versions[SILVER_CUSTOMERS.qualified_name]
     replaced = [version.version_id for version in published]

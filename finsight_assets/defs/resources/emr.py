@@ -1,4 +1,5 @@
-"""Silver's Spark jobs on EMR Serverless (prod), through dagster-aws Pipes.
+"""Silver's Spark jobs on EMR Serverless (prod), through dagster-aws Pipes, on the release the
+deployment names (`EMR_RELEASE_LABEL`: emr-spark-8.0.0, Spark 4.0.2).
 
 Each silver job is one EMR Serverless job run on the application of the run's lane: the daily
 lane's application (small, quick to start) or the backfill lane's (large), so a backfill never
@@ -36,12 +37,14 @@ from finsight_assets.defs.resources.local import SparkResource
 from finsight_assets.defs.run_context import run_lane
 from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE
 from finsight_assets.lib.engines.emr_serverless import (
+    EMR_RELEASE_LABEL,
     MAX_INLINE_JOB_CHARS,
     OUTCOME_COUNTS_MESSAGE,
     EmrServerlessConfig,
+    release_mismatch,
     start_job_run_params,
 )
-from finsight_assets.lib.engines.spark import SilverEngine
+from finsight_assets.lib.engines.silver_engine import SilverEngine
 from finsight_assets.lib.layers.silver_job import SilverJob
 
 
@@ -128,12 +131,20 @@ class EmrServerlessEngine:
 
     resource: EmrServerlessSparkResource
     context: dg.AssetExecutionContext
+    name = f"Spark on EMR Serverless ({EMR_RELEASE_LABEL})"
 
     def run(self, job: SilverJob) -> None:
-        """Start the job on the lane's application, wait for it, log what it reported back."""
+        """Start the job on the lane's application, wait for it, log what it reported back. An
+        application of another release than EMR_RELEASE_LABEL is refused before any job runs."""
         context, resource = self.context, self.resource
         run_id = context.run.run_id
         lane = run_lane(dict(context.run.tags))
+        emr = resource.boto3_client("emr-serverless")
+        application_id = resource.emr_config().application_ids[lane]
+        application = emr.get_application(applicationId=application_id)["application"]
+        refused = release_mismatch(application_id, application.get("releaseLabel", "?"))
+        if refused is not None:
+            raise RuntimeError(refused)
         s3 = resource.boto3_client("s3")
         prefix = f"{resource.pipes_prefix.strip('/')}/{run_id}"
         job_uri = None
@@ -154,7 +165,7 @@ class EmrServerlessEngine:
             f"({lane} lane)" + (f", job at {job_uri}" if job_uri else "")
         )
         client = PipesEMRServerlessClient(
-            client=resource.boto3_client("emr-serverless"),
+            client=emr,
             message_reader=PrefixedS3MessageReader(
                 key_prefix=f"{prefix}/messages",
                 bucket=resource.pipes_bucket,

@@ -1,25 +1,23 @@
-"""The resource interfaces (lake, warehouse, spark) and their embedded-default flavours."""
+"""The resource interfaces (lake, warehouse, spark) and their embedded-default flavours. The
+`spark` key holds silver's engine: DuckDB by default, a local Spark (`local_spark.py`, imported
+only when FINSIGHT_SILVER_ENGINE=spark) or EMR Serverless (prod)."""
 
-import os
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_pyspark import PySparkResource
-from dagster_pyspark.resources import spark_session_from_config
 from pydantic import PrivateAttr
 
-from finsight_assets.defs.run_context import BACKFILL_LANE, run_lane
+from finsight_assets.defs.run_context import run_lane
+from finsight_assets.lib.engines.duckdb_silver import DuckDBSilverEngine
 from finsight_assets.lib.engines.duckdb_warehouse import (
     LOCK_ATTEMPTS,
     DuckDBWarehouse,
     duckdb_connector,
 )
 from finsight_assets.lib.engines.lake import Lake, LocalLake
-from finsight_assets.lib.engines.spark import LocalSparkEngine, SilverEngine
-from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
-from finsight_assets.lib.engines.spark_connect import LANE_NICENESS, SparkServer
+from finsight_assets.lib.engines.silver_engine import SilverEngine
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.settings import Settings
 
@@ -49,7 +47,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class SparkResource(dg.ConfigurableResource):
-    """Where silver's Spark jobs run; one subclass per environment."""
+    """Where silver's outcome rows are computed (DuckDB, local Spark, EMR Serverless)."""
 
     def silver_engine(self, context: dg.AssetExecutionContext) -> SilverEngine:
         raise NotImplementedError
@@ -92,36 +90,11 @@ class DuckDBWarehouseResource(WarehouseResource):
         )()
 
 
-class LocalSparkResource(PySparkResource, SparkResource):
-    """Spark on this machine: the run's lane's warm Spark Connect server when one was started
-    (`finsight spark start`), else a session in this process (`local[*]`); backfill runs use
-    the backfill lane's settings either way."""
-
-    backfill_spark_config: dict[str, Any] = {}
-    # Where the lanes' Spark Connect servers say where they listen (Settings.spark_servers).
-    servers: str = ""
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        # Spark's driver otherwise binds to whatever the host name resolves to.
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        tags = dict(context.dagster_run.tags) if context.dagster_run else {}
-        lane = run_lane(tags)
-        # On one machine both lanes share the cores: a backfill run (and a Spark JVM it starts,
-        # which inherits this; its lane's server is started so) yields the CPU to a daily run.
-        os.nice(LANE_NICENESS[lane])
-        server = SparkServer(Path(self.servers), lane)
-        if server.url is not None:
-            if context.log is not None:
-                context.log.info(f"Spark for the {lane} lane: its server at {server.url}")
-            self._spark_session = server.session()
-            return
-        config = self.backfill_spark_config if lane == BACKFILL_LANE else self.spark_config
-        if context.log is not None:
-            context.log.info(f"Spark for the {lane} lane, in this process (no server started)")
-        self._spark_session = spark_session_from_config(config or self.spark_config)
+class DuckDBSilverResource(SparkResource):
+    """Silver computed by DuckDB in the step's process (inside the embedded warehouse): no JVM."""
 
     def silver_engine(self, context: dg.AssetExecutionContext) -> SilverEngine:
-        return LocalSparkEngine(self.spark_session)
+        return DuckDBSilverEngine()
 
 
 def duckdb_warehouse(settings: Settings) -> DuckDBWarehouseResource:
@@ -130,12 +103,6 @@ def duckdb_warehouse(settings: Settings) -> DuckDBWarehouseResource:
 
 
 def local_lake_and_spark(settings: Settings) -> dict[str, Any]:
-    """The lake as a folder under FINSIGHT_HOME, Spark on this machine."""
-    return {
-        "lake": LocalLakeResource(root=str(settings.lake)),
-        "spark": LocalSparkResource(
-            spark_config=dict(LOCAL_SPARK_CONFIG),
-            backfill_spark_config=dict(BACKFILL_SPARK_CONFIG),
-            servers=str(settings.spark_servers),
-        ),
-    }
+    """The lake as a folder under FINSIGHT_HOME, silver on DuckDB (`environment.py` swaps in a
+    local Spark when FINSIGHT_SILVER_ENGINE=spark)."""
+    return {"lake": LocalLakeResource(root=str(settings.lake)), "spark": DuckDBSilverResource()}

@@ -1,5 +1,6 @@
-"""Silver assets: PySpark over the raw Parquet, staged, audited and published in the warehouse,
-one multi-asset per declared raw source (`lib/tables`) with every table it computes."""
+"""Silver assets: the silver SQL over the raw Parquet (on the `spark` resource's engine: DuckDB,
+local Spark or EMR Serverless), staged, audited and published in the warehouse, one multi-asset
+per declared raw source (`lib/tables`) with every table it computes."""
 
 import dagster as dg
 

@@ -1,5 +1,5 @@
 """The DuckDB flavour of the warehouse (the embedded default): one file, short-lived connections,
-explicit transactions, staged Parquet read in place."""
+explicit transactions, staged Parquet loaded once into a staging table."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _row_hash_text(columns: Sequence[str]) -> str:
 
 
 class DuckDBWarehouse:
-    """The DuckDB flavour: one connection, explicit transactions, Parquet read in place."""
+    """The DuckDB flavour: one connection, explicit transactions, staged Parquet loaded once."""
 
     dialect = "duckdb"
     # One file on one machine: DuckDB has no users to authenticate.
@@ -97,14 +97,17 @@ class DuckDBWarehouse:
         return None
 
     def staged_relation(self, table: str, files: Sequence[str], columns: Sequence[Column]) -> str:
-        """The staged files read in place (DuckDB scans Parquet as fast as its own tables, so
-        copying every row into `table` first would only add a write)."""
-        if not files:
-            nothing = ", ".join(f"CAST(NULL AS {c.sql_type}) AS {c.name}" for c in columns)
-            return f"(SELECT {nothing} WHERE FALSE)"
+        """`table`, created with `columns` from the staged files: loaded once, so every later
+        step (each table's stage, the audits, the problems) reads a table, not the Parquet."""
         typed = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in columns)
-        paths = ", ".join(string_literal(path) for path in files)
-        return f"(SELECT {typed} FROM read_parquet([{paths}]))"
+        if files:
+            paths = ", ".join(string_literal(path) for path in files)
+            select = f"SELECT {typed} FROM read_parquet([{paths}], union_by_name = true)"
+        else:
+            nothing = ", ".join(f"CAST(NULL AS {c.sql_type}) AS {c.name}" for c in columns)
+            select = f"SELECT {nothing} WHERE FALSE"
+        self._run(self.create_table_as_sql(table, select), ())
+        return table
 
     def fetch_arrow_batches(
         self, sql: str, batch_rows: int, params: Sequence[Any] = ()

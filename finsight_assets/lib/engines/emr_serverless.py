@@ -21,6 +21,14 @@ from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE, LAN
 from finsight_assets.lib.engines.spark_config import LOCAL_SPARK_CONFIG
 from finsight_assets.lib.layers.silver_job import SilverJob
 
+# The EMR Serverless release production runs silver on: Spark 4.0.2 (AWS's release notes:
+# 4.0.2-amzn-0) with Python 3.11, so `is_valid_utf8`/`make_valid_utf8` exist and the silver SQL runs
+# as the local tests run it (pyproject pins pyspark 4.0.2; `jobs/package.py` takes PySpark from the
+# release). Both lanes' applications are created with it (deploy/aws/emr-applications.json), and
+# a job refuses an application of another release.
+EMR_RELEASE_LABEL = "emr-spark-8.0.0"
+EMR_SPARK_VERSION = "4.0.2"
+
 # Sizing from benchmarks/SCALE.md: one day of transactions is about 11 vCPU-hours; a 45-day
 # backfill in 8 hours about 62 vCPUs, a 180-day request about 250. Workers take 4 GB per vCPU.
 # - daily: up to 32 vCPUs, so a day is done in about 20 minutes; a few executors from the start
@@ -163,6 +171,17 @@ def start_job_run_params(
     if lane in EMR_EXECUTION_TIMEOUT_MINUTES:
         params["executionTimeoutMinutes"] = EMR_EXECUTION_TIMEOUT_MINUTES[lane]
     return params
+
+
+def release_mismatch(application_id: str, release_label: str) -> str | None:
+    """Why an application may not run silver's jobs (None: it runs EMR_RELEASE_LABEL)."""
+    if release_label == EMR_RELEASE_LABEL:
+        return None
+    return (
+        f"EMR Serverless application {application_id} runs release {release_label}; silver's "
+        f"jobs need {EMR_RELEASE_LABEL} (Spark {EMR_SPARK_VERSION}): create the lane's "
+        "application as deploy/aws/emr-applications.json says"
+    )
 
 
 def parse_entry_point_arguments(argv: Sequence[str]) -> tuple[str | None, str | None]:

@@ -1,28 +1,29 @@
-"""Where silver's Spark jobs run: the engine interface and its local flavour (EMR Serverless, the
-production flavour, is a Dagster Pipes client in `defs/resources/emr.py`)."""
+"""Silver's Spark engine on this machine (EMR Serverless, the production flavour, is a Dagster
+Pipes client in `defs/resources/emr.py`). PySpark is imported only when a job runs: a run on the
+DuckDB engine never loads it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING
 
-from pyspark.sql import SparkSession
-
+from finsight_assets.lib.engines.silver_engine import SilverEngine
 from finsight_assets.lib.layers.silver_job import SilverJob
-from finsight_assets.lib.layers.silver_spark import run_job
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
-class SilverEngine(Protocol):
-    """Runs one silver job: reads its raw files, writes every row with its outcome to staging."""
-
-    def run(self, job: SilverJob) -> None: ...
+__all__ = ["LocalSparkEngine", "SilverEngine"]
 
 
 @dataclass(frozen=True)
 class LocalSparkEngine:
-    """Silver's Spark jobs in this process's Spark session (the embedded default)."""
+    """Silver's Spark jobs in a local Spark session (its own JVM or a lane's Connect server)."""
 
     spark: SparkSession
+    name = "Spark"
 
     def run(self, job: SilverJob) -> None:
+        from finsight_assets.lib.layers.silver_spark import run_job
+
         run_job(self.spark, job)

@@ -21,7 +21,7 @@ LOCAL_SPARK_CONFIG: Mapping[str, str] = {
     "spark.driver.memory": "2g",
     "spark.sql.sources.partitionOverwriteMode": "static",
     # Arithmetic that overflows fails instead of giving NULL, whatever the Spark release's
-    # default (EMR's Spark 3 releases have it off); silver checks amount_usd's range itself.
+    # default; silver checks amount_usd's range itself.
     "spark.sql.ansi.enabled": "true",
     # Raw folders are read as plain files: a stale Hadoop `.crc` beside a data file is not data
     # and must not fail its day (docs/contract.md).

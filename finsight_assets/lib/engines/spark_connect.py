@@ -1,4 +1,4 @@
-"""A warm Spark per lane on one machine: a Spark Connect server (shipped in the pyspark wheel)
+"""A warm Spark per lane on one machine: a Spark Connect server (its jar ships in the pyspark wheel)
 for the daily lane and one for the backfill lane, each with its lane's Spark settings, as the
 production path has one EMR Serverless application per lane. Run workers connect to their
 lane's server as thin clients instead of each starting a JVM.
@@ -46,6 +46,7 @@ SERVER_CONFIG: Mapping[str, str] = {
 START_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 30.0
 _SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+_NAME = ("--name", "Spark Connect server")
 _SBIN = Path(pyspark.__file__).resolve().parent / "sbin"
 
 
@@ -116,7 +117,8 @@ class SparkServer:
         for key, value in sorted(config.items()):
             arguments += ["--conf", f"{key}={value}"]
         subprocess.run(
-            [str(_SBIN / "start-connect-server.sh"), *arguments],
+            # What Spark's start-connect-server.sh runs (pyspark 4.0's wheel has no such script).
+            [str(_SBIN / "spark-daemon.sh"), "submit", _SERVER_CLASS, "1", *_NAME, *arguments],
             env=self._environment(),
             check=True,
             capture_output=True,
@@ -143,7 +145,7 @@ class SparkServer:
         if pid is None:
             return
         subprocess.run(
-            [str(_SBIN / "stop-connect-server.sh")],
+            [str(_SBIN / "spark-daemon.sh"), "stop", _SERVER_CLASS, "1"],
             env=self._environment(),
             check=False,
             capture_output=True,

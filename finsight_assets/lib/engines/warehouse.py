@@ -107,9 +107,9 @@ class Warehouse(Protocol):
         ...
 
     def staged_relation(self, table: str, files: Sequence[str], columns: Sequence[Column]) -> str:
-        """A relation over a job's staged Parquet files, with `columns` in their SQL types: read
-        in place where the engine can (no copy of every row first), else loaded into `table`.
-        The caller drops `table` when done."""
+        """`table`, created with `columns` in their SQL types and loaded once from a job's
+        staged Parquet files (every later step reads the table). The caller drops it when
+        done."""
         ...
 
     def row_hash_sql(self, columns: Sequence[str]) -> str: ...

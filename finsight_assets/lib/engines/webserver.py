@@ -7,26 +7,19 @@ its run status is the status alone, so those few documents live here, executed b
 over the very RequestsHTTPTransport the DagsterGraphQLClient uses: one URL, one timeout, and one
 place (`DagsterWebserver._failure`) that turns any failure, whichever client met it, into
 WebserverUnavailable (nothing answered) or DagsterApiError (the server answered and refused).
+
+Both clients (and graphql-core, requests) are imported on the first call, not with this module:
+the code location, its run workers and the CLI import it (through the backfill operations)
+but a run never calls the webserver, and those imports cost about half a second of CPU.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
-from gql import Client, GraphQLRequest
-from gql.transport.exceptions import (
-    TransportConnectionFailed,
-    TransportError,
-    TransportQueryError,
-    TransportServerError,
-)
-from gql.transport.requests import RequestsHTTPTransport
-
-from finsight_assets.lib.engines import webserver_documents as documents
 from finsight_assets.lib.engines.webserver_answers import (
     BackfillState,
     BackfillSummary,
@@ -38,7 +31,18 @@ from finsight_assets.lib.engines.webserver_answers import (
 )
 from finsight_assets.lib.settings import DEFAULT_WEBSERVER_URL
 
+if TYPE_CHECKING:
+    from dagster_graphql import DagsterGraphQLClient
+    from gql import Client, GraphQLRequest
+
 T = TypeVar("T")
+
+
+def _documents():
+    """The GraphQL documents of the calls, parsed by gql when first asked for."""
+    from finsight_assets.lib.engines import webserver_documents
+
+    return webserver_documents
 
 
 def shown_url(url: str) -> str:
@@ -72,21 +76,48 @@ class DagsterWebserver:
 
     def __init__(self, url: str = DEFAULT_WEBSERVER_URL, timeout: float = 30.0):
         self.url = url.rstrip("/")
-        parts = urlsplit(self.url)
-        transport = RequestsHTTPTransport(url=f"{self.url}/graphql", timeout=timeout)
-        # The client names the server by these in its messages; the transport posts to the URL.
-        self._client = DagsterGraphQLClient(
-            parts.hostname or self.url,
-            port_number=parts.port,
-            transport=transport,
-            use_https=parts.scheme == "https",
-            path_prefix=parts.path if parts.path.startswith("/") else "",
-        )
-        self._gql = Client(transport=transport)
+        self._timeout = timeout
+        self._clients: tuple[DagsterGraphQLClient, Client] | None = None
         # A transport holds one session at a time: calls on one instance take turns.
         self._lock = threading.Lock()
 
+    def _connected(self) -> tuple[DagsterGraphQLClient, Client]:
+        """Dagster's client and the gql one over one transport, built on the first call."""
+        if self._clients is None:
+            from dagster_graphql import DagsterGraphQLClient
+            from gql import Client
+            from gql.transport.requests import RequestsHTTPTransport
+
+            parts = urlsplit(self.url)
+            transport = RequestsHTTPTransport(url=f"{self.url}/graphql", timeout=self._timeout)
+            # The client names the server by these in its messages; the transport posts to the
+            # URL.
+            client = DagsterGraphQLClient(
+                parts.hostname or self.url,
+                port_number=parts.port,
+                transport=transport,
+                use_https=parts.scheme == "https",
+                path_prefix=parts.path if parts.path.startswith("/") else "",
+            )
+            self._clients = (client, Client(transport=transport))
+        return self._clients
+
+    @property
+    def _client(self) -> DagsterGraphQLClient:
+        return self._connected()[0]
+
+    @property
+    def _gql(self) -> Client:
+        return self._connected()[1]
+
     def _failure(self, error: Exception) -> Exception:
+        from gql.transport.exceptions import (
+            TransportConnectionFailed,
+            TransportError,
+            TransportQueryError,
+            TransportServerError,
+        )
+
         # DagsterGraphQLClient raises a transport's error as the __cause__ of its own; gql, bare.
         cause: BaseException | None = error
         while cause is not None and not isinstance(cause, TransportError):
@@ -108,6 +139,9 @@ class DagsterWebserver:
         return DagsterApiError(": ".join(str(d) for d in details))
 
     def _call(self, call: Callable[[], T]) -> T:
+        from dagster_graphql import DagsterGraphQLClientError
+        from gql.transport.exceptions import TransportError
+
         with self._lock:
             try:
                 return call()
@@ -117,6 +151,9 @@ class DagsterWebserver:
     def _execute(
         self, document: GraphQLRequest, field: str, expected: str, **variables: Any
     ) -> dict[str, Any]:
+        from dagster_graphql import DagsterGraphQLClientError
+        from gql import GraphQLRequest
+
         def call() -> dict[str, Any]:
             request = GraphQLRequest(document, variable_values=variables)
             result = self._gql.execute(request)[field]
@@ -130,7 +167,7 @@ class DagsterWebserver:
         return self._call(call)
 
     def ping(self) -> None:
-        self._call(lambda: self._gql.execute(documents.PING))
+        self._call(lambda: self._gql.execute(_documents().PING))
 
     def answers(self) -> bool:
         """Whether anything answers at the URL (for waiting on a webserver to start)."""
@@ -160,13 +197,13 @@ class DagsterWebserver:
             "description": description,
         }
         result = self._execute(
-            documents.LAUNCH, "launchPartitionBackfill", "LaunchBackfillSuccess", params=params
+            _documents().LAUNCH, "launchPartitionBackfill", "LaunchBackfillSuccess", params=params
         )
         return result["backfillId"]
 
     def backfill(self, backfill_id: str) -> BackfillState:
         result = self._execute(
-            documents.BACKFILL, "partitionBackfillOrError", "PartitionBackfill", id=backfill_id
+            _documents().BACKFILL, "partitionBackfillOrError", "PartitionBackfill", id=backfill_id
         )
         return backfill_state(result)
 
@@ -176,7 +213,7 @@ class DagsterWebserver:
         cursor = None
         while True:
             page = self._execute(
-                documents.BACKFILLS,
+                _documents().BACKFILLS,
                 "partitionBackfillsOrError",
                 "PartitionBackfills",
                 filters={"createdAfter": created_after},
@@ -198,7 +235,7 @@ class DagsterWebserver:
 
     def cancel_backfill(self, backfill_id: str) -> None:
         self._execute(
-            documents.CANCEL, "cancelPartitionBackfill", "CancelBackfillSuccess", id=backfill_id
+            _documents().CANCEL, "cancelPartitionBackfill", "CancelBackfillSuccess", id=backfill_id
         )
 
     def terminate_run(self, run_id: str) -> None:
@@ -222,7 +259,7 @@ class DagsterWebserver:
     ) -> list[dict[str, Any]]:
         """The asset's materializations of `partitions`, as the UI's GraphQL API gives them."""
         found = self._execute(
-            documents.LATEST_MATERIALIZATIONS,
+            _documents().LATEST_MATERIALIZATIONS,
             "assetOrError",
             "Asset",
             assetKey={"path": list(asset_path)},
@@ -259,5 +296,5 @@ class DagsterWebserver:
         # Status first, then the rest: a run's times fill in only as its status moves on, so a
         # finished status always comes with its end time (the other order could miss it).
         status = self._call(lambda: self._client.get_run_status(run_id))
-        details = self._execute(documents.RUN_DETAILS, "runOrError", "Run", id=run_id)
+        details = self._execute(_documents().RUN_DETAILS, "runOrError", "Run", id=run_id)
         return run_summary({**details, "status": status.value})

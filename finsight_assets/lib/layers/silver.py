@@ -1,9 +1,10 @@
-"""Silver end to end, one source at a time: check the raw files, run Spark, then load, stage,
-audit and publish every table the source computes, together.
+"""Silver end to end, one source at a time: check the raw files, compute every raw row's outcome
+(the silver SQL, on DuckDB inside the embedded warehouse or on Spark), then stage, audit and
+publish every table the source computes, together.
 
 Knows nothing of Dagster: the assets in `defs/silver` call `build_silver` with a declared source
-(`lib/tables`), a silver engine (where the Spark jobs run), a lake, a warehouse and the run's
-identity.
+(`lib/tables`), a silver engine (DuckDB, local Spark or EMR Serverless), a lake, a warehouse and
+the run's identity.
 """
 
 from __future__ import annotations
@@ -14,28 +15,30 @@ from datetime import date
 from decimal import Decimal
 
 from finsight_assets.lib.contract.tables import DATE, TEXT, Column, TableSpec
+from finsight_assets.lib.engines.duckdb_silver import DuckDBSilverEngine
+from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
 from finsight_assets.lib.engines.lake import STAGING_INPUTS_SUFFIX, Lake
-from finsight_assets.lib.engines.spark import SilverEngine
-from finsight_assets.lib.engines.warehouse import Connect, Warehouse, string_literal
+from finsight_assets.lib.engines.silver_engine import SilverEngine
+from finsight_assets.lib.engines.warehouse import Connect, string_literal
 from finsight_assets.lib.layers.silver_inputs import (
     changed_inputs,
     combined_input_version,
     inspect_days,
     usd_rates_of,
 )
-from finsight_assets.lib.layers.silver_run import lake_path, run_spark, unaliased, visible_to_spark
+from finsight_assets.lib.layers.silver_problems import problems
+from finsight_assets.lib.layers.silver_run import run_engine, unaliased, visible_to_spark
 from finsight_assets.lib.tables.declaration import RawSource, Table
 from finsight_assets.lib.tables.registry import SOURCES
 from finsight_assets.lib.wap import publish
+from finsight_assets.lib.wap.audits.reconcile import outcome_counts
 from finsight_assets.lib.wap.layout import staging_table
 from finsight_assets.lib.wap.model import AuditInputs, LayerResult, RunInfo, StagedPartitions
 
 logger = logging.getLogger(__name__)
 
-# Where each row came from, and what makes its day uncomputable (`silver_spark`).
+# Where each row came from, and what makes its day uncomputable (`silver_sql`).
 _PROVENANCE = (Column("source_file", TEXT), Column("problem", TEXT))
-# How many of a problem's rows its error names.
-NAMED_ROWS = 5
 
 
 def outcome_columns(tables: Sequence[TableSpec]) -> tuple[Column, ...]:
@@ -94,30 +97,6 @@ def build_silver(
     return result
 
 
-def _problems(warehouse: Warehouse, outcome_rows: str, key: str) -> dict[date, str]:
-    """Per business date, what makes it uncomputable: each file and problem with its row count
-    and the first rows' keys (a small result: NAMED_ROWS rows per file and problem)."""
-    group = "business_date, source_file, problem"
-    rows = warehouse.fetchall(
-        f"SELECT business_date, source_file, problem, k, n FROM ("
-        f"SELECT {group}, {key} AS k, "
-        f"ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY {key}) AS r, "
-        f"COUNT(*) OVER (PARTITION BY {group}) AS n "
-        f"FROM {outcome_rows} AS outcomes WHERE problem IS NOT NULL) AS p "
-        f"WHERE r <= {NAMED_ROWS} ORDER BY business_date, source_file, problem, k"
-    )
-    named: dict[tuple[date, str, str], tuple[list[str], int]] = {}
-    for d, source, problem, k, n in rows:
-        named.setdefault((d, source, problem), ([], int(n)))[0].append(str(k))
-    found: dict[date, list[str]] = {}
-    for (d, source, problem), (keys, n) in named.items():
-        more = f" and {n - len(keys)} more" if n > len(keys) else ""
-        found.setdefault(d, []).append(
-            f"{lake_path(source)}: {problem} ({n} row(s); {key} {', '.join(keys)}{more})"
-        )
-    return {d: "; ".join(texts) for d, texts in found.items()}
-
-
 def _stale(
     lake: Lake, source: RawSource, computed_from: Mapping[date, str], dates: Sequence[date]
 ) -> dict[date, str]:
@@ -130,6 +109,21 @@ def _stale(
         "older delivery; run it again"
         for d, now in stale.items()
     }
+
+
+def _outcomes_staged(
+    engine: SilverEngine,
+    lake: Lake,
+    source: RawSource,
+    files: Mapping[date, Sequence[str]],
+    usd_rates: Mapping[date, Mapping[str, Decimal]],
+    uri: str,
+    result: LayerResult,
+) -> list[str]:
+    """Run the engine's jobs into staged Parquet under `uri`; the days that failed go to
+    `result.failed`. Returns the staged files."""
+    result.failed.update(run_engine(engine, lake, source.transform, files, usd_rates, uri))
+    return lake.parquet_files(uri)
 
 
 def _select(table: TableSpec, source: str, outcome: str) -> str:
@@ -152,31 +146,53 @@ def _stage_load_audit_publish(
     raw_rows: Mapping[date, int],
     result: LayerResult,
 ) -> None:
-    """Spark writes the outcome rows (no warehouse connection held meanwhile), then the warehouse
-    loads them, stages each table's rows, audits them, and publishes all tables together."""
+    """The engine computes every raw row's outcome: DuckDB inside the embedded warehouse, else
+    into staged Parquet (no warehouse connection held meanwhile) that the warehouse loads once.
+    Then the warehouse stages each table's rows, audits them, and publishes all tables together."""
     result.raw_rows = sum(raw_rows.values())
     aliases: dict[str, str] = {}
     for swept in lake.sweep_staging():
         logger.info("removed %s: staging of a run that was killed", swept)
     uri = lake.staging_uri(f"silver_{source.transform}", run.run_id)
+    inside = isinstance(engine, DuckDBSilverEngine)
     try:
         staged_files: list[str] = []
-        if files:
+        if files and not inside:
             files, aliases = visible_to_spark(lake, files, f"{uri}{STAGING_INPUTS_SUFFIX}")
-            unreadable = run_spark(engine, lake, source.transform, files, usd_rates, uri)
-            result.failed.update({d: unaliased(why, aliases) for d, why in unreadable.items()})
-            staged_files = lake.parquet_files(uri)
-        input_versions = {d: v for d, v in input_versions.items() if d not in result.failed}
-        raw_rows = {d: n for d, n in raw_rows.items() if d not in result.failed}
-        if not input_versions:
-            return
+            staged_files = _outcomes_staged(engine, lake, source, files, usd_rates, uri, result)
+            result.failed.update({d: unaliased(why, aliases) for d, why in result.failed.items()})
+            if all(d in result.failed for d in input_versions):
+                return
         with connect() as warehouse:
             outcome_table = staging_table(f"{source.transform}_outcomes", run.run_id)
             staged_all: list[StagedPartitions] = []
             try:
-                outcome_rows = warehouse.staged_relation(
-                    outcome_table, staged_files, outcome_columns(tables)
-                )
+                columns = outcome_columns(tables)
+                if files and inside and isinstance(warehouse, DuckDBWarehouse):
+                    result.failed.update(
+                        engine.compute_in(
+                            warehouse.connection,
+                            lake,
+                            source.transform,
+                            files,
+                            usd_rates,
+                            outcome_table,
+                            columns,
+                        )
+                    )
+                    outcome_rows = outcome_table
+                else:
+                    if files and inside:
+                        staged_files = _outcomes_staged(
+                            engine, lake, source, files, usd_rates, uri, result
+                        )
+                    outcome_rows = warehouse.staged_relation(outcome_table, staged_files, columns)
+                input_versions = {d: v for d, v in input_versions.items() if d not in result.failed}
+                raw_rows = {d: n for d, n in raw_rows.items() if d not in result.failed}
+                if not input_versions:
+                    return
+                # One count of the outcomes, shared by the source's tables' count identities.
+                counts = outcome_counts(warehouse, outcome_rows)
                 for table in tables:
                     outcome = str(table.outcome)
                     staged = publish.stage(
@@ -188,11 +204,13 @@ def _stage_load_audit_publish(
                         _select(table, outcome_rows, outcome),
                     )
                     staged_all.append(staged)
-                    inputs = AuditInputs(raw_rows, outcome_rows, outcome, source.outcomes)
+                    inputs = AuditInputs(
+                        raw_rows, outcome_rows, outcome, source.outcomes, outcome_counts=counts
+                    )
                     result.audits[table.qualified_name] = publish.audit(warehouse, staged, inputs)
                 uncomputable = {
                     d: unaliased(f"raw/{source.transform}: {problem}", aliases)
-                    for d, problem in _problems(warehouse, outcome_rows, source.row_key).items()
+                    for d, problem in problems(warehouse, outcome_rows, source.row_key).items()
                 }
                 for d, why in _stale(lake, source, input_versions, sorted(input_versions)).items():
                     uncomputable.setdefault(d, why)

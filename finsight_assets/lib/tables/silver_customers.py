@@ -5,7 +5,7 @@ from finsight_assets.lib.tables.checks import SILVER_CHECKS
 from finsight_assets.lib.tables.declaration import RawSource, Table, matches
 
 # Every raw customer row once: VALID (the latest of its customer), SUPERSEDED or MISSING_ID.
-# `silver_spark.customer_outcomes` computes it.
+# `silver_sql.customers_sql` computes it.
 CUSTOMER_SNAPSHOTS = RawSource(
     transform="customers",
     raw_table="customers",

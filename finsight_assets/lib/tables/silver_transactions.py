@@ -20,7 +20,7 @@ from finsight_assets.lib.tables.declaration import (
 )
 
 # Every raw transaction row once: VALID, REJECTED (with its reason_code) or DUPLICATE (an older
-# delivery of an event). `silver_spark.transaction_outcomes` computes it.
+# delivery of an event). `silver_sql.transactions_sql` computes it.
 TRANSACTION_EVENTS = RawSource(
     transform="transactions",
     raw_table="transactions",

@@ -42,7 +42,7 @@ TOTAL = "SELECT SUM(amount) FROM silver.transactions WHERE business_date = DATE 
 @pytest.fixture
 def published(spark, home) -> Backfills:
     generate_raw(home / "lake", FIRST, DAYS[-1], rows_per_day=200, seed=11)
-    run_pipeline(spark, home, DAYS, first=FIRST)
+    run_pipeline(LocalSparkEngine(spark), home, DAYS, first=FIRST)
     return open_backfills(
         replace(Settings.from_env(), webserver_url="http://127.0.0.1:9"), lambda: CLOCK
     )
@@ -118,7 +118,7 @@ def test_backfills_finishing_out_of_order_leave_the_day_on_its_newest_input(spar
         tick = sensor_tick(published, landed + QUIET, {older.id: RUNNING})
         assert tick.plan == {"silver.transactions": [CORRECTED]}
         newer["manifest"] = plan_from(published, tick.plan)
-        run_pipeline(spark, home, DAYS, "newer-run", FIRST, newer["manifest"].id)
+        run_pipeline(LocalSparkEngine(spark), home, DAYS, "newer-run", FIRST, newer["manifest"].id)
         newer["total"] = query(home, TOTAL)[0][0]
 
     # The older backfill computed from the first file, and finishes last.

@@ -26,9 +26,9 @@ def day(n: int) -> date:
 
 
 @pytest.fixture
-def loaded(spark, home):
+def loaded(engine, home):
     generate_raw(home / "lake", FIRST, day(4), rows_per_day=200, seed=4)
-    run_pipeline(spark, home, [day(i) for i in range(4)], first=FIRST)
+    run_pipeline(engine, home, [day(i) for i in range(4)], first=FIRST)
     return open_backfills(
         replace(Settings.from_env(), webserver_url="http://127.0.0.1:9"), lambda: CLOCK
     )
@@ -123,13 +123,13 @@ def test_stale_code_scopes_exactly_what_an_older_version_wrote(loaded, monkeypat
     }
 
 
-def test_rollback_refuses_when_a_later_day_was_built_on_the_backfill(spark, loaded, home):
+def test_rollback_refuses_when_a_later_day_was_built_on_the_backfill(engine, loaded, home):
     manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(2))
     before = query(home, "SELECT * FROM gold.account_daily_balance ORDER BY ALL")
     run_pipeline(
-        spark, home, [day(1), day(2)], run_id="backfill-run", first=FIRST, manifest_id=manifest.id
+        engine, home, [day(1), day(2)], run_id="backfill-run", first=FIRST, manifest_id=manifest.id
     )
-    run_pipeline(spark, home, [day(4)], run_id="daily-run", first=FIRST)
+    run_pipeline(engine, home, [day(4)], run_id="daily-run", first=FIRST)
     with pytest.raises(BackfillError, match=f"gold.account_daily_balance {day(4)}"):
         loaded.rollback(manifest.id)
     restored = loaded.rollback(manifest.id, force=True)
@@ -157,15 +157,15 @@ def test_launch_without_a_webserver_says_how_to_start_one(loaded):
     assert loaded.store.backfill_ids(manifest.id) == []
 
 
-def test_a_refused_rollback_leaves_every_table_untouched(spark, loaded, home):
+def test_a_refused_rollback_leaves_every_table_untouched(engine, loaded, home):
     from finsight_assets.lib.tables.registry import TABLES
     from finsight_assets.lib.wap.model import PublishError
 
     manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(2))
     run_pipeline(
-        spark, home, [day(1), day(2)], run_id="backfill-run", first=FIRST, manifest_id=manifest.id
+        engine, home, [day(1), day(2)], run_id="backfill-run", first=FIRST, manifest_id=manifest.id
     )
-    run_pipeline(spark, home, [day(2)], run_id="later-run", first=FIRST)
+    run_pipeline(engine, home, [day(2)], run_id="later-run", first=FIRST)
     before = {
         t.qualified_name: query(home, f"SELECT * FROM {t.qualified_name} ORDER BY ALL")
         for t in TABLES
@@ -202,7 +202,7 @@ def query_count(backfills) -> int:
         return warehouse.fetchall("SELECT COUNT(*) FROM silver.customers")[0][0]
 
 
-def test_a_rollback_supersedes_the_partner_files_the_backfill_wrote(spark, loaded, home):
+def test_a_rollback_supersedes_the_partner_files_the_backfill_wrote(engine, loaded, home):
     from finsight_assets.lib.engines.lake import LocalLake
     from finsight_assets.lib.layers.exports import write_partner_export
 
@@ -213,7 +213,7 @@ def test_a_rollback_supersedes_the_partner_files_the_backfill_wrote(spark, loade
     manifest = loaded.plan(
         reason="corrected", requested_by="ann", start=day(1), end=day(1), allow_side_effects=True
     )
-    run_pipeline(spark, home, [day(1)], run_id="bf", first=FIRST, manifest_id=manifest.id)
+    run_pipeline(engine, home, [day(1)], run_id="bf", first=FIRST, manifest_id=manifest.id)
     with loaded.connect() as warehouse:
         path = Path(write_partner_export(warehouse, lake, day(1)))
     assert path.read_bytes() != before
@@ -224,11 +224,11 @@ def test_a_rollback_supersedes_the_partner_files_the_backfill_wrote(spark, loade
 
 
 def test_a_rollback_stopped_after_it_committed_is_finished_by_the_next(
-    spark, loaded, home, monkeypatch
+    engine, loaded, home, monkeypatch
 ):
     manifest = loaded.plan(reason="fix", requested_by="ann", start=day(1), end=day(1))
     before = query(home, "SELECT * FROM silver.transactions ORDER BY ALL")
-    run_pipeline(spark, home, [day(1)], run_id="bf", first=FIRST, manifest_id=manifest.id)
+    run_pipeline(engine, home, [day(1)], run_id="bf", first=FIRST, manifest_id=manifest.id)
     record = loaded.store.record
 
     def killed_before_recording(manifest_id, event, *args, **kwargs):

@@ -15,9 +15,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from finsight_assets.defs.resources.local import LocalSparkResource
+from finsight_assets.defs.resources.local_spark import LocalSparkResource
 from finsight_assets.dev.synthetic import generate_raw
 from finsight_assets.lib.engines.owners import process_alive
+from finsight_assets.lib.engines.spark import LocalSparkEngine
 from finsight_assets.lib.engines.spark_connect import SparkServer, SparkServerDown
 from finsight_assets.lib.settings import Settings
 from finsight_assets.lib.tables.registry import TABLES
@@ -41,8 +42,13 @@ def test_a_run_through_its_lanes_server_gives_the_in_process_rows(spark, home, t
     generate_raw(home / "lake", DAY, DAY, rows_per_day=2000, seed=5)
     warm = tmp_path / "warm"
     shutil.copytree(home, warm)
-    run_pipeline(spark, home, [DAY])
-    env = {**os.environ, "FINSIGHT_HOME": str(warm), "FINSIGHT_START_DATE": DAY.isoformat()}
+    run_pipeline(LocalSparkEngine(spark), home, [DAY])
+    env = {
+        **os.environ,
+        "FINSIGHT_HOME": str(warm),
+        "FINSIGHT_START_DATE": DAY.isoformat(),
+        "FINSIGHT_SILVER_ENGINE": "spark",
+    }
     server = SparkServer(Settings.from_env(env).spark_servers, "daily")
     try:
         url = server.start()

@@ -30,12 +30,12 @@ DAYS = [BAD, GOOD]
 
 
 @pytest.fixture(scope="module")
-def published(spark, tmp_path_factory) -> Path:
+def published(engine, tmp_path_factory) -> Path:
     """Two days generated and published once for the module."""
     assert not any(is_transaction_free_day(d) for d in DAYS)
     home = tmp_path_factory.mktemp("published")
     generate_raw(home / "lake", BAD, GOOD, rows_per_day=300, seed=21)
-    results = run_pipeline(spark, home, DAYS, run_id="first")
+    results = run_pipeline(engine, home, DAYS, run_id="first")
     assert not any(r.failed for r in results.values())
     return home
 
@@ -60,20 +60,20 @@ def versions(home: Path, table: str) -> dict[date, tuple[str, int]]:
     }
 
 
-def rerun(spark, home: Path) -> dict:
+def rerun(engine, home: Path) -> dict:
     """Run both days again, checking that raw files are untouched."""
     before = digests(home / "lake")
-    results = run_pipeline(spark, home, DAYS, run_id="again")
+    results = run_pipeline(engine, home, DAYS, run_id="again")
     assert digests(home / "lake") == before
     return results
 
 
-def assert_only_the_bad_day_fails(spark, home: Path, table: str, *expected: str) -> str:
+def assert_only_the_bad_day_fails(engine, home: Path, table: str, *expected: str) -> str:
     """The bad day fails naming `expected`, keeps its published version; the good day
     publishes anew. Returns the bad day's error."""
     silver = f"silver.{table}"
     before = versions(home, silver)
-    results = rerun(spark, home)
+    results = rerun(engine, home)
     failed = results[silver].failed
     assert set(failed) == {BAD}, failed
     for text in expected:
@@ -87,20 +87,20 @@ def assert_only_the_bad_day_fails(spark, home: Path, table: str, *expected: str)
 # A file that cannot be read or breaks the contract's schema: the footer check names it.
 
 
-def test_a_zero_byte_file(spark, home):
+def test_a_zero_byte_file(engine, home):
     bad = badinput.folder(home / "lake", "transactions", BAD) / "zero.parquet"
     bad.write_bytes(b"")
-    assert_only_the_bad_day_fails(spark, home, "transactions", str(bad), "unreadable Parquet")
+    assert_only_the_bad_day_fails(engine, home, "transactions", str(bad), "unreadable Parquet")
 
 
-def test_a_renamed_column(spark, home):
+def test_a_renamed_column(engine, home):
     table = badinput.read(home / "lake", "transactions", BAD)
     bad = badinput.folder(home / "lake", "transactions", BAD) / "renamed.parquet"
     pq.write_table(
         table.rename_columns(["id" if n == "event_id" else n for n in table.column_names]), bad
     )
     assert_only_the_bad_day_fails(
-        spark, home, "transactions", str(bad), "missing column(s) event_id"
+        engine, home, "transactions", str(bad), "missing column(s) event_id"
     )
 
 
@@ -118,30 +118,32 @@ def test_a_renamed_column(spark, home):
         ),
     ],
 )
-def test_a_column_of_another_type(spark, home, column, arrow_type, shown):
+def test_a_column_of_another_type(engine, home, column, arrow_type, shown):
     table = badinput.read(home / "lake", "transactions", BAD)
     bad = badinput.folder(home / "lake", "transactions", BAD) / "typed.parquet"
     pq.write_table(badinput.with_column(table, column, table.column(column).cast(arrow_type)), bad)
-    assert_only_the_bad_day_fails(spark, home, "transactions", str(bad), shown)
+    assert_only_the_bad_day_fails(engine, home, "transactions", str(bad), shown)
 
 
-def test_corrupt_pages_behind_a_valid_footer_fail_only_their_day(spark, home):
+def test_corrupt_pages_behind_a_valid_footer_fail_only_their_day(engine, home):
     table = badinput.read(home / "lake", "transactions", BAD)
     bad = badinput.folder(home / "lake", "transactions", BAD) / "corrupt.parquet"
     badinput.corrupt_pages(bad, table)
     pq.read_metadata(bad)
-    error = assert_only_the_bad_day_fails(spark, home, "transactions", "Spark could not compute")
-    assert "corrupt.parquet" in error
+    error = assert_only_the_bad_day_fails(
+        engine, home, "transactions", "could not compute the day", str(bad)
+    )
+    assert "does not decode" in error
 
 
 @pytest.mark.parametrize("table", ["transactions", "customers"])
-def test_text_that_is_not_utf8_names_the_raw_file(spark, home, table):
+def test_text_that_is_not_utf8_names_the_raw_file(engine, home, table):
     column = "merchant_category" if table == "transactions" else "full_name"
     source = badinput.read(home / "lake", table, BAD)
     bad = badinput.folder(home / "lake", table, BAD) / "latin1.parquet"
     pq.write_table(badinput.not_utf8(source, column), bad)
     assert_only_the_bad_day_fails(
-        spark, home, table, str(bad), f"text that is not UTF-8 in column {column}"
+        engine, home, table, str(bad), f"text that is not UTF-8 in column {column}"
     )
 
 
@@ -173,21 +175,21 @@ def fx_with(home: Path, rates: dict[str, object]) -> Path:
 
 
 @pytest.mark.parametrize("rate", ["0", "-1.5", None])
-def test_an_fx_rate_that_is_zero_negative_or_null(spark, home, rate):
+def test_an_fx_rate_that_is_zero_negative_or_null(engine, home, rate):
     bad = fx_with(home, {"EUR": rate})
     assert_only_the_bad_day_fails(
-        spark, home, "transactions", str(bad), f"usd_rate for EUR is {rate if rate else None}"
+        engine, home, "transactions", str(bad), f"usd_rate for EUR is {rate if rate else None}"
     )
 
 
-def test_an_fx_file_that_does_not_decode(spark, home):
+def test_an_fx_file_that_does_not_decode(engine, home):
     original = badinput.first_file(home / "lake", "fx_rates", BAD)
     bad = original.with_name("broken.parquet")
     bad.write_bytes(b"PAR1 not really")
-    assert_only_the_bad_day_fails(spark, home, "transactions", str(bad), "unreadable")
+    assert_only_the_bad_day_fails(engine, home, "transactions", str(bad), "unreadable")
 
 
-def test_conflicting_fx_rows_fail_and_identical_ones_count_once(spark, home):
+def test_conflicting_fx_rows_fail_and_identical_ones_count_once(engine, home):
     original = badinput.first_file(home / "lake", "fx_rates", BAD)
     table = pq.read_table(original)
     pq.write_table(table, original.with_name("again.parquet"))
@@ -199,12 +201,12 @@ def test_conflicting_fx_rows_fail_and_identical_ones_count_once(spark, home):
         ),
         conflicting,
     )
-    assert_only_the_bad_day_fails(spark, home, "transactions", "conflicting usd_rate")
+    assert_only_the_bad_day_fails(engine, home, "transactions", "conflicting usd_rate")
     conflicting.rename(conflicting.with_suffix(".rejected"))
-    assert not rerun(spark, home)["silver.transactions"].failed
+    assert not rerun(engine, home)["silver.transactions"].failed
 
 
-def test_an_amount_usd_beyond_decimal_18_2_names_the_file_and_the_event_ids(spark, home):
+def test_an_amount_usd_beyond_decimal_18_2_names_the_file_and_the_event_ids(engine, home):
     lake = home / "lake"
     fx = pq.read_table(badinput.first_file(lake, "fx_rates", BAD))
     above_one = next(c for c, r in badinput.rates(fx).items() if r > 1)
@@ -216,7 +218,7 @@ def test_an_amount_usd_beyond_decimal_18_2_names_the_file_and_the_event_ids(spar
     bad = badinput.folder(lake, "transactions", BAD) / "huge.parquet"
     pq.write_table(source.select(badinput.read(lake, "transactions", BAD).column_names), bad)
     assert_only_the_bad_day_fails(
-        spark,
+        engine,
         home,
         "transactions",
         str(bad),
@@ -238,49 +240,49 @@ def silver_event_ids(home: Path, prefix: str) -> list[str]:
     return sorted(r[0] for r in found)
 
 
-def test_a_file_named_with_an_underscore_is_data(spark, home):
+def test_a_file_named_with_an_underscore_is_data(engine, home):
     lake = home / "lake"
     late = badinput.read(lake, "transactions", BAD).slice(0, 2)
     late = badinput.with_column(late, "event_id", pa.array(["late-1", "late-2"]))
     pq.write_table(late, badinput.folder(lake, "transactions", BAD) / "_late.parquet")
-    assert not rerun(spark, home)["silver.transactions"].failed
+    assert not rerun(engine, home)["silver.transactions"].failed
     assert silver_event_ids(home, "late-") == ["late-1", "late-2"]
 
 
-def test_a_stale_crc_file_is_not_data_and_fails_nothing(spark, home):
+def test_a_stale_crc_file_is_not_data_and_fails_nothing(engine, home):
     data = badinput.first_file(home / "lake", "transactions", BAD)
     (data.parent / f".{data.name}.crc").write_bytes(b"crc\x00\x00\x00\x00stale checksum")
     (data.parent / "_SUCCESS").write_bytes(b"")
     before = versions(home, "silver.transactions")[BAD][1]
-    results = rerun(spark, home)
+    results = rerun(engine, home)
     assert not results["silver.transactions"].failed
     assert versions(home, "silver.transactions")[BAD] == ("again", before)
 
 
-def test_extra_columns_are_accepted(spark, home):
+def test_extra_columns_are_accepted(engine, home):
     lake = home / "lake"
     extra = badinput.read(lake, "transactions", BAD).slice(0, 2)
     extra = badinput.with_column(extra, "event_id", pa.array(["extra-1", "extra-2"]))
     extra = extra.append_column("loyalty_tier", pa.array(["gold", "silver"]))
     pq.write_table(extra, badinput.folder(lake, "transactions", BAD) / "extra.parquet")
-    assert not rerun(spark, home)["silver.transactions"].failed
+    assert not rerun(engine, home)["silver.transactions"].failed
     assert silver_event_ids(home, "extra-") == ["extra-1", "extra-2"]
 
 
-def test_a_flood_of_one_event_id_keeps_one_row_and_counts_every_other(spark, home):
+def test_a_flood_of_one_event_id_keeps_one_row_and_counts_every_other(engine, home):
     lake = home / "lake"
     row = badinput.read(lake, "transactions", BAD).slice(0, 1)
     flood = pa.concat_tables([row] * 100_000)
     flood = badinput.with_column(flood, "event_id", pa.array(["flood"] * 100_000))
     pq.write_table(flood, badinput.folder(lake, "transactions", BAD) / "flood.parquet")
-    results = rerun(spark, home)
+    results = rerun(engine, home)
     assert not results["silver.transactions"].failed
     assert silver_event_ids(home, "flood") == ["flood"]
     identity = results["silver.transactions"].audits["silver.transactions"]
     assert all(a.passed for a in identity if a.name == "count_identity")
 
 
-def test_emails_are_trimmed_as_python_strips_and_an_empty_one_hashes_to_null(spark, home):
+def test_emails_are_trimmed_as_python_strips_and_an_empty_one_hashes_to_null(engine, home):
     lake = home / "lake"
     snapshot = badinput.read(lake, "customers", BAD)
     ids = snapshot.column("customer_id").to_pylist()[:3]
@@ -298,7 +300,7 @@ def test_emails_are_trimmed_as_python_strips_and_an_empty_one_hashes_to_null(spa
         ),
     )
     pq.write_table(rows, badinput.folder(lake, "customers", BAD) / "padded.parquet")
-    assert not rerun(spark, home)["silver.customers"].failed
+    assert not rerun(engine, home)["silver.customers"].failed
     hashed = dict(
         query(
             home,
@@ -346,10 +348,10 @@ def test_folders_without_data_are_warnings_of_the_raw_observation(home, monkeypa
     assert any(w.startswith(f"raw/transactions/{empty.name}: holds no .parquet") for w in warnings)
 
 
-def test_a_day_without_a_customers_snapshot_publishes_unknown_segments_with_a_warning(spark, home):
+def test_a_day_without_a_customers_snapshot_publishes_unknown_segments_with_a_warning(engine, home):
     snapshot = badinput.folder(home / "lake", "customers", BAD)
     shutil.move(snapshot, home / "withdrawn-snapshot")
-    results = rerun(spark, home)
+    results = rerun(engine, home)
     segment = results["gold.segment_daily_report"]
     assert not segment.failed
     (check,) = [
@@ -368,7 +370,7 @@ def test_a_day_without_a_customers_snapshot_publishes_unknown_segments_with_a_wa
     assert segments == [("UNKNOWN", "ZZ")]
 
 
-def test_a_day_sum_beyond_decimal_18_2_fails_that_day_of_gold_naming_the_customer(spark, home):
+def test_a_day_sum_beyond_decimal_18_2_fails_that_day_of_gold_naming_the_customer(engine, home):
     lake = home / "lake"
     source = badinput.read(lake, "transactions", BAD).slice(0, 2)
     customer = source.column("customer_id")[0].as_py()
@@ -383,7 +385,7 @@ def test_a_day_sum_beyond_decimal_18_2_fails_that_day_of_gold_naming_the_custome
     before = {t: versions(home, t) for t in ("gold.daily_customer_summary", "silver.transactions")}
     # The balance chain publishes whole or not at all: it refuses, naming the day and account.
     with pytest.raises(AuditFailed, match=f"money_fits .*{BAD} account_id {account}"):
-        rerun(spark, home)
+        rerun(engine, home)
     assert versions(home, "silver.transactions")[BAD][0] == "again"
     summary = versions(home, "gold.daily_customer_summary")
     assert summary[BAD] == before["gold.daily_customer_summary"][BAD]
@@ -398,7 +400,7 @@ def test_a_day_sum_beyond_decimal_18_2_fails_that_day_of_gold_naming_the_custome
     assert f"customer_id {customer}: deposit_usd, net_flow_usd" in verdict[1]
 
 
-def test_the_cli_prints_the_error_as_it_is(spark, home, monkeypatch):
+def test_the_cli_prints_the_error_as_it_is(engine, home, monkeypatch):
     from typer.testing import CliRunner
 
     from finsight_assets.cli.main import app

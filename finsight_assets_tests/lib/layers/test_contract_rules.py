@@ -15,7 +15,7 @@ DAYS = [MAR_8, DST_DAY, MAR_10, EMPTY_DAY, MAR_12]
 
 
 @pytest.fixture(scope="module")
-def warehouse_home(spark, tmp_path_factory):
+def warehouse_home(engine, tmp_path_factory):
     home = tmp_path_factory.mktemp("rules")
     lake = home / "lake"
     on_8 = {"event_ts": ts("2025-03-08 15:00"), "ingested_at": ts("2025-03-08 15:05")}
@@ -130,7 +130,7 @@ def warehouse_home(spark, tmp_path_factory):
         ],
     )
     write_raw(lake, "fx_rates", MAR_12, fx(EUR="1.1"))
-    results = run_pipeline(spark, home, DAYS)
+    results = run_pipeline(engine, home, DAYS)
     assert all(not r.failed for r in results.values())
     return home
 
@@ -292,10 +292,10 @@ def test_no_float_columns_anywhere(warehouse_home):
     assert types == []
 
 
-def test_a_run_of_only_a_day_without_transactions_publishes_it_empty(spark, tmp_path):
+def test_a_run_of_only_a_day_without_transactions_publishes_it_empty(engine, tmp_path):
     # The daily lane's run of such a day: Spark stages no file at all for its transform.
     write_raw(tmp_path / "lake", "fx_rates", EMPTY_DAY, fx(EUR="1.1"))
-    results = run_pipeline(spark, tmp_path, [EMPTY_DAY])
+    results = run_pipeline(engine, tmp_path, [EMPTY_DAY])
     assert {name: r.failed for name, r in results.items() if r.failed} == {}
     published = results["silver.transactions"].versions["silver.transactions"]
     assert [(v.business_date, v.row_count) for v in published] == [(EMPTY_DAY, 0)]

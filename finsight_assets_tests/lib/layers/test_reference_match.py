@@ -16,10 +16,10 @@ DAYS = [FIRST + timedelta(days=i) for i in range(6)]  # spans the 2025-03-09 DST
 
 
 @pytest.fixture(scope="module")
-def generated(spark, tmp_path_factory):
+def generated(engine, tmp_path_factory):
     home = tmp_path_factory.mktemp("generated")
     generate_raw(home / "lake", DAYS[0], DAYS[-1], rows_per_day=1500, seed=11)
-    run_pipeline(spark, home, DAYS, first=FIRST)
+    run_pipeline(engine, home, DAYS, first=FIRST)
     return home
 
 
@@ -52,9 +52,9 @@ def test_generated_data_exercises_every_rule(generated):
     assert unknown[0][0] > 0
 
 
-def test_rerunning_part_of_the_range_changes_no_business_column(spark, generated):
+def test_rerunning_part_of_the_range_changes_no_business_column(engine, generated):
     before = {t.qualified_name: _published(generated, t) for t in TABLES}
-    run_pipeline(spark, generated, DAYS[2:4], run_id="run-2", first=FIRST)
+    run_pipeline(engine, generated, DAYS[2:4], run_id="run-2", first=FIRST)
     after = {t.qualified_name: _published(generated, t) for t in TABLES}
     assert after == before
     lineage = query(

@@ -89,9 +89,9 @@ def test_each_day_gets_its_own_verdict_and_figures():
     assert two.metadata["figures"].value == {"raw": 12}
 
 
-def test_a_run_records_a_verdict_of_every_declared_check_for_every_partition(spark, home):
+def test_a_run_records_a_verdict_of_every_declared_check_for_every_partition(engine, home):
     generate_raw(home / "lake", FIRST, DAYS[-1], rows_per_day=200, seed=11)
-    results = run_pipeline(spark, home, DAYS, first=FIRST)
+    results = run_pipeline(engine, home, DAYS, first=FIRST)
     recorded = query(
         home,
         "SELECT table_name, business_date, check_name FROM audit.check_results "

@@ -67,20 +67,20 @@ def _held(home, manifest_id=MANIFEST):
 
 
 @pytest.fixture
-def corrected(spark, home):
+def corrected(engine, home):
     """Five published days, then corrected deliveries for two of them."""
     generate_raw(home / "lake", DAYS[0], DAYS[-1], rows_per_day=150, seed=11)
-    run_pipeline(spark, home, DAYS)
+    run_pipeline(engine, home, DAYS)
     redeliver_corrections(home / "lake", CORRECTED, Decimal("1.00"))
     return home
 
 
 def test_a_held_backfill_changes_nothing_until_approved_then_publishes_what_a_direct_one_would(
-    spark, corrected, tmp_path
+    engine, corrected, tmp_path
 ):
     home = corrected
     before, rows_before = _published(home), _table_rows(home)
-    run_pipeline(spark, home, CORRECTED, run_id="held-run", manifest_id=MANIFEST, hold=True)
+    run_pipeline(engine, home, CORRECTED, run_id="held-run", manifest_id=MANIFEST, hold=True)
 
     assert _published(home) == before and _table_rows(home) == rows_before
     held = {(h.version.table_name, h.version.business_date): h for h in _held(home)}
@@ -103,9 +103,9 @@ def test_a_held_backfill_changes_nothing_until_approved_then_publishes_what_a_di
     # The same corrected inputs through a direct backfill give the same rows, day by day.
     direct = tmp_path / "direct"
     generate_raw(direct / "lake", DAYS[0], DAYS[-1], rows_per_day=150, seed=11)
-    run_pipeline(spark, direct, DAYS)
+    run_pipeline(engine, direct, DAYS)
     redeliver_corrections(direct / "lake", CORRECTED, Decimal("1.00"))
-    run_pipeline(spark, direct, CORRECTED, run_id="direct-run", manifest_id="bf-direct")
+    run_pipeline(engine, direct, CORRECTED, run_id="direct-run", manifest_id="bf-direct")
     direct_published = _published(direct)
     assert {k: v[1:] for k, v in after.items()} == {k: v[1:] for k, v in direct_published.items()}
     assert {k: v[1:] for k, v in after.items() if k in held} != {
@@ -113,11 +113,11 @@ def test_a_held_backfill_changes_nothing_until_approved_then_publishes_what_a_di
     }
 
 
-def test_publish_refuses_what_the_daily_lane_republished_and_names_it(spark, corrected):
+def test_publish_refuses_what_the_daily_lane_republished_and_names_it(engine, corrected):
     home = corrected
-    run_pipeline(spark, home, CORRECTED, run_id="held-run", manifest_id=MANIFEST, hold=True)
+    run_pipeline(engine, home, CORRECTED, run_id="held-run", manifest_id=MANIFEST, hold=True)
     # Meanwhile the daily lane republishes the second corrected day (from the same delivery).
-    run_pipeline(spark, home, [CORRECTED[1]], run_id="daily-run", first=FIRST)
+    run_pipeline(engine, home, [CORRECTED[1]], run_id="daily-run", first=FIRST)
     during = _published(home)
 
     outcome = _publish(home)
@@ -141,9 +141,9 @@ def test_publish_refuses_what_the_daily_lane_republished_and_names_it(spark, cor
     assert not _held(home)
 
 
-def test_publish_refuses_a_day_whose_raw_input_changed_after_it_was_held(spark, corrected):
+def test_publish_refuses_a_day_whose_raw_input_changed_after_it_was_held(engine, corrected):
     home = corrected
-    run_pipeline(spark, home, CORRECTED, run_id="held-run", manifest_id=MANIFEST, hold=True)
+    run_pipeline(engine, home, CORRECTED, run_id="held-run", manifest_id=MANIFEST, hold=True)
     redeliver_corrections(home / "lake", [CORRECTED[0]], Decimal("2.00"))
     outcome = _publish(home)
     why = outcome.refused[("silver.transactions", CORRECTED[0])]
@@ -152,10 +152,10 @@ def test_publish_refuses_a_day_whose_raw_input_changed_after_it_was_held(spark, 
     assert ("silver.transactions", CORRECTED[1]) not in outcome.refused
 
 
-def test_rejecting_discards_the_held_versions_and_touches_nothing_published(spark, corrected):
+def test_rejecting_discards_the_held_versions_and_touches_nothing_published(engine, corrected):
     home = corrected
     before, rows_before = _published(home), _table_rows(home)
-    run_pipeline(spark, home, CORRECTED, run_id="held-run", manifest_id=MANIFEST, hold=True)
+    run_pipeline(engine, home, CORRECTED, run_id="held-run", manifest_id=MANIFEST, hold=True)
     with duckdb_connector(home / "warehouse.duckdb")() as warehouse:
         after_seq = unreported_changes(warehouse, 0)[1]
         discarded = discard_held(warehouse, MANIFEST, APPROVED_AT, "rejected")
@@ -176,7 +176,7 @@ def test_rejecting_discards_the_held_versions_and_touches_nothing_published(spar
 
 
 def test_a_run_of_a_manifest_cancelled_between_staging_and_holding_holds_nothing(
-    spark, corrected, monkeypatch
+    engine, corrected, monkeypatch
 ):
     """A run that finishes after its backfill was cancelled (a race with the cancel) holds
     nothing: the hold reads the cancellation under the locks it holds with."""
@@ -191,18 +191,18 @@ def test_a_run_of_a_manifest_cancelled_between_staging_and_holding_holds_nothing
         return stats(warehouse, staged)
 
     monkeypatch.setattr(publishing, "partition_stats", cancelled_meanwhile)
-    run_pipeline(spark, home, CORRECTED, run_id="late-run", manifest_id=MANIFEST, hold=True)
+    run_pipeline(engine, home, CORRECTED, run_id="late-run", manifest_id=MANIFEST, hold=True)
     assert store.events(MANIFEST) and not _held(home)
     held_rows = "SELECT COUNT(*) FROM versions.silver__transactions WHERE _run_id = 'late-run'"
     assert query(home, held_rows) == [(0,)]
     assert _published(home) == before
 
 
-def test_a_later_hold_of_a_partition_replaces_the_earlier_one(spark, corrected):
+def test_a_later_hold_of_a_partition_replaces_the_earlier_one(engine, corrected):
     home = corrected
-    run_pipeline(spark, home, CORRECTED, run_id="held-run", manifest_id=MANIFEST, hold=True)
+    run_pipeline(engine, home, CORRECTED, run_id="held-run", manifest_id=MANIFEST, hold=True)
     first = {(h.version.table_name, h.version.business_date): h for h in _held(home)}
-    run_pipeline(spark, home, CORRECTED[1:], run_id="retry-run", manifest_id=MANIFEST, hold=True)
+    run_pipeline(engine, home, CORRECTED[1:], run_id="retry-run", manifest_id=MANIFEST, hold=True)
     second = {(h.version.table_name, h.version.business_date): h for h in _held(home)}
     assert set(second) == set(first)
     key = ("silver.transactions", CORRECTED[1])
