@@ -496,10 +496,12 @@ def held_of(home, manifest_id: str) -> set[tuple]:
 
 
 def held_rows_of(home, run_ids: list[str]) -> list[tuple]:
-    """Rows those runs left in silver customers' held table."""
+    """Rows those runs left held in silver customers' versions table (never published)."""
     listed = ", ".join(f"'{r}'" for r in run_ids)
     return query(
-        home, f"SELECT _version_id FROM held.silver__customers WHERE _run_id IN ({listed})"
+        home,
+        f"SELECT _version_id FROM versions.silver__customers WHERE _run_id IN ({listed}) "
+        "AND _version_id NOT IN (SELECT version_id FROM audit.partition_versions)",
     )
 
 

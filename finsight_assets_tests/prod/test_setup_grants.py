@@ -161,8 +161,8 @@ def test_approvals_are_inserted_only_by_the_procedure_that_stamps_current_user()
     assert "FINSIGHT_STORE_WRITER" in inherited("FINSIGHT_OPERATOR")
 
 
-@pytest.mark.parametrize("schema", ["HELD", "SILVER", "GOLD", "HISTORY", "AUDIT"])
-def test_no_role_updates_rows_and_only_the_lanes_write_held_ones(schema):
+@pytest.mark.parametrize("schema", ["VERSIONS", "SILVER", "GOLD", "AUDIT"])
+def test_no_role_updates_rows_and_only_the_lanes_write_version_rows(schema):
     writers = [
         g
         for g in grants()
@@ -175,7 +175,7 @@ def test_no_role_updates_rows_and_only_the_lanes_write_held_ones(schema):
             assert grant.role == "FINSIGHT_PIPELINE", grant
             continue
         assert "UPDATE" not in grant.privileges, grant
-        if schema == "HELD":
+        if schema == "VERSIONS":
             assert grant.privileges <= {"SELECT", "DELETE"}, grant
 
 
