@@ -10,9 +10,9 @@ The protocol's SQL (gold, audits, publish) is shared text; here live only
 - a bounded wait for another session's lock (`LOCK_TIMEOUT_SECONDS`), given up as
   `WarehouseBusy`.
 
-Rollback keeps replaced rows in `history.*` tables, as on DuckDB, rather than Time Travel: a
-backfill may be rolled back weeks later, beyond a table's Time Travel retention, and history
-rows are kept per partition version, where a zero-copy clone would be of the whole table.
+Kept versions are rows of the `versions.*` tables, as on DuckDB, rather than Time Travel: a
+backfill may be rolled back weeks later, beyond a table's Time Travel retention, and the versions
+tables keep rows per partition version, where a zero-copy clone would be of the whole table.
 """
 
 from __future__ import annotations
