@@ -114,7 +114,7 @@ def test_a_day_is_reported_again_only_when_its_files_change(home, lake):
     assert gap.asset_observation is not None
 
 
-def test_materialize_records_the_raw_days_without_a_run_of_its_own(spark, home):
+def test_materialize_records_the_raw_days_without_a_run_of_its_own(home):
     generate_raw(home / "lake", S, day(1), rows_per_day=200, seed=3)
     settings = Settings.from_env()
     (outcome,) = materialize_range(settings, S, day(1))
