@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import reduce
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -16,7 +17,6 @@ from pyspark.sql import types as T
 from finsight_assets.lib.contract import tables as contract
 from finsight_assets.lib.layers.silver_job import SilverJob
 from finsight_assets.lib.layers.silver_sql import (
-    BUSINESS_DATE_PATTERN,
     PYTHON_WHITESPACE,
     RAW_ROWS,
     SPARK,
@@ -51,17 +51,17 @@ def read_raw(
 ) -> DataFrame:
     """The rows of the given raw files, with the business_date of the folder each came from and
     the file itself (`source_file`)."""
-    files = [path for d in sorted(files_by_date) for path in files_by_date[d]]
-    path = F.col("_metadata.file_path")
-    return (
+    # Each date's files are read with the date as a literal: the folder's date is a per-file
+    # constant, and extracting it from every row's path cost a regexp per row and scan.
+    days = [
         spark.read.schema(spark_schema(table))
-        .parquet(*files)
+        .parquet(*files_by_date[d])
         .select(
-            "*",
-            F.to_date(F.regexp_extract(path, BUSINESS_DATE_PATTERN, 1)).alias("business_date"),
-            path.alias("source_file"),
+            "*", F.lit(d).alias("business_date"), F.col("_metadata.file_path").alias("source_file")
         )
-    )
+        for d in sorted(files_by_date)
+    ]
+    return reduce(DataFrame.unionAll, days)
 
 
 _RATE_ROW = T.StructType(

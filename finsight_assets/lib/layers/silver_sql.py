@@ -55,6 +55,9 @@ class Dialect:
     sha256_hex: str
     # `{text}` without the characters of `{chars}` (a literal) at either end.
     trimmed: str
+    # What repeated keys `{key}` are found by: the key, or a 64-bit hash of it (cheaper to group
+    # than text; a hash that repeats only marks its rows for the exact ranking by key).
+    key_digest: str
 
 
 DUCKDB = Dialect(
@@ -66,6 +69,7 @@ DUCKDB = Dialect(
     made_valid="{text}",
     sha256_hex="sha256({text})",
     trimmed="trim({text}, {chars})",
+    key_digest="{key}",
 )
 SPARK = Dialect(
     name="spark",
@@ -74,6 +78,7 @@ SPARK = Dialect(
     made_valid="make_valid_utf8({text})",
     sha256_hex="sha2({text}, 256)",
     trimmed="trim(BOTH {chars} FROM {text})",
+    key_digest="xxhash64({key})",
 )
 
 
@@ -107,20 +112,24 @@ def _made_valid(dialect: Dialect, table: str, keep: Sequence[str]) -> str:
     )
 
 
-def _ranked(key: str, order: Sequence[str], rank: str) -> str:
+def _ranked(dialect: Dialect, key: str, order: Sequence[str], rank: str) -> str:
     """`raw_rows` with each row's rank among the rows of its day and `key`, latest first; only
-    keys that repeat are sorted (the rest are rank 1), and a row without a key is never a
-    repeat."""
-    on = f"r.business_date = k.repeated_date AND r.{key} = k.repeated_key"
+    keys whose digest repeats are sorted (the rest are rank 1), and a row without a key is never
+    a repeat."""
+    digest = dialect.key_digest.format(key=key)
+    on = (
+        f"r.business_date = k.repeated_date AND r.{key} IS NOT NULL "
+        f"AND {dialect.key_digest.format(key=f'r.{key}')} = k.repeated_digest"
+    )
     return (
-        f"repeated AS (SELECT business_date AS repeated_date, {key} AS repeated_key "
-        f"FROM {RAW_ROWS} WHERE {key} IS NOT NULL GROUP BY business_date, {key} "
+        f"repeated AS (SELECT business_date AS repeated_date, {digest} AS repeated_digest "
+        f"FROM {RAW_ROWS} WHERE {key} IS NOT NULL GROUP BY business_date, {digest} "
         "HAVING COUNT(*) > 1), "
         f"ranked AS (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.business_date, r.{key} "
         f"ORDER BY {', '.join(order)}) AS {rank} "
         f"FROM {RAW_ROWS} AS r JOIN repeated AS k ON {on} "
         f"UNION ALL SELECT r.*, 1 AS {rank} FROM {RAW_ROWS} AS r "
-        f"LEFT JOIN repeated AS k ON {on} WHERE k.repeated_key IS NULL)"
+        f"LEFT JOIN repeated AS k ON {on} WHERE k.repeated_digest IS NULL)"
     )
 
 
@@ -157,7 +166,7 @@ def transactions_sql(dialect: Dialect) -> str:
         "ELSE -amount_usd END"
     )
     return (
-        f"WITH {_ranked('event_id', order, 'delivery_rank')}, "
+        f"WITH {_ranked(dialect, 'event_id', order, 'delivery_rank')}, "
         "priced AS (SELECT ranked.*, CASE WHEN ranked.currency = "
         f"'{contract.BASE_CURRENCY}' THEN CAST(1 AS {contract.RATE_SQL}) "
         f"ELSE rates.listed_usd_rate END AS usd_rate FROM ranked LEFT JOIN {USD_RATES} AS rates "
@@ -192,7 +201,7 @@ def customers_sql(dialect: Dialect) -> str:
     ]
     trimmed = dialect.trimmed.format(text="email", chars=f"'{PYTHON_WHITESPACE}'")
     return (
-        f"WITH {_ranked('customer_id', order, 'snapshot_rank')}, "
+        f"WITH {_ranked(dialect, 'customer_id', order, 'snapshot_rank')}, "
         "judged AS (SELECT ranked.*, CASE WHEN customer_id IS NULL THEN 'MISSING_ID' "
         "WHEN snapshot_rank > 1 THEN 'SUPERSEDED' ELSE 'VALID' END AS outcome, "
         f"{_not_utf8_problem(dialect, 'customers')} AS problem FROM ranked), "
