@@ -6,7 +6,14 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from benchmarks.warehouse_probe import LOAD, SILVER_FROM_RAW, classify, probing
+from benchmarks.warehouse_probe import (
+    LOAD,
+    MAX_SCANNED_ROW_BYTES,
+    SILVER_FROM_RAW,
+    classify,
+    probing,
+    profiled,
+)
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
 
 
@@ -61,3 +68,31 @@ def test_a_probed_run_counts_staged_rows_fetched_and_rows_written_outside_stagin
         pass
     warehouse.fetchall("SELECT 1")
     assert later.statements == []
+
+
+def test_a_selective_scan_counts_its_rows_at_most_the_widest_row():
+    """A filter pushed into a scan leaves few rows in full-size vectors: their bytes per row
+    would make 944k scanned rows read as 30 GB."""
+
+    def scan(rows_scanned: int, rows_out: int, out_bytes: int) -> dict:
+        return {
+            "operator": [
+                {
+                    "children": [
+                        {
+                            "rows_scanned": rows_scanned,
+                            "intermediate_rows": rows_out,
+                            "intermediate_size_bytes": out_bytes,
+                            "type": "TABLE_SCAN",
+                            "children": [],
+                        }
+                    ]
+                }
+            ]
+        }
+
+    rows, scanned, _, _ = profiled(scan(944_264, 14_052, 14_052 * 32_000))
+    assert rows == 944_264
+    assert scanned == 944_264 * MAX_SCANNED_ROW_BYTES
+    _, unfiltered, _, _ = profiled(scan(1_000, 1_000, 300_000))
+    assert unfiltered == 300_000
