@@ -22,10 +22,10 @@ import pyarrow.parquet as pq
 
 from finsight_assets.lib.contract import tables as contract
 from finsight_assets.lib.contract.tables import Column
-from finsight_assets.lib.engines.duckdb_warehouse import DUCKDB_CONFIG
+from finsight_assets.lib.engines.duckdb_warehouse import DUCKDB_CONFIG, DuckDBWarehouse
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.silver_engine import UncomputableDay
-from finsight_assets.lib.engines.warehouse import string_literal
+from finsight_assets.lib.engines.warehouse import Warehouse, string_literal
 from finsight_assets.lib.layers.silver_job import SilverJob
 from finsight_assets.lib.layers.silver_problems import named_rows_sql, problem_texts
 from finsight_assets.lib.layers.silver_run import day_failure, run_by_day
@@ -160,16 +160,20 @@ class DuckDBSilverEngine:
 
     def compute_in(
         self,
-        connection: duckdb.DuckDBPyConnection,
+        warehouse: Warehouse,
         lake: Lake,
         transform: str,
         files: Mapping[date, Sequence[str]],
         usd_rates: Mapping[date, Mapping[str, Decimal]],
         table: str,
         columns: Sequence[Column],
-    ) -> dict[date, str]:
-        """Create `table` in the warehouse's connection with every day's outcome rows (every day
-        at once, else day by day); returns the days that failed, with their error."""
+    ) -> dict[date, str] | None:
+        """Create `table` in an embedded DuckDB warehouse's own connection with every day's
+        outcome rows (every day at once, else day by day); returns the days that failed, with
+        their error. None beside another warehouse: `run` stages Parquet for it."""
+        if not isinstance(warehouse, DuckDBWarehouse):
+            return None
+        connection = warehouse.connection
         declared = ", ".join(f"{c.name} {c.sql_type}" for c in columns)
         connection.execute(f"CREATE OR REPLACE TABLE {table} ({declared})")
         insert = f"INSERT INTO {table} {outcomes_sql(transform, columns)}"

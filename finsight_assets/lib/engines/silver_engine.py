@@ -3,8 +3,14 @@ Serverless), with no engine imported."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
+from finsight_assets.lib.contract.tables import Column
+from finsight_assets.lib.engines.lake import Lake
+from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.layers.silver_job import SilverJob
 
 
@@ -15,6 +21,26 @@ class SilverEngine(Protocol):
     name: str
 
     def run(self, job: SilverJob) -> None: ...
+
+
+@runtime_checkable
+class InWarehouseSilverEngine(SilverEngine, Protocol):
+    """An engine that can also compute the outcome rows inside a warehouse's own session (DuckDB
+    in the embedded warehouse), with no hand-off through staged Parquet."""
+
+    def compute_in(
+        self,
+        warehouse: Warehouse,
+        lake: Lake,
+        transform: str,
+        files: Mapping[date, Sequence[str]],
+        usd_rates: Mapping[date, Mapping[str, Decimal]],
+        table: str,
+        columns: Sequence[Column],
+    ) -> dict[date, str] | None:
+        """Create `table` in the warehouse with every day's outcome rows; the days that failed,
+        with their error. None when the engine cannot run inside this warehouse."""
+        ...
 
 
 class UncomputableDay(RuntimeError):

@@ -15,10 +15,8 @@ from datetime import date
 from decimal import Decimal
 
 from finsight_assets.lib.contract.tables import DATE, TEXT, Column, TableSpec
-from finsight_assets.lib.engines.duckdb_silver import DuckDBSilverEngine
-from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
 from finsight_assets.lib.engines.lake import STAGING_INPUTS_SUFFIX, Lake
-from finsight_assets.lib.engines.silver_engine import SilverEngine
+from finsight_assets.lib.engines.silver_engine import InWarehouseSilverEngine, SilverEngine
 from finsight_assets.lib.engines.warehouse import Connect, string_literal
 from finsight_assets.lib.layers.silver_inputs import (
     changed_inputs,
@@ -119,10 +117,12 @@ def _outcomes_staged(
     usd_rates: Mapping[date, Mapping[str, Decimal]],
     uri: str,
     result: LayerResult,
+    aliases: Mapping[str, str],
 ) -> list[str]:
     """Run the engine's jobs into staged Parquet under `uri`; the days that failed go to
-    `result.failed`. Returns the staged files."""
-    result.failed.update(run_engine(engine, lake, source.transform, files, usd_rates, uri))
+    `result.failed`, naming the raw files rather than their `aliases`. Returns the staged files."""
+    failed = run_engine(engine, lake, source.transform, files, usd_rates, uri)
+    result.failed.update({d: unaliased(why, aliases) for d, why in failed.items()})
     return lake.parquet_files(uri)
 
 
@@ -146,21 +146,23 @@ def _stage_load_audit_publish(
     raw_rows: Mapping[date, int],
     result: LayerResult,
 ) -> None:
-    """The engine computes every raw row's outcome: DuckDB inside the embedded warehouse, else
-    into staged Parquet (no warehouse connection held meanwhile) that the warehouse loads once.
-    Then the warehouse stages each table's rows, audits them, and publishes all tables together."""
+    """The engine computes every raw row's outcome: inside the warehouse where it can (DuckDB in
+    the embedded one), else into staged Parquet that the warehouse loads once (Spark's before
+    the warehouse connection is opened, so none is held while it runs). Then the warehouse
+    stages each table's rows, audits them, and publishes all tables together."""
     result.raw_rows = sum(raw_rows.values())
     aliases: dict[str, str] = {}
     for swept in lake.sweep_staging():
         logger.info("removed %s: staging of a run that was killed", swept)
     uri = lake.staging_uri(f"silver_{source.transform}", run.run_id)
-    inside = isinstance(engine, DuckDBSilverEngine)
+    in_warehouse = engine if isinstance(engine, InWarehouseSilverEngine) else None
     try:
         staged_files: list[str] = []
-        if files and not inside:
+        if files and in_warehouse is None:
             files, aliases = visible_to_spark(lake, files, f"{uri}{STAGING_INPUTS_SUFFIX}")
-            staged_files = _outcomes_staged(engine, lake, source, files, usd_rates, uri, result)
-            result.failed.update({d: unaliased(why, aliases) for d, why in result.failed.items()})
+            staged_files = _outcomes_staged(
+                engine, lake, source, files, usd_rates, uri, result, aliases
+            )
             if all(d in result.failed for d in input_versions):
                 return
         with connect() as warehouse:
@@ -168,23 +170,20 @@ def _stage_load_audit_publish(
             staged_all: list[StagedPartitions] = []
             try:
                 columns = outcome_columns(tables)
-                if files and inside and isinstance(warehouse, DuckDBWarehouse):
-                    result.failed.update(
-                        engine.compute_in(
-                            warehouse.connection,
-                            lake,
-                            source.transform,
-                            files,
-                            usd_rates,
-                            outcome_table,
-                            columns,
-                        )
+                failed_inside = (
+                    in_warehouse.compute_in(
+                        warehouse, lake, source.transform, files, usd_rates, outcome_table, columns
                     )
+                    if files and in_warehouse is not None
+                    else None
+                )
+                if failed_inside is not None:
+                    result.failed.update(failed_inside)
                     outcome_rows = outcome_table
                 else:
-                    if files and inside:
+                    if files and in_warehouse is not None:
                         staged_files = _outcomes_staged(
-                            engine, lake, source, files, usd_rates, uri, result
+                            engine, lake, source, files, usd_rates, uri, result, aliases
                         )
                     outcome_rows = warehouse.staged_relation(outcome_table, staged_files, columns)
                 input_versions = {d: v for d, v in input_versions.items() if d not in result.failed}
