@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 # How often a new database file (a run's own event log shard) is looked for.
@@ -83,3 +83,19 @@ def hold_sqlite_files(home: Path) -> Iterator[None]:
         watcher.join()
         for connection in held.values():
             connection.close()
+
+
+def main() -> None:
+    """Hold the SQLite files under a Dagster home (the first argument) until terminated: beside
+    the daemon and webserver, the run workers' writes commit once each too."""
+    import signal
+    import sys
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with hold_sqlite_files(Path(sys.argv[1])), suppress(KeyboardInterrupt):
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()
