@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 # How often a new database file (a run's own event log shard) is looked for.
 _POLL_SECONDS = 0.005
+# The storage's own files (runs, the event log's index and run-less shard, schedules).
+_SHARED = frozenset({"runs.db", "index.db", ".db", "schedules.db"})
+# A holder beside the daemon lives through many runs: it lets go of the oldest run shards.
+_MAX_RUN_SHARDS = 32
+_SETTLED_NS = 1_000_000_000
 
 
 def _open(path: Path) -> sqlite3.Connection | None:
@@ -44,33 +50,65 @@ def _folders(home: Path) -> list[Path]:
     return [home / "history", home / "history" / "runs", home / "schedules"]
 
 
-@contextmanager
-def hold_sqlite_files(home: Path) -> Iterator[None]:
-    """Hold a connection to each SQLite file under `home`, those that appear meanwhile too,
-    until the block ends."""
-    held: dict[Path, sqlite3.Connection] = {}
-    done = threading.Event()
+class _Holder:
+    """The connections held: the storage's own files, and the run shards that appeared since
+    the hold began (those of earlier runs are left alone), the newest `_MAX_RUN_SHARDS`."""
 
-    pending: set[Path] = set()
-    seen: dict[Path, int] = {}
+    def __init__(self, home: Path):
+        self.home = home
+        self.held: dict[Path, sqlite3.Connection] = {}
+        self.shards: list[Path] = []
+        self.pending: set[Path] = set()
+        self.known: set[Path] = set()
+        self.stamps: dict[Path, int] = {}
+        self.started = False
 
-    def look() -> None:
-        for folder in _folders(home):
+    def look(self) -> None:
+        """Take in the files that appeared since the last look, then hold those now in WAL."""
+        for folder in _folders(self.home):
             try:
-                changed = folder.stat().st_mtime_ns != seen.get(folder)
+                stamp = folder.stat().st_mtime_ns
             except OSError:
                 continue
-            if changed:
-                seen[folder] = folder.stat().st_mtime_ns
-                pending.update(p for p in folder.glob("*.db") if p not in held)
-        for path in sorted(pending):
+            # A folder changed within its time stamp's resolution of the last look may have
+            # changed since: looked at again until its stamp is a second old.
+            if stamp == self.stamps.get(folder) and time.time_ns() - stamp > _SETTLED_NS:
+                continue
+            self.stamps[folder] = stamp
+            new = set(folder.glob("*.db")) - self.known
+            self.known |= new
+            before = not self.started
+            self.pending |= {p for p in new if p.name in _SHARED or not before}
+        self.started = True
+        for path in sorted(self.pending):
             if (connection := _open(path)) is not None:
-                held[path] = connection
-                pending.discard(path)
+                self.pending.discard(path)
+                self.held[path] = connection
+                if path.name not in _SHARED:
+                    self._keep_shard(path)
+
+    def _keep_shard(self, path: Path) -> None:
+        self.shards.append(path)
+        if len(self.shards) > _MAX_RUN_SHARDS:
+            self.held.pop(self.shards.pop(0)).close()
+
+    def close(self) -> None:
+        for connection in self.held.values():
+            connection.close()
+        self.held.clear()
+
+
+@contextmanager
+def hold_sqlite_files(home: Path) -> Iterator[None]:
+    """Hold a connection to each of Dagster's SQLite files under `home` (and each run's shard
+    that appears meanwhile) until the block ends."""
+    holder = _Holder(home)
+    holder.look()  # what is there when the hold begins, before the block runs
+    done = threading.Event()
 
     def watch() -> None:
         while True:
-            look()
+            holder.look()
             if done.wait(_POLL_SECONDS):
                 return
 
@@ -81,8 +119,7 @@ def hold_sqlite_files(home: Path) -> Iterator[None]:
     finally:
         done.set()
         watcher.join()
-        for connection in held.values():
-            connection.close()
+        holder.close()
 
 
 def main() -> None:

@@ -89,3 +89,23 @@ def test_the_holding_process_holds_until_terminated(tmp_path):
         assert holder.wait(timeout=10) == 0
     _write_once(runs)
     assert not _wal(runs).exists()
+
+
+def test_earlier_runs_shards_are_left_alone_and_only_the_newest_shards_held(tmp_path, monkeypatch):
+    from finsight_assets.cli import storage_hold
+
+    monkeypatch.setattr(storage_hold, "_MAX_RUN_SHARDS", 1)
+    runs = tmp_path / "history" / "runs"
+    runs.mkdir(parents=True)
+    index, old = runs / "index.db", runs / "old-run.db"
+    _write_once(index)
+    _write_once(old)
+    with hold_sqlite_files(tmp_path):
+        assert _wait_until(lambda: _held(index))
+        first, second = runs / "run-1.db", runs / "run-2.db"
+        _write_once(first)
+        assert _wait_until(lambda: _held(first))
+        _write_once(second)
+        assert _wait_until(lambda: _held(second))
+        assert _wait_until(lambda: not _held(first))
+        assert not _held(old)
