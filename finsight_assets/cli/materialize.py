@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from finsight_assets.cli.storage_hold import hold_sqlite_files
 from finsight_assets.defs.build import build_definitions
 from finsight_assets.defs.partitions import daily_partitions
 from finsight_assets.defs.raw.report import report_raw
@@ -82,6 +83,21 @@ def materialize_range(
         raise ValueError(
             f"{start} is before the first business date {settings.start_date} (FINSIGHT_START_DATE)"
         )
+    with hold_sqlite_files(settings.dagster_home):
+        return _materialize_batches(
+            settings, start, end, days_per_run, tags or {}, log_level, on_batch
+        )
+
+
+def _materialize_batches(
+    settings: Settings,
+    start: date,
+    end: date,
+    days_per_run: int,
+    tags: dict[str, str],
+    log_level: str,
+    on_batch: Callable[[BatchOutcome], None] | None,
+) -> list[BatchOutcome]:
     definitions = build_definitions(settings)
     instance = prepare_instance(settings)
     quiet = {"loggers": {"console": {"config": {"log_level": log_level}}}}
@@ -99,7 +115,7 @@ def materialize_range(
             resources=definitions.resources,
             instance=instance,
             tags={
-                **(tags or {}),
+                **tags,
                 RANGE_START_TAG: first.isoformat(),
                 RANGE_END_TAG: last.isoformat(),
             },

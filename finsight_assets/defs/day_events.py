@@ -4,7 +4,7 @@ reports of publishes outside runs (`defs/report_outside_runs.py`) build them her
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -49,26 +49,75 @@ def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, day: date, observed:
     return records[0] if records else None
 
 
-def _latest_raw(instance: dg.DagsterInstance, key: dg.AssetKey, day: date):
+def _is_raw(key: dg.AssetKey) -> bool:
+    return key.path[0] == "raw" and key.path[-1] in RAW_TABLES
+
+
+def _newest(*records):
     """A raw day's latest event: `observe_raw` reports a landed day as a materialization and a
     day without files as an observation."""
-    found = [
-        r
-        for r in (_latest(instance, key, day, observed=False), _latest(instance, key, day, True))
-        if r is not None
-    ]
+    found = [r for r in records if r is not None]
     return max(found, key=lambda r: r.storage_id) if found else None
 
 
+def _latest_event(instance: dg.DagsterInstance, key: dg.AssetKey, day: date):
+    if not _is_raw(key):
+        return _latest(instance, key, day, observed=False)
+    return _newest(_latest(instance, key, day, False), _latest(instance, key, day, True))
+
+
+def _latest_by_day(
+    instance: dg.DagsterInstance, key: dg.AssetKey, days: Sequence[date], observed: bool
+) -> dict[date, dg.EventLogRecord | None]:
+    """The newest event of each day, from one query of the newest `4 * len(days)` events of
+    these days; when that many came back, a day not among them is looked up alone."""
+    limit = 4 * len(days)
+    fetch = instance.fetch_observations if observed else instance.fetch_materializations
+    records = fetch(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[d.isoformat() for d in days]),
+        limit=limit,
+    ).records
+    latest: dict[date, dg.EventLogRecord | None] = {}
+    for record in records:  # newest first
+        latest.setdefault(date.fromisoformat(record.partition_key), record)
+    for day in days:
+        if day not in latest:
+            latest[day] = _latest(instance, key, day, observed) if len(records) == limit else None
+    return latest
+
+
+class InputEvents:
+    """The latest event of each of a range's upstream days, fetched per upstream asset at once
+    (with its observations too for a raw one)."""
+
+    def __init__(self, instance: dg.DagsterInstance, parents: Sequence[tuple[dg.AssetKey, date]]):
+        days_of: dict[dg.AssetKey, list[date]] = {}
+        for key, day in parents:
+            days_of.setdefault(key, []).append(day)
+        self.records: dict[tuple[dg.AssetKey, date], dg.EventLogRecord | None] = {}
+        for key, days in days_of.items():
+            days = sorted(set(days))
+            landed = _latest_by_day(instance, key, days, observed=False)
+            seen = _latest_by_day(instance, key, days, observed=True) if _is_raw(key) else {}
+            for day in days:
+                self.records[(key, day)] = _newest(landed[day], seen.get(day))
+
+
 def _input(
-    instance: dg.DagsterInstance, key: dg.AssetKey, day: date, raw_version: RawVersion | None
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    day: date,
+    raw_version: RawVersion | None,
+    known: InputEvents | None = None,
 ) -> tuple[str, str] | None:
     """(data version, event pointer) of one upstream day: a raw day's version as `observe_raw`
     hashes it, a table's day as its latest materialization says."""
-    raw = key.path[0] == "raw" and key.path[-1] in RAW_TABLES
-    record = _latest_raw(instance, key, day) if raw else _latest(instance, key, day, observed=False)
+    if known is not None and (key, day) in known.records:
+        record = known.records[(key, day)]
+    else:
+        record = _latest_event(instance, key, day)
     pointer = str(record.storage_id) if record is not None else NO_EVENT
-    if raw and raw_version is not None:
+    if _is_raw(key) and raw_version is not None:
         return raw_version(key.path[-1], day), pointer
     if record is None:
         return None
@@ -79,12 +128,13 @@ def input_tags(
     instance: dg.DagsterInstance,
     parents: Sequence[tuple[dg.AssetKey, date]],
     raw_version: RawVersion | None = None,
+    known: InputEvents | None = None,
 ) -> dict[str, str]:
     """Each upstream day's data version with a pointer to the event that recorded it (none for
-    a day Dagster has no event of)."""
+    a day Dagster has no event of); `known` holds events fetched beforehand."""
     tags = {}
     for key, day in parents:
-        found = _input(instance, key, day, raw_version)
+        found = _input(instance, key, day, raw_version, known)
         if found is not None:
             user_key = key.to_user_string()
             tags[f"{INPUT_DATA_VERSION_PREFIX}/{user_key}"] = found[0]
@@ -97,6 +147,7 @@ def provenance_tags(
     table: TableSpec,
     version: PartitionVersion,
     raw_version: RawVersion | None = None,
+    known: InputEvents | None = None,
 ) -> dict[str, str]:
     """The day's data version (its version's checksum), the code version that computed it, and
     each upstream day's (`input_tags`), a self-dependent table's previous day among them."""
@@ -106,7 +157,7 @@ def provenance_tags(
     return {
         DATA_VERSION_TAG: version.checksum,
         CODE_VERSION_TAG: version.code_version,
-        **input_tags(instance, parents, raw_version),
+        **input_tags(instance, parents, raw_version, known),
     }
 
 
@@ -115,6 +166,7 @@ def day_materialization(
     table: TableSpec,
     day: DayState,
     raw_version: RawVersion | None = None,
+    known: InputEvents | None = None,
 ) -> dg.AssetMaterialization:
     """A day's own materialization: its rows, version, lane, mode, manifest and state, with its
     own data version and its inputs' versions."""
@@ -141,8 +193,27 @@ def day_materialization(
         partition=version.business_date.isoformat(),
         description=day.description,
         metadata=metadata,
-        tags=provenance_tags(instance, table, version, raw_version),
+        tags=provenance_tags(instance, table, version, raw_version, known),
     )
+
+
+def day_materializations(
+    instance: dg.DagsterInstance,
+    table: TableSpec,
+    days: Sequence[DayState],
+    raw_version: RawVersion | None = None,
+) -> Iterator[dg.AssetMaterialization]:
+    """Each day's `day_materialization`, in order, its upstream tables' days fetched once for
+    all; a self-dependent table's previous day is looked up as each day is built (it may be
+    the day logged just before)."""
+    parents = [
+        (key_of(name), day.version.business_date)
+        for day in days
+        for name in UPSTREAM[table.qualified_name]
+    ]
+    known = InputEvents(instance, parents)
+    for day in days:
+        yield day_materialization(instance, table, day, raw_version, known)
 
 
 def live_evaluation(

@@ -128,3 +128,25 @@ def test_materialize_records_the_raw_days_without_a_run_of_its_own(home):
             assert landed.asset_materialization.tags["dagster/data_version"] == data_version(
                 LocalLake(home / "lake").raw_files(table, day(n))
             )
+
+
+def test_a_report_reads_the_footers_of_changed_days_only(home, lake, monkeypatch):
+    from finsight_assets.lib.layers import raw_files
+
+    read = []
+    real = raw_files.read_footer
+    monkeypatch.setattr(raw_files, "read_footer", lambda lk, uri: read.append(uri) or real(lk, uri))
+    instance = dg.DagsterInstance.ephemeral()
+    report_raw(instance, lake, KEYS)
+    every_file = [
+        f.uri for t in RAW_TABLES for files in lake.raw_partitions(t).values() for f in files
+    ]
+    assert sorted(read) == sorted(every_file)
+    read.clear()
+    report_raw(instance, lake, KEYS)
+    assert read == []
+    folder = home / "lake" / "raw" / "transactions"
+    added = folder / f"business_date={day(1)}" / "part-late.parquet"
+    shutil.copy(next((folder / f"business_date={day(0)}").glob("*.parquet")), added)
+    report_raw(instance, lake, KEYS)
+    assert sorted(read) == sorted(f.uri for f in lake.raw_files("transactions", day(1)))

@@ -10,8 +10,9 @@ partition as it reads one logged in a run, and a separate Dagster run cost secon
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import dagster as dg
 
@@ -27,34 +28,41 @@ from finsight_assets.lib.layers.raw_files import (
 logger = logging.getLogger(__name__)
 
 DayEvent = dg.AssetMaterialization | dg.AssetObservation
+# Picks, from every observed day's data version, the days to report.
+DayFilter = Callable[[Mapping[str, str]], dict[str, str]]
 
 
 @dataclass(frozen=True)
 class TableObservation:
-    """One raw table as observed: its days' events, its summary and its warnings."""
+    """One raw table as observed: its (picked) days' events, its summary and its warnings."""
 
     table: str
     days: list[DayEvent]
     summary: dg.AssetObservation
     warnings: list[str]
     landed: int
+    observed: int
 
     @property
     def note(self) -> str:
-        return f"observed {len(self.days)} day(s) of raw/{self.table}, {self.landed} with files"
+        return f"observed {self.observed} day(s) of raw/{self.table}, {self.landed} with files"
 
 
 def raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
 
 
-def observe_table(lake: Lake, table: str, keys: Sequence[str]) -> TableObservation:
+def observe_table(
+    lake: Lake, table: str, keys: Sequence[str], report: DayFilter | None = None
+) -> TableObservation:
     """Each landed day as a materialization (files, rows, data version), each gap before the
-    latest delivery as an observation of the "no-data" version, and a summary of the table."""
+    latest delivery as an observation of the "no-data" version, and a summary of the table.
+    `report` (day, version) picks the days to build events for; their footers alone are read."""
     asset_key = raw_key(table)
     landed = lake.raw_partitions(table)
     versions = observed_versions(landed, keys)
-    days = landed_days(lake, table, landed, versions)
+    picked = versions if report is None else report(versions)
+    days = landed_days(lake, table, landed, picked)
     events: list[DayEvent] = [
         dg.AssetMaterialization(
             asset_key=asset_key,
@@ -65,7 +73,7 @@ def observe_table(lake: Lake, table: str, keys: Sequence[str]) -> TableObservati
         )
         for day in days
     ]
-    with_files = {day.business_date.isoformat() for day in days}
+    with_files = {key for key in versions if landed.get(date.fromisoformat(key))}
     events += [
         dg.AssetObservation(
             asset_key=asset_key,
@@ -74,7 +82,7 @@ def observe_table(lake: Lake, table: str, keys: Sequence[str]) -> TableObservati
             metadata={"files": 0, "data_version": version},
             tags={DATA_VERSION_TAG: version},
         )
-        for key, version in versions.items()
+        for key, version in picked.items()
         if key not in with_files
     ]
     unread = lake.unread_folders(table)
@@ -86,7 +94,7 @@ def observe_table(lake: Lake, table: str, keys: Sequence[str]) -> TableObservati
         },
     )
     warnings = [f"raw/{table}/{folder}: {why}" for folder, why in unread.items()]
-    return TableObservation(table, events, summary, warnings, len(days))
+    return TableObservation(table, events, summary, warnings, len(with_files), len(versions))
 
 
 def _latest_per_day(fetch, key: dg.AssetKey, days: Sequence[str]) -> dict[str, dg.EventLogRecord]:
@@ -101,34 +109,41 @@ def _latest_per_day(fetch, key: dg.AssetKey, days: Sequence[str]) -> dict[str, d
     return latest
 
 
-def unrecorded(
-    instance: dg.DagsterInstance, table: str, days: Sequence[DayEvent]
-) -> list[DayEvent]:
-    """The day events whose day's newest raw event does not already say the same data version
-    (a gap's version is "no-data", never a landed day's): a day whose files did not change is
-    not reported again."""
+def recorded_versions(
+    instance: dg.DagsterInstance, table: str, days: Sequence[str]
+) -> dict[str, str | None]:
+    """Each day's data version as its newest raw event (landed or gap) says; None for a day
+    without one."""
     if not days:
-        return []
-    keys = [event.partition for event in days]
+        return {}
     key = raw_key(table)
-    landed = _latest_per_day(instance.fetch_materializations, key, keys)
-    gaps = _latest_per_day(instance.fetch_observations, key, keys)
-    missing = []
-    for event in days:
-        found = [r for r in (landed.get(event.partition), gaps.get(event.partition)) if r]
+    landed = _latest_per_day(instance.fetch_materializations, key, days)
+    gaps = _latest_per_day(instance.fetch_observations, key, days)
+    recorded: dict[str, str | None] = {}
+    for day in days:
+        found = [r for r in (landed.get(day), gaps.get(day)) if r]
         newest = max(found, key=lambda r: r.storage_id) if found else None
-        version = (newest.asset_event.tags or {}).get(DATA_VERSION_TAG) if newest else None
-        if version != event.tags[DATA_VERSION_TAG]:
-            missing.append(event)
-    return missing
+        recorded[day] = (newest.asset_event.tags or {}).get(DATA_VERSION_TAG) if newest else None
+    return recorded
+
+
+def changed_days(instance: dg.DagsterInstance, table: str) -> DayFilter:
+    """The days whose version differs from what the instance last recorded (a gap's version is
+    "no-data", never a landed day's): a day whose files did not change is not reported again."""
+
+    def pick(versions: Mapping[str, str]) -> dict[str, str]:
+        recorded = recorded_versions(instance, table, list(versions))
+        return {day: v for day, v in versions.items() if recorded[day] != v}
+
+    return pick
 
 
 def report_raw(instance: dg.DagsterInstance, lake: Lake, keys: Sequence[str]) -> None:
     """Record every raw table's observation on the instance without a run: the days whose
     version changed, each table's summary; the warnings go to this process's log."""
     for table in RAW_TABLES:
-        observed = observe_table(lake, table, keys)
-        for event in [*unrecorded(instance, table, observed.days), observed.summary]:
+        observed = observe_table(lake, table, keys, changed_days(instance, table))
+        for event in [*observed.days, observed.summary]:
             instance.report_runless_asset_event(event)
         for warning in observed.warnings:
             logger.warning(warning)

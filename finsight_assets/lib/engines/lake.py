@@ -6,7 +6,6 @@ have the methods of `Lake`, so callers never build paths themselves.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from finsight_assets.lib.engines.file_digests import FileDigests, digests_at
 from finsight_assets.lib.engines.owners import owner_alive, owner_tag
 
 
@@ -30,27 +30,6 @@ class LakeFile:
     size: int
     digest: str
     modified_at: datetime | None = None
-
-
-# Digests by (path, size, modification time): long-lived processes (the sensor daemon's code
-# server) hash each landed file once, not on every tick.
-_DIGESTS: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_of_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _DIGESTS:
-        _DIGESTS[key] = _sha256(path, chunk_size)
-    return _DIGESTS[key]
-
-
-def _sha256(path: Path, chunk_size: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def partition_folder(table: str, business_date: date) -> str:
@@ -94,6 +73,7 @@ def hidden_from_spark(name: str) -> bool:
 
 
 EXPORTS_FOLDER = "exports"
+
 # Beside a run's staging, the aliases of the raw files Spark would not list (`hidden_from_spark`).
 STAGING_INPUTS_SUFFIX = "-inputs"
 
@@ -127,10 +107,15 @@ class LocalLake:
     """A lake on the local file system (`$FINSIGHT_HOME/lake`)."""
 
     root: Path
+    # The landed files' digests (`file_digests.py`); by default beside the lake, not in it
+    # (runs and sensors never write into the lake's raw side).
+    digests_file: Path | None = None
 
     def raw_files(self, table: str, business_date: date) -> list[LakeFile]:
         """The Parquet files of one raw partition by name; none when the folder is missing."""
-        return self._files_in(self.root / "raw" / partition_folder(table, business_date))
+        files = self._files_in(self.root / "raw" / partition_folder(table, business_date))
+        self._digests().save()
+        return files
 
     def raw_partitions(self, table: str) -> dict[date, list[LakeFile]]:
         """Every raw partition of `table` that has files, by business date."""
@@ -142,6 +127,7 @@ class LocalLake:
             d = folder_date(folder.name)
             if d is not None and (files := self._files_in(folder)):
                 partitions[d] = files
+        self._digests().save()
         return dict(sorted(partitions.items()))
 
     def unread_folders(self, table: str) -> dict[str, str]:
@@ -156,21 +142,26 @@ class LocalLake:
             and (why := unread_why(folder.name, [p.name for p in folder.iterdir()]))
         }
 
-    @staticmethod
-    def _files_in(folder: Path) -> list[LakeFile]:
+    def _digests(self) -> FileDigests:
+        return digests_at(self.digests_file or self.root.parent / f".{self.root.name}-digests.json")
+
+    def _files_in(self, folder: Path) -> list[LakeFile]:
         if not folder.is_dir():
             return []
-        files = sorted(p for p in folder.iterdir() if p.is_file() and is_data_file(p.name))
-        return [
-            LakeFile(
-                uri=str(path),
-                name=path.name,
-                size=path.stat().st_size,
-                digest=sha256_of_file(path),
-                modified_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+        digests = self._digests()
+        files = []
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and is_data_file(p.name)):
+            stat = path.stat()
+            files.append(
+                LakeFile(
+                    uri=str(path),
+                    name=path.name,
+                    size=stat.st_size,
+                    digest=digests.digest(path, stat),
+                    modified_at=datetime.fromtimestamp(stat.st_mtime, UTC),
+                )
             )
-            for path in files
-        ]
+        return files
 
     def open_input(self, uri: str) -> pa.NativeFile:
         return pa.memory_map(uri)
