@@ -16,7 +16,7 @@ from finsight_assets.defs.day_events import (
     PUBLISHED,
     DayState,
     RawVersion,
-    day_materialization,
+    day_materializations,
     held_state,
     live_evaluation,
     published_state,
@@ -164,8 +164,7 @@ def run_and_report(
             yield dg.MaterializeResult(
                 asset_key=asset_key(table), metadata=_step_metadata(versions, held, run, lane)
             )
-        for day in days:
-            yield day_materialization(context.instance, table, day, raw_version)
+        yield from day_materializations(context.instance, table, days, raw_version)
         audited = sorted((set(own) - set(result.failed)) | set(result.withheld))
         judged = _this_runs_materializations(context, table, audited)
         audits = result.audits.get(table.qualified_name, [])
