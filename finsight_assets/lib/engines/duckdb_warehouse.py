@@ -153,7 +153,7 @@ class DuckDBWarehouse:
 
     def row_hash_sql(self, columns: Sequence[Column]) -> str:
         """An integer hash of a row's values, stable across processes and DuckDB versions: the
-        first 15 hex digits of the MD5 of their text (docs/storage.md, "Row hashes")."""
+        first 15 hex digits of the MD5 of their text (docs/architecture.md, "Row hashes")."""
         return f"CAST(('0x' || LEFT(MD5({_row_text(columns)}), 15)) AS BIGINT)"
 
 
