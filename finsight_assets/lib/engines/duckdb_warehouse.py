@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE
-from finsight_assets.lib.contract.tables import Column
+from finsight_assets.lib.contract.tables import TIMESTAMP_SQL, Column
 from finsight_assets.lib.engines.owners import owner_alive, owner_tag
 from finsight_assets.lib.engines.warehouse import (
     WarehouseBusy,
@@ -46,9 +46,31 @@ LOCK_ATTEMPTS = 5400
 LOCK_WAIT_REPORT_SECONDS = 60.0
 
 
-def _row_hash_text(columns: Sequence[str]) -> str:
-    parts = [f"COALESCE(CAST({column} AS VARCHAR), '\\N')" for column in columns]
-    return " || '|' || ".join(parts)
+# A NULL in a row's hash text (`_row_text`), as a DuckDB literal (no escapes in DuckDB text).
+NULL_TEXT = "'\\N'"
+
+
+def _value_text(column: Column) -> str:
+    """`column`'s value as the text `CAST(value AS VARCHAR)` gives in a UTC session.
+
+    A timestamp with time zone is printed from its microseconds as a plain timestamp (the same
+    text, without the time zone conversion, which costs more than the MD5); its infinities,
+    which have no microseconds, are cast as before."""
+    value = f"CAST({column.name} AS {column.sql_type})"
+    if column.sql_type.upper() == TIMESTAMP_SQL:
+        return (
+            f"CASE WHEN isfinite({value}) THEN "
+            f"CAST(make_timestamp(epoch_us({value})) AS VARCHAR) || '+00' "
+            f"ELSE CAST({value} AS VARCHAR) END"
+        )
+    return f"CAST({value} AS VARCHAR)"
+
+
+def _row_text(columns: Sequence[Column]) -> str:
+    """A row's values as text, `|`-separated, NULL as `\\N`: built by one concat_ws, not by
+    a chain of `||` (each of which copies the text so far)."""
+    parts = [f"COALESCE({_value_text(column)}, {NULL_TEXT})" for column in columns]
+    return f"concat_ws('|', {', '.join(parts)})"
 
 
 class DuckDBWarehouse:
@@ -57,6 +79,8 @@ class DuckDBWarehouse:
     dialect = "duckdb"
     # One file on one machine: DuckDB has no users to authenticate.
     authenticates_users = False
+    # The SQL type of a stored row hash (`row_hash_sql`: 60 bits).
+    row_hash_type = "BIGINT"
 
     def __init__(self, connection: duckdb.DuckDBPyConnection):
         self.connection = connection
@@ -127,9 +151,10 @@ class DuckDBWarehouse:
         """A fast row hash for comparing rows within one statement (not stable across versions)."""
         return f"hash({', '.join(columns)})"
 
-    def row_hash_sql(self, columns: Sequence[str]) -> str:
-        """An integer hash of a row's values, stable across DuckDB versions (from MD5)."""
-        return f"CAST(('0x' || LEFT(MD5({_row_hash_text(columns)}), 15)) AS BIGINT)"
+    def row_hash_sql(self, columns: Sequence[Column]) -> str:
+        """An integer hash of a row's values, stable across processes and DuckDB versions: the
+        first 15 hex digits of the MD5 of their text (docs/architecture.md, "Row hashes")."""
+        return f"CAST(('0x' || LEFT(MD5({_row_text(columns)}), 15)) AS BIGINT)"
 
 
 @contextmanager

@@ -119,6 +119,9 @@ class SnowflakeWarehouse:
 
     dialect = "snowflake"
     authenticates_users = True
+    # HASH is a signed 64-bit NUMBER(19,0); 20 digits also hold fakesnow's (the unsigned 64-bit
+    # hash of DuckDB, which it runs for HASH).
+    row_hash_type = "NUMBER(20,0)"
 
     def __init__(self, connection: Any, stage: str, lake_root: str):
         self.connection = connection
@@ -219,5 +222,7 @@ class SnowflakeWarehouse:
     def compare_hash_sql(self, columns: Sequence[str]) -> str:
         return f"HASH({', '.join(columns)})"
 
-    def row_hash_sql(self, columns: Sequence[str]) -> str:
-        return f"HASH({', '.join(columns)})"
+    def row_hash_sql(self, columns: Sequence[Column]) -> str:
+        """Snowflake's own 64-bit HASH of a row's values, each cast to its column's type."""
+        typed = ", ".join(f"CAST({c.name} AS {c.sql_type})" for c in columns)
+        return f"HASH({typed})"

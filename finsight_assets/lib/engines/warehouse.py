@@ -112,7 +112,13 @@ class Warehouse(Protocol):
         done."""
         ...
 
-    def row_hash_sql(self, columns: Sequence[str]) -> str: ...
+    # The SQL type of a stored row hash (`row_hash_sql`).
+    row_hash_type: str
+
+    def row_hash_sql(self, columns: Sequence[Column]) -> str:
+        """A stable integer hash of a row's values, each cast to its column's type (the same
+        values give the same hash in every process and engine release: checksums are kept)."""
+        ...
 
     def compare_hash_sql(self, columns: Sequence[str]) -> str: ...
 

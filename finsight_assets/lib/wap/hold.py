@@ -40,6 +40,7 @@ from finsight_assets.lib.wap.held_versions import (
 )
 from finsight_assets.lib.wap.layout import versions_table
 from finsight_assets.lib.wap.model import PartitionVersion, RunInfo, StagedPartitions
+from finsight_assets.lib.wap.profile import ROW_HASH
 from finsight_assets.lib.wap.publish_history import DISCARDED_BY, log_discarded
 from finsight_assets.lib.wap.versions import current_versions
 
@@ -78,7 +79,7 @@ def hold(
             ]
             _drop_rows(warehouse, name, older)
             forget_held(warehouse, older)
-            columns = ", ".join(staged.table.business_columns + LINEAGE_COLUMN_NAMES)
+            columns = ", ".join((*staged.table.business_columns, *LINEAGE_COLUMN_NAMES, ROW_HASH))
             warehouse.execute(
                 f"INSERT INTO {versions_table(staged.table)} ({columns}) "
                 f"SELECT {columns} FROM {staged.staging_table}"

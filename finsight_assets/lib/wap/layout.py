@@ -1,7 +1,7 @@
 """Where the protocol keeps things in the warehouse: one versions table per declared table (every
 version's rows, written once: current, replaced ones kept for rollback, held candidates awaiting
-approval), the declared tables as views of their current versions, staging (candidates no
-reader looks at) and the audit schema."""
+approval; each row with its row hash), the declared tables as views of their current versions,
+staging (candidates no reader looks at) and the audit schema."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from finsight_assets.lib.engines.warehouse import Warehouse, string_literal
 from finsight_assets.lib.tables.registry import TABLES
 from finsight_assets.lib.wap import audit_tables
 from finsight_assets.lib.wap.audit_tables import CURRENT_VERSIONS
-from finsight_assets.lib.wap.layout_migration import migrate_twins
+from finsight_assets.lib.wap.layout_migration import add_row_hashes, migrate_twins
+from finsight_assets.lib.wap.profile import ROW_HASH
 
 STAGING_SCHEMA = "staging"
 VERSIONS_SCHEMA = "versions"
@@ -23,11 +24,23 @@ def versions_table(table: TableSpec) -> str:
     return f"{VERSIONS_SCHEMA}.{table.schema}__{table.name}"
 
 
-def versions_ddl(table: TableSpec) -> str:
+def versions_ddl(table: TableSpec, row_hash_type: str) -> str:
+    """The versions table: business and lineage columns, and each row's hash (`ROW_HASH`)."""
     columns = ", ".join(
         f"{column.name} {column.sql_type}" for column in table.columns + LINEAGE_COLUMNS
     )
-    return f"CREATE TABLE IF NOT EXISTS {versions_table(table)} ({columns})"
+    hashed = f"{ROW_HASH} {row_hash_type}"
+    return f"CREATE TABLE IF NOT EXISTS {versions_table(table)} ({columns}, {hashed})"
+
+
+def current_rows_sql(table: TableSpec) -> str:
+    """A SELECT of `table`'s current rows with their stored row hash (which the view hides)."""
+    columns = ", ".join(f"v.{name}" for name in (*table.business_columns, ROW_HASH))
+    return (
+        f"SELECT {columns} FROM {versions_table(table)} AS v JOIN {CURRENT_VERSIONS.name} AS c "
+        f"ON c.table_name = {string_literal(table.qualified_name)} "
+        "AND c.business_date = v.business_date AND c.version_id = v._version_id"
+    )
 
 
 def current_view_ddl(table: TableSpec) -> str:
@@ -72,8 +85,10 @@ def ensure_schema(warehouse: Warehouse) -> None:
         warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     audit_tables.create(warehouse, [table.qualified_name for table in TABLES])
     for table in TABLES:
-        warehouse.execute(versions_ddl(table))
-    migrate_twins(warehouse, TABLES, {t.qualified_name: versions_table(t) for t in TABLES})
+        warehouse.execute(versions_ddl(table, warehouse.row_hash_type))
+    versions_of = {t.qualified_name: versions_table(t) for t in TABLES}
+    add_row_hashes(warehouse, TABLES, versions_of)
+    migrate_twins(warehouse, TABLES, versions_of)
     for table in TABLES:
         warehouse.execute(current_view_ddl(table))
     store.create_tables(warehouse)

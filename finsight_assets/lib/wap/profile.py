@@ -1,7 +1,11 @@
 """One aggregate pass over a table's staged rows, per business date: the row count, the checksum,
 the money totals and the rows breaking the contract schema, read once and reused by the audits
 (count identity, contract schema, the diff), publish and hold; and the checksum itself, an
-order-free sum of row hashes every path that verifies a version's rows computes alike."""
+order-free sum of row hashes every path that verifies a version's rows computes alike.
+
+A row's hash is computed once, where it is written first: `publish.stage` stores it beside the
+staged row (`ROW_HASH`), and the versions tables keep it with each version row, so the profile
+and the diff read it; only a verification recomputes it from the values (`replace.py`)."""
 
 from __future__ import annotations
 
@@ -9,19 +13,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from finsight_assets.lib.contract.tables import TableSpec
+from finsight_assets.lib.contract.tables import Column, TableSpec
 from finsight_assets.lib.engines.warehouse import Warehouse
 from finsight_assets.lib.tables.contract_sql import any_violation, violations
 from finsight_assets.lib.wap.model import DayProfile, StagedPartitions
 
 # The checksum of no rows.
 NO_ROWS_CHECKSUM = "0:0"
+# The column of a staged or version row holding its row hash (`row_hash`); no view shows it.
+ROW_HASH = "_row_hash"
 
 
-def row_hash(warehouse: Warehouse, table: TableSpec) -> str:
+def row_hash(warehouse: Warehouse, table: TableSpec, alias: str | None = None) -> str:
     """A row's hash over its business values as `table` stores them (cast to its column types,
-    so staged, published, held and history rows of one version agree)."""
-    return warehouse.row_hash_sql([f"CAST({c.name} AS {c.sql_type})" for c in table.columns])
+    so staged, published, held and history rows of one version agree); `alias` qualifies the
+    column names."""
+    prefix = f"{alias}." if alias else ""
+    return warehouse.row_hash_sql([Column(prefix + c.name, c.sql_type) for c in table.columns])
 
 
 def checksum(count: Any, total: Any) -> str:
@@ -41,14 +49,15 @@ def empty_day(table: TableSpec) -> DayProfile:
 
 
 def profile_rows(warehouse: Warehouse, table: TableSpec, relation: str) -> dict[date, DayProfile]:
-    """Per business date of `relation` (rows of `table`'s columns): its profile, in one scan."""
+    """Per business date of `relation` (rows of `table`'s columns and their stored `ROW_HASH`):
+    its profile, in one scan."""
     checks = violations(table, warehouse.dialect)
     broken, params = any_violation(checks)
     for check in checks:
         params.extend(check.params)
     columns = [
         "COUNT(*)",
-        f"SUM({row_hash(warehouse, table)})",
+        f"SUM({ROW_HASH})",
         *(f"SUM({column})" for column in table.money_columns),
         f"SUM(CASE WHEN {broken} THEN 1 ELSE 0 END)",
         *(f"SUM(CASE WHEN {check.sql} THEN 1 ELSE 0 END)" for check in checks),

@@ -1,6 +1,7 @@
 """Write, audit, publish: the one protocol every silver and gold partition goes through.
 
-stage    candidate rows land in a staging table no reader looks at, lineage columns attached,
+stage    candidate rows land in a staging table no reader looks at, lineage columns and each
+         row's hash attached (computed once: the versions tables keep it with the row),
          and one aggregate pass profiles them per date (`profile.py`: counts, checksums,
          totals, contract-schema breaches) for the audits, publish and hold to reuse;
 audit    the table's declared checks (`checks.py`) run against the staged rows, and their
@@ -47,7 +48,7 @@ from finsight_assets.lib.wap.model import (
     RunInfo,
     StagedPartitions,
 )
-from finsight_assets.lib.wap.profile import staged_profile
+from finsight_assets.lib.wap.profile import ROW_HASH, row_hash, staged_profile
 from finsight_assets.lib.wap.replace import partition_stats, replace_partitions
 from finsight_assets.lib.wap.versions import current_versions
 
@@ -95,9 +96,10 @@ def stage(
     staged_name = staging_table(f"{table.schema}__{table.name}", run.run_id)
     business = ", ".join(f"candidate.{name}" for name in table.business_columns)
     lineage = ", ".join(f"lineage.{name}" for name in LINEAGE_COLUMN_NAMES)
+    hashed = f"{row_hash(warehouse, table, 'candidate')} AS {ROW_HASH}"
     values, params = _lineage_values(run, code_version, input_versions, version_ids)
     select = (
-        f"SELECT {business}, {lineage} FROM ({candidate_sql}) AS candidate "
+        f"SELECT {business}, {lineage}, {hashed} FROM ({candidate_sql}) AS candidate "
         f"JOIN {values} ON candidate.business_date = lineage.business_date"
     )
     warehouse.execute(

@@ -15,7 +15,13 @@ from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.wap import versions as recorded
 from finsight_assets.lib.wap.layout import versions_table
 from finsight_assets.lib.wap.model import PartitionVersion, PublishError, StagedPartitions
-from finsight_assets.lib.wap.profile import NO_ROWS_CHECKSUM, checksum, row_hash, staged_profile
+from finsight_assets.lib.wap.profile import (
+    NO_ROWS_CHECKSUM,
+    ROW_HASH,
+    checksum,
+    row_hash,
+    staged_profile,
+)
 
 # The count and checksum of no rows.
 NO_ROWS = (0, NO_ROWS_CHECKSUM)
@@ -48,26 +54,52 @@ def partition_stats(warehouse: Warehouse, staged: StagedPartitions) -> dict[date
     return {d: (p.rows, p.checksum) for d, p in staged_profile(warehouse, staged).items()}
 
 
+def _version_stats(
+    warehouse: Warehouse, table: TableSpec, relation: str, version_ids: Sequence[str]
+) -> dict[str, tuple[int, str, int]]:
+    """Per version among `version_ids` with rows in `relation`: its row count, the checksum of
+    its rows' values (hashed anew) and how many rows' stored `ROW_HASH` is another hash (one
+    whose value or hash was edited; a row without one, left by an interrupted migration,
+    is hashed on read)."""
+    ids, params = bound(sorted(set(version_ids)))
+    rows = warehouse.fetchall(
+        "SELECT _version_id, COUNT(*), SUM(hashed), "
+        f"SUM(CASE WHEN {ROW_HASH} <> hashed THEN 1 ELSE 0 END) FROM ("
+        f"SELECT _version_id, {ROW_HASH}, {row_hash(warehouse, table)} AS hashed "
+        f"FROM {relation} WHERE _version_id IN ({ids})) AS version_rows GROUP BY 1",
+        params,
+    )
+    return {
+        version: (int(count), checksum(count, total), int(stale or 0))
+        for version, count, total, stale in rows
+    }
+
+
 def version_differences(
     warehouse: Warehouse, table: TableSpec, versions: Iterable[PartitionVersion], relation: str
 ) -> list[str]:
     """The versions whose rows in `relation` (`table`'s versions table) are not their recorded
-    count and checksum, each named with what differs."""
-    versions = list(versions)
+    count and checksum, or whose stored row hashes are not their values' (which the diff
+    reads), each named with what differs."""
+    versions = sorted(versions, key=lambda v: (v.business_date, v.version_id))
     if not versions:
         return []
-    ids, params = bound(sorted({v.version_id for v in versions}))
-    found = relation_stats(
-        warehouse, table, f"{relation} WHERE _version_id IN ({ids})", params, key="_version_id"
-    )
-    return [
-        f"{v.table_name} {v.business_date} version {v.version_id}: recorded {v.row_count} "
-        f"row(s), checksum {v.checksum}; its rows in {relation} are {rows} row(s), "
-        f"checksum {found_checksum}"
-        for v in sorted(versions, key=lambda v: (v.business_date, v.version_id))
-        for rows, found_checksum in [found.get(v.version_id, NO_ROWS)]
-        if (rows, found_checksum) != (v.row_count, v.checksum)
-    ]
+    found = _version_stats(warehouse, table, relation, [v.version_id for v in versions])
+    differences = []
+    for v in versions:
+        rows, found_checksum, stale = found.get(v.version_id, (*NO_ROWS, 0))
+        if (rows, found_checksum) != (v.row_count, v.checksum):
+            differences.append(
+                f"{v.table_name} {v.business_date} version {v.version_id}: recorded "
+                f"{v.row_count} row(s), checksum {v.checksum}; its rows in {relation} are "
+                f"{rows} row(s), checksum {found_checksum}"
+            )
+        elif stale:
+            differences.append(
+                f"{v.table_name} {v.business_date} version {v.version_id}: {stale} of its rows "
+                f"in {relation} store a row hash that is not their values' hash"
+            )
+    return differences
 
 
 def verify_rows(
@@ -96,14 +128,15 @@ def replace_partitions(
     run_id: str | None = None,
 ) -> None:
     """Inside the caller's transaction: write the new versions' rows into the versions table
-    (`rows`: a SELECT of `{columns}` and its parameters) and verify they are the versions'
-    recorded rows, record the versions and swap the current ones (each must still be its
-    `replaced_version_id`), log the publish. `rows` None: the versions are held ones, their
-    rows written when held and verified by the caller under the same locks
-    (`held_publish.evidence_differences`), so nothing is written or read again."""
+    (`rows`: a SELECT of `{columns}`, the staged row hash among them, and its parameters) and
+    verify they are the versions' recorded rows (their values hashed anew: a staged row edited
+    since its hash was stored is caught here), record the versions and swap the current ones
+    (each must still be its `replaced_version_id`), log the publish. `rows` None: the versions
+    are held ones, their rows written when held and verified by the caller under the same
+    locks (`held_publish.evidence_differences`), so nothing is written or read again."""
     name = table.qualified_name
     if rows is not None:
-        columns = ", ".join(table.business_columns + LINEAGE_COLUMN_NAMES)
+        columns = ", ".join((*table.business_columns, *LINEAGE_COLUMN_NAMES, ROW_HASH))
         select, params = rows
         warehouse.execute(
             f"INSERT INTO {versions_table(table)} ({columns}) {select.format(columns=columns)}",

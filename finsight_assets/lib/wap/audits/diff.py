@@ -4,7 +4,8 @@ key, and the change in money totals. Evidence, not a gate: a backfill is expecte
 A staged partition whose checksum (`profile.py`) is the one recorded for the version published
 now is the published partition (its rows were verified against that checksum when published):
 it is not joined, nor are its published rows read. Nor is one whose published partition is
-empty (a new day): all its rows are added.
+empty (a new day): all its rows are added. The others compare the row hashes stored with the
+staged and the published rows, the stable ones the checksums sum (`profile.py`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from finsight_assets.lib.engines.warehouse import Warehouse, bound
+from finsight_assets.lib.wap.layout import current_rows_sql
 from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
-from finsight_assets.lib.wap.profile import staged_profile
+from finsight_assets.lib.wap.profile import ROW_HASH, row_hash, staged_profile
 from finsight_assets.lib.wap.versions import current_versions, get_versions
 
 NO_CHANGES = (0, 0, 0)
@@ -40,9 +42,17 @@ def _row_changes(
     """Per date: rows added, removed and changed, by key (whole rows where it has none)."""
     table = staged.table
     listed, date_params = bound(dates)
-    row_hash = warehouse.compare_hash_sql(table.business_columns)
-    mine = f"SELECT * FROM {staged.staging_table} WHERE business_date IN ({listed})"
-    published = f"SELECT * FROM {table.qualified_name} WHERE business_date IN ({listed})"
+    # Both sides' row hashes are stored (`profile.py`): no row is hashed here, but a published
+    # row without one (an interrupted Snowflake migration: `layout_migration.py`).
+    stored = f"COALESCE({ROW_HASH}, {row_hash(warehouse, table)})"
+    mine = (
+        f"SELECT *, {ROW_HASH} AS row_hash FROM {staged.staging_table} "
+        f"WHERE business_date IN ({listed})"
+    )
+    published = (
+        f"SELECT *, {stored} AS row_hash FROM ({current_rows_sql(table)}) AS current_rows "
+        f"WHERE business_date IN ({listed})"
+    )
     if table.key is not None:
         join = " AND ".join(f"s.{column} = p.{column}" for column in table.key)
         first = table.key[-1]
@@ -52,19 +62,16 @@ def _row_changes(
             f"SUM(CASE WHEN s.{first} IS NULL THEN 1 ELSE 0 END), "
             f"SUM(CASE WHEN s.{first} IS NOT NULL AND p.{first} IS NOT NULL "
             "AND s.row_hash <> p.row_hash THEN 1 ELSE 0 END) "
-            f"FROM (SELECT *, {row_hash} AS row_hash FROM ({mine}) AS st) AS s "
-            f"FULL OUTER JOIN (SELECT *, {row_hash} AS row_hash FROM ({published}) AS pub) AS p "
-            f"ON {join} GROUP BY 1"
+            f"FROM ({mine}) AS s FULL OUTER JOIN ({published}) AS p ON {join} GROUP BY 1"
         )
     else:
         sql = (
             "SELECT business_date, SUM(CASE WHEN n > 0 THEN n ELSE 0 END), "
             "SUM(CASE WHEN n < 0 THEN -n ELSE 0 END), 0 FROM ("
             "SELECT business_date, row_hash, SUM(side) AS n FROM ("
-            f"SELECT business_date, {row_hash} AS row_hash, 1 AS side FROM ({mine}) AS st "
-            f"UNION ALL SELECT business_date, {row_hash} AS row_hash, -1 AS side "
-            f"FROM ({published}) AS pub) AS sides GROUP BY business_date, row_hash) AS net "
-            "GROUP BY business_date"
+            f"SELECT business_date, row_hash, 1 AS side FROM ({mine}) AS st "
+            f"UNION ALL SELECT business_date, row_hash, -1 AS side FROM ({published}) AS pub"
+            ") AS sides GROUP BY business_date, row_hash) AS net GROUP BY business_date"
         )
     # The staged side's placeholders come first, then the published side's.
     return {
