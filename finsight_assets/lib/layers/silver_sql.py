@@ -112,19 +112,32 @@ def _made_valid(dialect: Dialect, table: str, keep: Sequence[str]) -> str:
     )
 
 
-def _ranked(dialect: Dialect, key: str, order: Sequence[str], rank: str) -> str:
-    """`raw_rows` with each row's rank among the rows of its day and `key`, latest first; only
-    keys whose digest repeats are sorted (the rest are rank 1), and a row without a key is never
-    a repeat."""
+# The key each transform deduplicates on.
+DEDUP_KEYS = {"transactions": "event_id", "customers": "customer_id"}
+
+
+def repeated_keys_sql(transform: str, dialect: Dialect) -> str:
+    """The (business_date, key digest) pairs of `raw_rows` whose digest repeats: the few keys
+    the dedup ranks. An engine may compute them first and hand them back as a relation."""
+    key = DEDUP_KEYS[transform]
     digest = dialect.key_digest.format(key=key)
+    return (
+        f"SELECT business_date AS repeated_date, {digest} AS repeated_digest "
+        f"FROM {RAW_ROWS} WHERE {key} IS NOT NULL GROUP BY business_date, {digest} "
+        "HAVING COUNT(*) > 1"
+    )
+
+
+def _ranked(dialect: Dialect, key: str, order: Sequence[str], rank: str, repeated: str) -> str:
+    """`raw_rows` with each row's rank among the rows of its day and `key`, latest first; only
+    keys whose digest repeats (the query `repeated`) are sorted (the rest are rank 1), and a row
+    without a key is never a repeat."""
     on = (
         f"r.business_date = k.repeated_date AND r.{key} IS NOT NULL "
         f"AND {dialect.key_digest.format(key=f'r.{key}')} = k.repeated_digest"
     )
     return (
-        f"repeated AS (SELECT business_date AS repeated_date, {digest} AS repeated_digest "
-        f"FROM {RAW_ROWS} WHERE {key} IS NOT NULL GROUP BY business_date, {digest} "
-        "HAVING COUNT(*) > 1), "
+        f"repeated AS ({repeated}), "
         f"ranked AS (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.business_date, r.{key} "
         f"ORDER BY {', '.join(order)}) AS {rank} "
         f"FROM {RAW_ROWS} AS r JOIN repeated AS k ON {on} "
@@ -147,7 +160,7 @@ def _reason_code(dialect: Dialect) -> str:
     )
 
 
-def transactions_sql(dialect: Dialect) -> str:
+def transactions_sql(dialect: Dialect, repeated: str) -> str:
     """Every raw transaction row with its outcome, reason_code and USD amounts."""
     order = [
         "r.ingested_at DESC NULLS LAST",
@@ -166,7 +179,7 @@ def transactions_sql(dialect: Dialect) -> str:
         "ELSE -amount_usd END"
     )
     return (
-        f"WITH {_ranked(dialect, 'event_id', order, 'delivery_rank')}, "
+        f"WITH {_ranked(dialect, 'event_id', order, 'delivery_rank', repeated)}, "
         "priced AS (SELECT ranked.*, CASE WHEN ranked.currency = "
         f"'{contract.BASE_CURRENCY}' THEN CAST(1 AS {contract.RATE_SQL}) "
         f"ELSE rates.listed_usd_rate END AS usd_rate FROM ranked LEFT JOIN {USD_RATES} AS rates "
@@ -192,7 +205,7 @@ def transactions_sql(dialect: Dialect) -> str:
     )
 
 
-def customers_sql(dialect: Dialect) -> str:
+def customers_sql(dialect: Dialect, repeated: str) -> str:
     """Every raw customer row with its outcome; the latest row of each customer is VALID (it
     looks up no rates). Emails are trimmed as Python strips, lowered and hashed; empty: NULL."""
     order = [
@@ -201,7 +214,7 @@ def customers_sql(dialect: Dialect) -> str:
     ]
     trimmed = dialect.trimmed.format(text="email", chars=f"'{PYTHON_WHITESPACE}'")
     return (
-        f"WITH {_ranked(dialect, 'customer_id', order, 'snapshot_rank')}, "
+        f"WITH {_ranked(dialect, 'customer_id', order, 'snapshot_rank', repeated)}, "
         "judged AS (SELECT ranked.*, CASE WHEN customer_id IS NULL THEN 'MISSING_ID' "
         "WHEN snapshot_rank > 1 THEN 'SUPERSEDED' ELSE 'VALID' END AS outcome, "
         f"{_not_utf8_problem(dialect, 'customers')} AS problem FROM ranked), "
@@ -217,11 +230,11 @@ def customers_sql(dialect: Dialect) -> str:
 
 
 # Each declared source's transform (`RawSource.transform`), by name.
-TRANSFORMS: dict[str, Callable[[Dialect], str]] = {
+TRANSFORMS: dict[str, Callable[[Dialect, str], str]] = {
     "transactions": transactions_sql,
     "customers": customers_sql,
 }
-_UNDECLARED = set(DECLARED_TRANSFORMS) ^ set(TRANSFORMS)
+_UNDECLARED = (set(DECLARED_TRANSFORMS) ^ set(TRANSFORMS)) | (set(TRANSFORMS) ^ set(DEDUP_KEYS))
 if _UNDECLARED:
     raise DeclarationError(
         f"silver transform(s) {sorted(_UNDECLARED)}: declared by a source without a SQL "
@@ -229,6 +242,12 @@ if _UNDECLARED:
     )
 
 
-def silver_sql(transform: str, dialect: Dialect) -> str:
-    """The transform's query over `raw_rows` and `usd_rates`, in the engine's dialect."""
-    return TRANSFORMS[transform](dialect)
+def silver_sql(transform: str, dialect: Dialect, repeated_keys: str | None = None) -> str:
+    """The transform's query over `raw_rows` and `usd_rates`, in the engine's dialect; over the
+    relation named `repeated_keys` (`repeated_keys_sql`'s rows) when the engine computed them."""
+    repeated = (
+        repeated_keys_sql(transform, dialect)
+        if repeated_keys is None
+        else f"SELECT repeated_date, repeated_digest FROM {repeated_keys}"
+    )
+    return TRANSFORMS[transform](dialect, repeated)
