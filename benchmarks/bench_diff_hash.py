@@ -12,7 +12,6 @@ rows shaped like silver.transactions (its 14 columns and types), median of 5:
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from benchmarks.common import print_table, write_result
+from benchmarks.common import arguments, print_table, write_result
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
 from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
 
@@ -63,9 +62,7 @@ def rows_sql(rows: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
+    args = arguments(__doc__, rows=1_000_000, repeats=None).parse_args()
     connection = duckdb.connect(config={"threads": "1"})
     warehouse = DuckDBWarehouse(connection)
     now = warehouse.row_hash_sql(COLUMNS)

@@ -10,23 +10,22 @@ event logs.
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
 from benchmarks.common import (
+    arguments,
     cached_lake,
     linked_copy,
     median_seconds,
     print_table,
+    scratch,
     timed,
     write_result,
 )
@@ -84,18 +83,13 @@ def where_it_went(home: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = arguments(__doc__, rows=1_000_000)
     parser.add_argument(
         "--warm-spark", action="store_true", help="a warm Spark Connect server per lane first"
     )
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="finsight-bench-e2e-"))
-    try:
+    with scratch("e2e") as root:
         measure(root, args.rows, args.repeats, args.warm_spark)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def measure(root: Path, rows: int, repeats: int, warm_spark: bool) -> None:

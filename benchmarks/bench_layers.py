@@ -10,10 +10,7 @@ bytes each touches (what `SCALE.md` sizes Snowflake from).
 
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -21,11 +18,13 @@ import pyarrow.parquet as pq
 
 from benchmarks.common import (
     RESULTS,
+    arguments,
     cached_lake,
     cores,
     linked_copy,
     median_seconds,
     print_table,
+    scratch,
     write_result,
 )
 from benchmarks.plain_duckdb import build as plain_duckdb
@@ -44,15 +43,9 @@ TARGET_ROWS_WRITTEN = 1.0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="finsight-bench-layers-"))
-    try:
+    args = arguments(__doc__, rows=1_000_000).parse_args()
+    with scratch("layers") as root:
         measure(root, args.rows, args.repeats)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def raw_rows(lake: Path, table: str, day: date) -> int:

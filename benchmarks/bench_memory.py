@@ -13,12 +13,9 @@ the garbage collector sees fit, whatever the data needs.
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -26,7 +23,14 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import cached_lake, linked_copy, print_table, write_result
+from benchmarks.common import (
+    arguments,
+    cached_lake,
+    linked_copy,
+    print_table,
+    scratch,
+    write_result,
+)
 from finsight_assets.lib.engines.duckdb_warehouse import DUCKDB_CONFIG
 from finsight_assets.lib.engines.spark_config import LOCAL_SPARK_CONFIG
 
@@ -101,17 +105,13 @@ def peaks_of(days: int, lake: Path, root: Path) -> tuple[Peaks, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser = arguments(__doc__, rows=1_000_000, repeats=None)
     parser.add_argument("--days", default="5,45")
     args = parser.parse_args()
     sizes = [int(n) for n in args.days.split(",")]
-    root = Path(tempfile.mkdtemp(prefix="finsight-bench-memory-"))
-    try:
+    with scratch("memory") as root:
         lake = cached_lake(FIRST, FIRST + timedelta(days=max(sizes) - 1), args.rows)
         measured = {n: peaks_of(n, lake, root) for n in sizes}
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
     base = measured[sizes[0]][0]
     mib = 2**20
     print_table(

@@ -11,17 +11,15 @@ against the files' whole size.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import shutil
 import statistics
-import tempfile
 from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from benchmarks.common import cached_lake, print_table, timed, write_result
+from benchmarks.common import arguments, cached_lake, print_table, scratch, timed, write_result
 from benchmarks.spark_session import spark_session
 from finsight_assets.lib.contract.tables import RAW_SCHEMAS
 from finsight_assets.lib.engines.lake import LocalLake
@@ -61,15 +59,9 @@ def usd_rates(lake: LocalLake, day: date) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="finsight-bench-spark-"))
-    try:
+    args = arguments(__doc__, rows=10_000_000).parse_args()
+    with scratch("spark") as root:
         measure(root, args.rows, args.repeats)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def measure(root: Path, rows: int, repeats: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -9,8 +10,10 @@ import platform
 import shutil
 import statistics
 import subprocess
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,28 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # Generated raw days kept between invocations (not committed): a 10M-row day takes minutes.
 DATA = Path(__file__).resolve().parent / "data"
 GENERATOR = Path(__file__).resolve().parents[1] / "finsight_assets" / "dev" / "synthetic"
+
+
+def arguments(
+    description: str | None, rows: int, repeats: int | None = 3
+) -> argparse.ArgumentParser:
+    """A script's parser with the options every benchmark has: `--rows` a day and, when the
+    script repeats its measure, `--repeats`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rows", type=int, default=rows)
+    if repeats is not None:
+        parser.add_argument("--repeats", type=int, default=repeats)
+    return parser
+
+
+@contextmanager
+def scratch(name: str) -> Iterator[Path]:
+    """A temporary folder for one benchmark's homes and warehouses, removed when it ends."""
+    root = Path(tempfile.mkdtemp(prefix=f"finsight-bench-{name}-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def cores() -> int:
