@@ -14,13 +14,31 @@ from finsight_assets.lib.settings import REPOSITORY_ROOT
 # The GraphQL client (dagster_graphql, gql, graphql-core) and its HTTP stack: only calls to a
 # webserver (the CLI's backfill and run-daily commands, sensors, the dev stack) use them.
 WEBSERVER_CLIENT = ("dagster_graphql", "gql", "graphql", "requests")
+# Spark and the cloud clients: only the engines that use them (local Spark, EMR, S3, Snowflake).
+SPARK_AND_CLOUD = (
+    "pyspark",
+    "dagster_pyspark",
+    "boto3",
+    "dagster_aws",
+    "snowflake.connector",
+    "dagster_snowflake",
+)
+# What a run worker does to load the code location before its run starts.
+LOAD_DEFINITIONS = (
+    "from finsight_assets.defs.build import build_definitions\n"
+    "from finsight_assets.lib.settings import Settings\n"
+    "defs = build_definitions(Settings.from_env())\n"
+    "defs.get_repository_def().get_all_jobs()"
+)
 
 
 def imported(code: str, *candidates: str) -> list[str]:
     """Which of `candidates` a fresh interpreter has imported after running `code`."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {candidates!r} if m in sys.modules]))"
     env = {**os.environ, "FINSIGHT_ENV": "local"}
+    # The embedded default: DuckDB for silver and the warehouse.
     env.pop("FINSIGHT_WAREHOUSE", None)
+    env.pop("FINSIGHT_SILVER_ENGINE", None)
     result = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=REPOSITORY_ROOT,
@@ -33,13 +51,11 @@ def imported(code: str, *candidates: str) -> list[str]:
 
 
 def test_loading_the_definitions_imports_no_webserver_client(home):
-    code = (
-        "from finsight_assets.defs.build import build_definitions\n"
-        "from finsight_assets.lib.settings import Settings\n"
-        "defs = build_definitions(Settings.from_env())\n"
-        "defs.get_repository_def().get_all_jobs()"
-    )
-    assert imported(code, *WEBSERVER_CLIENT, "dagster") == ["dagster"]
+    assert imported(LOAD_DEFINITIONS, *WEBSERVER_CLIENT, "dagster") == ["dagster"]
+
+
+def test_loading_the_definitions_on_the_embedded_default_imports_no_spark_or_cloud_client(home):
+    assert imported(LOAD_DEFINITIONS, *SPARK_AND_CLOUD) == []
 
 
 def test_the_cli_imports_dagster_pyarrow_and_duckdb_only_for_the_commands_that_use_them():

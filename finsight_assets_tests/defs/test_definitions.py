@@ -81,3 +81,5 @@ def test_instance_config_queues_runs_and_limits_backfills(tmp_path):
     (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        # A daily run waits for the daemon's next look at the queue: part of its 10 s start.
+        assert instance.run_coordinator.dequeue_interval_seconds == 1

@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 from pydantic import PrivateAttr
 
+from finsight_assets.defs.resources.lane_cpu import yield_cpu_for_lane
 from finsight_assets.defs.run_context import run_lane
 from finsight_assets.lib.engines.duckdb_silver import DuckDBSilverEngine
 from finsight_assets.lib.engines.duckdb_warehouse import (
@@ -81,6 +82,9 @@ class DuckDBWarehouseResource(WarehouseResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if context.dagster_run is not None:
             self._lane = run_lane(dict(context.dagster_run.tags))
+            # Every run on the embedded warehouse sets this up: a backfill run, its DuckDB
+            # threads with it, yields the cores to a daily run.
+            yield_cpu_for_lane(self._lane)
 
     def connect(
         self, lock_attempts: int | None = None, read_only: bool = False

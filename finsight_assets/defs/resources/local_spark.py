@@ -10,12 +10,13 @@ import dagster as dg
 from dagster_pyspark import PySparkResource
 from dagster_pyspark.resources import spark_session_from_config
 
+from finsight_assets.defs.resources.lane_cpu import yield_cpu_for_lane
 from finsight_assets.defs.resources.local import SparkResource
 from finsight_assets.defs.run_context import BACKFILL_LANE, run_lane
 from finsight_assets.lib.engines.silver_engine import SilverEngine
 from finsight_assets.lib.engines.spark import LocalSparkEngine
 from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
-from finsight_assets.lib.engines.spark_connect import LANE_NICENESS, SparkServer
+from finsight_assets.lib.engines.spark_connect import SparkServer
 from finsight_assets.lib.settings import Settings
 
 
@@ -35,7 +36,7 @@ class LocalSparkResource(PySparkResource, SparkResource):
         lane = run_lane(tags)
         # On one machine both lanes share the cores: a backfill run (and a Spark JVM it starts,
         # which inherits this; its lane's server is started so) yields the CPU to a daily run.
-        os.nice(LANE_NICENESS[lane])
+        yield_cpu_for_lane(lane)
         server = SparkServer(Path(self.servers), lane)
         if server.url is not None:
             if context.log is not None:
