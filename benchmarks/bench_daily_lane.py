@@ -8,17 +8,20 @@ the next is submitted under the same load.
 
 from __future__ import annotations
 
-import argparse
-import shutil
 import statistics
-import tempfile
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 
-from benchmarks.common import cached_lake, linked_copy, print_table, write_result
+from benchmarks.common import (
+    arguments,
+    cached_lake,
+    linked_copy,
+    print_table,
+    scratch,
+    write_result,
+)
 from finsight_assets.defs.schedules import DAILY_JOB_NAME, DAILY_LANE_TAGS
 from finsight_assets.dev.stack import start_stack, wait_for
 from finsight_assets.lib.contract.run_tags import (
@@ -64,16 +67,13 @@ def run_phases(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=5_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = arguments(__doc__, rows=5_000)
     parser.add_argument("--days-per-run", type=int, default=1, help="the backfill's batching")
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="finsight-bench-lane-"))
     delays: list[float] = []
     # Per daily run: its id, and when it was submitted and seen started (wall clock).
     moments: list[tuple[str, float, float]] = []
-    try:
+    with scratch("lane") as home:
         last = FIRST + timedelta(days=BACKFILL_DAYS + args.repeats)
         linked_copy(cached_lake(FIRST, last, args.rows), home / "lake")
         stack = start_stack(home, FIRST.isoformat(), args.days_per_run)
@@ -133,8 +133,6 @@ def main() -> None:
             phases = [run_phases(instance, *moment) for moment in moments]
         finally:
             stack.stop()
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
     median = statistics.median(delays)
     print_table(
         "Daily run start delay while a 60-partition backfill holds the backfill lane "

@@ -12,16 +12,21 @@ overlap.
 
 from __future__ import annotations
 
-import argparse
-import shutil
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 
-from benchmarks.common import cached_lake, linked_copy, print_table, timed, write_result
+from benchmarks.common import (
+    arguments,
+    cached_lake,
+    linked_copy,
+    print_table,
+    scratch,
+    timed,
+    write_result,
+)
 from finsight_assets.cli.materialize import materialize_range
 from finsight_assets.dev.stack import start_stack, wait_for
 from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
@@ -103,9 +108,8 @@ def daemon_backfill(home: Path, days: int, days_per_run: int | None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = arguments(__doc__, rows=100_000, repeats=None)
     parser.add_argument("--days", type=int, default=45)
-    parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument(
         "--per-partition-days",
@@ -119,8 +123,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     modes = [m for m in MODES if m in {"batched", *args.modes.split(",")}]
-    root = Path(tempfile.mkdtemp(prefix="finsight-bench-orchestration-"))
-    try:
+    with scratch("orchestration") as root:
         lake = cached_lake(FIRST, FIRST + timedelta(days=args.days - 1), args.rows)
         pure_home = fresh_home(root, "pure", lake)
         settings = Settings(env="local", home=pure_home, start_date=FIRST)
@@ -145,8 +148,6 @@ def main() -> None:
         for name, per_run in (("batched", args.batch), ("single_run", None)):
             if name in modes:
                 results[name] = daemon_backfill(fresh_home(root, name, lake), args.days, per_run)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
     rows = []
     for name in modes:
         r = results[name]

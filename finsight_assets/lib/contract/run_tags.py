@@ -19,6 +19,9 @@ LIVE, BACKFILL, DRY_RUN = "LIVE", "BACKFILL", "DRY_RUN"
 MODES = (LIVE, BACKFILL, DRY_RUN)
 
 DAILY_LANE, BACKFILL_LANE = "daily", "backfill"
+# On one machine the lanes share the cores: a backfill run and its Spark server run at this
+# niceness, so they yield the CPU to a daily run.
+LANE_NICENESS = {DAILY_LANE: 0, BACKFILL_LANE: 10}
 # Daily runs are dequeued before backfill runs.
 DAILY_PRIORITY, BACKFILL_PRIORITY = "10", "-1"
 

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 import pyspark
 from pyspark.sql import SparkSession
 
-from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE
+from finsight_assets.lib.contract.run_tags import BACKFILL_LANE, DAILY_LANE, LANE_NICENESS
 from finsight_assets.lib.engines.owners import process_alive
 from finsight_assets.lib.engines.ports import free_port, listening
 from finsight_assets.lib.engines.spark_config import BACKFILL_SPARK_CONFIG, LOCAL_SPARK_CONFIG
@@ -33,8 +33,6 @@ LANE_SPARK_CONFIG: Mapping[str, Mapping[str, str]] = {
     DAILY_LANE: LOCAL_SPARK_CONFIG,
     BACKFILL_LANE: BACKFILL_SPARK_CONFIG,
 }
-# The backfill lane's server yields the cores whenever the daily lane's needs them.
-LANE_NICENESS = {DAILY_LANE: 0, BACKFILL_LANE: 10}
 # A job whose client is gone (its run worker killed) is interrupted within about a minute
 # rather than the default five, so it stops writing into the dead run's staging soon.
 SERVER_CONFIG: Mapping[str, str] = {
