@@ -515,18 +515,19 @@ def test_a_cancel_in_the_ui_stops_the_run_and_a_rejection_leaves_no_trace(stack)
     live version (what the UI re-reports as the day's latest state)."""
     store = ManifestStore(duckdb_connector(stack.home / "warehouse.duckdb"))
     with browser_page() as page:
-        stopped = launch_backfill_from_ui(
-            page, stack.url, "silver/customers", day(7).isoformat(), day(11).isoformat()
-        )
-        wait_for(
-            lambda: any(r.status == "STARTED" for r in stack.webserver.backfill(stopped).runs),
-            300,
-            "the backfill's run to start",
-            every=0.5,
-        )
-        # The test holds the warehouse file, so the run waits its turn and is still in progress
-        # when the cancel lands, however fast this machine computes five days.
+        # The test holds the warehouse file from before the launch, so the run waits its turn
+        # and is still in progress when the cancel lands, however fast this machine computes
+        # five days (taken after the run started, the run could take the file first and end).
         with duckdb_connector(stack.home / "warehouse.duckdb")():
+            stopped = launch_backfill_from_ui(
+                page, stack.url, "silver/customers", day(7).isoformat(), day(11).isoformat()
+            )
+            wait_for(
+                lambda: any(r.status == "STARTED" for r in stack.webserver.backfill(stopped).runs),
+                300,
+                "the backfill's run to start",
+                every=0.5,
+            )
             cancel_backfill_in_ui(page, stack.url, stopped)
             wait_for(
                 lambda: {r.status for r in stack.webserver.backfill(stopped).runs} == {"CANCELED"},
