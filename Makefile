@@ -65,18 +65,15 @@ faults: install
 
 # The webserver and the daemon (schedule, sensors, backfills) on 127.0.0.1:3000. With
 # FINSIGHT_SILVER_ENGINE=spark, a warm Spark Connect server per lane first (stopped again when
-# dagster dev ends); the default engine, DuckDB, needs none. Beside it, a process keeping the
-# instance's SQLite files open, so each event commits once (finsight_assets/cli/storage_hold.py).
+# dagster dev ends); the default engine, DuckDB, needs none.
 dev: install
 	@mkdir -p "$(DAGSTER_HOME)"; cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 	@if [ -f "$(DEMO_START_FILE)" ] && [ -z "$$FINSIGHT_START_DATE" ]; then \
 	  export FINSIGHT_START_DATE=$$(cat "$(DEMO_START_FILE)"); fi; \
 	export FINSIGHT_BACKFILL_DAYS_PER_RUN=$${FINSIGHT_BACKFILL_DAYS_PER_RUN:-10}; \
 	export DAGSTER_WEBSERVER_URL=$${DAGSTER_WEBSERVER_URL:-http://127.0.0.1:3000}; \
-	$(VENV)/bin/python -m finsight_assets.cli.storage_hold "$(DAGSTER_HOME)" & hold=$$!; \
 	if [ "$$FINSIGHT_SILVER_ENGINE" = spark ]; then \
-	  $(VENV)/bin/finsight spark start && trap "kill $$hold; $(VENV)/bin/finsight spark stop" EXIT; \
-	else trap "kill $$hold" EXIT; fi; \
+	  $(VENV)/bin/finsight spark start && trap '$(VENV)/bin/finsight spark stop' EXIT; fi; \
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 # Every target of issue 25 from one invocation (about 55 minutes on two cores with the code of

@@ -13,14 +13,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 # How often a new database file (a run's own event log shard) is looked for.
 _POLL_SECONDS = 0.005
 # The storage's own files (runs, the event log's index and run-less shard, schedules).
 _SHARED = frozenset({"runs.db", "index.db", ".db", "schedules.db"})
-# A holder beside the daemon lives through many runs: it lets go of the oldest run shards.
+# A long hold (a backfill of many runs) lets go of the oldest run shards.
 _MAX_RUN_SHARDS = 32
 _SETTLED_NS = 1_000_000_000
 
@@ -120,19 +120,3 @@ def hold_sqlite_files(home: Path) -> Iterator[None]:
         done.set()
         watcher.join()
         holder.close()
-
-
-def main() -> None:
-    """Hold the SQLite files under a Dagster home (the first argument) until terminated: beside
-    the daemon and webserver (`make dev`, `dev/stack.py`), their writes commit once each too."""
-    import signal
-    import sys
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with hold_sqlite_files(Path(sys.argv[1])), suppress(KeyboardInterrupt):
-        stop.wait()
-
-
-if __name__ == "__main__":
-    main()

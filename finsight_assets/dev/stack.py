@@ -119,13 +119,6 @@ def start_stack(
             "-w",
             str(REPOSITORY_ROOT / "workspace.yaml"),
         ],
-        # Keeps the instance's SQLite files open, so each event commits once (storage_hold).
-        "sqlite-hold": [
-            sys.executable,
-            "-m",
-            "finsight_assets.cli.storage_hold",
-            env["DAGSTER_HOME"],
-        ],
     }
     processes = []
     for name, command in commands.items():

@@ -73,24 +73,6 @@ def test_a_file_that_is_not_wal_is_not_held_and_a_missing_one_is_not_created(tmp
     assert not plain.exists()
 
 
-def test_the_holding_process_holds_until_terminated(tmp_path):
-    import subprocess
-    import sys
-
-    runs = tmp_path / "history" / "runs.db"
-    runs.parent.mkdir(parents=True)
-    _write_once(runs)
-    command = [sys.executable, "-m", "finsight_assets.cli.storage_hold", str(tmp_path)]
-    holder = subprocess.Popen(command)
-    try:
-        assert _wait_until(lambda: _held(runs))
-    finally:
-        holder.terminate()
-        assert holder.wait(timeout=10) == 0
-    _write_once(runs)
-    assert not _wal(runs).exists()
-
-
 def test_earlier_runs_shards_are_left_alone_and_only_the_newest_shards_held(tmp_path, monkeypatch):
     from finsight_assets.cli import storage_hold
 
