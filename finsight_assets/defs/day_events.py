@@ -86,9 +86,9 @@ def _latest_by_day(
     return latest
 
 
-class InputEvents:
-    """The latest event of each of a range's upstream days, fetched per upstream asset at once
-    (with its observations too for a raw one)."""
+class LatestDayEvents:
+    """The latest event of each of the given (asset, day)s, fetched per asset at once (with its
+    observations too for a raw one: a landed day is a materialization, a gap an observation)."""
 
     def __init__(self, instance: dg.DagsterInstance, parents: Sequence[tuple[dg.AssetKey, date]]):
         days_of: dict[dg.AssetKey, list[date]] = {}
@@ -108,7 +108,7 @@ def _input(
     key: dg.AssetKey,
     day: date,
     raw_version: RawVersion | None,
-    known: InputEvents | None = None,
+    known: LatestDayEvents | None = None,
 ) -> tuple[str, str] | None:
     """(data version, event pointer) of one upstream day: a raw day's version as `observe_raw`
     hashes it, a table's day as its latest materialization says."""
@@ -128,7 +128,7 @@ def input_tags(
     instance: dg.DagsterInstance,
     parents: Sequence[tuple[dg.AssetKey, date]],
     raw_version: RawVersion | None = None,
-    known: InputEvents | None = None,
+    known: LatestDayEvents | None = None,
 ) -> dict[str, str]:
     """Each upstream day's data version with a pointer to the event that recorded it (none for
     a day Dagster has no event of); `known` holds events fetched beforehand."""
@@ -147,7 +147,7 @@ def provenance_tags(
     table: TableSpec,
     version: PartitionVersion,
     raw_version: RawVersion | None = None,
-    known: InputEvents | None = None,
+    known: LatestDayEvents | None = None,
 ) -> dict[str, str]:
     """The day's data version (its version's checksum), the code version that computed it, and
     each upstream day's (`input_tags`), a self-dependent table's previous day among them."""
@@ -166,7 +166,7 @@ def day_materialization(
     table: TableSpec,
     day: DayState,
     raw_version: RawVersion | None = None,
-    known: InputEvents | None = None,
+    known: LatestDayEvents | None = None,
 ) -> dg.AssetMaterialization:
     """A day's own materialization: its rows, version, lane, mode, manifest and state, with its
     own data version and its inputs' versions."""
@@ -211,7 +211,7 @@ def day_materializations(
         for day in days
         for name in UPSTREAM[table.qualified_name]
     ]
-    known = InputEvents(instance, parents)
+    known = LatestDayEvents(instance, parents)
     for day in days:
         yield day_materialization(instance, table, day, raw_version, known)
 

@@ -17,6 +17,7 @@ from datetime import date
 import dagster as dg
 
 from finsight_assets.defs.data_version_tags import DATA_VERSION_TAG
+from finsight_assets.defs.day_events import LatestDayEvents
 from finsight_assets.lib.contract.tables import RAW_TABLES
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.layers.raw_files import (
@@ -97,18 +98,6 @@ def observe_table(
     return TableObservation(table, events, summary, warnings, len(with_files), len(versions))
 
 
-def _latest_per_day(fetch, key: dg.AssetKey, days: Sequence[str]) -> dict[str, dg.EventLogRecord]:
-    """The newest event of each day found among the table's latest `2 * len(days)` events of
-    one kind (a day not among them is reported again, never wrongly left out)."""
-    records = fetch(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=list(days)), limit=2 * len(days)
-    ).records
-    latest: dict[str, dg.EventLogRecord] = {}
-    for record in records:  # newest first
-        latest.setdefault(record.partition_key, record)
-    return latest
-
-
 def recorded_versions(
     instance: dg.DagsterInstance, table: str, days: Sequence[str]
 ) -> dict[str, str | None]:
@@ -117,12 +106,10 @@ def recorded_versions(
     if not days:
         return {}
     key = raw_key(table)
-    landed = _latest_per_day(instance.fetch_materializations, key, days)
-    gaps = _latest_per_day(instance.fetch_observations, key, days)
+    latest = LatestDayEvents(instance, [(key, date.fromisoformat(day)) for day in days])
     recorded: dict[str, str | None] = {}
     for day in days:
-        found = [r for r in (landed.get(day), gaps.get(day)) if r]
-        newest = max(found, key=lambda r: r.storage_id) if found else None
+        newest = latest.records[(key, date.fromisoformat(day))]
         recorded[day] = (newest.asset_event.tags or {}).get(DATA_VERSION_TAG) if newest else None
     return recorded
 
