@@ -32,22 +32,6 @@ class VersionRowsDiffer(PublishError):
     current, and the transaction that tried changes nothing."""
 
 
-def relation_stats(
-    warehouse: Warehouse,
-    table: TableSpec,
-    relation: str,
-    params: Sequence[Any] = (),
-    key: str = "business_date",
-) -> dict[Any, tuple[int, str]]:
-    """Per value of `key` among the rows of `relation` (a table of `table`'s columns, with an
-    optional WHERE of `params`): their row count and checksum (`profile.checksum`)."""
-    rows = warehouse.fetchall(
-        f"SELECT {key}, COUNT(*), SUM({row_hash(warehouse, table)}) FROM {relation} GROUP BY {key}",
-        params,
-    )
-    return {value: (int(count), checksum(count, total)) for value, count, total in rows}
-
-
 def partition_stats(warehouse: Warehouse, staged: StagedPartitions) -> dict[date, tuple[int, str]]:
     """Per staged date, its row count and checksum, from the staged rows' one aggregate pass
     (`profile.py`): publish and hold record them, and verify the rows they write against them."""
