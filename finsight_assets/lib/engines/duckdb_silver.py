@@ -26,7 +26,7 @@ from finsight_assets.lib.engines.duckdb_warehouse import DUCKDB_CONFIG, DuckDBWa
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.silver_engine import UncomputableDay
 from finsight_assets.lib.engines.warehouse import Warehouse, string_literal
-from finsight_assets.lib.layers.silver_job import SilverJob
+from finsight_assets.lib.layers.silver_job import ROW_KEYS, SilverJob
 from finsight_assets.lib.layers.silver_problems import named_rows_sql, problem_texts
 from finsight_assets.lib.layers.silver_run import day_failure, run_by_day
 from finsight_assets.lib.layers.silver_sql import (
@@ -42,7 +42,6 @@ from finsight_assets.lib.tables.registry import SOURCES
 # Arrow tables registered in the connection while a job runs.
 RATES_VIEW = "finsight_silver_usd_rates"
 TEXT_VIEW = "finsight_silver_raw_text"
-_ROW_KEYS = {source.transform: source.row_key for source in SOURCES}
 _RAW_TABLES = {source.transform: source.raw_table for source in SOURCES}
 
 
@@ -92,7 +91,7 @@ def not_utf8(
 ) -> str | None:
     """The day's error when its files hold text that is not UTF-8, as Spark's rows give it
     (None: all text is UTF-8). Each file's text columns are read as bytes and tested in SQL."""
-    key, names = _ROW_KEYS[transform], text_columns(_RAW_TABLES[transform])
+    key, names = ROW_KEYS[transform], text_columns(_RAW_TABLES[transform])
     problem = " ".join(
         f"WHEN {n} IS NOT NULL AND try(decode({n})) IS NULL "
         f"THEN 'text that is not UTF-8 in column {n}'"

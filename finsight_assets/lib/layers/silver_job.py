@@ -13,6 +13,8 @@ from finsight_assets.lib.tables.registry import SOURCES
 
 # The transforms the declared sources name (`silver_spark.TRANSFORMS` runs them).
 DECLARED_TRANSFORMS = tuple(source.transform for source in SOURCES)
+# The key each transform's raw rows are deduplicated on and named by (`RawSource.row_key`).
+ROW_KEYS = {source.transform: source.row_key for source in SOURCES}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from finsight_assets.lib.contract import tables as contract
-from finsight_assets.lib.layers.silver_job import DECLARED_TRANSFORMS
+from finsight_assets.lib.layers.silver_job import DECLARED_TRANSFORMS, ROW_KEYS
 from finsight_assets.lib.tables.declaration import DeclarationError
 
 RAW_ROWS = "raw_rows"
@@ -112,14 +112,10 @@ def _made_valid(dialect: Dialect, table: str, keep: Sequence[str]) -> str:
     )
 
 
-# The key each transform deduplicates on.
-DEDUP_KEYS = {"transactions": "event_id", "customers": "customer_id"}
-
-
 def repeated_keys_sql(transform: str, dialect: Dialect) -> str:
     """The (business_date, key digest) pairs of `raw_rows` whose digest repeats: the few keys
     the dedup ranks. An engine may compute them first and hand them back as a relation."""
-    key = DEDUP_KEYS[transform]
+    key = ROW_KEYS[transform]
     digest = dialect.key_digest.format(key=key)
     return (
         f"SELECT business_date AS repeated_date, {digest} AS repeated_digest "
@@ -128,10 +124,13 @@ def repeated_keys_sql(transform: str, dialect: Dialect) -> str:
     )
 
 
-def _ranked(dialect: Dialect, key: str, order: Sequence[str], rank: str, repeated: str) -> str:
+def _ranked(
+    dialect: Dialect, transform: str, order: Sequence[str], rank: str, repeated: str
+) -> str:
     """`raw_rows` with each row's rank among the rows of its day and `key`, latest first; only
     keys whose digest repeats (the query `repeated`) are sorted (the rest are rank 1), and a row
     without a key is never a repeat."""
+    key = ROW_KEYS[transform]
     on = (
         f"r.business_date = k.repeated_date AND r.{key} IS NOT NULL "
         f"AND {dialect.key_digest.format(key=f'r.{key}')} = k.repeated_digest"
@@ -179,7 +178,7 @@ def transactions_sql(dialect: Dialect, repeated: str) -> str:
         "ELSE -amount_usd END"
     )
     return (
-        f"WITH {_ranked(dialect, 'event_id', order, 'delivery_rank', repeated)}, "
+        f"WITH {_ranked(dialect, 'transactions', order, 'delivery_rank', repeated)}, "
         "priced AS (SELECT ranked.*, CASE WHEN ranked.currency = "
         f"'{contract.BASE_CURRENCY}' THEN CAST(1 AS {contract.RATE_SQL}) "
         f"ELSE rates.listed_usd_rate END AS usd_rate FROM ranked LEFT JOIN {USD_RATES} AS rates "
@@ -214,7 +213,7 @@ def customers_sql(dialect: Dialect, repeated: str) -> str:
     ]
     trimmed = dialect.trimmed.format(text="email", chars=f"'{PYTHON_WHITESPACE}'")
     return (
-        f"WITH {_ranked(dialect, 'customer_id', order, 'snapshot_rank', repeated)}, "
+        f"WITH {_ranked(dialect, 'customers', order, 'snapshot_rank', repeated)}, "
         "judged AS (SELECT ranked.*, CASE WHEN customer_id IS NULL THEN 'MISSING_ID' "
         "WHEN snapshot_rank > 1 THEN 'SUPERSEDED' ELSE 'VALID' END AS outcome, "
         f"{_not_utf8_problem(dialect, 'customers')} AS problem FROM ranked), "
@@ -234,7 +233,7 @@ TRANSFORMS: dict[str, Callable[[Dialect, str], str]] = {
     "transactions": transactions_sql,
     "customers": customers_sql,
 }
-_UNDECLARED = (set(DECLARED_TRANSFORMS) ^ set(TRANSFORMS)) | (set(TRANSFORMS) ^ set(DEDUP_KEYS))
+_UNDECLARED = set(DECLARED_TRANSFORMS) ^ set(TRANSFORMS)
 if _UNDECLARED:
     raise DeclarationError(
         f"silver transform(s) {sorted(_UNDECLARED)}: declared by a source without a SQL "
