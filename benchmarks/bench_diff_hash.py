@@ -12,14 +12,13 @@ rows shaped like silver.transactions (its 14 columns and types), median of 5:
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 import duckdb
 
-from benchmarks.common import arguments, print_table, write_result
+from benchmarks.common import arguments, median_seconds, print_table, write_result
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
 from finsight_assets.lib.tables.silver_transactions import SILVER_TRANSACTIONS
 
@@ -36,12 +35,7 @@ def former_row_hash() -> str:
 
 
 def cpu_seconds(action: Callable[[], Any]) -> tuple[float, list[float]]:
-    samples = []
-    for _ in range(REPEATS):
-        started = time.process_time()
-        action()
-        samples.append(time.process_time() - started)
-    return statistics.median(samples), samples
+    return median_seconds(action, REPEATS, clock=time.process_time)
 
 
 def rows_sql(rows: int) -> str:

@@ -107,9 +107,6 @@ class LocalLake:
     """A lake on the local file system (`$FINSIGHT_HOME/lake`)."""
 
     root: Path
-    # The landed files' digests (`file_digests.py`); by default beside the lake, not in it
-    # (runs and sensors never write into the lake's raw side).
-    digests_file: Path | None = None
 
     def raw_files(self, table: str, business_date: date) -> list[LakeFile]:
         """The Parquet files of one raw partition by name; none when the folder is missing."""
@@ -143,7 +140,9 @@ class LocalLake:
         }
 
     def _digests(self) -> FileDigests:
-        return digests_at(self.digests_file or self.root.parent / f".{self.root.name}-digests.json")
+        # The landed files' digests (`file_digests.py`): beside the lake, not in it (runs and
+        # sensors never write into the lake's raw side).
+        return digests_at(self.root.parent / f".{self.root.name}-digests.json")
 
     def _files_in(self, folder: Path) -> list[LakeFile]:
         if not folder.is_dir():
