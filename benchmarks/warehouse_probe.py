@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
+from finsight_assets.lib.wap.layout import STAGING_SCHEMA
 
 _DML = re.compile(
     r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|DELETE\s+FROM|UPDATE|MERGE\s+INTO)\s+([\w.\"]+)",
@@ -41,11 +42,15 @@ _CREATE_AS = re.compile(
     re.IGNORECASE,
 )
 _QUERY = re.compile(r"^\s*(?:SELECT|WITH|FROM|\(|VALUES|SHOW|DESCRIBE)", re.IGNORECASE)
+# Where the warehouses stage: Snowflake's staging schema, DuckDB's temporary tables.
+STAGING_SCHEMAS = (STAGING_SCHEMA, DuckDBWarehouse.staging_schema)
 # A statement reads staged rows when it names a staging table or the staged Parquet files.
-_STAGED = re.compile(r"\bstaging\.|/staging/", re.IGNORECASE)
+_STAGED = re.compile(
+    "|".join([*(rf"\b{re.escape(schema)}\." for schema in STAGING_SCHEMAS), "/staging/"]),
+    re.IGNORECASE,
+)
 # A statement that reads the lake's raw files computes silver (EMR's work in production).
 _RAW = re.compile(r"/raw/")
-STAGING_SCHEMA = "staging"
 SILVER_FROM_RAW = "silver from raw files (EMR's in production)"
 LOAD = "load (write into staging)"
 
@@ -80,8 +85,8 @@ def classify(sql: str) -> tuple[str, str | None, bool]:
 
 
 def is_staging(table: str | None) -> bool:
-    """Whether `table` (schema-qualified) is in the staging schema."""
-    return table is not None and STAGING_SCHEMA in table.split(".")[:-1]
+    """Whether `table` (schema-qualified) is in a staging schema."""
+    return table is not None and table.lower().rsplit(".", 1)[0] in STAGING_SCHEMAS
 
 
 def _operators(node: dict[str, Any]) -> Iterator[dict[str, Any]]:

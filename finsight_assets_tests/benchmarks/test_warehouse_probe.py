@@ -24,6 +24,11 @@ from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
         ("  delete from history.silver__t where x = 1", ("write", "history.silver__t", False)),
         ("UPDATE audit.current_versions SET v = 2", ("write", "audit.current_versions", False)),
         ("CREATE OR REPLACE TABLE staging.t__r AS SELECT 1", ("write", "staging.t__r", True)),
+        (
+            "CREATE OR REPLACE TEMPORARY TABLE temp.main.t__r AS SELECT 1",
+            ("write", "temp.main.t__r", True),
+        ),
+        ("INSERT INTO versions.t SELECT * FROM temp.main.t__r", ("write", "versions.t", True)),
         ("CREATE TABLE IF NOT EXISTS silver.t (a INT)", ("other", None, False)),
         ("SELECT * FROM read_parquet(['/lake/staging/t/x.parquet'])", ("query", None, True)),
         ("WITH s AS (SELECT 1) SELECT * FROM s", ("query", None, False)),

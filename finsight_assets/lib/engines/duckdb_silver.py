@@ -174,7 +174,7 @@ class DuckDBSilverEngine:
             return None
         connection = warehouse.connection
         declared = ", ".join(f"{c.name} {c.sql_type}" for c in columns)
-        connection.execute(f"CREATE OR REPLACE TABLE {table} ({declared})")
+        connection.execute(f"CREATE OR REPLACE TEMPORARY TABLE {table} ({declared})")
         insert = f"INSERT INTO {table} {outcomes_sql(transform, columns)}"
         return run_by_day(
             lambda days, _: _run(connection, insert, transform, days, usd_rates),

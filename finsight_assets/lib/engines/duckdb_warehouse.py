@@ -46,6 +46,9 @@ LOCK_ATTEMPTS = 5400
 LOCK_WAIT_REPORT_SECONDS = 60.0
 
 
+# The schema of a DuckDB connection's temporary tables.
+TEMPORARY_SCHEMA = "temp.main"
+
 # A NULL in a row's hash text (`_row_text`), as a DuckDB literal (no escapes in DuckDB text).
 NULL_TEXT = "'\\N'"
 
@@ -81,6 +84,11 @@ class DuckDBWarehouse:
     authenticates_users = False
     # The SQL type of a stored row hash (`row_hash_sql`: 60 bits).
     row_hash_type = "BIGINT"
+    # Staging tables are the connection's temporary tables: staged rows are never written to
+    # the file (the versions table is their one write), vanish with the connection, so a
+    # killed run leaves none, and may be changed in a transaction that writes the file (which
+    # an attached in-memory database may not). Past the memory limit they spill to disk.
+    staging_schema = TEMPORARY_SCHEMA
 
     def __init__(self, connection: duckdb.DuckDBPyConnection):
         self.connection = connection
@@ -114,8 +122,8 @@ class DuckDBWarehouse:
         """DuckDB answers a DML statement with the number of rows it changed, as a row."""
         return int(self.fetchall(sql, params)[0][0])
 
-    def create_table_as_sql(self, table: str, select: str) -> str:
-        return f"CREATE OR REPLACE TABLE {table} AS {select}"
+    def create_staging_table_sql(self, table: str, select: str) -> str:
+        return f"CREATE OR REPLACE TEMPORARY TABLE {table} AS {select}"
 
     def session_user(self) -> str | None:
         return None
@@ -130,7 +138,7 @@ class DuckDBWarehouse:
         else:
             nothing = ", ".join(f"CAST(NULL AS {c.sql_type}) AS {c.name}" for c in columns)
             select = f"SELECT {nothing} WHERE FALSE"
-        self._run(self.create_table_as_sql(table, select), ())
+        self._run(self.create_staging_table_sql(table, select), ())
         return table
 
     def fetch_arrow_batches(

@@ -37,6 +37,7 @@ from finsight_assets.lib.engines.warehouse import (
     explicit_transaction,
     string_literal,
 )
+from finsight_assets.lib.wap.layout import STAGING_SCHEMA
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class SnowflakeWarehouse:
     # HASH is a signed 64-bit NUMBER(19,0); 20 digits also hold fakesnow's (the unsigned 64-bit
     # hash of DuckDB, which it runs for HASH).
     row_hash_type = "NUMBER(20,0)"
+    staging_schema = STAGING_SCHEMA
 
     def __init__(self, connection: Any, stage: str, lake_root: str):
         self.connection = connection
@@ -144,7 +146,7 @@ class SnowflakeWarehouse:
         """Snowflake answers a DML statement with the number of rows it changed, as a row."""
         return int(self.fetchall(sql, params)[0][0])
 
-    def create_table_as_sql(self, table: str, select: str) -> str:
+    def create_staging_table_sql(self, table: str, select: str) -> str:
         return f"CREATE OR REPLACE TABLE {table} AS {select}"
 
     def session_user(self) -> str | None:

@@ -98,8 +98,12 @@ class Warehouse(Protocol):
         """Run an INSERT, UPDATE or DELETE; the number of rows it changed."""
         ...
 
-    def create_table_as_sql(self, table: str, select: str) -> str:
-        """The statement creating `table` (replacing one of that name) from `select`'s rows."""
+    # Where a run's staging tables live (`layout.staging_table`): no reader looks there.
+    staging_schema: str
+
+    def create_staging_table_sql(self, table: str, select: str) -> str:
+        """The statement creating the staging table `table` (replacing one of that name) from
+        `select`'s rows."""
         ...
 
     def session_user(self) -> str | None:

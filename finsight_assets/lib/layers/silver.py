@@ -166,7 +166,7 @@ def _stage_load_audit_publish(
             if all(d in result.failed for d in input_versions):
                 return
         with connect() as warehouse:
-            outcome_table = staging_table(f"{source.transform}_outcomes", run.run_id)
+            outcome_table = staging_table(warehouse, f"{source.transform}_outcomes", run.run_id)
             staged_all: list[StagedPartitions] = []
             try:
                 columns = outcome_columns(tables)

@@ -116,14 +116,15 @@ class TypeMismatch:
 
 
 def type_mismatches(warehouse: Warehouse, table: TableSpec, relation: str) -> list[TypeMismatch]:
-    """The columns of `relation` (a schema-qualified table) not of their declared type (a small
-    catalogue query: one row per column)."""
-    schema, _, name = relation.partition(".")
+    """The columns of `relation` (a schema-qualified table, or catalog- and schema-qualified)
+    not of their declared type (a small catalogue query: one row per column)."""
+    *catalog, schema, name = relation.split(".")
+    in_catalog = " AND UPPER(table_catalog) = UPPER(?)" if catalog else ""
     rows = warehouse.fetchall(
         "SELECT column_name, data_type, numeric_precision, numeric_scale "
         "FROM information_schema.columns WHERE UPPER(table_schema) = UPPER(?) "
-        "AND UPPER(table_name) = UPPER(?)",
-        [schema, name],
+        f"AND UPPER(table_name) = UPPER(?){in_catalog}",
+        [schema, name, *catalog],
     )
     found = {
         str(column).lower(): str(kind)

@@ -55,16 +55,18 @@ def current_view_ddl(table: TableSpec) -> str:
     )
 
 
-def staging_table(name: str, run_id: str) -> str:
-    """A run's own staging table: `name`, the run id's first alphanumerics and the owning
-    process (`owners.py`)."""
+def staging_table(warehouse: Warehouse, name: str, run_id: str) -> str:
+    """A run's own staging table in the warehouse's staging schema: `name`, the run id's first
+    alphanumerics and the owning process (`owners.py`)."""
     suffix = "".join(ch for ch in run_id if ch.isalnum())[:12] or "adhoc"
-    return f"{STAGING_SCHEMA}.{name}__{suffix}_{owner_tag()}"
+    return f"{warehouse.staging_schema}.{name}__{suffix}_{owner_tag()}"
 
 
 def sweep_orphaned_staging(warehouse: Warehouse) -> list[str]:
-    """Drop the staging tables whose owning process is gone (killed mid-run); returns them.
-    Only where every session runs on this machine (the DuckDB flavour calls it)."""
+    """Drop the staging tables in the file whose owning process is gone (killed mid-run);
+    returns them. Only where every session runs on this machine (the DuckDB flavour calls it:
+    its staging tables are now the connection's own temporary ones, but a warehouse staged in
+    by an older release may hold some)."""
     names = [
         name
         for (name,) in warehouse.fetchall(

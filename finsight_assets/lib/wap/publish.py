@@ -93,7 +93,7 @@ def stage(
     if not input_versions:
         raise ValueError(f"{table.qualified_name}: nothing to stage (no partitions)")
     version_ids = {d: uuid.uuid4().hex[:16] for d in input_versions}
-    staged_name = staging_table(f"{table.schema}__{table.name}", run.run_id)
+    staged_name = staging_table(warehouse, f"{table.schema}__{table.name}", run.run_id)
     business = ", ".join(f"candidate.{name}" for name in table.business_columns)
     lineage = ", ".join(f"lineage.{name}" for name in LINEAGE_COLUMN_NAMES)
     hashed = f"{row_hash(warehouse, table, 'candidate')} AS {ROW_HASH}"
@@ -103,7 +103,7 @@ def stage(
         f"JOIN {values} ON candidate.business_date = lineage.business_date"
     )
     warehouse.execute(
-        warehouse.create_table_as_sql(staged_name, select), [*candidate_params, *params]
+        warehouse.create_staging_table_sql(staged_name, select), [*candidate_params, *params]
     )
     staged = StagedPartitions(
         table=table,

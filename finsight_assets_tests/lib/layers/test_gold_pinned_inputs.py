@@ -25,7 +25,8 @@ from finsight_assets_tests.lib.layers.test_bound_dates import (
     _transaction,
 )
 
-GOLD_STAGING = "CREATE OR REPLACE TABLE staging.gold__daily_customer_summary"
+# The start of the name of gold.daily_customer_summary's staging table.
+GOLD_STAGED = "gold__daily_customer_summary__"
 # C1's deposit corrected from 100.00 to 200.00: the version republished and rolled back.
 CORRECTED = " UNION ALL ".join(
     [
@@ -49,7 +50,11 @@ class Interleaved:
         return getattr(self.inner, name)
 
     def execute(self, sql: str, params=()) -> None:
-        staging = sql.startswith(GOLD_STAGING) and "republished" not in self.done
+        staging = (
+            sql.startswith("CREATE")
+            and f"{self.inner.staging_schema}.{GOLD_STAGED}" in sql
+            and "republished" not in self.done
+        )
         if staging:
             self.before_stage()
             self.done.append("republished")

@@ -21,6 +21,11 @@ class CountingWarehouse:
         self.fetched.append((sql, len(rows)))
         return rows
 
+    def staged_rows_fetched(self) -> int:
+        """The rows fetched by statements reading a staging table."""
+        staging = f"{self.warehouse.staging_schema}."
+        return sum(n for sql, n in self.fetched if staging in sql)
+
     def fetch_arrow_batches(
         self, sql: str, batch_rows: int, params: Sequence[Any] = ()
     ) -> Iterator:
