@@ -5,6 +5,11 @@ staging (candidates no reader looks at) and the audit schema."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
 from finsight_assets.lib.backfills import store
 from finsight_assets.lib.contract.tables import LINEAGE_COLUMN_NAMES, LINEAGE_COLUMNS, TableSpec
 from finsight_assets.lib.engines.owners import owner_alive, owner_tag
@@ -80,17 +85,66 @@ def sweep_orphaned_staging(warehouse: Warehouse) -> list[str]:
     return orphaned
 
 
+# The layout the warehouse was last brought to by `ensure_schema`: its fingerprint (one row).
+SCHEMA_LAYOUT = f"{audit_tables.AUDIT_SCHEMA}.schema_layout"
+# What brings a warehouse of an earlier layout to this one (each a no-op on this layout).
+MIGRATIONS = (add_row_hashes, migrate_twins)
+
+
 def ensure_schema(warehouse: Warehouse) -> None:
-    """Create the silver, gold, staging, versions and audit schemas, the versions tables, the
-    declared tables' views and the audit tables if missing, the operations store's among them."""
+    """Bring the warehouse to this release's layout: the silver, gold, staging, versions and
+    audit schemas, the versions tables, the declared tables' views and the audit tables (the
+    operations store's among them) created if missing, an earlier layout migrated.
+
+    Skipped when the warehouse records this layout's fingerprint (`SCHEMA_LAYOUT`): then a
+    connection opens with three statements that write nothing, where the whole run is some
+    forty, a few of them writes (each a commit, and on DuckDB a checkpoint when it closes)."""
+    layout = _fingerprint(warehouse.row_hash_type)
+    warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS {audit_tables.AUDIT_SCHEMA}")
+    warehouse.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_LAYOUT} (fingerprint VARCHAR)")
+    if warehouse.fetchall(f"SELECT fingerprint FROM {SCHEMA_LAYOUT}") == [(layout,)]:
+        return
+    _create_tables(warehouse, warehouse.row_hash_type)
+    versions_of = {t.qualified_name: versions_table(t) for t in TABLES}
+    for migrate in MIGRATIONS:
+        migrate(warehouse, TABLES, versions_of)
+    _create_views(warehouse)
+    with warehouse.transaction():
+        warehouse.execute(f"DELETE FROM {SCHEMA_LAYOUT}")
+        warehouse.execute(f"INSERT INTO {SCHEMA_LAYOUT} (fingerprint) VALUES (?)", [layout])
+
+
+def _create_tables(warehouse: Warehouse, row_hash_type: str) -> None:
     for schema in ("silver", "gold", STAGING_SCHEMA, VERSIONS_SCHEMA):
         warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     audit_tables.create(warehouse, [table.qualified_name for table in TABLES])
+    store.create_tables(warehouse)
     for table in TABLES:
-        warehouse.execute(versions_ddl(table, warehouse.row_hash_type))
-    versions_of = {t.qualified_name: versions_table(t) for t in TABLES}
-    add_row_hashes(warehouse, TABLES, versions_of)
-    migrate_twins(warehouse, TABLES, versions_of)
+        warehouse.execute(versions_ddl(table, row_hash_type))
+
+
+def _create_views(warehouse: Warehouse) -> None:
+    # After the migrations: an old layout's published table gives its name to the view.
     for table in TABLES:
         warehouse.execute(current_view_ddl(table))
-    store.create_tables(warehouse)
+
+
+class _Statements:
+    """Takes the statements the layout's creates give a warehouse, to fingerprint them."""
+
+    def __init__(self) -> None:
+        self.given: list[str] = []
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.given.append(f"{sql} {list(params)!r}")
+
+
+@functools.cache
+def _fingerprint(row_hash_type: str) -> str:
+    """The digest of this layout's statements (for a warehouse storing row hashes as
+    `row_hash_type`) and of the migrations' names: any change to either is a new layout."""
+    statements = _Statements()
+    _create_tables(statements, row_hash_type)  # type: ignore[arg-type]
+    _create_views(statements)  # type: ignore[arg-type]
+    text = "\n".join([*statements.given, *(m.__name__ for m in MIGRATIONS)])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

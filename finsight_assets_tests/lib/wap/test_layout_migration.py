@@ -5,7 +5,7 @@ replaced versions can still be rolled back to."""
 from __future__ import annotations
 
 from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
-from finsight_assets.lib.wap.layout import ensure_schema
+from finsight_assets.lib.wap.layout import SCHEMA_LAYOUT, ensure_schema
 from finsight_assets.lib.wap.rollback import rollback
 from finsight_assets.lib.wap.versions import current_versions
 from finsight_assets_tests.lib.wap.test_publish import DAY, publish_customers, run, table_rows
@@ -28,6 +28,7 @@ def as_old_layout(wh) -> None:
     wh.execute("CREATE TABLE silver.customers AS SELECT * FROM staging.current_rows")
     wh.execute("DROP TABLE staging.current_rows")
     wh.execute("DELETE FROM versions.silver__customers")
+    wh.execute(f"DROP TABLE {SCHEMA_LAYOUT}")  # the old layout's release recorded none
 
 
 def test_the_old_layout_moves_into_the_versions_table_and_rolls_back(connect):

@@ -15,6 +15,7 @@ from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
 from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
 from finsight_assets.lib.wap import publish
 from finsight_assets.lib.wap.audits.diff import diff_against_published
+from finsight_assets.lib.wap.layout import SCHEMA_LAYOUT
 from finsight_assets.lib.wap.model import AuditInputs
 from finsight_assets.lib.wap.profile import ROW_HASH, row_hash
 from finsight_assets.lib.wap.replace import VersionRowsDiffer
@@ -148,6 +149,7 @@ def test_a_warehouse_from_before_stored_hashes_gets_them_and_still_diffs_and_rol
         _, (v2,) = publish_customers(wh, "r2", DAY, ("C1", "SMB"), ("C2", "SMB"))
         expected = {v: versions_rows(wh, v) for v in (v1.version_id, v2.version_id)}
         wh.execute(f"ALTER TABLE {VERSIONS} DROP COLUMN {ROW_HASH}")
+        wh.execute(f"DROP TABLE {SCHEMA_LAYOUT}")  # a release before it recorded its layout
     with connect() as wh:
         assert {v: versions_rows(wh, v) for v in expected} == expected
     # A migration interrupted after its ALTER (Snowflake commits it alone): no stored hashes.
