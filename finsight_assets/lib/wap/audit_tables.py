@@ -12,8 +12,8 @@ publish_locks       one row per published table, updated first by every publish 
 run_steps           how long each step took for how many rows (what estimates come from).
 
 The operations store's tables are declared by the store (`backfills/store.py`). Every table is
-created on every read-write connection (`layout.ensure_schema`), so a read-only one (a
-sensor's) finds them all.
+created by the first read-write connection to a warehouse not at this release's layout
+(`layout.ensure_schema`), so a read-only one (a sensor's) finds them all.
 """
 
 from __future__ import annotations

@@ -39,17 +39,23 @@ def partition_stats(warehouse: Warehouse, staged: StagedPartitions) -> dict[date
 
 
 def _version_stats(
-    warehouse: Warehouse, table: TableSpec, relation: str, version_ids: Sequence[str]
+    warehouse: Warehouse,
+    table: TableSpec,
+    relation: str,
+    version_ids: Sequence[str],
+    rehash: bool = True,
 ) -> dict[str, tuple[int, str, int]]:
     """Per version among `version_ids` with rows in `relation`: its row count, the checksum of
     its rows' values (hashed anew) and how many rows' stored `ROW_HASH` is another hash (one
     whose value or hash was edited; a row without one, left by an interrupted migration,
-    is hashed on read)."""
+    is hashed on read). `rehash` False: the checksum of the stored hashes, which the caller
+    knows are their values' (nothing counted as edited)."""
     ids, params = bound(sorted(set(version_ids)))
+    hashed = row_hash(warehouse, table) if rehash else ROW_HASH
     rows = warehouse.fetchall(
         "SELECT _version_id, COUNT(*), SUM(hashed), "
         f"SUM(CASE WHEN {ROW_HASH} <> hashed THEN 1 ELSE 0 END) FROM ("
-        f"SELECT _version_id, {ROW_HASH}, {row_hash(warehouse, table)} AS hashed "
+        f"SELECT _version_id, {ROW_HASH}, {hashed} AS hashed "
         f"FROM {relation} WHERE _version_id IN ({ids})) AS version_rows GROUP BY 1",
         params,
     )
@@ -60,15 +66,19 @@ def _version_stats(
 
 
 def version_differences(
-    warehouse: Warehouse, table: TableSpec, versions: Iterable[PartitionVersion], relation: str
+    warehouse: Warehouse,
+    table: TableSpec,
+    versions: Iterable[PartitionVersion],
+    relation: str,
+    rehash: bool = True,
 ) -> list[str]:
     """The versions whose rows in `relation` (`table`'s versions table) are not their recorded
     count and checksum, or whose stored row hashes are not their values' (which the diff
-    reads), each named with what differs."""
+    reads), each named with what differs. `rehash`: `_version_stats`'."""
     versions = sorted(versions, key=lambda v: (v.business_date, v.version_id))
     if not versions:
         return []
-    found = _version_stats(warehouse, table, relation, [v.version_id for v in versions])
+    found = _version_stats(warehouse, table, relation, [v.version_id for v in versions], rehash)
     differences = []
     for v in versions:
         rows, found_checksum, stale = found.get(v.version_id, (*NO_ROWS, 0))
@@ -92,10 +102,12 @@ def verify_rows(
     versions: Iterable[PartitionVersion],
     relation: str,
     action: str,
+    rehash: bool = True,
 ) -> None:
     """Refuse to `action` (VersionRowsDiffer) unless each version's rows in `relation` are its
-    recorded ones: readers would otherwise see rows no version recorded."""
-    differences = version_differences(warehouse, table, versions, relation)
+    recorded ones: readers would otherwise see rows no version recorded. `rehash`:
+    `_version_stats`'."""
+    differences = version_differences(warehouse, table, versions, relation, rehash)
     if differences:
         raise VersionRowsDiffer(
             f"{table.qualified_name}: refusing to {action}, the rows are not the ones recorded "
@@ -112,21 +124,27 @@ def replace_partitions(
     run_id: str | None = None,
 ) -> None:
     """Inside the caller's transaction: write the new versions' rows into the versions table
-    (`rows`: a SELECT of `{columns}`, the staged row hash among them, and its parameters) and
-    verify they are the versions' recorded rows (their values hashed anew: a staged row edited
-    since its hash was stored is caught here), record the versions and swap the current ones
-    (each must still be its `replaced_version_id`), log the publish. `rows` None: the versions
-    are held ones, their rows written when held and verified by the caller under the same
-    locks (`held_publish.evidence_differences`), so nothing is written or read again."""
+    (`rows`: a SELECT of `{columns}`, the business and lineage columns and the row hash, from
+    the staged rows, and its parameters) and verify they are the versions' recorded rows,
+    record the versions and swap the current ones (each must still be its
+    `replaced_version_id`), log the publish. `rows` None: the versions are held ones, their
+    rows written when held and verified by the caller under the same locks
+    (`held_publish.evidence_differences`), so nothing is written or read again.
+
+    The written rows' hashes are computed by the INSERT from the values it writes, not copied
+    from staging: so their sum is the written values' checksum, and comparing it with the one
+    recorded at stage catches a staged row edited since, without reading the rows back."""
     name = table.qualified_name
     if rows is not None:
-        columns = ", ".join((*table.business_columns, *LINEAGE_COLUMN_NAMES, ROW_HASH))
+        names = (*table.business_columns, *LINEAGE_COLUMN_NAMES)
+        written = ", ".join((*names, ROW_HASH))
+        values = ", ".join((*names, row_hash(warehouse, table)))
         select, params = rows
         warehouse.execute(
-            f"INSERT INTO {versions_table(table)} ({columns}) {select.format(columns=columns)}",
+            f"INSERT INTO {versions_table(table)} ({written}) {select.format(columns=values)}",
             params,
         )
-        verify_rows(warehouse, table, versions, versions_table(table), "publish")
+        verify_rows(warehouse, table, versions, versions_table(table), "publish", rehash=False)
     recorded.record_versions(warehouse, versions)
     recorded.swap_current(
         warehouse,
