@@ -120,28 +120,36 @@ def start_stack(
             str(REPOSITORY_ROOT / "workspace.yaml"),
         ],
     }
-    processes = []
-    for name, command in commands.items():
-        # The child keeps its own copy of the log's file descriptor.
-        with open(logs / f"{name}.log", "w") as log:
-            processes.append(
-                # Each in its own process group, so `kill` takes its children with it.
-                subprocess.Popen(
-                    command,
-                    env=env,
-                    cwd=REPOSITORY_ROOT,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+    processes: list[subprocess.Popen] = []
     stack = DagsterStack(home=home, url=url, env=env, processes=processes, spark_servers=lanes)
     try:
+        # One at a time over a fresh DAGSTER_HOME: the webserver creates the instance's SQLite
+        # storage before it answers. Two processes creating it at once can stamp schedules.db with
+        # two alembic revisions (dagster-io/dagster#27390); every code server then fails to load
+        # and the location reads LOADED with no assets (`dagster dev` creates it first, too).
+        processes.append(_start("webserver", commands["webserver"], env, logs))
         wait_for(stack.webserver.answers, 120, "the webserver to answer")
+        processes.append(_start("daemon", commands["daemon"], env, logs))
+        wait_for(stack.webserver.location_loaded, 120, "the code location to load")
     except Exception:
         stack.stop()
         raise
     return stack
+
+
+def _start(name: str, command: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen:
+    """Start one server with its output in logs/<name>.log, in its own process group (so
+    `kill` takes its children with it)."""
+    # The child keeps its own copy of the log's file descriptor.
+    with open(logs / f"{name}.log", "w") as log:
+        return subprocess.Popen(
+            command,
+            env=env,
+            cwd=REPOSITORY_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def wait_for(condition: Callable[[], object], seconds: float, what: str, every: float = 2.0):

@@ -5,7 +5,7 @@ documents for submitting a job, reading a run's status and terminating a run, an
 step with the server's schema from one Dagster release to the next. It has no backfill calls and
 its run status is the status alone, so those few documents live here, executed by a gql Client
 over the very RequestsHTTPTransport the DagsterGraphQLClient uses: one URL, one timeout, and one
-place (`DagsterWebserver._failure`) that turns any failure, whichever client met it, into
+place (`webserver_errors.failure`) that turns any failure, whichever client met it, into
 WebserverUnavailable (nothing answered) or DagsterApiError (the server answered and refused).
 
 Both clients (and graphql-core, requests) are imported on the first call, not with this module:
@@ -15,6 +15,7 @@ but a run never calls the webserver, and those imports cost about half a second 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,6 +30,12 @@ from finsight_assets.lib.engines.webserver_answers import (
     run_summary,
     tags_of,
 )
+from finsight_assets.lib.engines.webserver_errors import (
+    DagsterApiError,
+    WebserverUnavailable,
+    failure,
+    server_traceback,
+)
 from finsight_assets.lib.settings import DEFAULT_WEBSERVER_URL
 
 if TYPE_CHECKING:
@@ -37,34 +44,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+logger = logging.getLogger(__name__)
+
+# The code location of workspace.yaml, which every launch targets.
+LOCATION = "finsight"
+
 
 def _documents():
     """The GraphQL documents of the calls, parsed by gql when first asked for."""
     from finsight_assets.lib.engines import webserver_documents
 
     return webserver_documents
-
-
-def shown_url(url: str) -> str:
-    """The URL without any user name or password in it: what errors and logs may print."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return parts._replace(netloc=netloc).geturl()
-
-
-class WebserverUnavailable(RuntimeError):
-    def __init__(self, url: str, cause: Exception):
-        super().__init__(
-            f"no Dagster webserver answers at {shown_url(url)} ({cause.__class__.__name__}). "
-            "Start the webserver and daemon with `make dev` (or set DAGSTER_WEBSERVER_URL)."
-        )
-
-
-class DagsterApiError(RuntimeError):
-    """The webserver answered, but refused or failed the request."""
 
 
 # How many backfills one page of a listing holds.
@@ -110,34 +100,6 @@ class DagsterWebserver:
     def _gql(self) -> Client:
         return self._connected()[1]
 
-    def _failure(self, error: Exception) -> Exception:
-        from gql.transport.exceptions import (
-            TransportConnectionFailed,
-            TransportError,
-            TransportQueryError,
-            TransportServerError,
-        )
-
-        # DagsterGraphQLClient raises a transport's error as the __cause__ of its own; gql, bare.
-        cause: BaseException | None = error
-        while cause is not None and not isinstance(cause, TransportError):
-            cause = cause.__cause__
-        if isinstance(cause, TransportConnectionFailed):
-            underlying = cause.__cause__  # what requests raised: ConnectionError, ReadTimeout...
-            return WebserverUnavailable(
-                self.url, underlying if isinstance(underlying, Exception) else cause
-            )
-        if isinstance(cause, TransportQueryError):
-            messages = [e.get("message", "?") for e in cause.errors or []]
-            return DagsterApiError("; ".join(messages) or str(cause))
-        if isinstance(cause, TransportServerError):
-            return DagsterApiError(f"{shown_url(self.url)} answered HTTP {cause.code}")
-        if cause is not None:  # a TransportProtocolError
-            return DagsterApiError(f"{shown_url(self.url)} answered, but not in GraphQL: {cause}")
-        # A refusal in the result: DagsterGraphQLClientError(typename, message[, body]).
-        details = [*error.args, *([error.body] if getattr(error, "body", None) else [])]
-        return DagsterApiError(": ".join(str(d) for d in details))
-
     def _call(self, call: Callable[[], T]) -> T:
         from dagster_graphql import DagsterGraphQLClientError
         from gql.transport.exceptions import TransportError
@@ -146,7 +108,7 @@ class DagsterWebserver:
             try:
                 return call()
             except (DagsterGraphQLClientError, TransportError) as error:
-                raise self._failure(error) from error
+                raise failure(self.url, error) from error
 
     def _execute(
         self, document: GraphQLRequest, field: str, expected: str, **variables: Any
@@ -157,6 +119,9 @@ class DagsterWebserver:
         def call() -> dict[str, Any]:
             request = GraphQLRequest(document, variable_values=variables)
             result = self._gql.execute(request)[field]
+            if result["__typename"] == "PythonError" and "stack" in result:
+                # The server's own traceback, which its one-line message leaves out.
+                logger.warning("%s failed on the server:\n%s", field, server_traceback(result))
             if result["__typename"] != expected:
                 # The refusal DagsterGraphQLClient raises for its own documents.
                 raise DagsterGraphQLClientError(
@@ -168,6 +133,22 @@ class DagsterWebserver:
 
     def ping(self) -> None:
         self._call(lambda: self._gql.execute(_documents().PING))
+
+    def location_loaded(self, name: str = LOCATION) -> bool:
+        """Whether the code location has loaded; DagsterApiError with its error if it failed to.
+
+        A location that failed to load still reads LOADED, with no assets: launches then answer
+        KeyError for every asset key.
+        """
+        workspace = self._execute(_documents().LOCATIONS, "workspaceOrError", "Workspace")
+        for entry in workspace["locationEntries"]:
+            loaded = entry["locationOrLoadError"]
+            if entry["name"] != name or entry["loadStatus"] != "LOADED" or loaded is None:
+                continue
+            if loaded["__typename"] == "PythonError":
+                raise DagsterApiError(f"code location {name} failed to load: {loaded['message']}")
+            return True
+        return False
 
     def answers(self) -> bool:
         """Whether anything answers at the URL (for waiting on a webserver to start)."""
@@ -245,7 +226,7 @@ class DagsterWebserver:
         self,
         job_name: str,
         tags: Mapping[str, str],
-        location: str = "finsight",
+        location: str = LOCATION,
         repository: str = "__repository__",
     ) -> str:
         return self._call(

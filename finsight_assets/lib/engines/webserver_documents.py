@@ -9,12 +9,28 @@ mutation Launch($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
     __typename
     ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message }
+    ... on PythonError { message stack cause { message stack } }
     ... on InvalidSubsetError { message }
     ... on UnauthorizedError { message }
     ... on PartitionSetNotFoundError { message }
     ... on InvalidStepError { invalidStepKey }
     ... on InvalidOutputError { invalidOutputName }
+  }
+}
+""")
+
+# Each code location and whether it loaded; a failed load reads LOADED too, with its error.
+LOCATIONS = gql("""
+query Locations {
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name loadStatus
+        locationOrLoadError { __typename ... on PythonError { message } }
+      }
+    }
+    ... on PythonError { message }
   }
 }
 """)

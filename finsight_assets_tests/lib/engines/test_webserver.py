@@ -11,7 +11,6 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from finsight_assets.dev.stack import BIN, free_port, wait_for
 from finsight_assets.lib.engines.webserver import (
@@ -24,21 +23,6 @@ from finsight_assets.lib.engines.webserver import (
 )
 from finsight_assets.lib.engines.webserver_answers import FINISHED_RUN_STATUSES
 from finsight_assets.lib.settings import REPOSITORY_ROOT
-
-LOCATION = """
-{ workspaceOrError { ... on Workspace { locationEntries {
-  name loadStatus locationOrLoadError { __typename ... on PythonError { message } }
-} } } }
-"""
-
-
-def _loaded_location(url: str) -> dict | None:
-    """The finsight location's entry once it has loaded (or failed to)."""
-    data = requests.post(f"{url}/graphql", json={"query": LOCATION}, timeout=10).json()["data"]
-    for entry in data["workspaceOrError"]["locationEntries"]:
-        if entry["name"] == "finsight" and entry["loadStatus"] == "LOADED":
-            return entry
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +48,8 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterWebse
         client = DagsterWebserver(f"http://127.0.0.1:{port}")
         wait_for(lambda: process.poll() is not None or client.answers(), 120, "the webserver", 0.5)
         assert process.poll() is None, (home / "webserver.log").read_text()
-        entry = wait_for(lambda: _loaded_location(client.url), 120, "the code location", 0.5)
-        if entry["locationOrLoadError"]["__typename"] != "RepositoryLocation":
-            pytest.fail(f"the finsight location did not load: {entry['locationOrLoadError']}")
+        # A location that failed to load raises its error here.
+        wait_for(client.location_loaded, 120, "the code location", 0.5)
         yield client
     finally:
         process.terminate()
