@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 
 from finsight_assets.lib.settings import REPOSITORY_ROOT
 
@@ -61,3 +62,22 @@ def test_loading_the_definitions_on_the_embedded_default_imports_no_spark_or_clo
 def test_the_cli_imports_dagster_pyarrow_and_duckdb_only_for_the_commands_that_use_them():
     heavy = ("dagster", "pyarrow", "duckdb", *WEBSERVER_CLIENT)
     assert imported("import finsight_assets.cli.main", *heavy) == []
+
+
+def test_a_day_of_silver_and_gold_on_the_embedded_default_imports_no_pandas(home):
+    # pandas costs a run a third of a second to import; pyarrow imports it on its first
+    # conversion of Python objects and for pyarrow.dataset (`pq.read_table`).
+    from finsight_assets.dev.synthetic import generate_raw
+
+    generate_raw(home / "lake", date(2025, 3, 1), date(2025, 3, 1), rows_per_day=500, seed=1)
+    run_a_day = (
+        "from datetime import date\n"
+        "from pathlib import Path\n"
+        "from finsight_assets.lib.engines.duckdb_silver import DuckDBSilverEngine\n"
+        "from finsight_assets_tests.pipeline import run_pipeline\n"
+        f"home = Path({str(home)!r})\n"
+        "day = date(2025, 3, 1)\n"
+        "results = run_pipeline(DuckDBSilverEngine(), home, [day], run_id='imports')\n"
+        "assert not [name for name, result in results.items() if result.failed], results\n"
+    )
+    assert imported(run_a_day, "pandas", "pandera") == []

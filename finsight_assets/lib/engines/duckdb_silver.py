@@ -39,15 +39,16 @@ from finsight_assets.lib.layers.silver_sql import (
 )
 from finsight_assets.lib.tables.registry import SOURCES
 
-# Arrow tables registered in the connection while a job runs.
-RATES_VIEW = "finsight_silver_usd_rates"
+# The rates, a temporary table of the connection while a job runs.
+RATES_TABLE = "finsight_silver_usd_rates"
+# The raw files' text as bytes, an Arrow table registered while a day's text is diagnosed.
 TEXT_VIEW = "finsight_silver_raw_text"
 _RAW_TABLES = {source.transform: source.raw_table for source in SOURCES}
 
 
 def outcomes_sql(transform: str, columns: Sequence[Column] = ()) -> str:
     """The transform's outcome rows (typed as `columns` when given) over the raw files of the
-    statement's one parameter (a list) and the registered rates."""
+    statement's one parameter (a list) and the rates held (`_rates_held`)."""
     raw = contract.RAW_SCHEMAS[_RAW_TABLES[transform]]
     raw_rows = (
         f"SELECT {', '.join(raw.names)}, "
@@ -55,7 +56,7 @@ def outcomes_sql(transform: str, columns: Sequence[Column] = ()) -> str:
         "filename AS source_file FROM read_parquet(?, filename = true, union_by_name = true)"
     )
     query = (
-        f"WITH {RAW_ROWS} AS ({raw_rows}), {USD_RATES} AS (SELECT * FROM {RATES_VIEW}), "
+        f"WITH {RAW_ROWS} AS ({raw_rows}), {USD_RATES} AS (SELECT * FROM {RATES_TABLE}), "
         + silver_sql(transform, DUCKDB).removeprefix("WITH ")
     )
     if not columns:
@@ -64,15 +65,28 @@ def outcomes_sql(transform: str, columns: Sequence[Column] = ()) -> str:
     return f"SELECT {typed} FROM ({query}) AS outcomes"
 
 
-def _rates_table(usd_rates: Mapping[date, Mapping[str, Decimal]]) -> pa.Table:
+@contextmanager
+def _rates_held(
+    connection: duckdb.DuckDBPyConnection, usd_rates: Mapping[date, Mapping[str, Decimal]]
+) -> Iterator[None]:
+    """The rates as the temporary table `RATES_TABLE` while the block runs, from bound
+    parameters: exact (each rate's text cast in SQL), and without converting Python objects to
+    Arrow, whose first conversion imports pandas (a third of a second of every run)."""
     listed = [(d, c, r) for d, by in sorted(usd_rates.items()) for c, r in sorted(by.items())]
-    return pa.table(
-        {
-            "business_date": pa.array([d for d, _, _ in listed], pa.date32()),
-            "currency": pa.array([c for _, c, _ in listed], pa.string()),
-            "listed_usd_rate": pa.array([r for _, _, r in listed], contract.RATE),
-        }
+    connection.execute(
+        f"CREATE OR REPLACE TEMPORARY TABLE {RATES_TABLE} "
+        f"(business_date DATE, currency VARCHAR, listed_usd_rate {contract.RATE_SQL})"
     )
+    try:
+        if listed:
+            rows = ", ".join(
+                f"(CAST(? AS DATE), ?, CAST(? AS {contract.RATE_SQL}))" for _ in listed
+            )
+            values = [v for d, c, r in listed for v in (d.isoformat(), c, format(r, "f"))]
+            connection.execute(f"INSERT INTO {RATES_TABLE} VALUES {rows}", values)
+        yield
+    finally:
+        connection.execute(f"DROP TABLE IF EXISTS {RATES_TABLE}")
 
 
 @contextmanager
@@ -127,7 +141,7 @@ def _run(
     UTF-8 raises its error as the contract words it."""
     files = [uri for d in sorted(days) for uri in days[d]]
     rates = {d: usd_rates[d] for d in days if d in usd_rates}
-    with _registered(connection, RATES_VIEW, _rates_table(rates)):
+    with _rates_held(connection, rates):
         try:
             connection.execute(statement, [files])
         except duckdb.Error as error:
