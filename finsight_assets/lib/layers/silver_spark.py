@@ -88,28 +88,6 @@ def rates(spark: SparkSession, usd_rates: Mapping[date, Mapping[str, object]]) -
     return spark.range(1).select(F.inline(listed))
 
 
-# The repeated-keys aggregate meets almost only distinct keys: Spark's first-level ("fast") hash
-# map is full after 65,536 of them, and from then on every row pays a failed probe of it before
-# the regular map (the key pass alone on the 10M-row day: 22.6 -> 10.1 s of executor CPU).
-_KEY_AGGREGATE_CONF = {"spark.sql.codegen.aggregate.map.twolevel.enabled": "false"}
-
-
-@contextmanager
-def _session_conf(spark: SparkSession, conf: Mapping[str, str]) -> Iterator[None]:
-    """The session's settings `conf` while in use, the previous ones restored after."""
-    previous = {key: spark.conf.get(key, None) for key in conf}
-    for key, value in conf.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
-
-
 @contextmanager
 def outcomes(spark: SparkSession, job: SilverJob) -> Iterator[DataFrame]:
     """Every raw row of the job's files with its outcome: the silver SQL over temporary views
@@ -121,8 +99,7 @@ def outcomes(spark: SparkSession, job: SilverJob) -> Iterator[DataFrame]:
     # blind shuffles every raw row (twice: once per branch of the dedup) to meet them.
     repeated = spark.sql(repeated_keys_sql(job.transform, SPARK)).cache()
     try:
-        with _session_conf(spark, _KEY_AGGREGATE_CONF):
-            repeated.count()
+        repeated.count()
         repeated.createOrReplaceTempView(REPEATED_KEYS)
         yield spark.sql(silver_sql(job.transform, SPARK, REPEATED_KEYS))
     finally:

@@ -1,7 +1,6 @@
 """The Spark silver job's plan and files: the repeated keys reach the raw scans as a broadcast (no
-raw row is shuffled to meet them), are released after the job (the session's settings as before
-it), and the staged files keep a dictionary and min/max statistics only on the columns of few
-values."""
+raw row is shuffled to meet them), are released after the job, and the staged files keep a
+dictionary and min/max statistics only on the columns of few values."""
 
 from __future__ import annotations
 
@@ -43,7 +42,6 @@ def _job(lake: LocalLake, transform: str, staging: Path) -> SilverJob:
 @pytest.mark.parametrize("transform", ["transactions", "customers"])
 def test_the_repeated_keys_are_broadcast_and_released(spark, lake, tmp_path, capsys, transform):
     job = _job(lake, transform, tmp_path / "staged")
-    settings = {key: spark.conf.get(key, None) for key in silver_spark._KEY_AGGREGATE_CONF}
     with silver_spark.outcomes(spark, job) as rows:
         assert spark.catalog.isCached(silver_spark.REPEATED_KEYS)
         rows.explain()
@@ -53,8 +51,6 @@ def test_the_repeated_keys_are_broadcast_and_released(spark, lake, tmp_path, cap
     assert "BroadcastHashJoin" in plan
     assert "SortMergeJoin" not in plan and "ShuffledHashJoin" not in plan
     assert not spark.catalog.isCached(silver_spark.REPEATED_KEYS)
-    # The key aggregate's own settings do not outlive its pass.
-    assert {key: spark.conf.get(key, None) for key in settings} == settings
 
 
 def test_the_staged_files_have_dictionaries_and_statistics_only_where_values_repeat(
