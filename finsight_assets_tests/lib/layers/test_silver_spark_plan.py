@@ -1,6 +1,6 @@
 """The Spark silver job's plan and files: the repeated keys reach the raw scans as a broadcast (no
 raw row is shuffled to meet them), are released after the job, and the staged files keep a
-dictionary only on the columns of few values."""
+dictionary and min/max statistics only on the columns of few values."""
 
 from __future__ import annotations
 
@@ -53,18 +53,24 @@ def test_the_repeated_keys_are_broadcast_and_released(spark, lake, tmp_path, cap
     assert not spark.catalog.isCached(silver_spark.REPEATED_KEYS)
 
 
-def test_the_staged_files_have_dictionaries_only_where_values_repeat(spark, lake, tmp_path):
+def test_the_staged_files_have_dictionaries_and_statistics_only_where_values_repeat(
+    spark, lake, tmp_path
+):
     job = _job(lake, "transactions", tmp_path / "staged")
     silver_spark.run_job(spark, job)
     encodings: dict[str, set[str]] = {}
+    with_statistics: dict[str, bool] = {}
     for file in sorted(Path(job.staging_uri).glob("*.parquet")):
         metadata = pq.ParquetFile(file).metadata
         for group in range(metadata.num_row_groups):
             for i in range(metadata.num_columns):
                 column = metadata.row_group(group).column(i)
                 encodings.setdefault(column.path_in_schema, set()).update(column.encodings)
+                with_statistics[column.path_in_schema] = column.is_stats_set
     dictionary = {
         name for name, used in encodings.items() if used & {"PLAIN_DICTIONARY", "RLE_DICTIONARY"}
     }
     assert {"business_date", "outcome", "event_type", "currency"} <= dictionary
     assert not dictionary & {"event_id", "transaction_id", "amount", "amount_usd", "event_ts"}
+    assert all(with_statistics[name] for name in ("business_date", "outcome", "event_type"))
+    assert not any(with_statistics[name] for name in ("event_id", "transaction_id", "event_ts"))
