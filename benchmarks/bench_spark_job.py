@@ -4,7 +4,8 @@ once and kept under benchmarks/data), each source's job timed alone, median of r
 warm-up run on a 1M-row day. Its rate in raw rows per second per core (the local Spark's cores)
 is what `SCALE.md` sizes EMR from. Beside it, from the raw files' Parquet footers, the bytes
 Spark reads: the compressed bytes of the contract's columns per raw row (what S3 serves it),
-against the files' whole size.
+against the files' whole size. The jobs' CPU time in the local Spark's JVM is printed too:
+unlike the wall time, it hardly moves with other work on the machine.
 
     python -m benchmarks.bench_spark_job [--rows 10000000] [--repeats 3]
 """
@@ -17,6 +18,7 @@ import statistics
 from datetime import date
 from pathlib import Path
 
+import psutil
 import pyarrow.parquet as pq
 
 from benchmarks.common import arguments, cached_lake, print_table, scratch, timed, write_result
@@ -58,6 +60,12 @@ def usd_rates(lake: LocalLake, day: date) -> dict:
     return {day: silver_inputs.read_usd_rates(lake, inspect_partition(lake, "fx_rates", day))}
 
 
+def jvm_cpu_seconds() -> float:
+    """The CPU seconds (user and system) this process's Spark JVM, its java child, has used."""
+    java = [p for p in psutil.Process().children(recursive=True) if p.name() == "java"]
+    return sum(p.cpu_times().user + p.cpu_times().system for p in java)
+
+
 def main() -> None:
     args = arguments(__doc__, rows=10_000_000).parse_args()
     with scratch("spark") as root:
@@ -86,20 +94,27 @@ def measure(root: Path, rows: int, repeats: int) -> None:
             transform=source.transform, files_by_date=files, staging_uri=staging, **rates
         )
 
-    def seconds_of(source, day_lake: LocalLake = lake) -> float:
+    def seconds_of(source, day_lake: LocalLake = lake) -> tuple[float, float]:
+        """The job's wall seconds and its JVM CPU seconds."""
         job = job_of(source, day_lake)
+        cpu = jvm_cpu_seconds()
         spent, _ = timed(lambda: run_job(spark, job))
+        cpu = jvm_cpu_seconds() - cpu
         shutil.rmtree(job.staging_uri, ignore_errors=True)
-        return spent
+        return spent, cpu
 
     seconds: dict[str, list[float]] = {}
+    cpu_seconds: dict[str, list[float]] = {}
     try:
         for source in SOURCES:
             seconds_of(source, warm_up)  # not measured
-            seconds[source.transform] = [seconds_of(source) for _ in range(repeats)]
+            samples = [seconds_of(source) for _ in range(repeats)]
+            seconds[source.transform] = [wall for wall, _ in samples]
+            cpu_seconds[source.transform] = [cpu for _, cpu in samples]
     finally:
         spark.stop()
     medians = {name: statistics.median(samples) for name, samples in seconds.items()}
+    cpu_medians = {name: statistics.median(samples) for name, samples in cpu_seconds.items()}
     tables = dict.fromkeys(table for source in SOURCES for table in source.raw_tables)
     raw = {table: contract_bytes(lake, table, DAY) for table in tables}
     transactions = raw["transactions"]["rows"]
@@ -108,10 +123,25 @@ def measure(root: Path, rows: int, repeats: int) -> None:
     print_table(
         f"Silver's Spark job alone (run_job), {transactions:,} raw transactions, local Spark on "
         f"{n} cores, warm, median of {repeats} (the day generated or found in {generated_s:.0f} s)",
-        ["job", "seconds", "raw transactions/s/core"],
+        ["job", "seconds", "raw transactions/s/core", "JVM CPU s", "JVM CPU us/raw row"],
         [
-            *((name, s, transactions / s / n) for name, s in medians.items()),
-            ("all of the day's jobs", total_s, rate),
+            *(
+                (
+                    name,
+                    s,
+                    transactions / s / n,
+                    cpu_medians[name],
+                    cpu_medians[name] / transactions * 1e6,
+                )
+                for name, s in medians.items()
+            ),
+            (
+                "all of the day's jobs",
+                total_s,
+                rate,
+                sum(cpu_medians.values()),
+                sum(cpu_medians.values()) / transactions * 1e6,
+            ),
         ],
     )
     print_table(
@@ -142,6 +172,8 @@ def measure(root: Path, rows: int, repeats: int) -> None:
             "seconds": seconds,
             "median_seconds": medians,
             "rows_per_second_per_core": rate,
+            "jvm_cpu_seconds": cpu_seconds,
+            "jvm_cpu_us_per_raw_row": sum(cpu_medians.values()) / transactions * 1e6,
             "raw_files": raw,
             "contract_bytes_per_raw_row": sum(r["contract_column_bytes"] for r in raw.values())
             / transactions,
