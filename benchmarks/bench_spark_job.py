@@ -5,7 +5,8 @@ warm-up run on a 1M-row day. Its rate in raw rows per second per core (the local
 is what `SCALE.md` sizes EMR from. Beside it, from the raw files' Parquet footers, the bytes
 Spark reads: the compressed bytes of the contract's columns per raw row (what S3 serves it),
 against the files' whole size. The jobs' CPU time in the local Spark's JVM is printed too:
-unlike the wall time, it hardly moves with other work on the machine.
+waiting for a core costs wall time, not CPU time, so it is less affected by other work on the
+machine.
 
     python -m benchmarks.bench_spark_job [--rows 10000000] [--repeats 3]
 """
