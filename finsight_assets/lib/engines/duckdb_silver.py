@@ -25,7 +25,7 @@ from finsight_assets.lib.contract.tables import Column
 from finsight_assets.lib.engines.duckdb_warehouse import DUCKDB_CONFIG, DuckDBWarehouse
 from finsight_assets.lib.engines.lake import Lake
 from finsight_assets.lib.engines.silver_engine import UncomputableDay
-from finsight_assets.lib.engines.warehouse import Warehouse, string_literal
+from finsight_assets.lib.engines.warehouse import Warehouse, bound_rows, string_literal
 from finsight_assets.lib.layers.silver_job import ROW_KEYS, SilverJob
 from finsight_assets.lib.layers.silver_problems import named_rows_sql, problem_texts
 from finsight_assets.lib.layers.silver_run import day_failure, run_by_day
@@ -70,20 +70,21 @@ def _rates_held(
     connection: duckdb.DuckDBPyConnection, usd_rates: Mapping[date, Mapping[str, Decimal]]
 ) -> Iterator[None]:
     """The rates as the temporary table `RATES_TABLE` while the block runs, from bound
-    parameters: exact (each rate's text cast in SQL), and without converting Python objects to
-    Arrow, whose first conversion imports pandas (a third of a second of every run)."""
-    listed = [(d, c, r) for d, by in sorted(usd_rates.items()) for c, r in sorted(by.items())]
+    parameters: exact (each rate travels as its text, which the column's decimal type takes),
+    and without converting Python objects to Arrow, whose first conversion imports pandas (a
+    third of a second of every run)."""
+    rows, params = bound_rows(
+        (d, currency, format(rate, "f"))
+        for d, by in sorted(usd_rates.items())
+        for currency, rate in sorted(by.items())
+    )
     connection.execute(
         f"CREATE OR REPLACE TEMPORARY TABLE {RATES_TABLE} "
         f"(business_date DATE, currency VARCHAR, listed_usd_rate {contract.RATE_SQL})"
     )
     try:
-        if listed:
-            rows = ", ".join(
-                f"(CAST(? AS DATE), ?, CAST(? AS {contract.RATE_SQL}))" for _ in listed
-            )
-            values = [v for d, c, r in listed for v in (d.isoformat(), c, format(r, "f"))]
-            connection.execute(f"INSERT INTO {RATES_TABLE} VALUES {rows}", values)
+        if rows:
+            connection.execute(f"INSERT INTO {RATES_TABLE} VALUES {rows}", params)
         yield
     finally:
         connection.execute(f"DROP TABLE IF EXISTS {RATES_TABLE}")
