@@ -43,7 +43,7 @@ def _transactions_sql() -> str:
     missing = " OR ".join(f"{name} IS NULL" for name in contract.REQUIRED_TRANSACTION_FIELDS)
     order = ", ".join(f"{name} ASC NULLS LAST" for name in contract.DELIVERY_TIE_BREAK)
     return f"""
-CREATE TABLE outcomes AS
+CREATE TEMP TABLE outcomes AS
 WITH ranked AS (
   SELECT raw.*, CAST($day AS DATE) AS business_date,
          CASE WHEN event_id IS NULL THEN 1 ELSE ROW_NUMBER() OVER (
