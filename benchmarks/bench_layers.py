@@ -2,10 +2,10 @@
 engine, the DuckDB warehouse), against the plain DuckDB implementation of the same six tables,
 both in this process, each repeat on a fresh warehouse. The yardstick is the plain tables
 written into a DuckDB file, as the warehouse's are and as `bench_end_to_end`'s plain process
-writes them; the plain tables held in memory only are printed beside it. Then one more run with the warehouse
-probed (`warehouse_probe.py`): the staged rows fetched into Python and the rows written per
-published row, and every statement the day's load, audits and publish issue, with the rows and
-bytes each touches (what `SCALE.md` sizes Snowflake from).
+writes them; the plain tables held in memory only are printed beside it. Then one more run
+with the warehouse probed (`warehouse_probe.py`): the staged rows fetched into Python and the
+rows written per published row, and every statement the day's load, audits and publish issue,
+with the rows and bytes each touches (what `SCALE.md` sizes Snowflake from).
 
     python -m benchmarks.bench_layers [--rows 1000000] [--repeats 3]
 """
