@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from benchmarks.bench_orchestration import split_wall
 from benchmarks.targets import verdicts
 
 
@@ -70,17 +71,62 @@ def test_a_figure_that_must_equal_its_limit_is_compared_at_two_decimals(tmp_path
     _write(
         tmp_path,
         "layers",
-        {"raw_rows": 1_000_000, "warehouse": warehouse, "ratio_silver_gold_to_plain_duckdb": 1.2},
+        {
+            "raw_rows": 1_000_000,
+            "warehouse": warehouse,
+            "ratio_silver_gold_to_plain_duckdb": 1.6,
+            "row_hash_pass_seconds": 0.44,
+        },
     )
     by_target = {row[0]: row[1:] for row in verdicts(tmp_path)}
     assert by_target["staged rows fetched into Python per published row"][2] == "met"
     written = by_target["rows written per published row"]
     assert written[2] == "NOT met by 2.00"
     assert "history.silver__transactions 1,000,000 rows" in written[3]
-    assert by_target["silver + gold / plain DuckDB, same day"][2] == "met"
+    layers = by_target["silver + gold / plain DuckDB, same day"]
+    assert layers[2] == "NOT met by 0.10 x"
+    assert layers[3].endswith(
+        "0.88 s hash every published row twice (0.44 s a pass: at stage, "
+        "and at publish to verify what it writes)"
+    )
 
 
 def test_a_result_of_an_older_benchmark_reads_not_in_its_file(tmp_path):
     _write(tmp_path, "layers", {"raw_rows": 944_264, "ratio_silver_gold_to_spark_scan": 11.1})
     by_target = {row[0]: row[1:] for row in verdicts(tmp_path)}
     assert by_target["silver + gold / plain DuckDB, same day"][0].startswith("not in layers.json")
+
+
+def test_a_backfills_wall_time_splits_into_the_daemons_waits_and_its_runs():
+    # Launched at 100; runs created at 115 and 116 overlap; the third is created 20 s after
+    # the second ended; all over at 200.
+    spans = [(116.0, 118.0, 140.0), (115.0, 117.0, 130.0), (160.0, 163.0, 195.0)]
+    split = split_wall(spans, 100.0, 200.0)
+    assert split["until_first_run_seconds"] == 15.0
+    # 140..160 with no run, and 195..200 after the last one.
+    assert split["between_runs_seconds"] == 25.0
+    assert split["created_to_started_seconds"] == [2.0, 2.0, 3.0]
+    assert split["started_to_ended_seconds"] == [13.0, 22.0, 32.0]
+
+
+def test_a_batched_miss_says_how_long_nothing_ran(tmp_path):
+    timeline = split_wall([(110.0, 112.0, 150.0), (180.0, 181.0, 190.0)], 100.0, 190.0)
+    _write(
+        tmp_path,
+        "orchestration",
+        {
+            "rows_per_day": 100_000,
+            "days": 45,
+            "pure_compute": {"step_seconds": 40.0},
+            "batched": {"wall_seconds": 90.0, "runs": 2, "timeline": timeline},
+        },
+    )
+    (_, _, outcome, why, _) = {r[0]: r[1:] for r in verdicts(tmp_path)}[
+        "batched 45-day backfill / its pure compute"
+    ]
+    assert outcome == "NOT met by 1.00 x"
+    assert why == (
+        "2 runs, 50 s beyond the compute: 10 s until the first run and 30 s with no run "
+        "(the backfill daemon looks every 30 s), runs queued and starting 3 s, runs started "
+        "to ended 47 s in all"
+    )
