@@ -79,33 +79,46 @@ def step_failures(home: Path) -> list[str]:
     ]
 
 
-def split_wall(spans: list[tuple[float, float, float]], launched: float, finished: float) -> dict:
-    """Where a backfill's wall time went, from its runs' (created, started, ended) epoch
-    seconds: until its first run was created (the backfill daemon's first look), then with no
-    run created, queued or running (waiting for the daemon's next look at what finished), and
-    each run from created to started (the queue and the worker's start-up) and to its end."""
+def split_wall(
+    spans: list[tuple[float, float, float, float]], launched: float, finished: float
+) -> dict:
+    """Where a backfill's wall time went, from its runs' (created, dequeued, started, ended)
+    epoch seconds: until its first run was created (the backfill daemon's first look), then
+    with no run created, queued or running (waiting for the daemon's next look at what
+    finished); and per run, queued for a slot of the lane, the worker's start-up (dequeued to
+    started), and running."""
     spans = sorted(spans)
     covered, reach = 0.0, launched
-    for created, _, ended in spans:
+    for created, _, _, ended in spans:
         covered += max(0.0, ended - max(created, reach))
         reach = max(reach, ended)
     first = spans[0][0] - launched if spans else finished - launched
     return {
         "until_first_run_seconds": first,
         "between_runs_seconds": (finished - launched) - covered - first,
-        "created_to_started_seconds": [started - created for created, started, _ in spans],
-        "started_to_ended_seconds": [ended - started for _, started, ended in spans],
+        "queued_seconds": [dequeued - created for created, dequeued, _, _ in spans],
+        "worker_start_seconds": [started - dequeued for _, dequeued, started, _ in spans],
+        "running_seconds": [ended - started for _, _, started, ended in spans],
     }
 
 
 def timeline(home: Path, launched: float, finished: float) -> dict:
-    """`split_wall` of the backfill run in `home` (a run not started or ended by `finished`
-    counts as starting or ending then)."""
+    """`split_wall` of the backfill run in `home` (a run not dequeued, started or ended by
+    `finished` counts as such then)."""
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
-    spans = [
-        (r.create_timestamp.timestamp(), r.start_time or finished, r.end_time or finished)
-        for r in instance.get_run_records()
-    ]
+    spans = []
+    for record in instance.get_run_records():
+        dequeued = instance.all_logs(
+            record.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_DEQUEUED
+        )
+        spans.append(
+            (
+                record.create_timestamp.timestamp(),
+                dequeued[0].timestamp if dequeued else finished,
+                record.start_time or finished,
+                record.end_time or finished,
+            )
+        )
     return split_wall(spans, launched, finished)
 
 
@@ -204,16 +217,18 @@ def main() -> None:
             "mode",
             "until the first run",
             "then no run (the daemon's next look)",
-            "queued + worker start, sum",
-            "runs started to ended, sum",
+            "queued for a slot, sum",
+            "worker start-up, sum",
+            "running, sum",
         ],
         [
             (
                 name,
                 t["until_first_run_seconds"],
                 t["between_runs_seconds"],
-                sum(t["created_to_started_seconds"]),
-                sum(t["started_to_ended_seconds"]),
+                sum(t["queued_seconds"]),
+                sum(t["worker_start_seconds"]),
+                sum(t["running_seconds"]),
             )
             # One run per partition is scaled from fewer days: its wall time is not split.
             for name in modes

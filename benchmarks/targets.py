@@ -87,8 +87,8 @@ def _batched_why(batched: Result, pure: float) -> str:
     return (
         f"{why}: {t['until_first_run_seconds']:.0f} s until the first run and "
         f"{t['between_runs_seconds']:.0f} s with no run (the backfill daemon looks every 30 s), "
-        f"runs queued and starting {sum(t['created_to_started_seconds']):.0f} s, "
-        f"runs started to ended {sum(t['started_to_ended_seconds']):.0f} s in all"
+        f"and the runs' workers {sum(t['worker_start_seconds']):.0f} s starting up "
+        f"and {sum(t['running_seconds']):.0f} s running in all"
     )
 
 

@@ -99,18 +99,25 @@ def test_a_result_of_an_older_benchmark_reads_not_in_its_file(tmp_path):
 
 def test_a_backfills_wall_time_splits_into_the_daemons_waits_and_its_runs():
     # Launched at 100; runs created at 115 and 116 overlap; the third is created 20 s after
-    # the second ended; all over at 200.
-    spans = [(116.0, 118.0, 140.0), (115.0, 117.0, 130.0), (160.0, 163.0, 195.0)]
+    # the second ended and waits 2 s for a slot; all over at 200.
+    spans = [
+        (116.0, 117.0, 118.0, 140.0),
+        (115.0, 115.5, 117.0, 130.0),
+        (160.0, 162.0, 163.0, 195.0),
+    ]
     split = split_wall(spans, 100.0, 200.0)
     assert split["until_first_run_seconds"] == 15.0
     # 140..160 with no run, and 195..200 after the last one.
     assert split["between_runs_seconds"] == 25.0
-    assert split["created_to_started_seconds"] == [2.0, 2.0, 3.0]
-    assert split["started_to_ended_seconds"] == [13.0, 22.0, 32.0]
+    assert split["queued_seconds"] == [0.5, 1.0, 2.0]
+    assert split["worker_start_seconds"] == [1.5, 1.0, 1.0]
+    assert split["running_seconds"] == [13.0, 22.0, 32.0]
 
 
 def test_a_batched_miss_says_how_long_nothing_ran(tmp_path):
-    timeline = split_wall([(110.0, 112.0, 150.0), (180.0, 181.0, 190.0)], 100.0, 190.0)
+    timeline = split_wall(
+        [(110.0, 110.5, 112.0, 150.0), (180.0, 180.0, 181.0, 190.0)], 100.0, 190.0
+    )
     _write(
         tmp_path,
         "orchestration",
@@ -127,6 +134,6 @@ def test_a_batched_miss_says_how_long_nothing_ran(tmp_path):
     assert outcome == "NOT met by 1.00 x"
     assert why == (
         "2 runs, 50 s beyond the compute: 10 s until the first run and 30 s with no run "
-        "(the backfill daemon looks every 30 s), runs queued and starting 3 s, runs started "
-        "to ended 47 s in all"
+        "(the backfill daemon looks every 30 s), and the runs' workers 2 s starting up and "
+        "47 s running in all"
     )
