@@ -1,9 +1,9 @@
 """One business date end to end, as a user waits for it: `finsight materialize` of a generated
 1M-row day in a fresh home with the default settings, against the plain DuckDB implementation of
 the same six tables (`plain_duckdb.py`) and the interpreter with the definitions' imports, each
-in its own process, medians of repeats. `--warm-spark` first starts a Spark Connect server per
-lane, as `make dev` does, for the Spark engine. Then where the command's time goes, from its runs'
-event logs.
+in its own process, taking turns, medians of repeats. `--warm-spark` first starts a Spark
+Connect server per lane, as `make dev` does, for the Spark engine. Then where the command's time
+goes, from its runs' event logs.
 
     python -m benchmarks.bench_end_to_end [--rows 1000000] [--repeats 3] [--warm-spark]
 """
@@ -22,8 +22,8 @@ import dagster as dg
 from benchmarks.common import (
     arguments,
     cached_lake,
+    interleaved_medians,
     linked_copy,
-    median_seconds,
     print_table,
     scratch,
     timed,
@@ -123,13 +123,13 @@ def measure(root: Path, rows: int, repeats: int, warm_spark: bool) -> None:
         run([sys.executable, "-c", "import finsight_assets.defs.build"], environment(root))
 
     try:
-        ours_samples = [materialize() for _ in range(repeats)]
-        ours = statistics.median(ours_samples)
+        measured = interleaved_medians(
+            {"ours": materialize, "theirs": plain, "imports": python_start}, repeats
+        )
     finally:
         for server in lanes.values():
             server.stop()
-    theirs, theirs_samples = median_seconds(plain, repeats)
-    imports_s, _ = median_seconds(python_start, repeats)
+    (ours, ours_samples), (theirs, theirs_samples), (imports_s, _) = measured.values()
     how = "warm Spark per lane" if warm_spark else "default settings"
     print_table(
         f"One day of {rows:,} generated rows end to end (found or generated in "

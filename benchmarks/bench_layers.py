@@ -1,11 +1,11 @@
 """Silver + gold of one day, as the assets compute them (`run_pipeline`: the default silver
 engine, the DuckDB warehouse), against the plain DuckDB implementation of the same six tables,
-both in this process, each repeat on a fresh warehouse. The yardstick is the plain tables
-written into a DuckDB file, as the warehouse's are and as `bench_end_to_end`'s plain process
-writes them; the plain tables held in memory only are printed beside it. Then one more run
-with the warehouse probed (`warehouse_probe.py`): the staged rows fetched into Python and the
-rows written per published row, and every statement the day's load, audits and publish issue,
-with the rows and bytes each touches (what `SCALE.md` sizes Snowflake from).
+both in this process, taking turns, each repeat on a fresh warehouse. The yardstick is the plain
+tables written into a DuckDB file, as the warehouse's are and as `bench_end_to_end`'s plain
+process writes them; the plain tables held in memory only are printed beside it. Then one more
+run with the warehouse probed (`warehouse_probe.py`): the staged rows fetched into Python and
+the rows written per published row, and every statement the day's load, audits and publish
+issue, with the rows and bytes each touches (what `SCALE.md` sizes Snowflake from).
 
     python -m benchmarks.bench_layers [--rows 1000000] [--repeats 3]
 """
@@ -23,6 +23,7 @@ from benchmarks.common import (
     arguments,
     cached_lake,
     cores,
+    interleaved_medians,
     linked_copy,
     median_seconds,
     print_table,
@@ -106,9 +107,11 @@ def measure(root: Path, rows: int, repeats: int) -> None:
 
     # The first run pays what a warm process would not (imports, a Spark start if any).
     silver_and_gold()
-    ours, ours_samples = median_seconds(silver_and_gold, repeats)
-    plain, plain_samples = median_seconds(plain_six_tables, repeats)
-    in_memory, in_memory_samples = median_seconds(plain_in_memory, repeats)
+    measured = interleaved_medians(
+        {"ours": silver_and_gold, "plain": plain_six_tables, "in memory": plain_in_memory},
+        repeats,
+    )
+    (ours, ours_samples), (plain, plain_samples), (in_memory, in_memory_samples) = measured.values()
     # Probed twice on one warehouse: the day's first publish, then its republish (a backfill
     # replacing a published day), whose figures the targets and SCALE.md take.
     probed_home = fresh_home()

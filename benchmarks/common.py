@@ -66,6 +66,21 @@ def median_seconds(
     return statistics.median(samples), samples
 
 
+def interleaved_medians(
+    actions: dict[str, Callable[[], float | None]], repeats: int
+) -> dict[str, tuple[float, list[float]]]:
+    """Per action, the median of its seconds and the samples, the actions taking turns
+    (a, b, a, b, ...): a machine that slows or speeds up meanwhile moves all of them alike,
+    so their ratios hold. An action may return its own seconds (a part of what it does);
+    otherwise its whole call is timed."""
+    samples: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(repeats):
+        for name, action in actions.items():
+            seconds, own = timed(action)
+            samples[name].append(seconds if own is None else own)
+    return {name: (statistics.median(s), s) for name, s in samples.items()}
+
+
 def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [list(map(str, header))] + [[_fmt(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
