@@ -82,10 +82,10 @@ def step_failures(home: Path) -> list[str]:
 def split_wall(
     spans: list[tuple[float, float, float, float]], launched: float, finished: float
 ) -> dict:
-    """Where a backfill's wall time went, from its runs' (created, dequeued, started, ended)
+    """Where a backfill's wall time went, from its runs' (created, launched, started, ended)
     epoch seconds: until its first run was created (the backfill daemon's first look), then
     with no run created, queued or running (waiting for the daemon's next look at what
-    finished); and per run, queued for a slot of the lane, the worker's start-up (dequeued to
+    finished); and per run, queued for a slot of the lane, the worker's start-up (launched to
     started), and running."""
     spans = sorted(spans)
     covered, reach = 0.0, launched
@@ -96,26 +96,28 @@ def split_wall(
     return {
         "until_first_run_seconds": first,
         "between_runs_seconds": (finished - launched) - covered - first,
-        "queued_seconds": [dequeued - created for created, dequeued, _, _ in spans],
-        "worker_start_seconds": [started - dequeued for _, dequeued, started, _ in spans],
+        "queued_seconds": [launched - created for created, launched, _, _ in spans],
+        "worker_start_seconds": [started - launched for _, launched, started, _ in spans],
         "running_seconds": [ended - started for _, _, started, ended in spans],
     }
 
 
 def timeline(home: Path, launched: float, finished: float) -> dict:
-    """`split_wall` of the backfill run in `home` (a run not dequeued, started or ended by
-    `finished` counts as such then)."""
+    """`split_wall` of the backfill run in `home`: a run is launched when the queue's
+    coordinator starts its worker (its RUN_STARTING event); one not started or ended by
+    `finished` counts as starting or ending then."""
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     spans = []
     for record in instance.get_run_records():
-        dequeued = instance.all_logs(
-            record.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_DEQUEUED
+        started = record.start_time or finished
+        launch = instance.all_logs(
+            record.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_STARTING
         )
         spans.append(
             (
                 record.create_timestamp.timestamp(),
-                dequeued[0].timestamp if dequeued else finished,
-                record.start_time or finished,
+                launch[0].timestamp if launch else started,
+                started,
                 record.end_time or finished,
             )
         )
