@@ -103,25 +103,40 @@ def split_wall(
 
 
 def timeline(home: Path, launched: float, finished: float) -> dict:
-    """`split_wall` of the backfill run in `home`: a run is launched when the queue's
-    coordinator starts its worker (its RUN_STARTING event); one not started or ended by
-    `finished` counts as starting or ending then."""
+    """`split_wall` of the backfill run in `home`, and each run's assets, days and moments
+    (seconds after the launch): a run is launched when the queue's coordinator starts its
+    worker (its RUN_STARTING event); one not started or ended by `finished` counts as starting
+    or ending then."""
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
-    spans = []
-    for record in instance.get_run_records():
+    spans, runs = [], []
+    for record in sorted(instance.get_run_records(), key=lambda r: r.create_timestamp):
+        run = record.dagster_run
         started = record.start_time or finished
-        launch = instance.all_logs(
-            record.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_STARTING
+        launch = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_STARTING)
+        span = (
+            record.create_timestamp.timestamp(),
+            launch[0].timestamp if launch else started,
+            started,
+            record.end_time or finished,
         )
-        spans.append(
-            (
-                record.create_timestamp.timestamp(),
-                launch[0].timestamp if launch else started,
-                started,
-                record.end_time or finished,
-            )
+        spans.append(span)
+        runs.append(
+            {
+                "assets": sorted(k.to_user_string() for k in run.asset_selection or ()),
+                "days": "..".join(
+                    run.tags.get(f"dagster/asset_partition_range_{end}", "?")
+                    for end in ("start", "end")
+                ),
+                **dict(
+                    zip(
+                        ("created", "launched", "started", "ended"),
+                        (moment - launched for moment in span),
+                        strict=True,
+                    )
+                ),
+            }
         )
-    return split_wall(spans, launched, finished)
+    return {**split_wall(spans, launched, finished), "runs": runs}
 
 
 def daemon_backfill(home: Path, days: int, days_per_run: int | None) -> dict:
@@ -235,6 +250,21 @@ def main() -> None:
             # One run per partition is scaled from fewer days: its wall time is not split.
             for name in modes
             if name != "per_partition" and (t := results[name].get("timeline"))
+        ],
+    )
+    print_table(
+        "The batched backfill's runs (seconds after its launch)",
+        ["assets", "days", "created", "launched", "started", "ended"],
+        [
+            (
+                ", ".join(r["assets"]),
+                r["days"],
+                r["created"],
+                r["launched"],
+                r["started"],
+                r["ended"],
+            )
+            for r in results["batched"]["timeline"]["runs"]
         ],
     )
     batched = results["batched"]["wall_seconds"]
