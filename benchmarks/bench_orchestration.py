@@ -2,9 +2,11 @@
 (the asset bodies' own time, measured in process): the project's batching
 (FINSIGHT_BACKFILL_DAYS_PER_RUN=10), and with `--modes` also one run per partition and a single
 run (left out of `make bench` for time). One run per partition is measured on the first
---per-partition-days partitions and scaled to --days (it is linear in runs). In every mode the
-balance chain (gold.account_daily_balance) is one run after its days' silver: its days cannot
-overlap.
+--per-partition-days partitions and scaled to --days (it is linear in runs). A backfill's wall
+time ends when its data is published: every run over, every targeted partition materialized by
+them, as the UI's API reads it; the daemon's mark of the backfill complete, at its next look,
+is printed beside it. The balance chain (gold.account_daily_balance) runs its days in order, a
+run each time the daemon finds more of its days' silver published.
 
     python -m benchmarks.bench_orchestration [--days 45] [--rows 100000] [--batch 10]
         [--modes batched,per_partition,single_run]
@@ -33,6 +35,7 @@ from finsight_assets.lib.backfills.progress import TERMINAL_BACKFILL_STATES
 from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, open_duckdb
 from finsight_assets.lib.engines.webserver import (
     BackfillState,
+    DagsterWebserver,
     PartitionRange,
 )
 from finsight_assets.lib.engines.webserver_answers import FINISHED_RUN_STATUSES
@@ -57,13 +60,17 @@ def fresh_home(root: Path, name: str, lake: Path) -> Path:
     return home
 
 
-def _done(state: BackfillState) -> bool:
-    """Finished, or every targeted partition materialized: the daemon marks a backfill complete
-    at its next look, up to 30 s after the data is published."""
-    if state.status in TERMINAL_BACKFILL_STATES:
-        return True
-    runs_over = all(run.status in FINISHED_RUN_STATUSES for run in state.runs)
-    return runs_over and all(a.materialized == a.targeted for a in state.assets)
+def _published(webserver: DagsterWebserver, state: BackfillState, days: list[str]) -> bool:
+    """Every run of the backfill finished and every targeted partition of every asset
+    materialized by one of them, as the UI's API reads it: the data is published. (The daemon
+    marks the backfill complete at its next look, up to 30 s later.)"""
+    if not state.runs or any(run.status not in FINISHED_RUN_STATUSES for run in state.runs):
+        return False
+    ids = {run.run_id for run in state.runs}
+    return all(
+        all(by_day.get(day, set()) & ids for day in days)
+        for by_day in (webserver.materializing_runs(a.split("."), days) for a in ALL_ASSETS)
+    )
 
 
 def step_failures(home: Path) -> list[str]:
@@ -146,20 +153,33 @@ def daemon_backfill(home: Path, days: int, days_per_run: int | None) -> dict:
         ranges = [
             PartitionRange(a.split("."), FIRST.isoformat(), last.isoformat()) for a in ALL_ASSETS
         ]
+        days = [(FIRST + timedelta(days=n)).isoformat() for n in range(days)]
         started, launched = time.monotonic(), time.time()
         backfill_id = stack.webserver.launch_backfill(ranges, {}, "benchmark", "")
+
+        def over() -> BackfillState | None:
+            state = stack.webserver.backfill(backfill_id)
+            ended = state.status in TERMINAL_BACKFILL_STATES
+            return state if ended or _published(stack.webserver, state, days) else None
+
+        wait_for(over, 3600, "the benchmark backfill", every=1)
+        wall, finished = time.monotonic() - started, time.time()
         state = wait_for(
-            lambda: _done(s := stack.webserver.backfill(backfill_id)) and s,
-            3600,
-            "the benchmark backfill",
+            lambda: (
+                (s := stack.webserver.backfill(backfill_id)).status in TERMINAL_BACKFILL_STATES
+                and s
+            ),
+            120,
+            "the daemon to mark the benchmark backfill complete",
             every=1,
         )
-        wall, finished = time.monotonic() - started, time.time()
+        marked = time.monotonic() - started
     finally:
         stack.stop()
     failed = sum(a.failed for a in state.assets)
     return {
         "wall_seconds": wall,
+        "marked_complete_seconds": marked,
         "runs": len(state.runs),
         "status": f"{failed} partition(s) failed" if failed else "all materialized",
         "step_failures": step_failures(home),
@@ -219,13 +239,22 @@ def main() -> None:
                 r["wall_seconds"],
                 r["wall_seconds"] / pure,
                 (r["wall_seconds"] - pure) / args.days,
+                r.get("marked_complete_seconds", r["wall_seconds"]),
                 r["status"],
             )
         )
     print_table(
         f"{args.days}-partition backfill with the daemon ({args.rows:,} rows/day); pure compute "
         f"{pure:.1f}s (asset bodies, in process)",
-        ["mode", "runs", "wall s", "x pure compute", "overhead s/day", "status"],
+        [
+            "mode",
+            "runs",
+            "wall s (published)",
+            "x pure compute",
+            "overhead s/day",
+            "marked complete s",
+            "status",
+        ],
         rows,
     )
     print_table(

@@ -26,10 +26,13 @@ def backfill_policy(days_per_run: int | None) -> dg.BackfillPolicy:
 
 
 def chain_backfill_policy() -> dg.BackfillPolicy:
-    """A balance chain's whole range in one run, whatever the batching of the other assets.
+    """A balance chain's days in as few runs as the daemon allows, whatever the batching of the
+    other assets: each run takes every day of the chain whose silver is published when the
+    daemon looks (a 45-day backfill batched by 10 gives it two runs, the first beside the
+    last silver batches).
 
     Each day opens at the previous day's close, so batches of the chain could only run one after
     another, each a fresh run (process, code load) that the daemon launches up to 30 s after the
-    last one ended. One set-based SQL statement computes the whole range instead.
+    last one ended. One set-based SQL statement computes a run's whole range instead.
     """
     return dg.BackfillPolicy.single_run()
