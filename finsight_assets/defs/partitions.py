@@ -28,8 +28,8 @@ def backfill_policy(days_per_run: int | None) -> dg.BackfillPolicy:
 def chain_backfill_policy() -> dg.BackfillPolicy:
     """A balance chain's days in as few runs as the daemon allows, whatever the batching of the
     other assets: each run takes every day of the chain whose silver is published when the
-    daemon looks (a 45-day backfill batched by 10 gives it two runs, the first beside the
-    last silver batches).
+    daemon looks (in `bench_orchestration`'s 45 days batched by 10, two runs, the first beside
+    the last silver batches).
 
     Each day opens at the previous day's close, so batches of the chain could only run one after
     another, each a fresh run (process, code load) that the daemon launches up to 30 s after the
