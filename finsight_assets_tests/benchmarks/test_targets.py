@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.bench_orchestration import split_wall
+from benchmarks.backfill_timeline import split_wall
 from benchmarks.targets import verdicts
 
 
