@@ -2,9 +2,11 @@
 
 After a command has finished, Python tore down every module it imported (Dagster, SQLAlchemy,
 pydantic, Arrow: thousands of modules, their objects freed one by one), about 0.6 s of CPU
-after every command, a 1M-row `finsight materialize` included. The exit handlers still run:
-registered after this one, they run before it. Then, with no other thread left, the process
-ends with the command's exit status and without that teardown; otherwise it exits as usual.
+after every command, a 1M-row `finsight materialize` included. The exit handlers the command
+registers still run: registered after this one, they run before it (one registered before
+`main` starts would not: the console script registers none). Then, with no other thread left,
+the process ends with the command's exit status and without that teardown; otherwise it exits
+as usual.
 """
 
 from __future__ import annotations
