@@ -134,10 +134,7 @@ def launch_backfill_from_ui(page: Page, url: str, asset: str, first: str, last: 
     materialize = page.get_by_role("button", name="Materialize").first
     materialize.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
-    _dismiss_newsletter(page)
-    click_past_popups(page, materialize)
-    dialog = page.locator(".dagster-dialog").filter(has_text="Launch runs to materialize")
-    dialog.get_by_text("Partition selection").wait_for(timeout=60_000)
+    dialog = _materialize_dialog(page, materialize)
     # The launcher shows the last 90 days unless asked for all; the banner renders late, and
     # a range typed before the partitions load is dropped: type it until the dialog counts it.
     selected = dialog.get_by_text(re.compile(r"^[1-9]\d* partitions?$"))
@@ -163,6 +160,25 @@ def launch_backfill_from_ui(page: Page, url: str, asset: str, first: str, last: 
     found = CREATED_BACKFILL.search(page.inner_text("body"))
     assert found, "the UI did not say which backfill it created"
     return found.group(1)
+
+
+def _materialize_dialog(page: Page, materialize, attempts: int = 3):
+    """The launcher dialog, open at its partition selection. A click the UI swallowed (a popup
+    opening at that moment) or a dialog still loading under load is closed and tried again, as
+    a person would; failing that, the error says what the page showed."""
+    dialog = page.locator(".dagster-dialog").filter(has_text="Launch runs to materialize")
+    shown = ""
+    for _ in range(attempts):
+        _dismiss_newsletter(page)
+        click_past_popups(page, materialize)
+        try:
+            dialog.get_by_text("Partition selection").wait_for(timeout=30_000)
+            return dialog
+        except PlaywrightTimeout:
+            shown = " ".join(page.inner_text("body").split())[:1500]
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(2_000)
+    raise AssertionError(f"the Materialize dialog showed no partition selection; the page: {shown}")
 
 
 def cancel_backfill_in_ui(page: Page, url: str, backfill_id: str) -> None:
