@@ -129,7 +129,8 @@ def measure(root: Path, rows: int, repeats: int, warm_spark: bool) -> None:
     finally:
         for server in lanes.values():
             server.stop()
-    (ours, ours_samples), (theirs, theirs_samples), (imports_s, _) = measured.values()
+    (ours, ours_samples), (theirs, theirs_samples) = measured["ours"], measured["theirs"]
+    imports_s, _ = measured["imports"]
     how = "warm Spark per lane" if warm_spark else "default settings"
     print_table(
         f"One day of {rows:,} generated rows end to end (found or generated in "

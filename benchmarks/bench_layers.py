@@ -111,7 +111,9 @@ def measure(root: Path, rows: int, repeats: int) -> None:
         {"ours": silver_and_gold, "plain": plain_six_tables, "in memory": plain_in_memory},
         repeats,
     )
-    (ours, ours_samples), (plain, plain_samples), (in_memory, in_memory_samples) = measured.values()
+    ours, ours_samples = measured["ours"]
+    plain, plain_samples = measured["plain"]
+    in_memory, in_memory_samples = measured["in memory"]
     # Probed twice on one warehouse: the day's first publish, then its republish (a backfill
     # replacing a published day), whose figures the targets and SCALE.md take.
     probed_home = fresh_home()
