@@ -48,7 +48,7 @@ def observe(home: Path) -> Observed:
         current = {(t, d.isoformat()): v for (t, d), v in all_current_versions(warehouse).items()}
         for table in TABLES:
             name = table.qualified_name
-            hashed = warehouse.compare_hash_sql(table.business_columns)
+            hashed = warehouse.check_hash_sql(table.columns)
             for d, rows, digest, versions, version in warehouse.fetchall(
                 f"SELECT business_date, COUNT(*), SUM({hashed}), COUNT(DISTINCT _version_id), "
                 f"MIN(_version_id) FROM {name} GROUP BY 1 ORDER BY 1"

@@ -124,7 +124,12 @@ class Warehouse(Protocol):
         values give the same hash in every process and engine release: checksums are kept)."""
         ...
 
-    def compare_hash_sql(self, columns: Sequence[str]) -> str: ...
+    def check_hash_sql(self, columns: Sequence[Column]) -> str | None:
+        """A row hash much cheaper than `row_hash_sql` and the same within one process, which a
+        publish compares with its stage's instead of hashing every row it writes again
+        (`replace.py`); None where the row hash costs as little, or where staged rows are
+        visible to another session (which could edit one between the two)."""
+        ...
 
     def fetch_arrow_batches(
         self, sql: str, batch_rows: int, params: Sequence[Any] = ()

@@ -224,13 +224,15 @@ class LayerResult:
 class DayProfile:
     """One staged day as one aggregate pass found it (`profile.py`): its rows, their checksum
     (`profile.checksum`), its money columns' totals, and the rows breaking the contract schema
-    (in all, and per check of `contract_sql.violations`)."""
+    (in all, and per check of `contract_sql.violations`); and the sum of its rows' check
+    hashes where the warehouse has one (`Warehouse.check_hash_sql`), which its publish compares."""
 
     rows: int
     checksum: str
     totals: Mapping[str, Decimal]
     violating_rows: int
     failures: tuple[int, ...]
+    check_sum: int | None = None
 
 
 @dataclass

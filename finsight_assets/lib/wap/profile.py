@@ -32,6 +32,12 @@ def row_hash(warehouse: Warehouse, table: TableSpec, alias: str | None = None) -
     return warehouse.row_hash_sql([Column(prefix + c.name, c.sql_type) for c in table.columns])
 
 
+def check_hash(warehouse: Warehouse, table: TableSpec) -> str | None:
+    """A row's check hash over its business values as `table` stores them
+    (`Warehouse.check_hash_sql`), or None."""
+    return warehouse.check_hash_sql(table.columns)
+
+
 def checksum(count: Any, total: Any) -> str:
     """The checksum of `count` rows whose row hashes sum to `total`."""
     return f"{int(count)}:{int(total or 0) % (1 << 64):016x}"
@@ -55,16 +61,18 @@ def profile_rows(warehouse: Warehouse, table: TableSpec, relation: str) -> dict[
     broken, params = any_violation(checks)
     for check in checks:
         params.extend(check.params)
+    checked = check_hash(warehouse, table)
     columns = [
         "COUNT(*)",
         f"SUM({ROW_HASH})",
+        f"SUM({checked})" if checked else "NULL",
         *(f"SUM({column})" for column in table.money_columns),
         f"SUM(CASE WHEN {broken} THEN 1 ELSE 0 END)",
         *(f"SUM(CASE WHEN {check.sql} THEN 1 ELSE 0 END)" for check in checks),
     ]
     money = len(table.money_columns)
     found = {}
-    for business_date, count, total, *rest in warehouse.fetchall(
+    for business_date, count, total, check_sum, *rest in warehouse.fetchall(
         f"SELECT business_date, {', '.join(columns)} FROM {relation} GROUP BY business_date",
         params,
     ):
@@ -77,6 +85,7 @@ def profile_rows(warehouse: Warehouse, table: TableSpec, relation: str) -> dict[
             },
             violating_rows=int(rest[money] or 0),
             failures=tuple(int(n or 0) for n in rest[money + 1 :]),
+            check_sum=None if check_sum is None else int(check_sum),
         )
     return found
 

@@ -49,7 +49,11 @@ from finsight_assets.lib.wap.model import (
     StagedPartitions,
 )
 from finsight_assets.lib.wap.profile import ROW_HASH, row_hash, staged_profile
-from finsight_assets.lib.wap.replace import partition_stats, replace_partitions
+from finsight_assets.lib.wap.replace import (
+    partition_stats,
+    replace_partitions,
+    staged_check_sums,
+)
 from finsight_assets.lib.wap.versions import current_versions
 
 logger = logging.getLogger(__name__)
@@ -208,7 +212,11 @@ def _swap(
         for d in staged.dates
     ]
     replace_partitions(
-        warehouse, staged.table, versions, (f"SELECT {{columns}} FROM {staged.staging_table}", [])
+        warehouse,
+        staged.table,
+        versions,
+        (f"SELECT {{columns}} FROM {staged.staging_table}", []),
+        check_sums=staged_check_sums(warehouse, staged),
     )
     return versions
 

@@ -6,7 +6,7 @@ the replaced versions is copied or deleted: they stay in the versions table, for
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -18,6 +18,7 @@ from finsight_assets.lib.wap.model import PartitionVersion, PublishError, Staged
 from finsight_assets.lib.wap.profile import (
     NO_ROWS_CHECKSUM,
     ROW_HASH,
+    check_hash,
     checksum,
     row_hash,
     staged_profile,
@@ -38,30 +39,45 @@ def partition_stats(warehouse: Warehouse, staged: StagedPartitions) -> dict[date
     return {d: (p.rows, p.checksum) for d, p in staged_profile(warehouse, staged).items()}
 
 
+def staged_check_sums(warehouse: Warehouse, staged: StagedPartitions) -> dict[str, int] | None:
+    """Per staged version id, the sum of its rows' check hashes as its stage found them; None
+    where the warehouse has no check hash (`Warehouse.check_hash_sql`)."""
+    if check_hash(warehouse, staged.table) is None:
+        return None
+    profile = staged_profile(warehouse, staged)
+    return {staged.version_ids[d]: profile[d].check_sum or 0 for d in staged.dates}
+
+
 def _version_stats(
     warehouse: Warehouse,
     table: TableSpec,
     relation: str,
     version_ids: Sequence[str],
     rehash: bool = True,
-) -> dict[str, tuple[int, str, int]]:
+    check_sums: Mapping[str, int] | None = None,
+) -> dict[str, tuple[int, str, int, int]]:
     """Per version among `version_ids` with rows in `relation`: its row count, the checksum of
-    its rows' values (hashed anew) and how many rows' stored `ROW_HASH` is another hash (one
-    whose value or hash was edited; a row without one, left by an interrupted migration,
-    is hashed on read). `rehash` False: the checksum of the stored hashes, which the caller
-    knows are their values' (nothing counted as edited)."""
+    its rows' values, how many rows' stored `ROW_HASH` is another hash (one whose value or
+    hash was edited; a row without one, left by an interrupted migration, is hashed on read),
+    and the sum of its rows' check hashes when `check_sums` is given.
+
+    `rehash`: the values are hashed anew; False: the checksum is of the stored hashes, which the
+    caller knows are their values' or compares by `check_sums` (nothing counted as stale)."""
     ids, params = bound(sorted(set(version_ids)))
+    checked = check_hash(warehouse, table) if check_sums is not None else None
     hashed = row_hash(warehouse, table) if rehash else ROW_HASH
     rows = warehouse.fetchall(
         "SELECT _version_id, COUNT(*), SUM(hashed), "
-        f"SUM(CASE WHEN {ROW_HASH} <> hashed THEN 1 ELSE 0 END) FROM ("
-        f"SELECT _version_id, {ROW_HASH}, {hashed} AS hashed "
+        f"SUM(CASE WHEN {ROW_HASH} <> hashed THEN 1 ELSE 0 END), "
+        f"{'SUM(checked)' if checked else 'NULL'} FROM ("
+        f"SELECT _version_id, {ROW_HASH}, {hashed} AS hashed"
+        f"{f', {checked} AS checked' if checked else ''} "
         f"FROM {relation} WHERE _version_id IN ({ids})) AS version_rows GROUP BY 1",
         params,
     )
     return {
-        version: (int(count), checksum(count, total), int(stale or 0))
-        for version, count, total, stale in rows
+        version: (int(count), checksum(count, total), int(stale or 0), int(check_sum or 0))
+        for version, count, total, stale, check_sum in rows
     }
 
 
@@ -71,17 +87,20 @@ def version_differences(
     versions: Iterable[PartitionVersion],
     relation: str,
     rehash: bool = True,
+    check_sums: Mapping[str, int] | None = None,
 ) -> list[str]:
     """The versions whose rows in `relation` (`table`'s versions table) are not their recorded
     count and checksum, or whose stored row hashes are not their values' (which the diff
-    reads), each named with what differs. `rehash`: `_version_stats`'."""
+    reads), or whose check hashes do not sum to `check_sums`' (per version id: the values
+    its stage hashed), each named with what differs. `rehash`: `_version_stats`'."""
     versions = sorted(versions, key=lambda v: (v.business_date, v.version_id))
     if not versions:
         return []
-    found = _version_stats(warehouse, table, relation, [v.version_id for v in versions], rehash)
+    ids = [v.version_id for v in versions]
+    found = _version_stats(warehouse, table, relation, ids, rehash, check_sums)
     differences = []
     for v in versions:
-        rows, found_checksum, stale = found.get(v.version_id, (*NO_ROWS, 0))
+        rows, found_checksum, stale, found_check = found.get(v.version_id, (*NO_ROWS, 0, 0))
         if (rows, found_checksum) != (v.row_count, v.checksum):
             differences.append(
                 f"{v.table_name} {v.business_date} version {v.version_id}: recorded "
@@ -93,6 +112,12 @@ def version_differences(
                 f"{v.table_name} {v.business_date} version {v.version_id}: {stale} of its rows "
                 f"in {relation} store a row hash that is not their values' hash"
             )
+        elif check_sums is not None and found_check != check_sums.get(v.version_id, 0):
+            differences.append(
+                f"{v.table_name} {v.business_date} version {v.version_id}: its rows in "
+                f"{relation} are not the values staged (check hashes sum to {found_check}, "
+                f"{check_sums.get(v.version_id, 0)} at stage)"
+            )
     return differences
 
 
@@ -103,11 +128,12 @@ def verify_rows(
     relation: str,
     action: str,
     rehash: bool = True,
+    check_sums: Mapping[str, int] | None = None,
 ) -> None:
     """Refuse to `action` (VersionRowsDiffer) unless each version's rows in `relation` are its
-    recorded ones: readers would otherwise see rows no version recorded. `rehash`:
-    `_version_stats`'."""
-    differences = version_differences(warehouse, table, versions, relation, rehash)
+    recorded ones: readers would otherwise see rows no version recorded. `rehash` and
+    `check_sums`: `version_differences`'."""
+    differences = version_differences(warehouse, table, versions, relation, rehash, check_sums)
     if differences:
         raise VersionRowsDiffer(
             f"{table.qualified_name}: refusing to {action}, the rows are not the ones recorded "
@@ -122,6 +148,7 @@ def replace_partitions(
     rows: tuple[str, Sequence[Any]] | None,
     note: str = "",
     run_id: str | None = None,
+    check_sums: Mapping[str, int] | None = None,
 ) -> None:
     """Inside the caller's transaction: write the new versions' rows into the versions table
     (`rows`: a SELECT of `{columns}`, the business and lineage columns and the row hash, from
@@ -131,20 +158,33 @@ def replace_partitions(
     rows written when held and verified by the caller under the same locks
     (`held_publish.evidence_differences`), so nothing is written or read again.
 
-    The written rows' hashes are computed by the INSERT from the values it writes, not copied
-    from staging: so their sum is the written values' checksum, and comparing it with the one
-    recorded at stage catches a staged row edited since, without reading the rows back."""
+    A staged row edited since its stage hashed it is caught either way, and nothing changes:
+    - without `check_sums`, the INSERT hashes the values it writes (not copying the staged
+      hashes), so their sum is the written values' checksum, compared with the one recorded
+      at stage;
+    - with them (per version id, the sum of the check hashes its stage found: a warehouse
+      with a check hash), the INSERT copies the staged hashes and the written rows' check
+      hashes are summed and compared, at a seventh of the cost."""
     name = table.qualified_name
     if rows is not None:
         names = (*table.business_columns, *LINEAGE_COLUMN_NAMES)
         written = ", ".join((*names, ROW_HASH))
-        values = ", ".join((*names, row_hash(warehouse, table)))
+        hashed = ROW_HASH if check_sums is not None else row_hash(warehouse, table)
         select, params = rows
         warehouse.execute(
-            f"INSERT INTO {versions_table(table)} ({written}) {select.format(columns=values)}",
+            f"INSERT INTO {versions_table(table)} ({written}) "
+            f"{select.format(columns=', '.join((*names, hashed)))}",
             params,
         )
-        verify_rows(warehouse, table, versions, versions_table(table), "publish", rehash=False)
+        verify_rows(
+            warehouse,
+            table,
+            versions,
+            versions_table(table),
+            "publish",
+            rehash=False,
+            check_sums=check_sums,
+        )
     recorded.record_versions(warehouse, versions)
     recorded.swap_current(
         warehouse,

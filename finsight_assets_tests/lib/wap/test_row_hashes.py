@@ -115,19 +115,53 @@ def test_each_version_row_stores_its_hash_and_readers_do_not_see_it(connect):
         assert shown and (ROW_HASH,) not in shown
 
 
-def test_a_staged_row_edited_after_it_was_hashed_is_refused_at_publish(connect):
+# An edit of a staged row, and what refuses its publish on DuckDB (the written rows' check
+# hashes, the INSERT copying the staged row hashes) and on Snowflake (the INSERT hashing the
+# values it writes): None, the publish puts the staged values live, their hash written anew.
+STAGED_ROW_EDITS = [
+    pytest.param(
+        "SET segment = 'CORPORATE'", "are not the values staged", "checksum", id="a value"
+    ),
+    pytest.param("SET {row_hash} = {row_hash} + 1", "checksum", None, id="its stored hash"),
+    pytest.param(
+        "SET segment = 'CORPORATE', {row_hash} = {hashed}",
+        "checksum",
+        "checksum",
+        id="a value and its hash",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "duckdb_refusal", "snowflake_refusal"), STAGED_ROW_EDITS)
+def test_a_staged_row_edited_after_its_stage_never_goes_live(
+    connect, edit, duckdb_refusal, snowflake_refusal
+):
     with connect() as wh:
         _, (v1,) = publish_customers(wh, "r1", DAY, ("C1", "RETAIL"))
         staged = publish.stage(
             wh, SILVER_CUSTOMERS, run("r2"), "1", {DAY: "input-r2"}, candidates(DAY, ("C1", "SMB"))
         )
-        wh.execute(f"UPDATE {staged.staging_table} SET segment = 'CORPORATE'")
-        with pytest.raises(VersionRowsDiffer, match="refusing to publish"):
-            publish.publish(wh, staged)
+        hashed = row_hash(wh, SILVER_CUSTOMERS).replace("segment", "'CORPORATE'")
+        wh.execute(
+            f"UPDATE {staged.staging_table} " + edit.format(row_hash=ROW_HASH, hashed=hashed)
+        )
+        copies_hashes = wh.check_hash_sql(SILVER_CUSTOMERS.columns) is not None
+        refusal = duckdb_refusal if copies_hashes else snowflake_refusal
+        if refusal is None:
+            (v2,) = publish.publish(wh, staged)
+        else:
+            with pytest.raises(VersionRowsDiffer, match=f"refusing to publish.*{refusal}"):
+                publish.publish(wh, staged)
         publish.drop_staged(wh, staged)
     with connect() as wh:
-        assert current_versions(wh, "silver.customers", [DAY]) == {DAY: v1.version_id}
-        assert [r[3] for r in table_rows(wh)] == ["RETAIL"]
+        if refusal is None:
+            assert current_versions(wh, "silver.customers", [DAY]) == {DAY: v2.version_id}
+            assert [r[3] for r in table_rows(wh)] == ["SMB"]
+            ((_, stored, now),) = versions_rows(wh, v2.version_id)
+            assert int(stored) == int(now)
+        else:
+            assert current_versions(wh, "silver.customers", [DAY]) == {DAY: v1.version_id}
+            assert [r[3] for r in table_rows(wh)] == ["RETAIL"]
 
 
 def test_a_version_whose_stored_hash_was_edited_is_not_restored(connect):
