@@ -174,8 +174,8 @@ def measure(root: Path, rows: int, repeats: int) -> None:
     print(
         f"\ntarget: silver+gold <= {TARGET_RATIO} x plain DuckDB into a file; measured "
         f"{ratio:.2f} x ({ours / in_memory:.2f} x the plain tables in memory only); one row "
-        f"hash pass over the day's published rows {hashing:.2f} s (the stage makes one, the "
-        "publish another)"
+        f"hash pass over the day's published rows {hashing:.2f} s (the stage's; the publish "
+        "compares DuckDB's hash() of what it writes)"
         f"\ntarget: staged rows fetched into Python per published row = "
         f"{TARGET_STAGED_ROWS_FETCHED:g}; measured {fetched:.4f} "
         f"({summary['staged_rows_fetched']:,} rows)"

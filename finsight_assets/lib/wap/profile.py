@@ -5,7 +5,8 @@ order-free sum of row hashes every path that verifies a version's rows computes 
 
 A row's hash is computed once, where it is written first: `publish.stage` stores it beside the
 staged row (`ROW_HASH`), and the versions tables keep it with each version row, so the profile
-and the diff read it; only a verification recomputes it from the values (`replace.py`)."""
+and the diff read it; only a verification recomputes it from the values (`replace.py`), or, on
+a warehouse with a check hash, compares the check hashes' sum the profile took."""
 
 from __future__ import annotations
 
