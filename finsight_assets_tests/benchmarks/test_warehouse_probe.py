@@ -14,7 +14,10 @@ from benchmarks.warehouse_probe import (
     probing,
     profiled,
 )
-from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse
+from finsight_assets.lib.engines.duckdb_warehouse import DuckDBWarehouse, duckdb_connector
+from finsight_assets.lib.tables.silver_customers import SILVER_CUSTOMERS
+from finsight_assets.lib.wap.profile import row_hash
+from finsight_assets_tests.lib.wap.test_publish import DAY, publish_customers
 
 
 @pytest.mark.parametrize(
@@ -73,6 +76,20 @@ def test_a_probed_run_counts_staged_rows_fetched_and_rows_written_outside_stagin
         pass
     warehouse.fetchall("SELECT 1")
     assert later.statements == []
+    assert warehouse.check_hash_sql(SILVER_CUSTOMERS.columns) is not None
+
+
+def test_a_probed_publish_issues_the_snowflake_flavours_statements(tmp_path):
+    """Snowflake has no check hash: its publish hashes the rows it writes, and reads back only
+    their stored hashes; SCALE.md sizes Snowflake from the probed statements."""
+    with duckdb_connector(tmp_path / "warehouse.duckdb")() as wh:
+        publish_customers(wh, "r1", DAY, ("C1", "RETAIL"))
+        with probing() as probe:
+            publish_customers(wh, "r2", DAY, ("C1", "SMB"))
+    insert = next(s.sql for s in probe.statements if s.sql.startswith("INSERT INTO versions."))
+    assert row_hash(wh, SILVER_CUSTOMERS) in insert
+    read_back = [s.sql for s in probe.statements if "_version_id IN" in s.sql]
+    assert read_back and all("hash(" not in sql for sql in read_back)
 
 
 def test_a_selective_scan_counts_its_rows_at_most_the_widest_row():
