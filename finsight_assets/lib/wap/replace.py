@@ -54,30 +54,24 @@ def _version_stats(
     relation: str,
     version_ids: Sequence[str],
     rehash: bool = True,
-    check_sums: Mapping[str, int] | None = None,
-) -> dict[str, tuple[int, str, int, int]]:
+) -> dict[str, tuple[int, str, int]]:
     """Per version among `version_ids` with rows in `relation`: its row count, the checksum of
-    its rows' values, how many rows' stored `ROW_HASH` is another hash (one whose value or
-    hash was edited; a row without one, left by an interrupted migration, is hashed on read),
-    and the sum of its rows' check hashes when `check_sums` is given.
-
-    `rehash`: the values are hashed anew; False: the checksum is of the stored hashes, which the
-    caller knows are their values' or compares by `check_sums` (nothing counted as stale)."""
+    its rows' values (hashed anew) and how many rows' stored `ROW_HASH` is another hash (one
+    whose value or hash was edited; a row without one, left by an interrupted migration,
+    is hashed on read). `rehash` False: the checksum of the stored hashes, which the caller
+    knows are their values' (nothing counted as edited)."""
     ids, params = bound(sorted(set(version_ids)))
-    checked = check_hash(warehouse, table) if check_sums is not None else None
     hashed = row_hash(warehouse, table) if rehash else ROW_HASH
     rows = warehouse.fetchall(
         "SELECT _version_id, COUNT(*), SUM(hashed), "
-        f"SUM(CASE WHEN {ROW_HASH} <> hashed THEN 1 ELSE 0 END), "
-        f"{'SUM(checked)' if checked else 'NULL'} FROM ("
-        f"SELECT _version_id, {ROW_HASH}, {hashed} AS hashed"
-        f"{f', {checked} AS checked' if checked else ''} "
+        f"SUM(CASE WHEN {ROW_HASH} <> hashed THEN 1 ELSE 0 END) FROM ("
+        f"SELECT _version_id, {ROW_HASH}, {hashed} AS hashed "
         f"FROM {relation} WHERE _version_id IN ({ids})) AS version_rows GROUP BY 1",
         params,
     )
     return {
-        version: (int(count), checksum(count, total), int(stale or 0), int(check_sum or 0))
-        for version, count, total, stale, check_sum in rows
+        version: (int(count), checksum(count, total), int(stale or 0))
+        for version, count, total, stale in rows
     }
 
 
@@ -87,20 +81,17 @@ def version_differences(
     versions: Iterable[PartitionVersion],
     relation: str,
     rehash: bool = True,
-    check_sums: Mapping[str, int] | None = None,
 ) -> list[str]:
     """The versions whose rows in `relation` (`table`'s versions table) are not their recorded
     count and checksum, or whose stored row hashes are not their values' (which the diff
-    reads), or whose check hashes do not sum to `check_sums`' (per version id: the values
-    its stage hashed), each named with what differs. `rehash`: `_version_stats`'."""
+    reads), each named with what differs. `rehash`: `_version_stats`'."""
     versions = sorted(versions, key=lambda v: (v.business_date, v.version_id))
     if not versions:
         return []
-    ids = [v.version_id for v in versions]
-    found = _version_stats(warehouse, table, relation, ids, rehash, check_sums)
+    found = _version_stats(warehouse, table, relation, [v.version_id for v in versions], rehash)
     differences = []
     for v in versions:
-        rows, found_checksum, stale, found_check = found.get(v.version_id, (*NO_ROWS, 0, 0))
+        rows, found_checksum, stale = found.get(v.version_id, (*NO_ROWS, 0))
         if (rows, found_checksum) != (v.row_count, v.checksum):
             differences.append(
                 f"{v.table_name} {v.business_date} version {v.version_id}: recorded "
@@ -112,12 +103,6 @@ def version_differences(
                 f"{v.table_name} {v.business_date} version {v.version_id}: {stale} of its rows "
                 f"in {relation} store a row hash that is not their values' hash"
             )
-        elif check_sums is not None and found_check != check_sums.get(v.version_id, 0):
-            differences.append(
-                f"{v.table_name} {v.business_date} version {v.version_id}: its rows in "
-                f"{relation} are not the values staged (check hashes sum to {found_check}, "
-                f"{check_sums.get(v.version_id, 0)} at stage)"
-            )
     return differences
 
 
@@ -128,17 +113,49 @@ def verify_rows(
     relation: str,
     action: str,
     rehash: bool = True,
-    check_sums: Mapping[str, int] | None = None,
 ) -> None:
     """Refuse to `action` (VersionRowsDiffer) unless each version's rows in `relation` are its
-    recorded ones: readers would otherwise see rows no version recorded. `rehash` and
-    `check_sums`: `version_differences`'."""
-    differences = version_differences(warehouse, table, versions, relation, rehash, check_sums)
+    recorded ones: readers would otherwise see rows no version recorded. `rehash`:
+    `_version_stats`'."""
+    _refuse_unless_none(
+        table, action, version_differences(warehouse, table, versions, relation, rehash)
+    )
+
+
+def _refuse_unless_none(table: TableSpec, action: str, differences: Sequence[str]) -> None:
     if differences:
         raise VersionRowsDiffer(
             f"{table.qualified_name}: refusing to {action}, the rows are not the ones recorded "
             f"for their versions ({'; '.join(differences)}); nothing was changed"
         )
+
+
+def _staged_value_differences(
+    warehouse: Warehouse,
+    table: TableSpec,
+    versions: Sequence[PartitionVersion],
+    rows: tuple[str, Sequence[Any]],
+    check_sums: Mapping[str, int],
+) -> list[str]:
+    """The versions whose rows as `rows` selects them (the SELECT a publish writes) are not the
+    values their stage hashed: their check hashes (`Warehouse.check_hash_sql`) do not sum to
+    `check_sums`' (per version id)."""
+    select, params = rows
+    checked = f"_version_id, {check_hash(warehouse, table)} AS checked"
+    found = dict(
+        warehouse.fetchall(
+            f"SELECT _version_id, SUM(checked) FROM ({select.format(columns=checked)}) "
+            "AS staged_rows GROUP BY 1",
+            params,
+        )
+    )
+    return [
+        f"{v.table_name} {v.business_date} version {v.version_id}: its staged rows are not "
+        f"the values its stage hashed (check hashes sum to {int(found.get(v.version_id) or 0)}, "
+        f"{check_sums.get(v.version_id, 0)} at stage)"
+        for v in versions
+        if int(found.get(v.version_id) or 0) != check_sums.get(v.version_id, 0)
+    ]
 
 
 def replace_partitions(
@@ -163,10 +180,19 @@ def replace_partitions(
       hashes), so their sum is the written values' checksum, compared with the one recorded
       at stage;
     - with them (per version id, the sum of the check hashes its stage found: a warehouse
-      with a check hash), the INSERT copies the staged hashes and the written rows' check
-      hashes are summed and compared, at a seventh of the cost."""
+      with a check hash), the staged rows' check hashes are summed and compared first, at a
+      seventh of the cost, and the INSERT copies the staged hashes. Nothing runs between the
+      two but this code, on the connection whose temporary table the staged rows are.
+    Then the written rows' count and the sum of their stored hashes are compared with the
+    recorded ones (two columns read back)."""
     name = table.qualified_name
     if rows is not None:
+        if check_sums is not None:
+            _refuse_unless_none(
+                table,
+                "publish",
+                _staged_value_differences(warehouse, table, versions, rows, check_sums),
+            )
         names = (*table.business_columns, *LINEAGE_COLUMN_NAMES)
         written = ", ".join((*names, ROW_HASH))
         hashed = ROW_HASH if check_sums is not None else row_hash(warehouse, table)
@@ -176,15 +202,7 @@ def replace_partitions(
             f"{select.format(columns=', '.join((*names, hashed)))}",
             params,
         )
-        verify_rows(
-            warehouse,
-            table,
-            versions,
-            versions_table(table),
-            "publish",
-            rehash=False,
-            check_sums=check_sums,
-        )
+        verify_rows(warehouse, table, versions, versions_table(table), "publish", rehash=False)
     recorded.record_versions(warehouse, versions)
     recorded.swap_current(
         warehouse,
