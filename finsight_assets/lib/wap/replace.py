@@ -142,19 +142,20 @@ def _staged_value_differences(
     `check_sums`' (per version id)."""
     select, params = rows
     checked = f"_version_id, {check_hash(warehouse, table)} AS checked"
-    found = dict(
-        warehouse.fetchall(
+    found = {
+        version: int(total or 0)
+        for version, total in warehouse.fetchall(
             f"SELECT _version_id, SUM(checked) FROM ({select.format(columns=checked)}) "
             "AS staged_rows GROUP BY 1",
             params,
         )
-    )
+    }
+    sums = {v: (found.get(v.version_id, 0), check_sums.get(v.version_id, 0)) for v in versions}
     return [
         f"{v.table_name} {v.business_date} version {v.version_id}: its staged rows are not "
-        f"the values its stage hashed (check hashes sum to {int(found.get(v.version_id) or 0)}, "
-        f"{check_sums.get(v.version_id, 0)} at stage)"
-        for v in versions
-        if int(found.get(v.version_id) or 0) != check_sums.get(v.version_id, 0)
+        f"the values its stage hashed (check hashes sum to {now}, {then} at stage)"
+        for v, (now, then) in sums.items()
+        if now != then
     ]
 
 
