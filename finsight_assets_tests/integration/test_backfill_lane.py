@@ -219,7 +219,7 @@ def test_a_backfill_launched_from_the_ui_gets_a_manifest(stack):
 
 
 def test_from_the_ui_launcher_a_backfill_holds_until_approved(stack):
-    """The Dagster UI's partition backfill launcher, in headless Chromium, for 8 days of silver
+    """The Dagster UI's partition backfill launcher, in headless Chromium, for 7 days of silver
     customers: the approval matrix asks one approval, and a UI backfill, whose requester nobody
     authenticated, one more; so the backfill (and the gold it leaves out, completed on the
     backfill lane) holds; one approval publishes nothing, the second publishes; the Checks tab

@@ -60,17 +60,27 @@ def read_usd_rates(lake: Lake, partition: RawPartition) -> dict[str, Decimal]:
             raise RawFileError(file.uri, f"unreadable fx_rates file ({error})") from error
         for currency, rate in listed:
             if currency is None:
-                raise RawFileError(file.uri, f"a rate of {rate} is listed without a currency")
+                raise RawFileError(
+                    file.uri, f"a rate of {_plain(rate)} is listed without a currency"
+                )
             if rate is None or rate <= 0:
                 raise RawFileError(
-                    file.uri, f"usd_rate for {currency} is {rate}: a rate must be positive"
+                    file.uri, f"usd_rate for {currency} is {_plain(rate)}: a rate must be positive"
                 )
             if currency in rates and rates[currency] != rate:
                 raise RawFileError(
-                    file.uri, f"conflicting usd_rate for {currency}: {rates[currency]} and {rate}"
+                    file.uri,
+                    f"conflicting usd_rate for {currency}: "
+                    f"{_plain(rates[currency])} and {_plain(rate)}",
                 )
             rates[currency] = rate
     return rates
+
+
+def _plain(rate: Decimal | None) -> str:
+    """A listed rate as a person writes it (`0`, `-1.5`, `null`), not as decimal(18,8) prints
+    (`0E-8`, `-1.50000000`)."""
+    return "null" if rate is None else format(rate.normalize(), "f")
 
 
 def usd_rates_of(

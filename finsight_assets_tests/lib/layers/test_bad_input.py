@@ -178,7 +178,11 @@ def fx_with(home: Path, rates: dict[str, object]) -> Path:
 def test_an_fx_rate_that_is_zero_negative_or_null(engine, home, rate):
     bad = fx_with(home, {"EUR": rate})
     assert_only_the_bad_day_fails(
-        engine, home, "transactions", str(bad), f"usd_rate for EUR is {rate if rate else None}"
+        engine,
+        home,
+        "transactions",
+        str(bad),
+        f"usd_rate for EUR is {rate or 'null'}: a rate must be positive",
     )
 
 
