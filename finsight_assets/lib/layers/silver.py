@@ -193,24 +193,32 @@ def _stage_load_audit_publish(
                 # One count of the outcomes, shared by the source's tables' count identities.
                 counts = outcome_counts(warehouse, outcome_rows)
                 for table in tables:
-                    outcome = str(table.outcome)
-                    staged = publish.stage(
-                        warehouse,
-                        table,
-                        run,
-                        code_version,
-                        input_versions,
-                        _select(table, outcome_rows, outcome),
+                    staged_all.append(
+                        publish.stage(
+                            warehouse,
+                            table,
+                            run,
+                            code_version,
+                            input_versions,
+                            _select(table, outcome_rows, str(table.outcome)),
+                        )
                     )
-                    staged_all.append(staged)
-                    inputs = AuditInputs(
-                        raw_rows, outcome_rows, outcome, source.outcomes, outcome_counts=counts
-                    )
-                    result.audits[table.qualified_name] = publish.audit(warehouse, staged, inputs)
                 uncomputable = {
                     d: unaliased(f"raw/{source.transform}: {problem}", aliases)
                     for d, problem in problems(warehouse, outcome_rows, source.row_key).items()
                 }
+                # Counted, staged and searched for problems, the outcome rows are dropped before
+                # the audits and the publish: a long backfill no longer holds every raw row a
+                # second time through them (DuckDB spills it, and keeps track of what it spilled).
+                warehouse.execute(f"DROP TABLE IF EXISTS {outcome_table}")
+                for table, staged in zip(tables, staged_all, strict=True):
+                    inputs = AuditInputs(
+                        raw_rows,
+                        staged_outcome=str(table.outcome),
+                        outcome_labels=source.outcomes,
+                        outcome_counts=counts,
+                    )
+                    result.audits[table.qualified_name] = publish.audit(warehouse, staged, inputs)
                 for d, why in _stale(lake, source, input_versions, sorted(input_versions)).items():
                     uncomputable.setdefault(d, why)
                 for d, why in uncomputable.items():

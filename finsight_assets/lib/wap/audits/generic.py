@@ -12,12 +12,21 @@ from datetime import date
 from typing import Any
 
 from finsight_assets.lib.contract.tables import MONEY_SQL
-from finsight_assets.lib.engines.warehouse import Warehouse
+from finsight_assets.lib.engines.warehouse import Warehouse, bound
 from finsight_assets.lib.tables.contract_sql import type_mismatches, violations
-from finsight_assets.lib.wap.model import AuditInputs, AuditOutcome, StagedPartitions
+from finsight_assets.lib.wap.model import (
+    AuditInputs,
+    AuditOutcome,
+    DayProfile,
+    StagedPartitions,
+)
 from finsight_assets.lib.wap.profile import staged_profile
 
 MAX_REPORTED_FAILURES = 20
+# The unique-key audit groups at most this many staged rows per statement (whole days; a larger
+# day alone), so its hash table is bounded by a few days, not by the backfill's length: over a
+# 45-day run's 45M rows in one statement it was that run's peak memory (`bench_memory`).
+KEY_ROWS_PER_STATEMENT = 2_000_000
 
 
 def _per_date_failures(failures: Mapping[date, int], dates: Sequence[date]) -> dict[date, bool]:
@@ -28,12 +37,18 @@ def unique_key(warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInpu
     """No two staged rows share the key (rejected rows: no two share a non-null event_id)."""
     key = staged.table.key or ("business_date", "event_id")
     not_null = " AND ".join(f"{column} IS NOT NULL" for column in key)
-    rows = warehouse.fetchall(
-        f"SELECT business_date, COUNT(*) FROM (SELECT {', '.join(key)} FROM {staged.staging_table} "
-        f"WHERE {not_null} GROUP BY {', '.join(key)} HAVING COUNT(*) > 1) AS dup "
-        "GROUP BY business_date"
-    )
-    duplicates = {row[0]: int(row[1]) for row in rows}
+    duplicates: dict[date, int] = {}
+    for days in _day_chunks(staged_profile(warehouse, staged), KEY_ROWS_PER_STATEMENT):
+        listed, params = bound(days)
+        duplicates.update(
+            (d, int(n))
+            for d, n in warehouse.fetchall(
+                f"SELECT business_date, COUNT(*) FROM (SELECT {', '.join(key)} "
+                f"FROM {staged.staging_table} WHERE business_date IN ({listed}) AND {not_null} "
+                f"GROUP BY {', '.join(key)} HAVING COUNT(*) > 1) AS dup GROUP BY business_date",
+                params,
+            )
+        )
     total = sum(duplicates.values())
     return AuditOutcome(
         passed=total == 0,
@@ -41,6 +56,20 @@ def unique_key(warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInpu
         metadata={"duplicated_keys": {d.isoformat(): n for d, n in duplicates.items()}},
         by_date=_per_date_failures(duplicates, staged.dates),
     )
+
+
+def _day_chunks(profile: Mapping[date, DayProfile], rows: int) -> list[list[date]]:
+    """The days with staged rows, in order, in runs of consecutive days of at most `rows` rows
+    (a day of more alone)."""
+    chunks: list[list[date]] = []
+    held = rows
+    for d in sorted(d for d, day in profile.items() if day.rows):
+        if held + profile[d].rows > rows:
+            chunks.append([])
+            held = 0
+        chunks[-1].append(d)
+        held += profile[d].rows
+    return chunks
 
 
 def _failure_case(value: Any) -> str:
