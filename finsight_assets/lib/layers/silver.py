@@ -168,6 +168,7 @@ def _stage_load_audit_publish(
         with connect() as warehouse:
             outcome_table = staging_table(warehouse, f"{source.transform}_outcomes", run.run_id)
             staged_all: list[StagedPartitions] = []
+            outcomes_dropped = False
             try:
                 columns = outcome_columns(tables)
                 failed_inside = (
@@ -211,6 +212,7 @@ def _stage_load_audit_publish(
                 # the audits and the publish: a long backfill no longer holds every raw row a
                 # second time through them (DuckDB spills it, and keeps track of what it spilled).
                 warehouse.execute(f"DROP TABLE IF EXISTS {outcome_table}")
+                outcomes_dropped = True
                 for table, staged in zip(tables, staged_all, strict=True):
                     inputs = AuditInputs(
                         raw_rows,
@@ -246,7 +248,8 @@ def _stage_load_audit_publish(
             finally:
                 for staged in staged_all:
                     publish.drop_staged(warehouse, staged)
-                warehouse.execute(f"DROP TABLE IF EXISTS {outcome_table}")
+                if not outcomes_dropped:
+                    warehouse.execute(f"DROP TABLE IF EXISTS {outcome_table}")
     finally:
         lake.remove_staging(uri)
         lake.remove_staging(f"{uri}{STAGING_INPUTS_SUFFIX}")
