@@ -130,7 +130,8 @@ class DuckDBWarehouse:
 
     def staged_relation(self, table: str, files: Sequence[str], columns: Sequence[Column]) -> str:
         """`table`, created with `columns` from the staged files: loaded once, so every later
-        step (each table's stage, the audits, the problems) reads a table, not the Parquet."""
+        step (the outcome counts, each table's stage, the problems) reads a table, not the
+        Parquet."""
         typed = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in columns)
         if files:
             paths = ", ".join(string_literal(path) for path in files)

@@ -209,8 +209,8 @@ def _stage_load_audit_publish(
                     for d, problem in problems(warehouse, outcome_rows, source.row_key).items()
                 }
                 # Counted, staged and searched for problems, the outcome rows are dropped before
-                # the audits and the publish: a long backfill no longer holds every raw row a
-                # second time through them (DuckDB spills it, and keeps track of what it spilled).
+                # the audits and the publish, so a long backfill does not hold every raw row a
+                # second time through them (DuckDB spills them, and keeps track of the spill).
                 warehouse.execute(f"DROP TABLE IF EXISTS {outcome_table}")
                 outcomes_dropped = True
                 for table, staged in zip(tables, staged_all, strict=True):

@@ -58,7 +58,7 @@ class RunInfo:
 @dataclass(frozen=True)
 class AuditInputs:
     """What an audit needs beyond the staged rows: for silver, the raw row counts per date and
-    a relation holding every raw row with its outcome (VALID, REJECTED, DUPLICATE)."""
+    the rows of each outcome (VALID, REJECTED, DUPLICATE), counted or to count in a relation."""
 
     raw_rows: Mapping[date, int] = field(default_factory=dict)
     outcome_rows: str | None = None

@@ -39,7 +39,9 @@ def test_the_audits_run_after_the_outcome_rows_are_dropped(engine, tmp_path, mon
     for table, source in sources.items():
         assert seen[table], table
         assert not [name for name in seen[table] if "_outcomes_" in name], (table, seen[table])
-        assert any(name.startswith(table.replace(".", "__")) for name in seen[table]), seen[table]
+        assert any(name.startswith(f"{table.replace('.', '__')}__") for name in seen[table]), seen[
+            table
+        ]
         result = results[source]
         assert not result.failed
         assert {r.name for r in result.audits[table]} >= {"count_identity", "unique_key"}

@@ -58,17 +58,16 @@ def unique_key(warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInpu
     )
 
 
-def _day_chunks(profile: Mapping[date, DayProfile], rows: int) -> list[list[date]]:
-    """The days with staged rows, in order, in runs of consecutive days of at most `rows` rows
-    (a day of more alone)."""
+def _day_chunks(profile: Mapping[date, DayProfile], max_rows: int) -> list[list[date]]:
+    """The days with staged rows in date order, in groups of up to `max_rows` rows (or one day)."""
     chunks: list[list[date]] = []
-    held = rows
+    in_chunk = max_rows
     for d in sorted(d for d, day in profile.items() if day.rows):
-        if held + profile[d].rows > rows:
+        if in_chunk + profile[d].rows > max_rows:
             chunks.append([])
-            held = 0
+            in_chunk = 0
         chunks[-1].append(d)
-        held += profile[d].rows
+        in_chunk += profile[d].rows
     return chunks
 
 

@@ -40,9 +40,10 @@ def count_identity(
     """Every raw row is accounted for, per partition: raw = the sum of the rows of each outcome.
 
     For transactions that is docs/contract.md's raw = silver + rejected + duplicates removed.
-    `inputs.outcome_rows` (a relation) holds every raw row of the staged partitions with its
-    `outcome` (`inputs.outcome_counts` its counts, if the caller counted them already); the
-    staged rows of this table must be exactly those with `inputs.staged_outcome`.
+    `inputs.outcome_counts` are the rows of each outcome per date (silver counts them once,
+    before it drops the outcome rows), or `inputs.outcome_rows` a relation holding every raw row
+    of the staged partitions with its `outcome`, to count; the staged rows of this table must be
+    exactly those with `inputs.staged_outcome`.
     """
     outcomes = inputs.outcome_labels
     counted = inputs.outcome_counts
