@@ -61,9 +61,9 @@ def unique_key(warehouse: Warehouse, staged: StagedPartitions, inputs: AuditInpu
 def _day_chunks(profile: Mapping[date, DayProfile], max_rows: int) -> list[list[date]]:
     """The days with staged rows in date order, in groups of up to `max_rows` rows (or one day)."""
     chunks: list[list[date]] = []
-    in_chunk = max_rows
+    in_chunk = 0
     for d in sorted(d for d, day in profile.items() if day.rows):
-        if in_chunk + profile[d].rows > max_rows:
+        if not chunks or in_chunk + profile[d].rows > max_rows:
             chunks.append([])
             in_chunk = 0
         chunks[-1].append(d)
